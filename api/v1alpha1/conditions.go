@@ -1,0 +1,81 @@
+package v1alpha1
+
+// Finalizer, annotation and label names (SPEC §1, §4).
+const (
+	// Finalizer is held by objects whose deletion must clean state outside
+	// the API server.
+	Finalizer = "scopegate.dev/finalizer"
+
+	// AnnotationRotateCredentials, set on an OAuthClient to any new value,
+	// rotates its client secret; the previous one keeps working for
+	// CredentialsGracePeriod.
+	AnnotationRotateCredentials = "scopegate.dev/rotate-credentials"
+
+	// Annotations on the token Secret.
+	AnnotationClient      = "scopegate.dev/client"
+	AnnotationRevision    = "scopegate.dev/revision"
+	AnnotationNotAfter    = "scopegate.dev/not-after"
+	AnnotationRenewalTime = "scopegate.dev/renewal-time"
+
+	// SecretTypeAccessToken is the type of token Secrets.
+	SecretTypeAccessToken = "scopegate.dev/access-token"
+)
+
+// Condition types. Every condition has positive polarity: True is good.
+const (
+	// ConditionReady summarises an object: True when it fully works.
+	ConditionReady = "Ready"
+
+	// ConditionCredentialsReady (OAuthClient): the credentials Secret exists,
+	// is owned by the client, and its secret is registered.
+	ConditionCredentialsReady = "CredentialsReady"
+
+	// ConditionTokenReady (OAuthClient): the token Secret holds a valid token
+	// for the current spec. Absent when spec.tokenSecret is unset.
+	ConditionTokenReady = "TokenReady"
+
+	// ConditionAccepted (GatewayRoute): the route holds its pathPrefix.
+	ConditionAccepted = "Accepted"
+
+	// ConditionBackendResolved (GatewayRoute): the backend has somewhere to
+	// send traffic.
+	ConditionBackendResolved = "BackendResolved"
+
+	// ConditionScopesSatisfiable (GatewayRoute): at least one OAuthClient may
+	// hold a scope that satisfies the route.
+	ConditionScopesSatisfiable = "ScopesSatisfiable"
+)
+
+// Condition reasons.
+const (
+	ReasonReady            = "Ready"
+	ReasonNotReady         = "NotReady"
+	ReasonSuspended        = "Suspended"
+	ReasonInvalidSpec      = "InvalidSpec"
+	ReasonSecretConflict   = "SecretConflict"
+	ReasonSecretCreated    = "SecretCreated"
+	ReasonCredentialsError = "CredentialsError"
+
+	// Token Secret issuance reasons (why a token was (re-)issued).
+	ReasonIssued            = "Issued"
+	ReasonIssuing           = "Issuing"
+	ReasonIssuanceFailed    = "IssuanceFailed"
+	ReasonDoesNotExist      = "DoesNotExist"
+	ReasonSpecChanged       = "SpecChanged"
+	ReasonSecretMismatch    = "SecretMismatch"
+	ReasonSigningKeyRetired = "SigningKeyRetired"
+	ReasonExpired           = "Expired"
+	ReasonRenewing          = "Renewing"
+
+	// GatewayRoute reasons.
+	ReasonAccepted         = "Accepted"
+	ReasonPathConflict     = "PathConflict"
+	ReasonResolved         = "Resolved"
+	ReasonServiceNotFound  = "ServiceNotFound"
+	ReasonPortNotFound     = "PortNotFound"
+	ReasonNoReadyEndpoints = "NoReadyEndpoints"
+	ReasonSatisfiable      = "Satisfiable"
+	ReasonNoMatchingClient = "NoMatchingClient"
+	ReasonAnonymousAllowed = "AnonymousAllowed"
+	ReasonNoScopesRequired = "NoScopesRequired"
+)

@@ -1,0 +1,190 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Protocol is what a route carries; it selects the default audience and the
+// protocol-specific handling (MCP sessions, A2A agent cards).
+// +kubebuilder:validation:Enum=HTTP;MCP;A2A
+type Protocol string
+
+// Protocols.
+const (
+	ProtocolHTTP Protocol = "HTTP"
+	ProtocolMCP  Protocol = "MCP"
+	ProtocolA2A  Protocol = "A2A"
+)
+
+// ScopeMatch says how requiredScopes combine.
+// +kubebuilder:validation:Enum=Any;All
+type ScopeMatch string
+
+// Scope matches.
+const (
+	ScopeMatchAny ScopeMatch = "Any"
+	ScopeMatchAll ScopeMatch = "All"
+)
+
+// GatewayRouteSpec declares one route through the embedded gateway.
+type GatewayRouteSpec struct {
+	// pathPrefix is the path this route serves, unique across the cluster;
+	// it matches on path-segment boundaries after path cleaning.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('/')",message="pathPrefix must start with '/'"
+	// +kubebuilder:validation:XValidation:rule="!self.contains('..')",message="pathPrefix must not contain '..'"
+	// +kubebuilder:validation:XValidation:rule="!self.contains('//')",message="pathPrefix must not contain '//'"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9._~!$&()*+,;=:@%/-]*$')",message="pathPrefix may hold only URL path characters (no spaces, '?' or '#')"
+	PathPrefix string `json:"pathPrefix"`
+
+	// protocol is HTTP (default), MCP or A2A.
+	// +optional
+	// +kubebuilder:default=HTTP
+	Protocol Protocol `json:"protocol,omitempty"`
+
+	// backend is where allowed requests go.
+	// +required
+	Backend Backend `json:"backend"`
+
+	// requiredScopes are the scopes a token must hold (see scopeMatch); a held
+	// built-in scope of a higher level satisfies a lower one, and admin
+	// satisfies any.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	RequiredScopes []Scope `json:"requiredScopes,omitempty"`
+
+	// scopeMatch is Any (default: one of requiredScopes suffices) or All.
+	// +optional
+	// +kubebuilder:default=Any
+	ScopeMatch ScopeMatch `json:"scopeMatch,omitempty"`
+
+	// audiences: the token's aud must hold one of them. Empty means the
+	// protocol's default audience (api, mcp, a2a) or the route's resource URL
+	// (<gateway-url><pathPrefix>).
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=32
+	Audiences []Audience `json:"audiences,omitempty"`
+
+	// rateLimit is enforced per client on this route (per source address on
+	// anonymous requests).
+	// +optional
+	RateLimit *RateLimit `json:"rateLimit,omitempty"`
+
+	// allowAnonymous lets requests without a token through.
+	// +optional
+	AllowAnonymous bool `json:"allowAnonymous,omitempty"`
+
+	// timeout bounds each request to the backend; 0 means no limit, for
+	// long-lived streams. Defaults to 60s.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s') && duration(self) <= duration('24h')",message="timeout must be between 0s and 24h"
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+}
+
+// Backend is the upstream of a route: a Service in the route's namespace or a
+// fixed URL, exactly one of them.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.service) != has(self.url)",message="exactly one of backend.service or backend.url must be set"
+type Backend struct {
+	// service is a Service in the route's namespace; requests go round-robin
+	// to its ready endpoints (from EndpointSlices).
+	// +optional
+	Service *ServiceBackend `json:"service,omitempty"`
+
+	// url is a fixed http or https base URL.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && (self.startsWith('http://') || self.startsWith('https://'))",message="url must be an absolute http or https URL"
+	URL string `json:"url,omitempty"`
+
+	// path replaces pathPrefix in the forwarded request. Defaults to "/".
+	// +optional
+	// +kubebuilder:default="/"
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('/')",message="path must start with '/'"
+	// +kubebuilder:validation:XValidation:rule="!self.contains('..')",message="path must not contain '..'"
+	Path string `json:"path,omitempty"`
+}
+
+// ServiceBackend names a Service port.
+type ServiceBackend struct {
+	// name of the Service, in the route's namespace.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
+
+	// port is the Service port number.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Port int32 `json:"port"`
+}
+
+// GatewayRouteStatus is the observed state of a GatewayRoute.
+type GatewayRouteStatus struct {
+	// observedGeneration is the generation the status was computed for.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions: Accepted, BackendResolved, ScopesSatisfiable, Ready.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// url is the route's public URL: <gateway-url><pathPrefix>.
+	// +optional
+	URL string `json:"url,omitempty"`
+
+	// readyEndpoints is how many backend endpoints receive traffic.
+	// +optional
+	ReadyEndpoints int32 `json:"readyEndpoints,omitempty"`
+}
+
+// GatewayRoute declares a route through the embedded gateway: a path prefix,
+// a backend, and the scopes, audiences and rate limits that govern it.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=gwr,categories=scopegate
+// +kubebuilder:printcolumn:name="Prefix",type=string,JSONPath=`.spec.pathPrefix`
+// +kubebuilder:printcolumn:name="Protocol",type=string,JSONPath=`.spec.protocol`
+// +kubebuilder:printcolumn:name="Accepted",type=string,JSONPath=`.status.conditions[?(@.type=="Accepted")].status`
+// +kubebuilder:printcolumn:name="Backend",type=string,JSONPath=`.status.conditions[?(@.type=="BackendResolved")].status`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type GatewayRoute struct {
+	metav1.TypeMeta `json:",inline"`
+
+	// metadata is the standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the desired route.
+	// +required
+	Spec GatewayRouteSpec `json:"spec"`
+
+	// status is the observed state.
+	// +optional
+	Status GatewayRouteStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// GatewayRouteList is a list of GatewayRoutes.
+type GatewayRouteList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []GatewayRoute `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&GatewayRoute{}, &GatewayRouteList{})
+}

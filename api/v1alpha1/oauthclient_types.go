@@ -1,0 +1,247 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// GrantType is an OAuth 2.0 grant type the client may use.
+// +kubebuilder:validation:Enum=client_credentials
+type GrantType string
+
+// GrantTypeClientCredentials is RFC 6749 §4.4.
+const GrantTypeClientCredentials GrantType = "client_credentials"
+
+// OAuthClientSpec declares a machine client of the token server.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.tokenSecret) || !has(self.tokenSecret.scopes) || self.tokenSecret.scopes.all(s, s in self.scopes)",message="tokenSecret.scopes must be a subset of scopes",fieldPath=".tokenSecret.scopes"
+// +kubebuilder:validation:XValidation:rule="!has(self.tokenSecret) || !has(self.tokenSecret.audiences) || !has(self.audiences) || size(self.audiences) == 0 || self.tokenSecret.audiences.all(a, a in self.audiences)",message="tokenSecret.audiences must be a subset of audiences",fieldPath=".tokenSecret.audiences"
+// +kubebuilder:validation:XValidation:rule="!has(self.tokenSecret) || !has(self.tokenSecret.renewBefore) || has(self.tokenSecret.duration) || !has(self.accessTokenTTL) || duration(self.tokenSecret.renewBefore) < duration(self.accessTokenTTL)",message="tokenSecret.renewBefore must be shorter than the token lifetime (accessTokenTTL)",fieldPath=".tokenSecret.renewBefore"
+type OAuthClientSpec struct {
+	// scopes are the scopes this client may be granted: built-in permissions
+	// (admin, user, service, a2a, mcp, hook:govern, hook:track, anonymous) or
+	// custom scopes such as "mcp:github:read".
+	// +required
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
+	Scopes []Scope `json:"scopes"`
+
+	// audiences is the allow-list for the aud claim of this client's tokens.
+	// Empty means any audience.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=32
+	Audiences []Audience `json:"audiences,omitempty"`
+
+	// grantTypes are the grant types this client may use.
+	// +optional
+	// +listType=set
+	// +kubebuilder:default={client_credentials}
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=4
+	GrantTypes []GrantType `json:"grantTypes,omitempty"`
+
+	// accessTokenTTL is the lifetime of this client's access tokens, between
+	// 60s and 24h. Defaults to the manager's --access-token-ttl.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('60s') && duration(self) <= duration('24h')",message="accessTokenTTL must be between 60s and 24h"
+	AccessTokenTTL *metav1.Duration `json:"accessTokenTTL,omitempty"`
+
+	// pluginID becomes the plugin_id claim. When set, a token request naming a
+	// different plugin_id is refused.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9][A-Za-z0-9_.-]*$`
+	PluginID string `json:"pluginID,omitempty"`
+
+	// suspended, when true, makes token requests fail and the client's issued
+	// tokens be rejected by introspection and the gateway.
+	// +optional
+	Suspended bool `json:"suspended,omitempty"`
+
+	// credentialsSecretName is the Secret that receives client_id,
+	// client_secret, token_url and issuer. Defaults to <name>-credentials.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	CredentialsSecretName string `json:"credentialsSecretName,omitempty"`
+
+	// rateLimit is enforced per client at the gateway, across all routes.
+	// +optional
+	RateLimit *RateLimit `json:"rateLimit,omitempty"`
+
+	// tokenSecret, when set, makes the controller keep a fresh access token in
+	// a Secret that pods can mount.
+	// +optional
+	TokenSecret *TokenSecretSpec `json:"tokenSecret,omitempty"`
+}
+
+// TokenSecretSpec declares a Secret holding an access token that the
+// controller renews before it expires.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.renewBefore) || !has(self.duration) || duration(self.renewBefore) < duration(self.duration)",message="renewBefore must be shorter than duration",fieldPath=".renewBefore"
+type TokenSecretSpec struct {
+	// name of the Secret. Defaults to <name>-token.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name,omitempty"`
+
+	// scopes granted to the token; a subset of spec.scopes. Defaults to all of
+	// spec.scopes.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	Scopes []Scope `json:"scopes,omitempty"`
+
+	// audiences of the token. Defaults to the manager's --default-audiences.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=32
+	Audiences []Audience `json:"audiences,omitempty"`
+
+	// duration is the token lifetime, between 60s and 24h. Defaults to
+	// spec.accessTokenTTL.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('60s') && duration(self) <= duration('24h')",message="duration must be between 60s and 24h"
+	Duration *metav1.Duration `json:"duration,omitempty"`
+
+	// renewBefore is how long before expiry the token is renewed. Defaults to
+	// a third of duration; the renewal is never later than 90s before expiry,
+	// so that kubelet's Secret propagation cannot hand a pod an expired token.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s')",message="renewBefore must not be negative"
+	RenewBefore *metav1.Duration `json:"renewBefore,omitempty"`
+
+	// secretTemplate holds labels and annotations copied onto the Secret.
+	// +optional
+	SecretTemplate *SecretTemplate `json:"secretTemplate,omitempty"`
+}
+
+// SecretTemplate is metadata copied onto a generated Secret.
+type SecretTemplate struct {
+	// labels to add to the Secret.
+	// +optional
+	Labels map[string]string `json:"labels,omitempty"`
+
+	// annotations to add to the Secret.
+	// +optional
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// OAuthClientStatus is the observed state of an OAuthClient.
+type OAuthClientStatus struct {
+	// clientID is the OAuth client_id: <namespace>.<name>.
+	// +optional
+	ClientID string `json:"clientID,omitempty"`
+
+	// observedGeneration is the generation the status was computed for.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions: Ready, CredentialsReady, TokenReady.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// credentials describes the credentials Secret.
+	// +optional
+	Credentials *CredentialsStatus `json:"credentials,omitempty"`
+
+	// token describes the access token kept in the token Secret.
+	// +optional
+	Token *TokenStatus `json:"token,omitempty"`
+
+	// failedIssuanceAttempts counts consecutive failures to issue the token
+	// Secret; it drives the back-off and is reset by a success.
+	// +optional
+	FailedIssuanceAttempts int32 `json:"failedIssuanceAttempts,omitempty"`
+
+	// lastFailureTime is when issuance last failed.
+	// +optional
+	LastFailureTime *metav1.Time `json:"lastFailureTime,omitempty"`
+}
+
+// CredentialsStatus describes the credentials Secret of a client.
+type CredentialsStatus struct {
+	// secretName is the name of the credentials Secret.
+	// +optional
+	SecretName string `json:"secretName,omitempty"`
+
+	// rotation is the last value of the scopegate.dev/rotate-credentials
+	// annotation that was acted upon.
+	// +optional
+	Rotation string `json:"rotation,omitempty"`
+
+	// lastRotationTime is when the client secret was last generated.
+	// +optional
+	LastRotationTime *metav1.Time `json:"lastRotationTime,omitempty"`
+}
+
+// TokenStatus describes the access token in the token Secret.
+type TokenStatus struct {
+	// secretName is the name of the token Secret.
+	// +optional
+	SecretName string `json:"secretName,omitempty"`
+
+	// notBefore is when the current token was issued.
+	// +optional
+	NotBefore *metav1.Time `json:"notBefore,omitempty"`
+
+	// notAfter is when the current token expires.
+	// +optional
+	NotAfter *metav1.Time `json:"notAfter,omitempty"`
+
+	// renewalTime is when the controller will replace the token.
+	// +optional
+	RenewalTime *metav1.Time `json:"renewalTime,omitempty"`
+
+	// revision counts issuances; it increments with every new token.
+	// +optional
+	Revision int64 `json:"revision,omitempty"`
+}
+
+// OAuthClient declares an OAuth 2.0 machine client: the scopes it may be
+// granted, its credentials Secret and, optionally, a Secret with a fresh
+// access token.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=oac,categories=scopegate
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Client-ID",type=string,JSONPath=`.status.clientID`
+// +kubebuilder:printcolumn:name="Scopes",type=string,JSONPath=`.spec.scopes`
+// +kubebuilder:printcolumn:name="Token-Expires",type=date,JSONPath=`.status.token.notAfter`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type OAuthClient struct {
+	metav1.TypeMeta `json:",inline"`
+
+	// metadata is the standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the desired client.
+	// +required
+	Spec OAuthClientSpec `json:"spec"`
+
+	// status is the observed state.
+	// +optional
+	Status OAuthClientStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// OAuthClientList is a list of OAuthClients.
+type OAuthClientList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []OAuthClient `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&OAuthClient{}, &OAuthClientList{})
+}

@@ -1,0 +1,72 @@
+package tokenserver
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Claims are the claims of a scopegate access token: the RFC 9068 profile
+// plus the seed's identity claims (SPEC §5).
+type Claims struct {
+	jwt.RegisteredClaims
+
+	ClientID  string   `json:"client_id"`
+	Scope     string   `json:"scope"`
+	Username  string   `json:"username"`
+	UserType  string   `json:"user_type"`
+	Roles     []string `json:"roles"`
+	TokenType string   `json:"token_type"`
+	SessionID string   `json:"session_id"`
+	PluginID  string   `json:"plugin_id,omitempty"`
+}
+
+// Scopes is the granted scopes as a list.
+func (c *Claims) Scopes() []string { return strings.Fields(c.Scope) }
+
+// IssueRequest asks for one access token. The caller has already decided the
+// grant (the token endpoint through its pipeline, the OAuthClient controller
+// from spec.tokenSecret); the issuer only signs.
+type IssueRequest struct {
+	ClientID  string
+	Scopes    []string
+	Audiences []string
+	// TTL is the token lifetime; 0 means the client's, else the server default.
+	TTL      time.Duration
+	PluginID string
+}
+
+// IssuedToken is a signed access token.
+type IssuedToken struct {
+	Raw       string
+	Claims    *Claims
+	KeyID     string
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+}
+
+// TokenIssuer signs access tokens with the current signing key.
+type TokenIssuer interface {
+	Issue(ctx context.Context, req IssueRequest) (*IssuedToken, error)
+}
+
+// TokenVerifier checks an access token completely: signature against the live
+// key set, iss, typ at+jwt, exp/nbf with a small leeway, revoked jti, and a
+// deleted or suspended client. It is on the gateway's hot path and caches
+// verified signatures, so a repeat costs a few map lookups. Every failure
+// wraps ErrInvalidToken.
+type TokenVerifier interface {
+	Verify(ctx context.Context, raw string) (*Claims, error)
+}
+
+// KeyRetirement tells whether tokens signed by a key should be replaced:
+// true once kid is no longer the current signing key.
+type KeyRetirement interface {
+	KeyRetired(kid string) bool
+}
+
+// ErrInvalidToken is wrapped by every verification failure.
+var ErrInvalidToken = errors.New("invalid token")

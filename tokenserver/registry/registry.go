@@ -1,0 +1,175 @@
+// Package registry is the token server's index of OAuth clients. The
+// OAuthClient controller feeds it on every manager replica from informer
+// caches; the token endpoint, introspection and the gateway read it on their
+// hot paths. It never holds a client secret, only its SHA-256 digest: the
+// secrets are 256-bit random values, so a fast digest compared in constant
+// time is as strong as a slow password hash and costs nothing per request.
+package registry
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Client is one registered client. A Client handed to Upsert or returned by
+// Get is never modified afterwards; replace it with Upsert instead.
+type Client struct {
+	// ID is the client_id: "<namespace>.<name>".
+	ID        string
+	Namespace string
+	Name      string
+	// Subject is the sub claim: SubjectFor(ID).
+	Subject    string
+	Scopes     []string
+	Audiences  []string // empty: any audience
+	GrantTypes []string
+	// TTL is the access-token lifetime; 0 means the server default.
+	TTL       time.Duration
+	PluginID  string
+	Suspended bool
+	// RateLimit is enforced per client at the gateway; nil means none.
+	RateLimit *RateLimit
+	// Secrets are the digests of the secrets that authenticate this client:
+	// the current one, and during a rotation the previous one until its
+	// NotAfter.
+	Secrets []SecretDigest
+}
+
+// RateLimit is a token bucket.
+type RateLimit struct {
+	RequestsPerSecond float64
+	Burst             int
+}
+
+// SecretDigest is the SHA-256 of a client secret.
+type SecretDigest struct {
+	Digest [sha256.Size]byte
+	// NotAfter is when this secret stops working; zero means never.
+	NotAfter time.Time
+}
+
+// Digest is the SHA-256 of a client secret.
+func Digest(secret string) [sha256.Size]byte { return sha256.Sum256([]byte(secret)) }
+
+// SubjectFor is the sub claim of a client, as the seed derives it: the UUID
+// formed by the first 16 bytes of SHA-256("client." + clientID).
+func SubjectFor(clientID string) string {
+	sum := sha256.Sum256([]byte("client." + clientID))
+	h := hex.EncodeToString(sum[:16])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// CheckSecret reports whether secret authenticates c at now. Every candidate
+// digest is compared, in constant time, so the answer's timing does not
+// depend on which one matched.
+func (c *Client) CheckSecret(secret string, now time.Time) bool {
+	d := Digest(secret)
+	ok := 0
+	for _, s := range c.Secrets {
+		match := subtle.ConstantTimeCompare(d[:], s.Digest[:])
+		if !s.NotAfter.IsZero() && !now.Before(s.NotAfter) {
+			match = 0
+		}
+		ok |= match
+	}
+	return ok == 1
+}
+
+// Registry is a concurrency-safe index of clients by client_id. Readers take
+// a read lock for one map lookup; writers hold the lock only to swap a map
+// entry.
+type Registry struct {
+	mu      sync.RWMutex
+	clients map[string]*Client
+	version atomic.Uint64
+
+	listenersMu sync.Mutex
+	listeners   []func(id string)
+}
+
+// New returns an empty registry.
+func New() *Registry { return &Registry{clients: map[string]*Client{}} }
+
+// Upsert adds or replaces c. c must not be modified afterwards.
+func (r *Registry) Upsert(c *Client) {
+	r.mu.Lock()
+	r.clients[c.ID] = c
+	r.mu.Unlock()
+	r.changed(c.ID)
+}
+
+// Delete removes the client id; its tokens stop working at once.
+func (r *Registry) Delete(id string) {
+	r.mu.Lock()
+	_, ok := r.clients[id]
+	delete(r.clients, id)
+	r.mu.Unlock()
+	if ok {
+		r.changed(id)
+	}
+}
+
+// Get returns the client id. The result must not be modified.
+func (r *Registry) Get(id string) (*Client, bool) {
+	r.mu.RLock()
+	c, ok := r.clients[id]
+	r.mu.RUnlock()
+	return c, ok
+}
+
+// dummy is compared against when the client is unknown, so that an unknown
+// client_id costs the same as a wrong secret.
+var dummy = Client{Secrets: []SecretDigest{{}}}
+
+// Authenticate returns the client id if secret authenticates it at now. An
+// unknown client and a wrong secret take the same time. Suspension is not
+// checked here: the caller decides how to answer a suspended client.
+func (r *Registry) Authenticate(id, secret string, now time.Time) (*Client, bool) {
+	c, ok := r.Get(id)
+	if !ok {
+		dummy.CheckSecret(secret, now)
+		return nil, false
+	}
+	if !c.CheckSecret(secret, now) {
+		return nil, false
+	}
+	return c, true
+}
+
+// List returns every client, sorted by ID.
+func (r *Registry) List() []*Client {
+	r.mu.RLock()
+	out := make([]*Client, 0, len(r.clients))
+	for _, c := range r.clients {
+		out = append(out, c)
+	}
+	r.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Version increases with every change; caches compare it to notice changes.
+func (r *Registry) Version() uint64 { return r.version.Load() }
+
+// OnChange registers fn to be called, outside any lock, after the client id
+// was added, replaced or deleted.
+func (r *Registry) OnChange(fn func(id string)) {
+	r.listenersMu.Lock()
+	r.listeners = append(r.listeners, fn)
+	r.listenersMu.Unlock()
+}
+
+func (r *Registry) changed(id string) {
+	r.version.Add(1)
+	r.listenersMu.Lock()
+	ls := append([]func(string){}, r.listeners...)
+	r.listenersMu.Unlock()
+	for _, fn := range ls {
+		fn(id)
+	}
+}
