@@ -1,0 +1,212 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/scopegate/scopegate/tokenserver"
+	"github.com/scopegate/scopegate/tokenserver/registry"
+)
+
+// Options configure a Gateway.
+type Options struct {
+	// Verifier checks bearer tokens. Required.
+	Verifier tokenserver.TokenVerifier
+	// Registry supplies each client's overall rate limit (Client.RateLimit).
+	// Optional: without it only route limits apply.
+	Registry *registry.Registry
+	// Issuer is the authorization server listed in resource metadata.
+	// Required.
+	Issuer string
+	// GatewayURL is the gateway's external base URL, e.g.
+	// https://gateway.example.com; route resource identifiers are
+	// <GatewayURL><pathPrefix>. Required.
+	GatewayURL string
+	// Table is the route table; nil means a new empty one (see
+	// Gateway.Table).
+	Table *Table
+	// TrustedProxies are the peers whose X-Forwarded-* headers are believed.
+	TrustedProxies []netip.Prefix
+	// Transport sends requests to backends; nil means a shared
+	// http.Transport tuned for connection reuse.
+	Transport http.RoundTripper
+	// Metrics is where the gateway's metrics are registered; nil means
+	// nowhere.
+	Metrics prometheus.Registerer
+	// Log receives one line per decision.
+	Log logr.Logger
+	// Now is the clock, for rate limits; nil means time.Now.
+	Now func() time.Time
+	// MaxRateLimitKeys caps the token buckets held in memory; 0 means
+	// 100000.
+	MaxRateLimitKeys int
+}
+
+// Gateway is the embedded API gateway, an http.Handler.
+type Gateway struct {
+	verifier       tokenserver.TokenVerifier
+	registry       *registry.Registry
+	issuer         string
+	gatewayURL     string
+	table          *Table
+	trustedProxies []netip.Prefix
+	log            logr.Logger
+	now            func() time.Time
+	metrics        *metrics
+	limiters       *limiterStore
+	proxy          http.Handler
+}
+
+// New returns a gateway serving the routes of opts.Table.
+func New(opts Options) (*Gateway, error) {
+	if opts.Verifier == nil {
+		return nil, errors.New("create gateway: a token verifier is required")
+	}
+	if opts.Issuer == "" {
+		return nil, errors.New("create gateway: an issuer is required")
+	}
+	u, err := url.Parse(opts.GatewayURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("create gateway: gateway URL %q must be an absolute http(s) URL", opts.GatewayURL)
+	}
+	g := &Gateway{
+		verifier:       opts.Verifier,
+		registry:       opts.Registry,
+		issuer:         opts.Issuer,
+		gatewayURL:     strings.TrimSuffix(opts.GatewayURL, "/"),
+		table:          opts.Table,
+		trustedProxies: opts.TrustedProxies,
+		log:            opts.Log,
+		now:            opts.Now,
+	}
+	if g.table == nil {
+		g.table = NewTable()
+	}
+	if g.now == nil {
+		g.now = time.Now
+	}
+	maxKeys := opts.MaxRateLimitKeys
+	if maxKeys <= 0 {
+		maxKeys = 100000
+	}
+	g.limiters = newLimiterStore(maxKeys)
+	if g.metrics, err = newMetrics(opts.Metrics); err != nil {
+		return nil, fmt.Errorf("create gateway: %w", err)
+	}
+	transport := opts.Transport
+	if transport == nil {
+		transport = NewTransport()
+	}
+	g.proxy = g.newReverseProxy(transport)
+	return g, nil
+}
+
+// Table is the route table the GatewayRoute controller feeds.
+func (g *Gateway) Table() *Table { return g.table }
+
+// decision is what the gateway decided about one request, logged and
+// counted once the response is done.
+type decision struct {
+	route    string
+	clientID string
+	jti      string
+	decision string
+	reason   string
+}
+
+const (
+	decisionAllow = "allow"
+	decisionDeny  = "deny"
+)
+
+// ServeHTTP handles one request: resource metadata, or route match →
+// authentication → authorization → rate limits → forwarding.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := g.now()
+	rec := &statusRecorder{ResponseWriter: w}
+	d := &decision{}
+	defer g.finish(rec, r, d, start)
+
+	if strings.HasPrefix(r.URL.Path, WellKnownProtectedResource) {
+		g.serveMetadata(rec, r, d)
+		return
+	}
+	clean, trailing := cleanRequestPath(r.URL.Path)
+	e := g.table.match(clean)
+	if e == nil {
+		g.deny(rec, d, notFound())
+		return
+	}
+	rt := e.route
+	d.route = rt.Key
+	f := &forward{route: rt, path: backendPath(rt.BackendPath, rt.PathPrefix, clean, trailing), peerTrusted: g.peerTrusted(r)}
+
+	if rt.Protocol == ProtocolA2A && isAgentCardRequest(r, rt.PathPrefix, clean) {
+		// Agent cards are public (see the package documentation).
+		if !g.limitAnonymous(rec, r, rt, d) {
+			return
+		}
+		f.agentCard = true
+		g.forward(rec, r, e, f, d, "agent_card")
+		return
+	}
+
+	token, present := bearerToken(r)
+	if !present {
+		if !rt.AllowAnonymous {
+			g.deny(rec, d, g.missingToken(rt))
+			return
+		}
+		if !g.limitAnonymous(rec, r, rt, d) {
+			return
+		}
+		g.forward(rec, r, e, f, d, "anonymous")
+		return
+	}
+	claims, gerr := g.authenticate(r.Context(), rt, token)
+	if gerr != nil {
+		g.deny(rec, d, gerr)
+		return
+	}
+	d.clientID, d.jti = claims.ClientID, claims.ID
+	if gerr := g.authorize(rt, claims); gerr != nil {
+		g.deny(rec, d, gerr)
+		return
+	}
+	if !g.limitClient(rec, rt, claims.ClientID, d) {
+		return
+	}
+	f.claims = claims
+	g.forward(rec, r, e, f, d, "authorized")
+}
+
+// deny answers a refusal and records it.
+func (g *Gateway) deny(w http.ResponseWriter, d *decision, e *gatewayError) {
+	d.decision, d.reason = decisionDeny, e.Reason
+	writeError(w, e)
+}
+
+// finish logs and counts one decision. The token never appears here: only
+// its client_id and jti.
+func (g *Gateway) finish(rec *statusRecorder, r *http.Request, d *decision, start time.Time) {
+	latency := g.now().Sub(start)
+	status := rec.code()
+	if d.decision == "" {
+		d.decision = decisionDeny
+	}
+	g.metrics.requests.WithLabelValues(d.route, strconv.Itoa(status), d.decision).Inc()
+	g.metrics.duration.WithLabelValues(d.route, d.decision).Observe(latency.Seconds())
+	g.log.Info("Gateway decision",
+		"route", d.route, "client_id", d.clientID, "jti", d.jti,
+		"decision", d.decision, "reason", d.reason, "status", status,
+		"method", r.Method, "latency", latency)
+}

@@ -1,0 +1,88 @@
+package gateway
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+
+	"github.com/scopegate/scopegate/tokenserver/registry"
+)
+
+// limitClient applies the client's limit on this route and its overall limit
+// (OAuthClient spec.rateLimit, from the registry). It answers 429 and returns
+// false when either bucket is empty.
+func (g *Gateway) limitClient(w http.ResponseWriter, rt *Route, clientID string, d *decision) bool {
+	now := g.now()
+	checks := make([]limitCheck, 0, 2)
+	if l, ok := normLimit(rt.RateLimit); ok {
+		checks = append(checks, limitCheck{g.limiters.get("route\x00"+rt.Key+"\x00"+clientID, l, now), l})
+	}
+	if g.registry != nil {
+		if c, found := g.registry.Get(clientID); found {
+			if l, ok := normLimit(c.RateLimit); ok {
+				checks = append(checks, limitCheck{g.limiters.get("client\x00"+clientID, l, now), l})
+			}
+		}
+	}
+	return g.applyLimits(w, checks, d, "client")
+}
+
+// limitAnonymous applies the route's limit per source address to a request
+// without a token.
+func (g *Gateway) limitAnonymous(w http.ResponseWriter, r *http.Request, rt *Route, d *decision) bool {
+	l, ok := normLimit(rt.RateLimit)
+	if !ok {
+		return true
+	}
+	now := g.now()
+	key := "addr\x00" + rt.Key + "\x00" + g.clientAddr(r)
+	return g.applyLimits(w, []limitCheck{{g.limiters.get(key, l, now), l}}, d, "source address")
+}
+
+// applyLimits takes a token from every bucket. Allowed responses carry the
+// RateLimit-* fields of the most constrained bucket; refusals are 429 with
+// Retry-After (RFC 6585 §4, RFC 9110 §10.2.3) and the RateLimit-* fields
+// (draft-ietf-httpapi-ratelimit-headers: limit = bucket size, remaining,
+// reset = seconds until the next request can pass).
+func (g *Gateway) applyLimits(w http.ResponseWriter, checks []limitCheck, d *decision, who string) bool {
+	if len(checks) == 0 {
+		return true
+	}
+	v := allow(checks, g.now())
+	h := w.Header()
+	if v.allowed {
+		if v.known {
+			h.Set("RateLimit-Limit", strconv.Itoa(v.limit))
+			h.Set("RateLimit-Remaining", strconv.Itoa(v.remaining))
+			h.Set("RateLimit-Reset", seconds(v.retryAfter))
+		}
+		return true
+	}
+	retry := seconds(v.retryAfter)
+	g.deny(w, d, &gatewayError{
+		Status:      http.StatusTooManyRequests,
+		Code:        "rate_limited",
+		Description: "rate limit exceeded for this " + who,
+		Reason:      "rate_limited",
+		Headers: http.Header{
+			"Retry-After":         {retry},
+			"Ratelimit-Limit":     {strconv.Itoa(v.limit)},
+			"Ratelimit-Remaining": {"0"},
+			"Ratelimit-Reset":     {retry},
+		},
+	})
+	return false
+}
+
+// normLimit validates a limit and fills in a missing burst (the rate,
+// rounded up, at least 1).
+func normLimit(l *registry.RateLimit) (registry.RateLimit, bool) {
+	if l == nil || l.RequestsPerSecond <= 0 {
+		return registry.RateLimit{}, false
+	}
+	out := *l
+	if out.Burst < 1 {
+		out.Burst = max(1, int(math.Ceil(out.RequestsPerSecond)))
+	}
+	return out, true
+}

@@ -1,0 +1,206 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/scopegate/scopegate/tokenserver"
+)
+
+// Identity headers the gateway sets for backends (the seed's names). Inbound
+// copies are always removed first, so a backend can trust them.
+const (
+	HeaderClientID      = "X-Client-Id"
+	HeaderUserID        = "X-User-Id"
+	HeaderPermissions   = "X-User-Permissions"
+	HeaderProxyVerified = "X-Proxy-Verified"
+	HeaderTraceID       = "X-Trace-Id"
+)
+
+var identityHeaders = []string{HeaderClientID, HeaderUserID, HeaderPermissions, HeaderProxyVerified, HeaderTraceID}
+
+// forward is the per-request state the reverse proxy's hooks read.
+type forward struct {
+	route       *Route
+	target      *url.URL
+	path        string
+	claims      *tokenserver.Claims // nil for anonymous requests
+	agentCard   bool
+	peerTrusted bool
+	err         error
+}
+
+type forwardKey struct{}
+
+// NewTransport is the shared backend transport: connections are reused
+// across requests and routes, with no overall or header timeout because
+// streams (SSE, WebSocket) may stay open; each route's timeout bounds its
+// requests instead.
+func NewTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 1024
+	t.MaxIdleConnsPerHost = 128
+	t.IdleConnTimeout = 90 * time.Second
+	return t
+}
+
+func (g *Gateway) newReverseProxy(transport http.RoundTripper) http.Handler {
+	return &httputil.ReverseProxy{
+		Rewrite:        g.rewrite,
+		Transport:      transport,
+		FlushInterval:  -1, // flush every write: SSE events reach the client at once
+		ModifyResponse: g.modifyResponse,
+		ErrorHandler:   g.backendError,
+		ErrorLog:       nil,
+	}
+}
+
+// forward sends the request to the route's next ready endpoint.
+func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, e *entry, f *forward, d *decision, reason string) {
+	f.target = e.pick()
+	if f.target == nil {
+		g.deny(w, d, &gatewayError{Status: http.StatusServiceUnavailable, Code: "no_backend", Description: "the route has no ready backend endpoints", Reason: "no_ready_endpoints"})
+		return
+	}
+	d.decision, d.reason = decisionAllow, reason
+	ctx := context.WithValue(r.Context(), forwardKey{}, f)
+	if f.route.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.route.Timeout)
+		defer cancel()
+	}
+	g.proxy.ServeHTTP(w, r.WithContext(ctx))
+	if f.err != nil {
+		d.reason = "backend_error"
+	}
+}
+
+// rewrite builds the outbound request. httputil.ReverseProxy has already
+// removed hop-by-hop fields and X-Forwarded-*; here the token and inbound
+// identity headers go, the verified identity comes in.
+func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
+	f := pr.In.Context().Value(forwardKey{}).(*forward)
+	out := pr.Out
+	out.URL.Scheme = f.target.Scheme
+	out.URL.Host = f.target.Host
+	out.URL.Path = f.path
+	out.URL.RawPath = ""
+	out.Host = ""
+
+	h := out.Header
+	// MCP forbids token passthrough (MCP authorization, "Access Token
+	// Privilege Restriction"): the backend never sees the caller's token.
+	h.Del("Authorization")
+	for _, name := range identityHeaders {
+		h.Del(name)
+	}
+	h.Set(HeaderTraceID, traceID(pr.In.Header.Get("Traceparent")))
+	if c := f.claims; c != nil {
+		h.Set(HeaderClientID, c.ClientID)
+		h.Set(HeaderUserID, c.Subject)
+		h.Set(HeaderPermissions, strings.Join(c.Scopes(), ","))
+		h.Set(HeaderProxyVerified, "true")
+	}
+	if f.agentCard {
+		// Let the transport negotiate and undo compression so the card can
+		// be rewritten.
+		h.Del("Accept-Encoding")
+	}
+
+	// X-Forwarded-*: from a trusted proxy the chain is extended, otherwise it
+	// starts here.
+	if f.peerTrusted {
+		if v := pr.In.Header.Values("X-Forwarded-For"); len(v) > 0 {
+			h["X-Forwarded-For"] = append([]string(nil), strings.Join(v, ", "))
+		}
+	}
+	pr.SetXForwarded()
+	if f.peerTrusted {
+		if v := pr.In.Header.Get("X-Forwarded-Host"); v != "" {
+			h.Set("X-Forwarded-Host", v)
+		}
+		if v := pr.In.Header.Get("X-Forwarded-Proto"); v != "" {
+			h.Set("X-Forwarded-Proto", v)
+		}
+	}
+}
+
+func (g *Gateway) peerTrusted(r *http.Request) bool {
+	if len(g.trustedProxies) == 0 {
+		return false
+	}
+	a, ok := peerAddr(r)
+	return ok && g.trusted(a)
+}
+
+func (g *Gateway) modifyResponse(res *http.Response) error {
+	f := res.Request.Context().Value(forwardKey{}).(*forward)
+	if f.agentCard {
+		return g.rewriteAgentCard(res, f)
+	}
+	return nil
+}
+
+// backendError answers a failed round trip: 504 when the route's timeout
+// expired, otherwise 502 (connection refused, reset, bad response).
+func (g *Gateway) backendError(w http.ResponseWriter, r *http.Request, err error) {
+	f := r.Context().Value(forwardKey{}).(*forward)
+	f.err = err
+	g.log.V(1).Info("Backend request failed", "route", f.route.Key, "backend", f.target.Host, "error", err.Error())
+	if errors.Is(err, context.DeadlineExceeded) {
+		writeError(w, &gatewayError{Status: http.StatusGatewayTimeout, Code: "backend_timeout", Description: "the backend did not answer within the route's timeout"})
+		return
+	}
+	writeError(w, &gatewayError{Status: http.StatusBadGateway, Code: "backend_unavailable", Description: "the backend could not be reached"})
+}
+
+// statusRecorder remembers the status code for the decision log while
+// letting the reverse proxy flush and hijack the underlying connection.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 || s.status < 200 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusRecorder) Flush() {
+	_ = http.NewResponseController(s.ResponseWriter).Flush()
+}
+
+// Hijack hands over the connection for protocol upgrades (WebSocket); the
+// reverse proxy then writes the backend's 101 itself.
+func (s *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(s.ResponseWriter).Hijack()
+	if err == nil {
+		s.status = http.StatusSwitchingProtocols
+	}
+	return conn, rw, err
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (s *statusRecorder) code() int {
+	if s.status == 0 {
+		return http.StatusOK
+	}
+	return s.status
+}

@@ -1,0 +1,247 @@
+package gateway
+
+import (
+	"net/url"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/scopegate/scopegate/tokenserver/registry"
+)
+
+// Protocol is what a route carries. It selects the default audience and the
+// A2A agent-card handling.
+type Protocol string
+
+// Protocols, spelled as in GatewayRoute.spec.protocol.
+const (
+	ProtocolHTTP Protocol = "HTTP"
+	ProtocolMCP  Protocol = "MCP"
+	ProtocolA2A  Protocol = "A2A"
+)
+
+// DefaultAudience is the audience a route of protocol p accepts when it
+// names none (SPEC §6).
+func DefaultAudience(p Protocol) string {
+	switch p {
+	case ProtocolMCP:
+		return "mcp"
+	case ProtocolA2A:
+		return "a2a"
+	default:
+		return "api"
+	}
+}
+
+// Route is one entry of the route table: a GatewayRoute with its backend
+// resolved to endpoints. A Route handed to Table.Set is never modified
+// afterwards; replace it with another Set.
+type Route struct {
+	// Key identifies the route, "<namespace>/<name>"; it is the route label
+	// of the metrics.
+	Key string
+	// PathPrefix is matched on path-segment boundaries; it is cleaned by Set.
+	PathPrefix string
+	Protocol   Protocol
+	// Endpoints are the ready backends, scheme and host only (e.g.
+	// http://10.0.0.7:8080); requests go round-robin over them. None means
+	// 503.
+	Endpoints []*url.URL
+	// BackendPath replaces PathPrefix in the forwarded path ("/" if empty).
+	BackendPath    string
+	RequiredScopes []string
+	// ScopeMatchAll: every required scope must be held (scopeMatch All),
+	// otherwise any one suffices (Any).
+	ScopeMatchAll bool
+	// Audiences: the token's aud must hold one; empty means the protocol's
+	// default audience or the route's resource URL.
+	Audiences []string
+	// RateLimit is per client on this route (per source address for
+	// anonymous requests); nil means none.
+	RateLimit      *registry.RateLimit
+	AllowAnonymous bool
+	// Timeout bounds each forwarded request; 0 means none.
+	Timeout time.Duration
+	// CreationTimestamp decides which of two routes with the same prefix
+	// wins: the older one, then the smaller Key.
+	CreationTimestamp time.Time
+}
+
+// olderThan reports whether r holds a prefix before o: the older route wins,
+// ties broken by key, as the status controller's PathConflict decides.
+func (r *Route) olderThan(o *Route) bool {
+	if !r.CreationTimestamp.Equal(o.CreationTimestamp) {
+		return r.CreationTimestamp.Before(o.CreationTimestamp)
+	}
+	return r.Key < o.Key
+}
+
+// entry is a route in the live table together with its round-robin cursor.
+type entry struct {
+	route *Route
+	next  atomic.Uint64
+}
+
+// pick returns the next endpoint round-robin, or nil when there is none.
+func (e *entry) pick() *url.URL {
+	eps := e.route.Endpoints
+	switch len(eps) {
+	case 0:
+		return nil
+	case 1:
+		return eps[0]
+	}
+	return eps[(e.next.Add(1)-1)%uint64(len(eps))]
+}
+
+// snapshot is an immutable view of the table: the winning route per prefix.
+type snapshot struct {
+	byPrefix map[string]*entry
+}
+
+// Table is the gateway's route table. Set and Delete may be called
+// concurrently with lookups; a lookup reads an immutable snapshot without
+// locking.
+type Table struct {
+	mu      sync.Mutex // serialises writers
+	routes  map[string]*entry
+	current atomic.Pointer[snapshot]
+}
+
+// NewTable returns an empty table.
+func NewTable() *Table {
+	t := &Table{routes: map[string]*entry{}}
+	t.current.Store(&snapshot{byPrefix: map[string]*entry{}})
+	return t
+}
+
+// Set adds or replaces the route r.Key.
+func (t *Table) Set(r *Route) {
+	cp := *r
+	cp.PathPrefix = CleanPrefix(r.PathPrefix)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e := &entry{route: &cp}
+	if old, ok := t.routes[r.Key]; ok {
+		// Keep the round-robin position so that endpoint churn does not send
+		// a burst to the first endpoint.
+		e.next.Store(old.next.Load())
+	}
+	t.routes[r.Key] = e
+	t.publish()
+}
+
+// Delete removes the route key; unknown keys are ignored.
+func (t *Table) Delete(key string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.routes[key]; !ok {
+		return
+	}
+	delete(t.routes, key)
+	t.publish()
+}
+
+// Get returns the route key as last Set.
+func (t *Table) Get(key string) (*Route, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, ok := t.routes[key]
+	if !ok {
+		return nil, false
+	}
+	return e.route, true
+}
+
+// Routes lists the routes that hold their prefix, sorted by prefix.
+func (t *Table) Routes() []*Route {
+	s := t.current.Load()
+	out := make([]*Route, 0, len(s.byPrefix))
+	for _, e := range s.byPrefix {
+		out = append(out, e.route)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].PathPrefix < out[j].PathPrefix })
+	return out
+}
+
+// publish rebuilds the snapshot; t.mu is held.
+func (t *Table) publish() {
+	s := &snapshot{byPrefix: make(map[string]*entry, len(t.routes))}
+	for _, e := range t.routes {
+		cur, ok := s.byPrefix[e.route.PathPrefix]
+		if !ok || e.route.olderThan(cur.route) {
+			s.byPrefix[e.route.PathPrefix] = e
+		}
+	}
+	t.current.Store(s)
+}
+
+// match finds the route with the longest prefix that is a whole-segment
+// prefix of the cleaned path p: "/mcp/github" matches "/mcp/github" and
+// "/mcp/github/x" but not "/mcp/githubx".
+func (t *Table) match(p string) *entry {
+	s := t.current.Load()
+	for {
+		if e, ok := s.byPrefix[p]; ok {
+			return e
+		}
+		if p == "/" {
+			return nil
+		}
+		i := strings.LastIndexByte(p, '/')
+		if i <= 0 {
+			p = "/"
+		} else {
+			p = p[:i]
+		}
+	}
+}
+
+// exact finds the route whose prefix is exactly p.
+func (t *Table) exact(p string) *entry {
+	return t.current.Load().byPrefix[p]
+}
+
+// CleanPrefix is the canonical form of a path prefix: cleaned as a path
+// (RFC 3986 §5.2.4 dot-segment removal), rooted, without a trailing slash.
+func CleanPrefix(p string) string {
+	if p == "" {
+		return "/"
+	}
+	return path.Clean("/" + p)
+}
+
+// cleanRequestPath cleans a request path like CleanPrefix and reports
+// whether it ended in a slash, which the backend should still see.
+func cleanRequestPath(p string) (clean string, trailingSlash bool) {
+	clean = CleanPrefix(p)
+	return clean, clean != "/" && strings.HasSuffix(p, "/")
+}
+
+// backendPath maps a cleaned request path under prefix onto the backend's
+// base path: the prefix is replaced by base.
+func backendPath(base, prefix, clean string, trailingSlash bool) string {
+	rest := clean[len(prefix):]
+	if prefix == "/" {
+		rest = clean
+	}
+	if base == "" {
+		base = "/"
+	}
+	var out string
+	switch {
+	case rest == "" || rest == "/":
+		out = base
+	case strings.HasSuffix(base, "/"):
+		out = base + rest[1:]
+	default:
+		out = base + rest
+	}
+	if trailingSlash && !strings.HasSuffix(out, "/") {
+		out += "/"
+	}
+	return out
+}
