@@ -19,6 +19,25 @@ const (
 
 	// SecretTypeAccessToken is the type of token Secrets.
 	SecretTypeAccessToken = "scopegate.dev/access-token"
+
+	// AnnotationTokenSpecHash, on the token Secret, is a digest of the
+	// token-relevant spec the token was issued for; a different digest means
+	// the spec changed and the token is re-issued.
+	AnnotationTokenSpecHash = "scopegate.dev/spec-hash"
+
+	// Annotations on the credentials Secret. They hold SHA-256 digests of
+	// client secrets (hex), never a secret itself.
+	//
+	// AnnotationSecretDigest is the digest of the current client_secret; a
+	// client_secret that does not match it was edited and is replaced.
+	AnnotationSecretDigest = "scopegate.dev/secret-sha256"
+	// AnnotationPreviousSecretDigest is the digest of the rotated-out secret,
+	// valid until AnnotationPreviousSecretNotAfter (RFC 3339).
+	AnnotationPreviousSecretDigest   = "scopegate.dev/previous-secret-sha256"
+	AnnotationPreviousSecretNotAfter = "scopegate.dev/previous-secret-not-after"
+	// AnnotationRotation is the value of AnnotationRotateCredentials that the
+	// current client_secret answers.
+	AnnotationRotation = "scopegate.dev/rotation"
 )
 
 // Condition types. Every condition has positive polarity: True is good.
@@ -55,6 +74,7 @@ const (
 	ReasonSecretConflict   = "SecretConflict"
 	ReasonSecretCreated    = "SecretCreated"
 	ReasonCredentialsError = "CredentialsError"
+	ReasonWaiting          = "Waiting"
 
 	// Token Secret issuance reasons (why a token was (re-)issued).
 	ReasonIssued            = "Issued"

@@ -82,6 +82,7 @@ type GatewayRouteSpec struct {
 	// long-lived streams. Defaults to 60s.
 	// +optional
 	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s') && duration(self) <= duration('24h')",message="timeout must be between 0s and 24h"
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
 }

@@ -45,6 +45,7 @@ type OAuthClientSpec struct {
 	// 60s and 24h. Defaults to the manager's --access-token-ttl.
 	// +optional
 	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('60s') && duration(self) <= duration('24h')",message="accessTokenTTL must be between 60s and 24h"
 	AccessTokenTTL *metav1.Duration `json:"accessTokenTTL,omitempty"`
 
@@ -105,6 +106,7 @@ type TokenSecretSpec struct {
 	// spec.accessTokenTTL.
 	// +optional
 	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('60s') && duration(self) <= duration('24h')",message="duration must be between 60s and 24h"
 	Duration *metav1.Duration `json:"duration,omitempty"`
 
@@ -113,6 +115,7 @@ type TokenSecretSpec struct {
 	// so that kubelet's Secret propagation cannot hand a pod an expired token.
 	// +optional
 	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s')",message="renewBefore must not be negative"
 	RenewBefore *metav1.Duration `json:"renewBefore,omitempty"`
 

@@ -1,0 +1,108 @@
+# scopegate — see README.md. `make run` and `make test` are the two commands.
+
+SHELL := /usr/bin/env bash -o pipefail
+.SHELLFLAGS := -ec
+
+BIN        ?= $(CURDIR)/bin
+K8S_BIN    := $(BIN)/k8s
+IMG        ?= scopegate:dev
+GO         ?= go
+CONTROLLER_GEN := $(GO) tool controller-gen
+export KUBEBUILDER_ASSETS := $(K8S_BIN)
+
+# Fuzz targets run briefly by `make test`: package and target pairs.
+FUZZTIME   ?= 8s
+FUZZ_TARGETS ?=
+
+.PHONY: all
+all: build
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  %-18s %s\n", $$1, $$2 } /^##@/ { printf "\n%s\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: ## Generate the CRDs and the RBAC role from markers.
+	$(CONTROLLER_GEN) crd rbac:roleName=scopegate-manager-role paths=./... output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+
+.PHONY: generate
+generate: ## Generate DeepCopy methods from markers.
+	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
+
+.PHONY: verify
+verify: ## Fail when generated files (CRDs, RBAC role, deepcopy) or formatting drift from the sources.
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	@snap=$$(mktemp -d); trap 'rm -rf "$$snap"' EXIT; \
+	  cp -r config/crd/bases "$$snap/crd"; cp config/rbac/role.yaml "$$snap/role.yaml"; cp api/v1alpha1/zz_generated.deepcopy.go "$$snap/"; \
+	  $(MAKE) -s manifests generate; \
+	  diff -ru "$$snap/crd" config/crd/bases && diff -u "$$snap/role.yaml" config/rbac/role.yaml && \
+	  diff -u "$$snap/zz_generated.deepcopy.go" api/v1alpha1/zz_generated.deepcopy.go || \
+	  { echo "generated files drifted from their markers: run 'make manifests generate' and commit the result"; exit 1; }
+
+.PHONY: fmt
+fmt: ## Run gofmt.
+	gofmt -w $$(git ls-files '*.go')
+
+.PHONY: vet
+vet: ## Run go vet.
+	$(GO) vet ./...
+
+.PHONY: k8s-binaries
+k8s-binaries: ## Build kube-apiserver, etcd and kubectl from Go modules into bin/k8s (cached per user).
+	hack/build-k8s.sh
+
+##@ Test
+
+.PHONY: test
+test: k8s-binaries verify vet test-go fuzz test-e2e ## Run every test: unit, envtest, fuzz (briefly) and end-to-end.
+
+.PHONY: test-go
+test-go: k8s-binaries ## Unit and envtest suites.
+	$(GO) test -count=1 -timeout 25m $$($(GO) list ./... | grep -v /test/e2e)
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for $(FUZZTIME).
+	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "fuzz $$name in $$pkg for $(FUZZTIME)"; \
+	  $(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg; done
+
+.PHONY: test-e2e
+test-e2e: k8s-binaries build e2e-deps ## End-to-end suite: the built binary driven by real clients.
+	$(GO) test -count=1 -timeout 30m -v ./test/e2e/... 2>&1 | tee $(BIN)/e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|e2e:' || true; \
+	  test "$${PIPESTATUS[0]}" = 0
+
+.PHONY: e2e-deps
+e2e-deps: ## Install the Node.js clients of the end-to-end suite.
+	@if [ -f test/e2e/package-lock.json ] && [ ! -d test/e2e/node_modules ]; then cd test/e2e && npm ci --no-audit --no-fund; fi
+
+.PHONY: bench
+bench: ## Benchmarks: token endpoint, signing, verification, gateway vs a plain reverse proxy.
+	$(GO) test -run='^$$' -bench=. -benchmem ./tokenserver/...
+
+##@ Build
+
+.PHONY: build
+build: ## Build the manager binary into bin/scopegate.
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/scopegate .
+
+.PHONY: run
+run: k8s-binaries build ## Run the manager; with no kubeconfig, on a local control plane kept under bin/dev.
+	$(GO) run ./hack/devcluster --manager $(BIN)/scopegate -- $(ARGS)
+
+.PHONY: docker-build
+docker-build: ## Build the container image $(IMG).
+	docker build -t $(IMG) .
+
+##@ Deployment
+
+.PHONY: install
+install: k8s-binaries ## Install the CRDs into the cluster of $KUBECONFIG.
+	$(K8S_BIN)/kubectl apply --server-side -k config/crd
+
+.PHONY: deploy
+deploy: k8s-binaries ## Deploy scopegate to the cluster of $KUBECONFIG.
+	$(K8S_BIN)/kubectl apply --server-side -k config/default

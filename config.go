@@ -1,0 +1,138 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+)
+
+// config is the manager's configuration, from its flags (SPEC §2).
+type config struct {
+	Kubeconfig             string
+	OAuthBindAddress       string
+	GatewayBindAddress     string
+	MetricsBindAddress     string
+	HealthProbeBindAddress string
+	Issuer                 string
+	GatewayURL             string
+	DefaultAudiences       []string
+	AccessTokenTTL         time.Duration
+	SigningKeysSecret      types.NamespacedName
+	SigningKeyRotation     time.Duration
+	LeaderElect            bool
+	LeaderElectionNS       string
+	TrustedProxies         []netip.Prefix
+	TokenRateLimit         float64
+}
+
+func parseFlags(fs *flag.FlagSet, args []string, zapOpts *zap.Options) (*config, error) {
+	c := &config{}
+	var audiences, keysSecret, proxies string
+	// --kubeconfig is registered by controller-runtime's config package on the
+	// default FlagSet; register it here only for other FlagSets (tests).
+	if fs.Lookup("kubeconfig") == nil {
+		fs.StringVar(&c.Kubeconfig, "kubeconfig", "", "Path to a kubeconfig. Only required if out-of-cluster.")
+	}
+	fs.StringVar(&c.OAuthBindAddress, "oauth-bind-address", ":8080", "Address the token server listens on.")
+	fs.StringVar(&c.GatewayBindAddress, "gateway-bind-address", ":8000", "Address the gateway listens on.")
+	fs.StringVar(&c.MetricsBindAddress, "metrics-bind-address", ":9090", "Address of the Prometheus /metrics endpoint; 0 disables it.")
+	fs.StringVar(&c.HealthProbeBindAddress, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz.")
+	fs.StringVar(&c.Issuer, "issuer", "", "Issuer URL: iss of every token and issuer in the metadata. Defaults to http://localhost<oauth-bind-address port>.")
+	fs.StringVar(&c.GatewayURL, "gateway-url", "", "External base URL of the gateway. Defaults to http://localhost<gateway-bind-address port>.")
+	fs.StringVar(&audiences, "default-audiences", "api,mcp,a2a", "Comma-separated aud of tokens whose request names none.")
+	fs.DurationVar(&c.AccessTokenTTL, "access-token-ttl", time.Hour, "Default access-token lifetime (60s..24h).")
+	fs.StringVar(&keysSecret, "signing-keys-secret", "scopegate-system/scopegate-signing-keys", "namespace/name of the Secret holding the signing keys.")
+	fs.DurationVar(&c.SigningKeyRotation, "signing-key-rotation", 30*24*time.Hour, "How often the signing key rotates.")
+	fs.BoolVar(&c.LeaderElect, "leader-elect", false, "Elect a leader for the controllers; the token server and gateway serve on every replica.")
+	fs.StringVar(&c.LeaderElectionNS, "leader-election-namespace", "", "Namespace of the leader-election Lease. Defaults to the signing-keys Secret's namespace.")
+	fs.StringVar(&proxies, "trusted-proxies", "", "Comma-separated CIDRs whose X-Forwarded-For is believed.")
+	fs.Float64Var(&c.TokenRateLimit, "token-rate-limit", 0, "Successful token requests per second per client; 0 means off (failed authentications are always limited).")
+	if zapOpts != nil {
+		zapOpts.BindFlags(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if f := fs.Lookup("kubeconfig"); f != nil && c.Kubeconfig == "" {
+		c.Kubeconfig = f.Value.String()
+	}
+	return c, c.complete(audiences, keysSecret, proxies)
+}
+
+// complete derives defaults and validates the configuration.
+func (c *config) complete(audiences, keysSecret, proxies string) error {
+	var errs []error
+	if c.Issuer == "" {
+		c.Issuer = "http://localhost" + portOf(c.OAuthBindAddress)
+	}
+	if c.GatewayURL == "" {
+		c.GatewayURL = "http://localhost" + portOf(c.GatewayBindAddress)
+	}
+	c.Issuer = strings.TrimSuffix(c.Issuer, "/")
+	c.GatewayURL = strings.TrimSuffix(c.GatewayURL, "/")
+	for name, v := range map[string]string{"--issuer": c.Issuer, "--gateway-url": c.GatewayURL} {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			errs = append(errs, fmt.Errorf("%s %q: want an absolute http(s) URL without query or fragment", name, v))
+		}
+	}
+	for _, a := range strings.Split(audiences, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			c.DefaultAudiences = append(c.DefaultAudiences, a)
+		}
+	}
+	if len(c.DefaultAudiences) == 0 {
+		errs = append(errs, errors.New("--default-audiences: at least one audience is required"))
+	}
+	if c.AccessTokenTTL < time.Minute || c.AccessTokenTTL > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("--access-token-ttl %s: must be between 60s and 24h", c.AccessTokenTTL))
+	}
+	ns, name, ok := strings.Cut(keysSecret, "/")
+	if !ok || ns == "" || name == "" {
+		errs = append(errs, fmt.Errorf("--signing-keys-secret %q: want namespace/name", keysSecret))
+	}
+	c.SigningKeysSecret = types.NamespacedName{Namespace: ns, Name: name}
+	if c.LeaderElectionNS == "" {
+		c.LeaderElectionNS = ns
+	}
+	if c.SigningKeyRotation < time.Hour {
+		errs = append(errs, fmt.Errorf("--signing-key-rotation %s: must be at least 1h", c.SigningKeyRotation))
+	}
+	for _, p := range strings.Split(proxies, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				errs = append(errs, fmt.Errorf("--trusted-proxies %q: %w", p, err))
+				continue
+			}
+			prefix = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		c.TrustedProxies = append(c.TrustedProxies, prefix.Masked())
+	}
+	if c.TokenRateLimit < 0 {
+		errs = append(errs, errors.New("--token-rate-limit: must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// portOf is ":port" of a bind address such as ":8080" or "0.0.0.0:8080".
+func portOf(addr string) string {
+	if i := strings.LastIndex(addr, ":"); i >= 0 {
+		return addr[i:]
+	}
+	return ""
+}

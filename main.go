@@ -1,0 +1,25 @@
+// Command scopegate is the scopegate manager: the OAuthClient and
+// GatewayRoute controllers, the token server and the embedded gateway in one
+// binary (SPEC §2).
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+)
+
+func main() {
+	opts := zap.Options{}
+	cfg, err := parseFlags(flag.CommandLine, os.Args[1:], &opts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	if err := run(cfg, zap.New(zap.UseFlagOptions(&opts))); err != nil {
+		fmt.Fprintln(os.Stderr, "scopegate:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,303 @@
+package admission
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/yaml"
+)
+
+// newNamespace creates a namespace unique to the calling spec.
+func newNamespace() string {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "admission-"}}
+	Expect(k8s.Create(ctx, ns)).To(Succeed())
+	return ns.Name
+}
+
+// decodeAll splits a multi-document YAML stream into objects.
+func decodeAll(data []byte) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+	for {
+		u := &unstructured.Unstructured{}
+		err := dec.Decode(&u.Object)
+		if err == io.EOF {
+			return out
+		}
+		Expect(err).NotTo(HaveOccurred())
+		if len(u.Object) > 0 {
+			out = append(out, u)
+		}
+	}
+}
+
+// create applies one manifest in ns and returns the API server's error.
+func create(ns, manifest string) error {
+	u := &unstructured.Unstructured{}
+	Expect(yaml.Unmarshal([]byte(manifest), &u.Object)).To(Succeed())
+	u.SetNamespace(ns)
+	return k8s.Create(ctx, u)
+}
+
+const validClient = `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: ok}
+spec:
+  scopes: [mcp, "mcp:github:read"]
+  accessTokenTTL: 1h
+  tokenSecret: {scopes: [mcp], duration: 1h, renewBefore: 20m}
+`
+
+const validRoute = `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: ok}
+spec:
+  pathPrefix: /mcp/github
+  protocol: MCP
+  backend: {service: {name: github-mcp, port: 8080}, path: /mcp}
+  requiredScopes: [mcp]
+`
+
+var _ = Describe("The CRDs", func() {
+	It("accept every sample in config/samples", func() {
+		ns := newNamespace()
+		files, err := filepath.Glob(filepath.Join(rootDir, "config", "samples", "scopegate_*.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(files).NotTo(BeEmpty())
+		kinds := map[string]int{}
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			Expect(err).NotTo(HaveOccurred())
+			for _, u := range decodeAll(data) {
+				u.SetNamespace(ns)
+				Expect(k8s.Create(ctx, u)).To(Succeed(), "sample %s %s/%s", filepath.Base(f), u.GetKind(), u.GetName())
+				kinds[u.GetKind()]++
+			}
+		}
+		Expect(kinds).To(HaveKey("OAuthClient"))
+		Expect(kinds).To(HaveKey("GatewayRoute"))
+	})
+
+	It("fill in the documented defaults", func() {
+		ns := newNamespace()
+		Expect(create(ns, validRoute)).To(Succeed())
+		Expect(create(ns, validClient)).To(Succeed())
+		route := &unstructured.Unstructured{}
+		route.SetAPIVersion("scopegate.dev/v1alpha1")
+		route.SetKind("GatewayRoute")
+		Expect(k8s.Get(ctx, key(ns, "ok"), route)).To(Succeed())
+		match, _, _ := unstructured.NestedString(route.Object, "spec", "scopeMatch")
+		Expect(match).To(Equal("Any"))
+		path, _, _ := unstructured.NestedString(route.Object, "spec", "backend", "path")
+		Expect(path).To(Equal("/mcp"))
+		protocol, _, _ := unstructured.NestedString(route.Object, "spec", "protocol")
+		Expect(protocol).To(Equal("MCP"))
+		oac := &unstructured.Unstructured{}
+		oac.SetAPIVersion("scopegate.dev/v1alpha1")
+		oac.SetKind("OAuthClient")
+		Expect(k8s.Get(ctx, key(ns, "ok"), oac)).To(Succeed())
+		grants, _, _ := unstructured.NestedStringSlice(oac.Object, "spec", "grantTypes")
+		Expect(grants).To(Equal([]string{"client_credentials"}))
+	})
+
+	DescribeTable("refuse a bad manifest with a message naming the field",
+		func(manifest string, wants ...string) {
+			err := create(newNamespace(), manifest)
+			Expect(err).To(HaveOccurred(), "the API server accepted an invalid manifest")
+			for _, w := range wants {
+				Expect(err.Error()).To(ContainSubstring(w))
+			}
+		},
+		Entry("an OAuthClient without scopes", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {audiences: [mcp]}`, "spec.scopes", "Required value"),
+		Entry("an OAuthClient with an empty scope list", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: []}`, "spec.scopes", "at least 1 item"),
+		Entry("an OAuthClient with a malformed scope", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp, "Not A Scope"]}`, "spec.scopes[1]", "should match"),
+		Entry("an OAuthClient with an empty scope string", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [""]}`, "spec.scopes[0]"),
+		Entry("an OAuthClient with a scope longer than 128 characters", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: ["mcp:`+strings.Repeat("x", 130)+`"]}`, "spec.scopes[0]", "128"),
+		Entry("an OAuthClient with a repeated scope", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp, mcp]}`, "spec.scopes[1]", "Duplicate value"),
+		Entry("an OAuthClient whose tokenSecret.scopes are not a subset of scopes", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], tokenSecret: {scopes: [admin]}}`, "spec.tokenSecret.scopes", "must be a subset of scopes"),
+		Entry("an OAuthClient whose tokenSecret.audiences are outside audiences", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], audiences: [mcp], tokenSecret: {audiences: [api]}}`, "spec.tokenSecret.audiences", "must be a subset of audiences"),
+		Entry("an OAuthClient with an accessTokenTTL under 60s", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], accessTokenTTL: 30s}`, "spec.accessTokenTTL", "between 60s and 24h"),
+		Entry("an OAuthClient with an accessTokenTTL over 24h", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], accessTokenTTL: 25h}`, "spec.accessTokenTTL", "between 60s and 24h"),
+		Entry("an OAuthClient with an accessTokenTTL that is not a duration", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], accessTokenTTL: soon}`, "spec.accessTokenTTL"),
+		Entry("an OAuthClient with a tokenSecret.duration out of range", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], tokenSecret: {duration: 10s}}`, "spec.tokenSecret.duration", "between 60s and 24h"),
+		Entry("an OAuthClient whose renewBefore is not shorter than duration", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], tokenSecret: {duration: 1h, renewBefore: 1h}}`, "spec.tokenSecret.renewBefore", "must be shorter than duration"),
+		Entry("an OAuthClient whose renewBefore is not shorter than accessTokenTTL", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], accessTokenTTL: 10m, tokenSecret: {renewBefore: 15m}}`, "spec.tokenSecret.renewBefore", "shorter than the token lifetime"),
+		Entry("an OAuthClient with an unknown grant type", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], grantTypes: [password]}`, "spec.grantTypes[0]", "Unsupported value"),
+		Entry("an OAuthClient with a zero rate", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], rateLimit: {requestsPerSecond: 0}}`, "spec.rateLimit.requestsPerSecond"),
+		Entry("a GatewayRoute whose pathPrefix does not start with /", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: mcp/github, backend: {url: "http://127.0.0.1:3001"}}`, "spec.pathPrefix", "must start with '/'"),
+		Entry("a GatewayRoute whose pathPrefix contains ..", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /mcp/../admin, backend: {url: "http://127.0.0.1:3001"}}`, "spec.pathPrefix", "must not contain '..'"),
+		Entry("a GatewayRoute whose pathPrefix holds a query", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: "/mcp?x=1", backend: {url: "http://127.0.0.1:3001"}}`, "spec.pathPrefix"),
+		Entry("a GatewayRoute with both backend.service and backend.url", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /x, backend: {url: "http://127.0.0.1:3001", service: {name: x, port: 80}}}`, "spec.backend", "exactly one of backend.service or backend.url"),
+		Entry("a GatewayRoute with neither backend.service nor backend.url", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /x, backend: {path: /}}`, "spec.backend", "exactly one of backend.service or backend.url"),
+		Entry("a GatewayRoute with a non-HTTP backend.url", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /x, backend: {url: "ftp://example"}}`, "spec.backend.url", "absolute http or https URL"),
+		Entry("a GatewayRoute with an unknown protocol", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /x, protocol: GRPC, backend: {url: "http://127.0.0.1:3001"}}`, "spec.protocol", "Unsupported value"),
+		Entry("a GatewayRoute with an unknown scopeMatch", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /x, scopeMatch: Most, backend: {url: "http://127.0.0.1:3001"}}`, "spec.scopeMatch", "Unsupported value"),
+		Entry("a GatewayRoute with a malformed required scope", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /x, requiredScopes: ["MCP!"], backend: {url: "http://127.0.0.1:3001"}}`, "spec.requiredScopes[0]"),
+		Entry("a GatewayRoute with a negative timeout", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /x, timeout: -5s, backend: {url: "http://127.0.0.1:3001"}}`, "spec.timeout"),
+		Entry("a GatewayRoute with an out-of-range service port", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /x, backend: {service: {name: x, port: 70000}}}`, "spec.backend.service.port"),
+	)
+})
+
+var _ = Describe("The deployment manifests", func() {
+	It("pass a server-side dry run of kubectl apply -k config/default", func() {
+		kubeconfig := writeKubeconfig()
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "scopegate-system"}}
+		Expect(client_IgnoreAlreadyExists(k8s.Create(ctx, ns))).To(Succeed())
+		kubectl := filepath.Join(rootDir, "bin", "k8s", "kubectl")
+		cmd := exec.Command(kubectl, "--kubeconfig", kubeconfig, "apply", "--dry-run=server", "-k", filepath.Join(rootDir, "config", "default"))
+		out, err := cmd.CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), "kubectl said:\n%s", out)
+		Expect(string(out)).To(ContainSubstring("deployment.apps/scopegate"))
+		Expect(string(out)).To(ContainSubstring("customresourcedefinition.apiextensions.k8s.io/oauthclients.scopegate.dev"))
+		Expect(string(out)).To(ContainSubstring("clusterrole.rbac.authorization.k8s.io/scopegate-manager-role"))
+	})
+
+	It("make kubectl refuse an invalid OAuthClient with a field-naming message", func() {
+		kubeconfig := writeKubeconfig()
+		ns := newNamespace()
+		f := filepath.Join(GinkgoT().TempDir(), "bad.yaml")
+		Expect(os.WriteFile(f, []byte(fmt.Sprintf(`
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad, namespace: %s}
+spec: {scopes: [mcp], tokenSecret: {scopes: [admin]}}
+`, ns)), 0o600)).To(Succeed())
+		kubectl := filepath.Join(rootDir, "bin", "k8s", "kubectl")
+		out, err := exec.Command(kubectl, "--kubeconfig", kubeconfig, "apply", "-f", f).CombinedOutput()
+		Expect(err).To(HaveOccurred())
+		Expect(string(out)).To(ContainSubstring("spec.tokenSecret.scopes"))
+		Expect(string(out)).To(ContainSubstring("must be a subset of scopes"))
+	})
+})
+
+func writeKubeconfig() string {
+	user, err := env.AddUser(envtest.User{Name: "admission-admin", Groups: []string{"system:masters"}}, nil)
+	Expect(err).NotTo(HaveOccurred())
+	data, err := user.KubeConfig()
+	Expect(err).NotTo(HaveOccurred())
+	f := filepath.Join(GinkgoT().TempDir(), "kubeconfig")
+	Expect(os.WriteFile(f, data, 0o600)).To(Succeed())
+	return f
+}
