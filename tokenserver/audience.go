@@ -1,0 +1,86 @@
+package tokenserver
+
+import (
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/scopegate/scopegate/tokenserver/registry"
+)
+
+// hookScopes are the seed's hook permissions; granting one requires the
+// hook audience.
+var hookScopes = []string{"hook:govern", "hook:track"}
+
+const hookAudience = "hook"
+
+// audiences decides aud from the audience (seed) and resource (RFC 8707 §2)
+// parameters.
+//
+// With no parameter aud is the server's default audiences. When the client
+// has an allow-list, the defaults are narrowed to it (and if none remains,
+// the allow-list is used): otherwise a client restricted to [mcp] could not
+// get a token without naming an audience, which SPEC §5 does not intend.
+func (s *Server) audiences(form url.Values, client *registry.Client) ([]string, *Error) {
+	var out []string
+	for _, a := range form["audience"] {
+		a = strings.TrimSpace(a)
+		if a == "" || strings.ContainsAny(a, " \t\r\n") {
+			return nil, badRequest(ErrCodeInvalidTarget, "audience must be a non-empty value without spaces")
+		}
+		out = appendUnique(out, a)
+	}
+	for _, r := range form["resource"] {
+		// RFC 8707 §2: an absolute URI without a fragment.
+		u, err := url.Parse(r)
+		if err != nil || !u.IsAbs() || u.Fragment != "" || strings.Contains(r, "#") {
+			return nil, badRequest(ErrCodeInvalidTarget, "resource must be an absolute URI without a fragment")
+		}
+		out = appendUnique(out, r)
+	}
+	if len(out) == 0 {
+		out = s.defaultAudiences(client)
+	}
+	if len(client.Audiences) > 0 {
+		for _, a := range out {
+			if !slices.Contains(client.Audiences, a) {
+				return nil, badRequest(ErrCodeInvalidTarget, "audience "+truncate(a)+" is not allowed for this client")
+			}
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) defaultAudiences(client *registry.Client) []string {
+	if client == nil || len(client.Audiences) == 0 {
+		return slices.Clone(s.opts.DefaultAudiences)
+	}
+	var out []string
+	for _, a := range s.opts.DefaultAudiences {
+		if slices.Contains(client.Audiences, a) {
+			out = append(out, a)
+		}
+	}
+	if len(out) == 0 {
+		return slices.Clone(client.Audiences)
+	}
+	return out
+}
+
+// checkHookRule is the seed's rule: a token granting hook:govern or
+// hook:track must be addressed to the hook audience.
+func checkHookRule(granted, aud []string) *Error {
+	for _, h := range hookScopes {
+		if slices.Contains(granted, h) && !slices.Contains(aud, hookAudience) {
+			return badRequest(ErrCodeInvalidTarget, "scope "+h+" requires the audience "+hookAudience)
+		}
+	}
+	return nil
+}
+
+func appendUnique(list []string, v string) []string {
+	if slices.Contains(list, v) {
+		return list
+	}
+	return append(list, v)
+}

@@ -1,0 +1,63 @@
+package tokenserver
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// Error codes of RFC 6749 §5.2, RFC 8707 §2 and RFC 7009 §2.2.1.
+const (
+	ErrCodeInvalidRequest          = "invalid_request"
+	ErrCodeInvalidClient           = "invalid_client"
+	ErrCodeInvalidGrant            = "invalid_grant"
+	ErrCodeUnauthorizedClient      = "unauthorized_client"
+	ErrCodeUnsupportedGrantType    = "unsupported_grant_type"
+	ErrCodeInvalidScope            = "invalid_scope"
+	ErrCodeInvalidTarget           = "invalid_target"
+	ErrCodeUnsupportedResponseType = "unsupported_response_type"
+	ErrCodeServerError             = "server_error"
+	ErrCodeTemporarilyUnavailable  = "temporarily_unavailable"
+)
+
+// Error is an OAuth error answer (RFC 6749 §5.2).
+type Error struct {
+	Code        string
+	Description string
+	Status      int
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Description }
+
+func oauthError(status int, code, desc string) *Error {
+	return &Error{Code: code, Description: desc, Status: status}
+}
+
+func badRequest(code, desc string) *Error { return oauthError(http.StatusBadRequest, code, desc) }
+
+// errInvalidClient is the one answer for every client-authentication
+// failure, so that it tells nothing about which check failed (RFC 6749
+// §5.2).
+func errInvalidClient() *Error {
+	return oauthError(http.StatusUnauthorized, ErrCodeInvalidClient, "client authentication failed")
+}
+
+// noStore marks an answer as not cacheable (RFC 6749 §5.1).
+func noStore(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+}
+
+// writeError writes e as JSON. It is the only writer of OAuth errors.
+func writeError(w http.ResponseWriter, e *Error) {
+	noStore(w)
+	writeJSON(w, e.Status, struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description,omitempty"`
+	}{e.Code, e.Description})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v) // the client went away; nothing to do
+}

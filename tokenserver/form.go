@@ -1,0 +1,128 @@
+package tokenserver
+
+import (
+	"encoding/base64"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// repeatable are the parameters a request may carry more than once
+// (RFC 8707 §2 resource, the seed's audience); every other parameter at
+// most once (RFC 6749 §3.1, §3.2).
+var repeatable = map[string]bool{"audience": true, "resource": true}
+
+// credentials is how a request authenticated its client.
+type credentials struct {
+	ID, Secret string
+	// Basic is true when they came in the Authorization header
+	// (client_secret_basic), which decides the WWW-Authenticate challenge.
+	Basic bool
+}
+
+// formRequest is a parsed POST of the token, introspection or revocation
+// endpoint: parsed once, then read by the pipeline.
+type formRequest struct {
+	Form  url.Values
+	Creds credentials
+}
+
+// readForm reads and parses r's body: POST, form-encoded, at most
+// MaxBodyBytes. An oversized body answers 413 with invalid_request.
+func readForm(w http.ResponseWriter, r *http.Request) (*formRequest, *Error) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return nil, oauthError(http.StatusMethodNotAllowed, ErrCodeInvalidRequest, "method must be POST")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, oauthError(http.StatusRequestEntityTooLarge, ErrCodeInvalidRequest, "request body exceeds 64 KiB")
+		}
+		return nil, badRequest(ErrCodeInvalidRequest, "cannot read request body")
+	}
+	return parseForm(r.Header.Get("Content-Type"), r.Header.Get("Authorization"), body)
+}
+
+// parseForm is the pure part of readForm: content type, parameters and
+// client credentials (RFC 6749 §2.3.1, §3.2). Query parameters are ignored:
+// credentials must not travel in URLs.
+func parseForm(contentType, authorization string, body []byte) (*formRequest, *Error) {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil || mt != "application/x-www-form-urlencoded" {
+		return nil, badRequest(ErrCodeInvalidRequest, "content type must be application/x-www-form-urlencoded")
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, badRequest(ErrCodeInvalidRequest, "malformed form body")
+	}
+	for k, vs := range form {
+		if len(vs) > 1 && !repeatable[k] {
+			return nil, badRequest(ErrCodeInvalidRequest, "parameter "+truncate(k)+" given more than once")
+		}
+	}
+	creds, e := parseCredentials(authorization, form)
+	if e != nil {
+		return nil, e
+	}
+	return &formRequest{Form: form, Creds: creds}, nil
+}
+
+// parseCredentials finds the client credentials: client_secret_basic or
+// client_secret_post, never both (RFC 6749 §2.3: one method per request).
+// Missing credentials are not an error here: authentication reports them.
+func parseCredentials(authorization string, form url.Values) (credentials, *Error) {
+	postID, postSecret := form.Get("client_id"), form.Get("client_secret")
+	_, hasPostSecret := form["client_secret"]
+	if authorization == "" {
+		return credentials{ID: postID, Secret: postSecret}, nil
+	}
+	scheme, param, _ := strings.Cut(authorization, " ")
+	if !strings.EqualFold(scheme, "Basic") {
+		// Another scheme (a Bearer token, say) does not authenticate a
+		// client here.
+		return credentials{ID: postID, Secret: postSecret}, nil
+	}
+	if hasPostSecret {
+		return credentials{}, badRequest(ErrCodeInvalidRequest, "use one client authentication method, not both client_secret_basic and client_secret_post")
+	}
+	id, secret, ok := decodeBasic(strings.TrimSpace(param))
+	if !ok {
+		return credentials{Basic: true}, nil // authentication fails with a challenge
+	}
+	if postID != "" && postID != id {
+		return credentials{}, badRequest(ErrCodeInvalidRequest, "client_id differs from the Authorization header")
+	}
+	return credentials{ID: id, Secret: secret, Basic: true}, nil
+}
+
+// decodeBasic decodes RFC 7617 Basic credentials whose parts are
+// form-encoded as RFC 6749 §2.3.1 requires.
+func decodeBasic(param string) (id, secret string, ok bool) {
+	raw, err := base64.StdEncoding.DecodeString(param)
+	if err != nil {
+		return "", "", false
+	}
+	rawID, rawSecret, found := strings.Cut(string(raw), ":")
+	if !found {
+		return "", "", false
+	}
+	if id, err = url.QueryUnescape(rawID); err != nil {
+		return "", "", false
+	}
+	if secret, err = url.QueryUnescape(rawSecret); err != nil {
+		return "", "", false
+	}
+	return id, secret, true
+}
+
+func truncate(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
+}

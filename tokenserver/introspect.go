@@ -1,0 +1,59 @@
+package tokenserver
+
+import (
+	"net/http"
+)
+
+// introspection is RFC 7662 §2.2's answer for an active token: the
+// standard members plus the token's other claims.
+type introspection struct {
+	Active    bool     `json:"active"`
+	Scope     string   `json:"scope,omitempty"`
+	ClientID  string   `json:"client_id,omitempty"`
+	Username  string   `json:"username,omitempty"`
+	TokenType string   `json:"token_type,omitempty"`
+	Exp       int64    `json:"exp,omitempty"`
+	Iat       int64    `json:"iat,omitempty"`
+	Nbf       int64    `json:"nbf,omitempty"`
+	Sub       string   `json:"sub,omitempty"`
+	Aud       []string `json:"aud,omitempty"`
+	Iss       string   `json:"iss,omitempty"`
+	Jti       string   `json:"jti,omitempty"`
+	UserType  string   `json:"user_type,omitempty"`
+	Roles     []string `json:"roles,omitempty"`
+	SessionID string   `json:"session_id,omitempty"`
+	PluginID  string   `json:"plugin_id,omitempty"`
+}
+
+// handleIntrospect is RFC 7662: any authenticated client may introspect a
+// token; every invalid token answers only {"active":false} (§2.2).
+func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
+	req, e := readForm(w, r)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	if _, e := s.authenticate(w, r, req.Creds); e != nil {
+		writeError(w, e)
+		return
+	}
+	token := req.Form.Get("token")
+	if token == "" {
+		writeError(w, badRequest(ErrCodeInvalidRequest, "token is required"))
+		return
+	}
+	noStore(w)
+	c, err := s.Verify(r.Context(), token)
+	if err != nil {
+		s.metrics.introspected.WithLabelValues("false").Inc()
+		writeJSON(w, http.StatusOK, introspection{Active: false})
+		return
+	}
+	s.metrics.introspected.WithLabelValues("true").Inc()
+	writeJSON(w, http.StatusOK, introspection{
+		Active: true, Scope: c.Scope, ClientID: c.ClientID, Username: c.Username, TokenType: c.TokenType,
+		Exp: c.ExpiresAt.Unix(), Iat: c.IssuedAt.Unix(), Nbf: c.NotBefore.Unix(), Sub: c.Subject,
+		Aud: c.Audience, Iss: c.Issuer, Jti: c.ID, UserType: c.UserType, Roles: c.Roles,
+		SessionID: c.SessionID, PluginID: c.PluginID,
+	})
+}

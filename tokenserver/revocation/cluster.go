@@ -1,0 +1,244 @@
+package revocation
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Labels and annotations of a revocation ConfigMap.
+const (
+	ManagedByLabel = "app.kubernetes.io/managed-by"
+	ManagedByValue = "scopegate"
+	// RevocationLabel marks revocation ConfigMaps; the store watches only
+	// these.
+	RevocationLabel = "scopegate.dev/revocation"
+	// ExpiresAtAnnotation holds the revoked token's exp (RFC 3339).
+	ExpiresAtAnnotation = "scopegate.dev/expires-at"
+	// JTIKey is the ConfigMap data key holding the jti.
+	JTIKey = "jti"
+	namePrefix = "scopegate-revoked-"
+)
+
+// ClusterOptions configure a Cluster store.
+type ClusterOptions struct {
+	// Config reaches the API server. The store runs its own small cache of
+	// revocation ConfigMaps in Namespace, so it does not depend on how the
+	// manager's cache is set up.
+	Config *rest.Config
+	// Namespace is the operator namespace.
+	Namespace string
+	// Now defaults to time.Now.
+	Now func() time.Time
+	// GCInterval is how often the leader deletes expired revocations.
+	// Default 5m.
+	GCInterval time.Duration
+	Log        logr.Logger
+}
+
+// Cluster is a Store backed by ConfigMaps.
+type Cluster struct {
+	opts   ClusterOptions
+	client client.Client
+	cache  cache.Cache
+	s      *set
+	synced atomic.Bool
+}
+
+// NewCluster returns a Cluster store. Add it to the manager (every replica
+// runs it: it feeds the in-memory set from a watch) and add Collector()
+// (leader only).
+func NewCluster(o ClusterOptions) (*Cluster, error) {
+	if o.Config == nil || o.Namespace == "" {
+		return nil, fmt.Errorf("revocation store needs a rest config and a namespace")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.GCInterval <= 0 {
+		o.GCInterval = 5 * time.Minute
+	}
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, fmt.Errorf("build revocation scheme: %w", err)
+	}
+	c, err := client.New(o.Config, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, fmt.Errorf("build revocation client: %w", err)
+	}
+	ch, err := cache.New(o.Config, cache.Options{
+		Scheme:               scheme,
+		DefaultNamespaces:    map[string]cache.Config{o.Namespace: {}},
+		DefaultLabelSelector: labels.SelectorFromSet(labels.Set{RevocationLabel: "true"}),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("build revocation cache: %w", err)
+	}
+	return &Cluster{opts: o, client: c, cache: ch, s: newSet()}, nil
+}
+
+// Name is the ConfigMap name for jti. A hash keeps it a valid object name
+// whatever the jti holds.
+func Name(jti string) string {
+	sum := sha256.Sum256([]byte(jti))
+	return namePrefix + hex.EncodeToString(sum[:20])
+}
+
+// Start watches revocation ConfigMaps until ctx ends, mirroring them into
+// the in-memory set. It does not need leader election.
+func (c *Cluster) Start(ctx context.Context) error {
+	inf, err := c.cache.GetInformer(ctx, &corev1.ConfigMap{})
+	if err != nil {
+		return fmt.Errorf("watch revocations: %w", err)
+	}
+	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { c.observe(obj) },
+		UpdateFunc: func(_, obj any) { c.observe(obj) },
+		DeleteFunc: func(obj any) {
+			if d, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+				obj = d.Obj
+			}
+			if cm, ok := obj.(*corev1.ConfigMap); ok && cm.Data[JTIKey] != "" {
+				c.s.remove(cm.Data[JTIKey])
+			}
+		},
+	}); err != nil {
+		return fmt.Errorf("watch revocations: %w", err)
+	}
+	go func() {
+		if c.cache.WaitForCacheSync(ctx) {
+			c.synced.Store(true)
+		}
+	}()
+	return c.cache.Start(ctx)
+}
+
+// Ready is a healthz.Checker for /readyz: a replica must not verify tokens
+// before it has read the revocations made while it was down.
+func (c *Cluster) Ready(*http.Request) error {
+	if !c.synced.Load() {
+		return fmt.Errorf("revocations not synced yet")
+	}
+	return nil
+}
+
+// NeedLeaderElection is false: every replica must see every revocation.
+func (c *Cluster) NeedLeaderElection() bool { return false }
+
+// WaitForSync blocks until the store has read every existing revocation.
+func (c *Cluster) WaitForSync(ctx context.Context) bool { return c.cache.WaitForCacheSync(ctx) }
+
+func (c *Cluster) observe(obj any) {
+	cm, ok := obj.(*corev1.ConfigMap)
+	if !ok {
+		return
+	}
+	jti := cm.Data[JTIKey]
+	if jti == "" || cm.Name != Name(jti) {
+		return // not ours, or edited by hand into something else
+	}
+	exp, err := time.Parse(time.RFC3339, cm.Annotations[ExpiresAtAnnotation])
+	if err != nil {
+		// Unknown expiry: keep it revoked for the longest token lifetime.
+		exp = cm.CreationTimestamp.Add(24 * time.Hour)
+	}
+	c.s.add(jti, exp)
+}
+
+// Revoke implements Store: it records jti in this replica at once and in
+// the cluster, where the other replicas' watches pick it up.
+func (c *Cluster) Revoke(ctx context.Context, jti string, expiresAt time.Time) error {
+	c.s.add(jti, expiresAt)
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        Name(jti),
+			Namespace:   c.opts.Namespace,
+			Labels:      map[string]string{ManagedByLabel: ManagedByValue, RevocationLabel: "true"},
+			Annotations: map[string]string{ExpiresAtAnnotation: expiresAt.UTC().Format(time.RFC3339)},
+		},
+		Data: map[string]string{JTIKey: jti},
+	}
+	if err := c.client.Create(ctx, cm); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("store revocation %s/%s: %w", c.opts.Namespace, cm.Name, err)
+	}
+	return nil
+}
+
+// Revoked implements Store.
+func (c *Cluster) Revoked(jti string) bool { return c.s.has(jti) }
+
+// Len is the number of revocations this replica knows.
+func (c *Cluster) Len() int { return c.s.len() }
+
+// CollectGarbage deletes revocation ConfigMaps whose token expired more than
+// Retention ago, and returns how many it deleted.
+func (c *Cluster) CollectGarbage(ctx context.Context) (int, error) {
+	var list corev1.ConfigMapList
+	if err := c.client.List(ctx, &list, client.InNamespace(c.opts.Namespace), client.MatchingLabels{RevocationLabel: "true"}); err != nil {
+		return 0, fmt.Errorf("list revocations: %w", err)
+	}
+	now := c.opts.Now()
+	n := 0
+	for i := range list.Items {
+		cm := &list.Items[i]
+		exp, err := time.Parse(time.RFC3339, cm.Annotations[ExpiresAtAnnotation])
+		if err != nil {
+			exp = cm.CreationTimestamp.Add(24 * time.Hour)
+		}
+		if !now.After(exp.Add(Retention)) {
+			continue
+		}
+		// Precondition on the UID so a re-created object is left alone.
+		if err := c.client.Delete(ctx, cm, client.Preconditions{UID: &cm.UID}); err != nil && !apierrors.IsNotFound(err) {
+			return n, fmt.Errorf("delete revocation %s/%s: %w", cm.Namespace, cm.Name, err)
+		}
+		c.s.remove(cm.Data[JTIKey])
+		n++
+	}
+	if n > 0 {
+		c.opts.Log.V(1).Info("Deleted expired revocations", "count", n)
+	}
+	return n, nil
+}
+
+// Collector is the leader-only runnable that deletes expired revocations
+// every GCInterval.
+func (c *Cluster) Collector() *Collector { return &Collector{c: c} }
+
+// Collector implements manager.Runnable and LeaderElectionRunnable.
+type Collector struct{ c *Cluster }
+
+// NeedLeaderElection is true: one replica deletes.
+func (g *Collector) NeedLeaderElection() bool { return true }
+
+// Start collects garbage every GCInterval until ctx ends.
+func (g *Collector) Start(ctx context.Context) error {
+	t := time.NewTicker(g.c.opts.GCInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if _, err := g.c.CollectGarbage(ctx); err != nil && ctx.Err() == nil {
+				g.c.opts.Log.Error(err, "Revocation garbage collection failed")
+			}
+		}
+	}
+}

@@ -1,0 +1,43 @@
+package tokenserver
+
+import (
+	"net/http"
+)
+
+// handleRevoke is RFC 7009. A client may revoke only its own tokens;
+// anything else — another client's token, an unknown, expired or garbage
+// token — answers 200 and changes nothing (§2.2), so the answer tells the
+// caller nothing about foreign tokens. token_type_hint is accepted and
+// ignored: only access tokens exist here (§2.1).
+func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	req, e := readForm(w, r)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	client, e := s.authenticate(w, r, req.Creds)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	token := req.Form.Get("token")
+	if token == "" {
+		writeError(w, badRequest(ErrCodeInvalidRequest, "token is required"))
+		return
+	}
+	noStore(w)
+	c, _, err := s.verifySigned(token)
+	if err == nil && c.ClientID == client.ID && !s.opts.Revocations.Revoked(c.ID) {
+		if err := s.opts.Revocations.Revoke(r.Context(), c.ID, c.ExpiresAt.Time); err != nil {
+			// RFC 7009 §2.2.1: the server could not revoke; the client may
+			// retry.
+			s.opts.Log.Error(err, "Cannot store revocation", "clientID", client.ID, "jti", c.ID)
+			w.Header().Set("Retry-After", "1")
+			writeError(w, oauthError(http.StatusServiceUnavailable, ErrCodeTemporarilyUnavailable, "cannot revoke the token now"))
+			return
+		}
+		s.metrics.revoked.Inc()
+		s.opts.Log.Info("Revoked access token", "clientID", client.ID, "jti", c.ID)
+	}
+	w.WriteHeader(http.StatusOK)
+}

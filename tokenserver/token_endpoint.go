@@ -1,0 +1,146 @@
+package tokenserver
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/scopegate/scopegate/tokenserver/keys"
+	"github.com/scopegate/scopegate/tokenserver/registry"
+	"github.com/scopegate/scopegate/tokenserver/scope"
+)
+
+// GrantClientCredentials is the only grant type served (RFC 6749 §4.4).
+const GrantClientCredentials = "client_credentials"
+
+// tokenResponse is RFC 6749 §5.1's successful answer.
+type tokenResponse struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int64  `json:"expires_in"`
+	Scope       string `json:"scope"`
+}
+
+// handleToken is the token endpoint: one fixed pipeline, parse once →
+// authenticate the client → grant type → scope → audience → hook rule →
+// plugin_id → issue → write.
+func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+	tok, e := s.token(w, r)
+	if e != nil {
+		if e.Status == http.StatusTooManyRequests {
+			s.metrics.outcome(outcomeRateLimited)
+		} else {
+			s.metrics.outcome(e.Code)
+		}
+		writeError(w, e)
+		return
+	}
+	s.metrics.outcome(outcomeIssued)
+	noStore(w)
+	writeJSON(w, http.StatusOK, tokenResponse{
+		AccessToken: tok.Raw,
+		TokenType:   "Bearer",
+		ExpiresIn:   int64(tok.ExpiresAt.Sub(tok.IssuedAt).Seconds()),
+		Scope:       tok.Claims.Scope,
+	})
+}
+
+func (s *Server) token(w http.ResponseWriter, r *http.Request) (*IssuedToken, *Error) {
+	req, e := readForm(w, r)
+	if e != nil {
+		return nil, e
+	}
+	client, e := s.authenticate(w, r, req.Creds)
+	if e != nil {
+		return nil, e
+	}
+	if s.successByID != nil {
+		if ok, wait := s.successByID.allow(client.ID, s.now()); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfter(wait)))
+			return nil, oauthError(http.StatusTooManyRequests, ErrCodeTemporarilyUnavailable, "token request rate limit exceeded; retry later")
+		}
+	}
+	if e := checkGrantType(req.Form.Get("grant_type"), client); e != nil {
+		return nil, e
+	}
+	granted, e := grantScopes(req.Form, client)
+	if e != nil {
+		return nil, e
+	}
+	aud, e := s.audiences(req.Form, client)
+	if e != nil {
+		return nil, e
+	}
+	if e := checkHookRule(granted, aud); e != nil {
+		return nil, e
+	}
+	pluginID, e := pluginID(req.Form, client)
+	if e != nil {
+		return nil, e
+	}
+	tok, err := s.issue(client.ID, granted, aud, client.TTL, pluginID)
+	if err != nil {
+		s.opts.Log.Error(err, "Cannot issue access token", "clientID", client.ID)
+		if errors.Is(err, keys.ErrNoKey) {
+			w.Header().Set("Retry-After", "5")
+			return nil, oauthError(http.StatusServiceUnavailable, ErrCodeTemporarilyUnavailable, "signing keys are not loaded yet")
+		}
+		return nil, oauthError(http.StatusInternalServerError, ErrCodeServerError, "cannot issue access token")
+	}
+	s.opts.Log.V(1).Info("Issued access token", "clientID", client.ID, "jti", tok.Claims.ID, "scope", tok.Claims.Scope, "aud", aud, "kid", tok.KeyID)
+	return tok, nil
+}
+
+// checkGrantType applies RFC 6749 §5.2 to grant_type.
+func checkGrantType(gt string, client *registry.Client) *Error {
+	switch {
+	case gt == "":
+		return badRequest(ErrCodeInvalidRequest, "grant_type is required")
+	case gt != GrantClientCredentials:
+		return badRequest(ErrCodeUnsupportedGrantType, "only client_credentials is supported")
+	}
+	allowed := client.GrantTypes
+	if len(allowed) == 0 {
+		allowed = []string{GrantClientCredentials}
+	}
+	if !slices.Contains(allowed, gt) {
+		return badRequest(ErrCodeUnauthorizedClient, "the client may not use this grant type")
+	}
+	return nil
+}
+
+// grantScopes is the exact intersection of the requested and allowed
+// scopes (SPEC §3). scope is required, as in the seed.
+func grantScopes(form map[string][]string, client *registry.Client) ([]string, *Error) {
+	raw, ok := form["scope"]
+	if !ok || strings.TrimSpace(raw[0]) == "" {
+		return nil, badRequest(ErrCodeInvalidScope, "scope is required")
+	}
+	requested, err := scope.Parse(raw[0])
+	if err != nil {
+		return nil, badRequest(ErrCodeInvalidScope, err.Error())
+	}
+	granted := scope.Intersect(requested, client.Scopes)
+	if len(granted) == 0 {
+		return nil, badRequest(ErrCodeInvalidScope, "none of the requested scopes is allowed for this client")
+	}
+	return granted, nil
+}
+
+// pluginID is the plugin_id claim: the parameter, which must match the
+// client's pluginID when it has one, else the client's.
+func pluginID(form map[string][]string, client *registry.Client) (string, *Error) {
+	v, given := form["plugin_id"]
+	if !given {
+		return client.PluginID, nil
+	}
+	if client.PluginID != "" && v[0] != client.PluginID {
+		return "", badRequest(ErrCodeInvalidRequest, "plugin_id does not match the client's")
+	}
+	if v[0] == "" {
+		return client.PluginID, nil
+	}
+	return v[0], nil
+}

@@ -1,0 +1,100 @@
+package tokenserver
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Verify implements TokenVerifier. The signature, issuer, type and lifetime
+// are checked once per token and cached; revocation and the client's state
+// are checked on every call, so that revoking a token, suspending or
+// deleting a client takes effect at once.
+func (s *Server) Verify(_ context.Context, raw string) (*Claims, error) {
+	c, cached, err := s.verifySigned(raw)
+	if err == nil {
+		err = s.checkLive(c)
+	}
+	result, hit := "valid", "miss"
+	if err != nil {
+		result = "invalid"
+	}
+	if cached {
+		hit = "hit"
+	}
+	s.metrics.verify.WithLabelValues(result, hit).Inc()
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// verifySigned checks what a signed token says about itself (through the
+// cache): signature against a published key, iss, typ, exp and nbf.
+func (s *Server) verifySigned(raw string) (*Claims, bool, error) {
+	now := s.now()
+	k := sha256.Sum256([]byte(raw))
+	if c, ok := s.cache.get(k, now); ok {
+		return c, true, nil
+	}
+	c, err := s.parse(raw)
+	if err != nil {
+		return nil, false, err
+	}
+	s.cache.put(k, c, c.ExpiresAt.Add(s.opts.Leeway), now)
+	return c, false, nil
+}
+
+// parse verifies a token with golang-jwt's explicit options (RFC 9068 §4).
+func (s *Server) parse(raw string) (*Claims, error) {
+	c := &Claims{}
+	_, err := jwt.ParseWithClaims(raw, c, s.keyFunc,
+		jwt.WithValidMethods([]string{jwt.SigningMethodES256.Alg()}),
+		jwt.WithIssuer(s.opts.Issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(s.opts.Leeway),
+		jwt.WithTimeFunc(s.opts.Now),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
+	if c.ID == "" || c.ClientID == "" {
+		return nil, fmt.Errorf("%w: jti and client_id are required", ErrInvalidToken)
+	}
+	return c, nil
+}
+
+// keyFunc checks the JOSE header (RFC 9068 §4: typ at+jwt) and finds the
+// published key named by kid.
+func (s *Server) keyFunc(t *jwt.Token) (any, error) {
+	typ, _ := t.Header["typ"].(string)
+	if typ != TypAccessToken && typ != "application/"+TypAccessToken {
+		return nil, errors.New("typ is not at+jwt")
+	}
+	kid, _ := t.Header["kid"].(string)
+	pub, ok := s.opts.Keys.PublicKey(kid)
+	if !ok {
+		return nil, errors.New("unknown signing key")
+	}
+	return pub, nil
+}
+
+// checkLive checks what may change during a token's life: revocation and
+// the client's existence and suspension.
+func (s *Server) checkLive(c *Claims) error {
+	if s.opts.Revocations.Revoked(c.ID) {
+		return fmt.Errorf("%w: token revoked", ErrInvalidToken)
+	}
+	client, ok := s.opts.Registry.Get(c.ClientID)
+	if !ok {
+		return fmt.Errorf("%w: client no longer exists", ErrInvalidToken)
+	}
+	if client.Suspended {
+		return fmt.Errorf("%w: client suspended", ErrInvalidToken)
+	}
+	return nil
+}

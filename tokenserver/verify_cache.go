@@ -1,0 +1,64 @@
+package tokenserver
+
+import (
+	"crypto/sha256"
+	"sync"
+	"time"
+)
+
+// verifyCache holds the claims of tokens whose signature, issuer, type and
+// lifetime were verified, keyed by SHA-256 of the raw token (the token
+// itself is never kept as a key). Entries expire with their token; the size
+// is bounded.
+type verifyCache struct {
+	mu      sync.RWMutex
+	max     int
+	entries map[[sha256.Size]byte]cacheEntry
+}
+
+type cacheEntry struct {
+	claims *Claims
+	// until is the token's exp plus the leeway.
+	until time.Time
+}
+
+func newVerifyCache(max int) *verifyCache {
+	return &verifyCache{max: max, entries: make(map[[sha256.Size]byte]cacheEntry)}
+}
+
+func (c *verifyCache) get(k [sha256.Size]byte, now time.Time) (*Claims, bool) {
+	c.mu.RLock()
+	e, ok := c.entries[k]
+	c.mu.RUnlock()
+	if !ok || !now.Before(e.until) {
+		return nil, false
+	}
+	return e.claims, true
+}
+
+func (c *verifyCache) put(k [sha256.Size]byte, claims *Claims, until, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) >= c.max {
+		for key, e := range c.entries {
+			if !now.Before(e.until) {
+				delete(c.entries, key)
+			}
+		}
+		// Still full: drop arbitrary entries (map order is random); they
+		// are only re-verified on their next use.
+		for key := range c.entries {
+			if len(c.entries) < c.max {
+				break
+			}
+			delete(c.entries, key)
+		}
+	}
+	c.entries[k] = cacheEntry{claims: claims, until: until}
+}
+
+func (c *verifyCache) len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.entries)
+}
