@@ -1,0 +1,128 @@
+package oauthclient
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
+)
+
+// conflictRecheck is how often a client blocked by a foreign Secret looks
+// again: the foreign Secret is unlabelled, so its deletion wakes nobody.
+const conflictRecheck = time.Minute
+
+// reconcileCredentials creates, repairs and rotates the credentials Secret.
+// It never overwrites a Secret the client does not control.
+func (r *Reconciler) reconcileCredentials(ctx context.Context, p *pass) (ctrl.Result, bool, error) {
+	obj := p.obj
+	name := obj.CredentialsSecret()
+	found, err := lookupSecret(ctx, r.Client, r.APIReader, obj, name)
+	if err != nil {
+		p.setCondition(scopegatev1alpha1.ConditionCredentialsReady, metav1.ConditionFalse, scopegatev1alpha1.ReasonCredentialsError, "Cannot read the credentials Secret")
+		return ctrl.Result{}, false, err
+	}
+	if found.Foreign {
+		msg := fmt.Sprintf("Secret %s exists and is not owned by this OAuthClient; it is left untouched", name)
+		if p.setCondition(scopegatev1alpha1.ConditionCredentialsReady, metav1.ConditionFalse, scopegatev1alpha1.ReasonSecretConflict, msg) {
+			r.event(obj, corev1.EventTypeWarning, scopegatev1alpha1.ReasonSecretConflict, "CreateCredentials", msg)
+		}
+		return ctrl.Result{RequeueAfter: conflictRecheck}, false, nil
+	}
+
+	creds := obj.Status.Credentials
+	if creds == nil || creds.SecretName != name {
+		creds = &scopegatev1alpha1.CredentialsStatus{SecretName: name}
+	} else {
+		creds = creds.DeepCopy()
+	}
+	var ch credentialsChange
+	if found.Secret == nil {
+		if ch, err = r.createCredentials(ctx, p, name); err != nil {
+			p.setCondition(scopegatev1alpha1.ConditionCredentialsReady, metav1.ConditionFalse, scopegatev1alpha1.ReasonCredentialsError, "Cannot create the credentials Secret")
+			return ctrl.Result{}, false, err
+		}
+		creds.LastRotationTime = ptrTime(p.now)
+		r.event(obj, corev1.EventTypeNormal, scopegatev1alpha1.ReasonSecretCreated, "CreateCredentials", "Created credentials Secret %s", name)
+	} else {
+		s := found.Secret.DeepCopy()
+		if ch, err = convergeCredentials(s, obj, &r.Options, p.now); err != nil {
+			return ctrl.Result{}, false, err
+		}
+		if ch.Changed() {
+			if err := r.Update(ctx, s); err != nil {
+				p.setCondition(scopegatev1alpha1.ConditionCredentialsReady, metav1.ConditionFalse, scopegatev1alpha1.ReasonCredentialsError, "Cannot update the credentials Secret")
+				return ctrl.Result{}, false, fmt.Errorf("update credentials Secret %s/%s: %w", s.Namespace, name, err)
+			}
+		}
+		r.reportCredentialsChange(p, creds, name, ch)
+	}
+	creds.Rotation = obj.Annotations[scopegatev1alpha1.AnnotationRotateCredentials]
+	obj.Status.Credentials = creds
+	p.credentialsReady = true
+	p.setCondition(scopegatev1alpha1.ConditionCredentialsReady, metav1.ConditionTrue, scopegatev1alpha1.ReasonReady,
+		fmt.Sprintf("Credentials Secret %s holds the client secret", name))
+
+	var res ctrl.Result
+	if !ch.PreviousNotAfter.IsZero() {
+		// Come back when the previous secret's grace period ends, to drop
+		// its digest.
+		res.RequeueAfter = ch.PreviousNotAfter.Sub(p.now) + time.Second
+	}
+	return res, false, nil
+}
+
+// createCredentials writes a new credentials Secret with a fresh secret. A
+// rotation annotation present at creation is recorded as answered: the
+// secret is new anyway.
+func (r *Reconciler) createCredentials(ctx context.Context, p *pass, name string) (credentialsChange, error) {
+	s := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: p.obj.Namespace, Annotations: map[string]string{}},
+		Type:       corev1.SecretTypeOpaque,
+	}
+	if v := p.obj.Annotations[scopegatev1alpha1.AnnotationRotateCredentials]; v != "" {
+		s.Annotations[scopegatev1alpha1.AnnotationRotation] = v
+	}
+	ch, err := convergeCredentials(s, p.obj, &r.Options, p.now)
+	if err != nil {
+		return ch, err
+	}
+	if err := controllerutil.SetControllerReference(p.obj, s, r.Scheme()); err != nil {
+		return ch, fmt.Errorf("own credentials Secret %s/%s: %w", s.Namespace, name, err)
+	}
+	if err := r.Create(ctx, s); err != nil {
+		return ch, fmt.Errorf("create credentials Secret %s/%s: %w", s.Namespace, name, err)
+	}
+	return ch, nil
+}
+
+// reportCredentialsChange records events and status for what
+// convergeCredentials did to an existing Secret.
+func (r *Reconciler) reportCredentialsChange(p *pass, creds *scopegatev1alpha1.CredentialsStatus, name string, ch credentialsChange) {
+	obj := p.obj
+	switch {
+	case ch.Rotated:
+		creds.LastRotationTime = ptrTime(p.now)
+		r.event(obj, corev1.EventTypeNormal, "CredentialsRotated", "RotateCredentials",
+			"Rotated the client secret in Secret %s; the previous secret keeps working for %s", name, scopegatev1alpha1.CredentialsGracePeriod)
+	case ch.Regenerated:
+		creds.LastRotationTime = ptrTime(p.now)
+		r.event(obj, corev1.EventTypeWarning, "CredentialsRepaired", "RepairCredentials",
+			"The client_secret in Secret %s was missing or edited; a new secret was generated", name)
+	}
+	if len(ch.Repaired) > 0 {
+		r.event(obj, corev1.EventTypeWarning, "CredentialsRepaired", "RepairCredentials",
+			"Restored %s in Secret %s", strings.Join(ch.Repaired, ", "), name)
+	}
+}
+
+func ptrTime(t time.Time) *metav1.Time {
+	mt := metav1.NewTime(t.Truncate(time.Second))
+	return &mt
+}

@@ -1,0 +1,127 @@
+package oauthclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+
+	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
+	"github.com/scopegate/scopegate/tokenserver/registry"
+)
+
+// RegistryFeed keeps the token server's client registry equal to the
+// OAuthClients in the informer cache. It runs on every replica (no leader
+// election) and never writes to the API server, so each replica's token
+// endpoint, introspection and gateway see every change at once (SPEC §8).
+type RegistryFeed struct {
+	// Client reads from the manager's cache.
+	Client   client.Reader
+	Registry *registry.Registry
+}
+
+// Reconcile registers, updates or removes one client.
+func (f *RegistryFeed) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	id := scopegatev1alpha1.ClientIDFor(req.Namespace, req.Name)
+	obj := &scopegatev1alpha1.OAuthClient{}
+	if err := f.Client.Get(ctx, req.NamespacedName, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			f.Registry.Delete(id)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("get OAuthClient %s: %w", req.NamespacedName, err)
+	}
+	if !obj.DeletionTimestamp.IsZero() {
+		// Being deleted: its tokens stop working now, not when the
+		// garbage collector gets to it.
+		f.Registry.Delete(id)
+		return ctrl.Result{}, nil
+	}
+
+	secret := &corev1.Secret{}
+	key := client.ObjectKey{Namespace: obj.Namespace, Name: obj.CredentialsSecret()}
+	err := f.Client.Get(ctx, key, secret)
+	switch {
+	case apierrors.IsNotFound(err):
+		secret = nil
+	case err != nil:
+		return ctrl.Result{}, fmt.Errorf("get credentials Secret %s: %w", key, err)
+	case !metav1.IsControlledBy(secret, obj):
+		secret = nil
+	}
+	if secret == nil {
+		if _, known := f.Registry.Get(id); !known {
+			// Never usable until the client owns its credentials Secret.
+			return ctrl.Result{}, nil
+		}
+		// The Secret went away (the leader recreates it with a new
+		// secret): no secret authenticates, issued tokens stay valid.
+	}
+	c := ClientFor(obj, secret)
+	f.Registry.Upsert(c)
+	ctrl.LoggerFrom(ctx).V(1).Info("Registered client", "clientID", id, "suspended", c.Suspended, "secrets", len(c.Secrets))
+	return ctrl.Result{}, nil
+}
+
+// ClientFor is the registry entry of obj whose credentials Secret is
+// secret (nil: none that the client owns).
+func ClientFor(obj *scopegatev1alpha1.OAuthClient, secret *corev1.Secret) *registry.Client {
+	id := obj.ClientID()
+	c := &registry.Client{
+		ID:        id,
+		Namespace: obj.Namespace,
+		Name:      obj.Name,
+		Subject:   registry.SubjectFor(id),
+		Scopes:    scopegatev1alpha1.ScopeStrings(obj.Spec.Scopes),
+		Audiences: scopegatev1alpha1.AudienceStrings(obj.Spec.Audiences),
+		PluginID:  obj.Spec.PluginID,
+		Suspended: obj.Spec.Suspended,
+	}
+	for _, g := range obj.Spec.GrantTypes {
+		c.GrantTypes = append(c.GrantTypes, string(g))
+	}
+	if len(c.GrantTypes) == 0 {
+		c.GrantTypes = []string{string(scopegatev1alpha1.GrantTypeClientCredentials)}
+	}
+	if obj.Spec.AccessTokenTTL != nil {
+		c.TTL = obj.Spec.AccessTokenTTL.Duration
+	}
+	if rl := obj.Spec.RateLimit; rl != nil {
+		c.RateLimit = &registry.RateLimit{RequestsPerSecond: float64(rl.RequestsPerSecond), Burst: rl.EffectiveBurst()}
+	}
+	if secret != nil {
+		if d, ok := currentDigest(secret); ok {
+			c.Secrets = append(c.Secrets, registry.SecretDigest{Digest: d})
+		}
+		// The registry checks NotAfter itself, so an expired previous
+		// secret fails even before the leader drops its annotation.
+		if prev, ok := previousDigest(secret); ok {
+			c.Secrets = append(c.Secrets, prev)
+		}
+	}
+	return c
+}
+
+// SetupWithManager registers the feed; it runs without leader election.
+func (f *RegistryFeed) SetupWithManager(mgr ctrl.Manager) error {
+	if f.Registry == nil {
+		return errors.New("registry feed: Registry is required")
+	}
+	if f.Client == nil {
+		f.Client = mgr.GetClient()
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("oauthclient-registry").
+		WithOptions(controller.Options{NeedLeaderElection: ptr.To(false)}).
+		For(&scopegatev1alpha1.OAuthClient{}).
+		Owns(&corev1.Secret{}).
+		Complete(f)
+}
+

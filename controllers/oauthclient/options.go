@@ -1,0 +1,67 @@
+package oauthclient
+
+import (
+	"fmt"
+	"time"
+
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+
+	"github.com/scopegate/scopegate/tokenserver"
+	"github.com/scopegate/scopegate/tokenserver/registry"
+)
+
+// Options are the dependencies and manager-wide defaults of the OAuthClient
+// controllers. main turns flags into this struct.
+type Options struct {
+	// Issuer is the token server's issuer URL (--issuer); it is written to
+	// the credentials and token Secrets.
+	Issuer string
+	// TokenURL is the token endpoint written to the credentials Secret.
+	// Defaults to Issuer + "/oauth/token".
+	TokenURL string
+	// Registry is the client registry fed on every replica.
+	Registry *registry.Registry
+	// Tokens signs the access tokens kept in token Secrets, with the same
+	// keys and claims as the token endpoint.
+	Tokens tokenserver.TokenIssuer
+	// Keys tells when a token's signing key was retired. Optional: nil never
+	// re-issues for a key change.
+	Keys tokenserver.KeyRetirement
+	// DefaultTTL is --access-token-ttl, the lifetime of tokens whose client
+	// sets neither tokenSecret.duration nor accessTokenTTL.
+	DefaultTTL time.Duration
+	// DefaultAudiences is --default-audiences, the aud of token Secrets whose
+	// spec names none.
+	DefaultAudiences []string
+	// Clock tells the time. Defaults to the real clock.
+	Clock clock.PassiveClock
+	// Recorder emits Kubernetes events. Defaults to the manager's recorder
+	// named "scopegate-oauthclient".
+	Recorder events.EventRecorder
+	// Metrics, when set, exports token expiry and readiness gauges.
+	Metrics *Metrics
+}
+
+// DefaultTokenTTL is the lifetime used when Options.DefaultTTL is zero; it
+// matches the manager's --access-token-ttl default.
+const DefaultTokenTTL = time.Hour
+
+func (o *Options) complete() error {
+	if o.Issuer == "" {
+		return fmt.Errorf("oauthclient options: Issuer is required")
+	}
+	if o.TokenURL == "" {
+		o.TokenURL = o.Issuer + "/oauth/token"
+	}
+	if o.DefaultTTL == 0 {
+		o.DefaultTTL = DefaultTokenTTL
+	}
+	if len(o.DefaultAudiences) == 0 {
+		o.DefaultAudiences = []string{"api", "mcp", "a2a"}
+	}
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+	return nil
+}

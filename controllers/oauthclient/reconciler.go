@@ -1,0 +1,182 @@
+package oauthclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kerrors "k8s.io/apimachinery/pkg/util/errors"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
+)
+
+// Reconciler is the leader-elected OAuthClient controller: it owns the
+// credentials and token Secrets, the status, events and metrics.
+type Reconciler struct {
+	client.Client
+	// APIReader reads without the cache; the cache sees only labelled
+	// Secrets, so a foreign Secret is found only this way.
+	APIReader client.Reader
+	Options
+}
+
+// pass is the state of one reconciliation.
+type pass struct {
+	obj *scopegatev1alpha1.OAuthClient
+	// before is the status as read, to tell new results from repeated ones.
+	before *scopegatev1alpha1.OAuthClientStatus
+	now    time.Time
+	token  *tokenSpec
+	// credentialsReady: the client owns its credentials Secret.
+	credentialsReady bool
+	// invalid holds the spec mistake found by reconcileSpec.
+	invalid error
+}
+
+// subReconciler is one ordered step of Reconcile. A step that sets stop ends
+// the pass.
+type subReconciler func(ctx context.Context, p *pass) (result ctrl.Result, stop bool, err error)
+
+// +kubebuilder:rbac:groups=scopegate.dev,resources=oauthclients,verbs=get;list;watch
+// +kubebuilder:rbac:groups=scopegate.dev,resources=oauthclients/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;delete
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile converges one OAuthClient: spec checks, then the credentials
+// Secret, then the token Secret; the status is written once, at the end.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	obj := &scopegatev1alpha1.OAuthClient{}
+	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			// Owner references remove the Secrets; the registry feed has
+			// already dropped the client on every replica.
+			r.Metrics.forget(req.Namespace, req.Name)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("get OAuthClient %s: %w", req.NamespacedName, err)
+	}
+	if !obj.DeletionTimestamp.IsZero() {
+		r.Metrics.forget(req.Namespace, req.Name)
+		return ctrl.Result{}, nil
+	}
+
+	p := &pass{obj: obj, before: obj.Status.DeepCopy(), now: r.Clock.Now()}
+	original := obj.DeepCopy()
+	defer func() {
+		r.summarize(p)
+		r.Metrics.observe(obj)
+		if err := r.patchStatus(ctx, original, obj); err != nil {
+			retErr = kerrors.NewAggregate([]error{retErr, err})
+		}
+	}()
+
+	obj.Status.ClientID = obj.ClientID()
+	obj.Status.ObservedGeneration = obj.Generation
+	for _, step := range []subReconciler{r.reconcileSpec, r.reconcileCredentials, r.reconcileToken} {
+		res, stop, err := step(ctx, p)
+		result = soonest(result, res)
+		if err != nil || stop {
+			return result, err
+		}
+	}
+	return result, nil
+}
+
+// reconcileSpec rejects spec mistakes that the CRD cannot catch because they
+// depend on the manager's defaults. They are terminal: retrying cannot help
+// until the spec changes.
+func (r *Reconciler) reconcileSpec(_ context.Context, p *pass) (ctrl.Result, bool, error) {
+	ts, err := effectiveTokenSpec(p.obj, &r.Options)
+	if err != nil {
+		p.invalid = err
+		return ctrl.Result{}, true, reconcile.TerminalError(err)
+	}
+	p.token = ts
+	return ctrl.Result{}, false, nil
+}
+
+// patchStatus writes the status when it changed, as a merge patch.
+func (r *Reconciler) patchStatus(ctx context.Context, original, obj *scopegatev1alpha1.OAuthClient) error {
+	if equality.Semantic.DeepEqual(original.Status, obj.Status) {
+		return nil
+	}
+	if err := r.Status().Patch(ctx, obj, client.MergeFrom(original)); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("patch status of OAuthClient %s/%s: %w", obj.Namespace, obj.Name, err)
+	}
+	return nil
+}
+
+// soonest combines two results: the earliest requeue wins.
+func soonest(a, b ctrl.Result) ctrl.Result {
+	switch {
+	case a.RequeueAfter == 0:
+		return b
+	case b.RequeueAfter == 0:
+		return a
+	case b.RequeueAfter < a.RequeueAfter:
+		return b
+	}
+	return a
+}
+
+// SetupWithManager registers the leader-elected OAuthClient controller.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if err := r.Options.complete(); err != nil {
+		return err
+	}
+	if r.Tokens == nil {
+		return errors.New("oauthclient options: Tokens is required")
+	}
+	if r.Client == nil {
+		r.Client = mgr.GetClient()
+	}
+	if r.APIReader == nil {
+		r.APIReader = mgr.GetAPIReader()
+	}
+	if r.Recorder == nil {
+		r.Recorder = mgr.GetEventRecorder("scopegate-oauthclient")
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("oauthclient").
+		// Status writes do not bump the generation, so the controller does
+		// not wake itself; annotations carry the rotation request.
+		For(&scopegatev1alpha1.OAuthClient{}, builder.WithPredicates(
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Owns(&corev1.Secret{}).
+		Complete(r)
+}
+
+// setCondition sets a condition with the pass's time and generation and
+// reports whether its status, reason or message changed.
+func (p *pass) setCondition(t string, status metav1.ConditionStatus, reason, message string) bool {
+	old := meta.FindStatusCondition(p.before.Conditions, t)
+	meta.SetStatusCondition(&p.obj.Status.Conditions, metav1.Condition{
+		Type:               t,
+		Status:             status,
+		Reason:             reason,
+		Message:            message,
+		ObservedGeneration: p.obj.Generation,
+		LastTransitionTime: metav1.NewTime(p.now),
+	})
+	return old == nil || old.Status != status || old.Reason != reason || old.Message != message
+}
+
+// wasReason reports whether condition t had the given reason before the pass.
+func (p *pass) wasReason(t, reason string) bool {
+	c := meta.FindStatusCondition(p.before.Conditions, t)
+	return c != nil && c.Reason == reason
+}

@@ -1,0 +1,253 @@
+package oauthclient
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
+	"github.com/scopegate/scopegate/tokenserver"
+)
+
+// registrationRecheck is how soon a client not yet in the registry is looked
+// at again; the registry feed adds it within moments.
+const registrationRecheck = 2 * time.Second
+
+// reconcileToken keeps a valid access token in the token Secret when
+// spec.tokenSecret is set, re-issuing it when a policy says so.
+func (r *Reconciler) reconcileToken(ctx context.Context, p *pass) (ctrl.Result, bool, error) {
+	obj, ts := p.obj, p.token
+	if err := r.deleteStaleTokenSecret(ctx, p); err != nil {
+		return ctrl.Result{}, false, err
+	}
+	if ts == nil {
+		meta.RemoveStatusCondition(&obj.Status.Conditions, scopegatev1alpha1.ConditionTokenReady)
+		obj.Status.Token, obj.Status.FailedIssuanceAttempts, obj.Status.LastFailureTime = nil, 0, nil
+		return ctrl.Result{}, false, nil
+	}
+	if obj.Spec.Suspended {
+		p.setCondition(scopegatev1alpha1.ConditionTokenReady, metav1.ConditionFalse, scopegatev1alpha1.ReasonSuspended, "The client is suspended; its token is neither issued nor renewed")
+		return ctrl.Result{}, false, nil
+	}
+	if !p.credentialsReady {
+		p.setCondition(scopegatev1alpha1.ConditionTokenReady, metav1.ConditionFalse, scopegatev1alpha1.ReasonWaiting, "Waiting for the credentials Secret")
+		return ctrl.Result{}, false, nil
+	}
+
+	found, err := lookupSecret(ctx, r.Client, r.APIReader, obj, ts.SecretName)
+	if err != nil {
+		return ctrl.Result{}, false, err
+	}
+	if found.Foreign {
+		msg := fmt.Sprintf("Secret %s exists and is not owned by this OAuthClient; it is left untouched", ts.SecretName)
+		if p.setCondition(scopegatev1alpha1.ConditionTokenReady, metav1.ConditionFalse, scopegatev1alpha1.ReasonSecretConflict, msg) {
+			r.event(obj, corev1.EventTypeWarning, scopegatev1alpha1.ReasonSecretConflict, "IssueToken", msg)
+		}
+		return ctrl.Result{RequeueAfter: conflictRecheck}, false, nil
+	}
+	secret := found.Secret
+	if secret != nil && obj.Status.Token != nil && storedRevision(secret) < obj.Status.Token.Revision {
+		// The cache may not have seen our last write yet; ask the API
+		// server before concluding that the Secret went back in time.
+		if secret, err = readLive(ctx, r.APIReader, obj, ts.SecretName); err != nil {
+			return ctrl.Result{}, false, err
+		}
+	}
+
+	in := Input{Secret: secret, SpecHash: ts.Hash(), RenewBefore: ts.RenewBefore, Keys: r.Keys, Now: p.now}
+	if secret != nil {
+		in.Token, in.ParseErr = parseTokenSecret(secret, ts.ClientID)
+	}
+	reason, message, reissue := Evaluate(DefaultPolicies(), in)
+	if !reissue {
+		return r.keepToken(ctx, p, secret, in.Token)
+	}
+	ctrl.LoggerFrom(ctx).V(1).Info("Token must be re-issued", "secret", ts.SecretName, "reason", reason, "detail", message)
+	return r.issueToken(ctx, p, secret, reason)
+}
+
+// keepToken leaves a valid token in place, restoring the Secret's metadata,
+// and schedules the renewal.
+func (r *Reconciler) keepToken(ctx context.Context, p *pass, secret *corev1.Secret, tok *storedToken) (ctrl.Result, bool, error) {
+	ts := p.token
+	renewal := RenewalTime(tok.NotBefore, tok.NotAfter, ts.RenewBefore)
+	s := secret.DeepCopy()
+	changed := setMetadata(s, p.obj.Spec.TokenSecret.SecretTemplate)
+	if at := renewal.UTC().Format(time.RFC3339); s.Annotations[scopegatev1alpha1.AnnotationRenewalTime] != at {
+		s.Annotations[scopegatev1alpha1.AnnotationRenewalTime] = at
+		changed = true
+	}
+	if changed {
+		if err := r.Update(ctx, s); err != nil {
+			return ctrl.Result{}, false, fmt.Errorf("update token Secret %s/%s: %w", s.Namespace, s.Name, err)
+		}
+	}
+	p.obj.Status.Token = tokenStatus(ts.SecretName, tok, renewal)
+	p.obj.Status.FailedIssuanceAttempts, p.obj.Status.LastFailureTime = 0, nil
+	p.setCondition(scopegatev1alpha1.ConditionTokenReady, metav1.ConditionTrue, scopegatev1alpha1.ReasonIssued,
+		fmt.Sprintf("Access token revision %d in Secret %s is valid until %s", tok.Revision, ts.SecretName, tok.NotAfter.UTC().Format(time.RFC3339)))
+	return ctrl.Result{RequeueAfter: untilAtLeastASecond(renewal.Sub(p.now))}, false, nil
+}
+
+// issueToken signs a new token and writes it to the token Secret, unless the
+// back-off after failures says to wait.
+func (r *Reconciler) issueToken(ctx context.Context, p *pass, secret *corev1.Secret, reason string) (ctrl.Result, bool, error) {
+	obj, ts := p.obj, p.token
+	if n, last := obj.Status.FailedIssuanceAttempts, obj.Status.LastFailureTime; n > 0 && last != nil {
+		if next := last.Add(Backoff(n)); p.now.Before(next) {
+			return ctrl.Result{RequeueAfter: untilAtLeastASecond(next.Sub(p.now))}, false, nil
+		}
+	}
+	if r.Registry != nil {
+		if c, ok := r.Registry.Get(ts.ClientID); !ok || c.Suspended {
+			p.setCondition(scopegatev1alpha1.ConditionTokenReady, metav1.ConditionFalse, scopegatev1alpha1.ReasonWaiting, "Waiting for the client to be registered with the token server")
+			return ctrl.Result{RequeueAfter: registrationRecheck}, false, nil
+		}
+	}
+
+	issued, err := r.Tokens.Issue(ctx, tokenserver.IssueRequest{
+		ClientID:  ts.ClientID,
+		Scopes:    ts.Scopes,
+		Audiences: ts.Audiences,
+		TTL:       ts.Duration,
+		PluginID:  ts.PluginID,
+	})
+	if err != nil {
+		return r.issuanceFailed(ctx, p, fmt.Errorf("issue access token: %w", err))
+	}
+	revision := storedRevision(secret) + 1
+	if obj.Status.Token != nil && obj.Status.Token.Revision >= revision {
+		revision = obj.Status.Token.Revision + 1
+	}
+	s, tok, err := r.buildTokenSecret(p, secret, issued, revision)
+	if err != nil {
+		return r.issuanceFailed(ctx, p, err)
+	}
+	if err := r.writeTokenSecret(ctx, secret, s); err != nil {
+		return ctrl.Result{}, false, err
+	}
+
+	renewal := RenewalTime(tok.NotBefore, tok.NotAfter, ts.RenewBefore)
+	failures := obj.Status.FailedIssuanceAttempts
+	obj.Status.Token = tokenStatus(ts.SecretName, tok, renewal)
+	obj.Status.FailedIssuanceAttempts, obj.Status.LastFailureTime = 0, nil
+	p.setCondition(scopegatev1alpha1.ConditionTokenReady, metav1.ConditionTrue, scopegatev1alpha1.ReasonIssued,
+		fmt.Sprintf("Access token revision %d in Secret %s is valid until %s", revision, ts.SecretName, tok.NotAfter.UTC().Format(time.RFC3339)))
+	note := fmt.Sprintf("Issued access token revision %d into Secret %s (%s), valid until %s",
+		revision, ts.SecretName, reason, tok.NotAfter.UTC().Format(time.RFC3339))
+	if failures > 0 {
+		note += fmt.Sprintf(", after %d failed attempts", failures)
+	}
+	eventReason := scopegatev1alpha1.ReasonIssued
+	if reason == scopegatev1alpha1.ReasonRenewing || reason == scopegatev1alpha1.ReasonExpired {
+		eventReason = "Renewed"
+	}
+	r.event(obj, corev1.EventTypeNormal, eventReason, "IssueToken", note)
+	ctrl.LoggerFrom(ctx).Info("Issued access token", "secret", ts.SecretName, "revision", revision, "reason", reason, "notAfter", tok.NotAfter)
+	return ctrl.Result{RequeueAfter: untilAtLeastASecond(renewal.Sub(p.now))}, false, nil
+}
+
+// buildTokenSecret is the token Secret holding issued, checked by reading it
+// back exactly as the next pass will.
+func (r *Reconciler) buildTokenSecret(p *pass, existing *corev1.Secret, issued *tokenserver.IssuedToken, revision int64) (*corev1.Secret, *storedToken, error) {
+	ts := p.token
+	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: ts.SecretName, Namespace: p.obj.Namespace}}
+	if existing != nil {
+		s = existing.DeepCopy()
+	}
+	s.Type = scopegatev1alpha1.SecretTypeAccessToken
+	s.Data = tokenSecretData(issued, r.Issuer)
+	setMetadata(s, p.obj.Spec.TokenSecret.SecretTemplate)
+	if s.Annotations == nil {
+		s.Annotations = map[string]string{}
+	}
+	s.Annotations[scopegatev1alpha1.AnnotationClient] = ts.ClientID
+	s.Annotations[scopegatev1alpha1.AnnotationRevision] = strconv.FormatInt(revision, 10)
+	s.Annotations[scopegatev1alpha1.AnnotationNotAfter] = string(s.Data[KeyExpiresAt])
+	s.Annotations[scopegatev1alpha1.AnnotationTokenSpecHash] = ts.Hash()
+	tok, err := parseTokenSecret(s, ts.ClientID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the issued token cannot be stored: %w", err)
+	}
+	renewal := RenewalTime(tok.NotBefore, tok.NotAfter, ts.RenewBefore)
+	s.Annotations[scopegatev1alpha1.AnnotationRenewalTime] = renewal.UTC().Format(time.RFC3339)
+	if err := controllerutil.SetControllerReference(p.obj, s, r.Scheme()); err != nil {
+		return nil, nil, fmt.Errorf("own token Secret %s/%s: %w", s.Namespace, s.Name, err)
+	}
+	return s, tok, nil
+}
+
+// writeTokenSecret creates or updates the token Secret. A Secret's type is
+// immutable, so one of another type is replaced.
+func (r *Reconciler) writeTokenSecret(ctx context.Context, existing, s *corev1.Secret) error {
+	if existing != nil && existing.Type != s.Type {
+		if err := r.Delete(ctx, existing); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("replace token Secret %s/%s of type %s: %w", s.Namespace, s.Name, existing.Type, err)
+		}
+		existing = nil
+		s.ResourceVersion, s.UID = "", ""
+	}
+	if existing == nil {
+		if err := r.Create(ctx, s); err != nil {
+			return fmt.Errorf("create token Secret %s/%s: %w", s.Namespace, s.Name, err)
+		}
+		return nil
+	}
+	if err := r.Update(ctx, s); err != nil {
+		return fmt.Errorf("update token Secret %s/%s: %w", s.Namespace, s.Name, err)
+	}
+	return nil
+}
+
+// issuanceFailed counts a failure, backs off exponentially and says so once.
+func (r *Reconciler) issuanceFailed(ctx context.Context, p *pass, err error) (ctrl.Result, bool, error) {
+	obj := p.obj
+	obj.Status.FailedIssuanceAttempts++
+	obj.Status.LastFailureTime = ptrTime(p.now)
+	wait := Backoff(obj.Status.FailedIssuanceAttempts)
+	ctrl.LoggerFrom(ctx).Error(err, "Issuing the access token failed", "attempts", obj.Status.FailedIssuanceAttempts, "retryIn", wait)
+	msg := fmt.Sprintf("Issuing the access token failed: %v", err)
+	if p.setCondition(scopegatev1alpha1.ConditionTokenReady, metav1.ConditionFalse, scopegatev1alpha1.ReasonIssuanceFailed, msg) {
+		r.event(obj, corev1.EventTypeWarning, scopegatev1alpha1.ReasonIssuanceFailed, "IssueToken", "%s; retrying with back-off", msg)
+	}
+	// The back-off is ours, visible in status; returning the error would
+	// make controller-runtime retry on its own schedule instead.
+	return ctrl.Result{RequeueAfter: wait}, false, nil
+}
+
+// deleteStaleTokenSecret removes a token Secret the client owns under a
+// name it no longer uses (tokenSecret renamed or removed).
+func (r *Reconciler) deleteStaleTokenSecret(ctx context.Context, p *pass) error {
+	st := p.obj.Status.Token
+	if st == nil || st.SecretName == "" || (p.token != nil && p.token.SecretName == st.SecretName) {
+		return nil
+	}
+	found, err := lookupSecret(ctx, r.Client, r.APIReader, p.obj, st.SecretName)
+	if err != nil || found.Secret == nil {
+		return err
+	}
+	if err := r.Delete(ctx, found.Secret); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete unused token Secret %s/%s: %w", found.Secret.Namespace, found.Secret.Name, err)
+	}
+	return nil
+}
+
+func tokenStatus(name string, tok *storedToken, renewal time.Time) *scopegatev1alpha1.TokenStatus {
+	return &scopegatev1alpha1.TokenStatus{
+		SecretName:  name,
+		NotBefore:   ptrTime(tok.NotBefore),
+		NotAfter:    ptrTime(tok.NotAfter),
+		RenewalTime: ptrTime(renewal),
+		Revision:    tok.Revision,
+	}
+}
+
+func untilAtLeastASecond(d time.Duration) time.Duration { return max(d, time.Second) }
