@@ -24,7 +24,15 @@ const (
 	HeaderTraceID       = "X-Trace-Id"
 )
 
-var identityHeaders = []string{HeaderClientID, HeaderUserID, HeaderPermissions, HeaderProxyVerified, HeaderTraceID}
+// stripped reports whether a canonical header name is removed from every
+// forwarded request: the caller's token and inbound identity headers.
+func stripped(name string) bool {
+	switch name {
+	case "Authorization", HeaderClientID, HeaderUserID, HeaderPermissions, HeaderProxyVerified, HeaderTraceID:
+		return true
+	}
+	return false
+}
 
 // forward is the per-request state the reverse proxy's hooks read.
 type forward struct {
@@ -97,9 +105,12 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	h := out.Header
 	// MCP forbids token passthrough (MCP authorization, "Access Token
 	// Privilege Restriction"): the backend never sees the caller's token.
-	h.Del("Authorization")
-	for _, name := range identityHeaders {
-		h.Del(name)
+	// Keys are compared canonically: a Header built by hand (not parsed by
+	// net/http) may hold other spellings.
+	for k := range h {
+		if stripped(http.CanonicalHeaderKey(k)) {
+			delete(h, k)
+		}
 	}
 	h.Set(HeaderTraceID, traceID(pr.In.Header.Get("Traceparent")))
 	if c := f.claims; c != nil {
