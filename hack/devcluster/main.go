@@ -1,0 +1,167 @@
+// Command devcluster is what `make run` runs: with no cluster given it starts
+// a local control plane (etcd and kube-apiserver built by hack/build-k8s.sh)
+// whose etcd data stays under bin/dev, installs the CRDs, creates the
+// scopegate-system namespace, applies config/samples once, starts a small
+// echo backend for the sample GatewayRoute, and runs the manager in the
+// foreground. With KUBECONFIG or --kubeconfig it runs the manager against
+// that cluster and starts no control plane. SIGINT or SIGTERM stops
+// everything it started.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/scopegate/scopegate/internal/devcluster"
+	"github.com/scopegate/scopegate/internal/testenv"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "devcluster:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		return err
+	}
+	manager := flag.String("manager", filepath.Join(root, "bin", "scopegate"), "The scopegate binary to run.")
+	dir := flag.String("dir", filepath.Join(root, "bin", "dev"), "Where the local control plane keeps its etcd data and kubeconfig.")
+	samples := flag.String("samples", filepath.Join(root, "config", "samples"), "Manifests applied (created when absent) on the local control plane.")
+	echo := flag.String("echo-address", "127.0.0.1:3001", "Address of the echo backend behind the sample GatewayRoute; empty disables it.")
+	flag.Parse()
+	managerArgs := flag.Args()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	kubeconfig := os.Getenv("KUBECONFIG")
+	for i, a := range managerArgs {
+		if v, ok := strings.CutPrefix(a, "--kubeconfig="); ok {
+			kubeconfig = v
+		} else if a == "--kubeconfig" && i+1 < len(managerArgs) {
+			kubeconfig = managerArgs[i+1]
+		}
+	}
+	if kubeconfig != "" {
+		say("Using the cluster of %s; starting no control plane", kubeconfig)
+		return runManager(ctx, *manager, managerArgs, kubeconfig, "")
+	}
+
+	say("Starting a local control plane (etcd data in %s)", filepath.Join(*dir, "etcd"))
+	cluster, err := devcluster.Start(ctx, devcluster.Options{Dir: *dir, Namespaces: []string{"scopegate-system"}})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		say("Stopping the local control plane")
+		if err := cluster.Stop(); err != nil {
+			say("stop control plane: %v", err)
+		}
+	}()
+	if err := applySamples(ctx, cluster, *samples); err != nil {
+		return err
+	}
+	if *echo != "" {
+		srv, err := startEcho(*echo)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+	}
+	return runManager(ctx, *manager, append([]string{"--kubeconfig", cluster.Kubeconfig}, managerArgs...), cluster.Kubeconfig, *echo)
+}
+
+// runManager runs the manager until it exits or ctx ends, then stops it with
+// SIGTERM (and SIGKILL after 20 s).
+func runManager(ctx context.Context, bin string, args []string, kubeconfig, echo string) error {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 20 * time.Second
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start manager %s: %w", bin, err)
+	}
+	go banner(ctx, args, kubeconfig, echo)
+	err := cmd.Wait()
+	if ctx.Err() != nil {
+		return nil // stopped by a signal, as asked
+	}
+	return fmt.Errorf("manager exited: %w", err)
+}
+
+// banner prints where everything is once the manager answers /readyz.
+func banner(ctx context.Context, args []string, kubeconfig, echo string) {
+	oauth, gateway, probes := flagValue(args, "oauth-bind-address", ":8080"), flagValue(args, "gateway-bind-address", ":8000"), flagValue(args, "health-probe-bind-address", ":8081")
+	issuer := flagValue(args, "issuer", "http://localhost"+port(oauth))
+	gatewayURL := flagValue(args, "gateway-url", "http://localhost"+port(gateway))
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://127.0.0.1" + port(probes) + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	kubectl := "kubectl --kubeconfig " + kubeconfig
+	secret := func(key string) string {
+		return fmt.Sprintf(`$(%s -n default get secret demo-agent-credentials -o jsonpath='{.data.%s}' | base64 -d)`, kubectl, key)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n  scopegate is running. Ctrl-C stops everything.\n\n")
+	fmt.Fprintf(&b, "  kubeconfig:  %s\n", kubeconfig)
+	fmt.Fprintf(&b, "  issuer:      %s   (metadata: %s/.well-known/oauth-authorization-server)\n", issuer, issuer)
+	fmt.Fprintf(&b, "  gateway:     %s\n", gatewayURL)
+	if echo != "" {
+		fmt.Fprintf(&b, "  echo backend behind %s/mcp/echo: http://%s\n", gatewayURL, echo)
+	}
+	fmt.Fprintf(&b, "\n  Fetch a token for the sample client:\n\n    curl -s -u \"%s:%s\" -d grant_type=client_credentials -d scope=mcp %s/oauth/token\n\n",
+		secret("client_id"), secret("client_secret"), issuer)
+	say("%s", b.String())
+}
+
+func flagValue(args []string, name, def string) string {
+	for i, a := range args {
+		if v, ok := strings.CutPrefix(a, "--"+name+"="); ok {
+			return v
+		}
+		if a == "--"+name && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return def
+}
+
+func port(addr string) string {
+	if _, p, err := net.SplitHostPort(addr); err == nil {
+		return ":" + p
+	}
+	return addr
+}
+
+func say(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "[make run] "+format+"\n", args...)
+}
+
+var errNoSamples = errors.New("no sample manifests found")
