@@ -136,7 +136,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d := &decision{}
 	defer g.finish(rec, r, d, start)
 
-	if strings.HasPrefix(r.URL.Path, WellKnownProtectedResource) {
+	if p := r.URL.Path; p == WellKnownProtectedResource || strings.HasPrefix(p, WellKnownProtectedResource+"/") {
 		g.serveMetadata(rec, r, d)
 		return
 	}

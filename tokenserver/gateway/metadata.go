@@ -41,10 +41,6 @@ func (g *Gateway) metadataURL(prefix string) string {
 // clients.
 func (g *Gateway) serveMetadata(w http.ResponseWriter, r *http.Request, d *decision) {
 	rest := strings.TrimPrefix(r.URL.Path, WellKnownProtectedResource)
-	if rest != "" && rest[0] != '/' {
-		g.deny(w, d, notFound())
-		return
-	}
 	prefix := CleanPrefix(rest)
 	e := g.table.exact(prefix)
 	if e == nil {

@@ -1,0 +1,154 @@
+package gateway
+
+import (
+	"fmt"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/scopegate/scopegate/tokenserver/registry"
+)
+
+func wantLimited(t *testing.T, res *http.Response, retry, limit string) {
+	t.Helper()
+	if res.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("status %d, want 429", res.StatusCode)
+	}
+	want := map[string]string{"Retry-After": retry, "RateLimit-Limit": limit, "RateLimit-Remaining": "0", "RateLimit-Reset": retry}
+	for k, v := range want {
+		if got := res.Header.Get(k); got != v {
+			t.Errorf("%s %q, want %q", k, got, v)
+		}
+	}
+	if e := readError(t, res); e.Error != "rate_limited" {
+		t.Errorf("error %q, want rate_limited", e.Error)
+	}
+}
+
+func wantStatus(t *testing.T, res *http.Response, status int) {
+	t.Helper()
+	res.Body.Close()
+	if res.StatusCode != status {
+		t.Fatalf("status %d, want %d", res.StatusCode, status)
+	}
+}
+
+func TestRouteRateLimitPerClient(t *testing.T) {
+	f := newFixture(t)
+	be := echoBackend(t, "b")
+	rt := githubRoute(t, be.URL)
+	rt.RequiredScopes = nil
+	rt.RateLimit = &registry.RateLimit{RequestsPerSecond: 0.5, Burst: 2}
+	f.gw.Table().Set(rt)
+	a := f.token(t, "team-a.github", []string{"mcp"}, []string{"mcp"})
+	b := f.token(t, "team-a.other", []string{"mcp"}, []string{"mcp"})
+
+	res := f.do(t, "GET", "/mcp/github", a, nil)
+	if res.Header.Get("RateLimit-Limit") != "2" || res.Header.Get("RateLimit-Remaining") != "1" || res.Header.Get("RateLimit-Reset") != "2" {
+		t.Errorf("allowed response RateLimit-* %v, want limit 2, remaining 1, reset 2", res.Header)
+	}
+	wantStatus(t, res, 200)
+	wantStatus(t, f.do(t, "GET", "/mcp/github", a, nil), 200)
+	wantLimited(t, f.do(t, "GET", "/mcp/github", a, nil), "2", "2")
+	// Another client has its own bucket.
+	wantStatus(t, f.do(t, "GET", "/mcp/github", b, nil), 200)
+	// The bucket refills: one token every two seconds.
+	f.clock.Advance(time.Second)
+	wantLimited(t, f.do(t, "GET", "/mcp/github", a, nil), "1", "2")
+	f.clock.Advance(time.Second)
+	wantStatus(t, f.do(t, "GET", "/mcp/github", a, nil), 200)
+	wantLimited(t, f.do(t, "GET", "/mcp/github", a, nil), "2", "2")
+}
+
+func TestClientRateLimitAcrossRoutes(t *testing.T) {
+	f := newFixture(t)
+	c, _ := f.reg.Get("team-a.github")
+	limited := *c
+	limited.RateLimit = &registry.RateLimit{RequestsPerSecond: 1, Burst: 1}
+	f.reg.Upsert(&limited)
+	be := echoBackend(t, "b")
+	f.gw.Table().Set(&Route{Key: "x/one", PathPrefix: "/one", Endpoints: []*url.URL{mustURL(t, be.URL)}, Audiences: []string{"mcp"},
+		RateLimit: &registry.RateLimit{RequestsPerSecond: 0.001, Burst: 100}})
+	f.gw.Table().Set(&Route{Key: "x/two", PathPrefix: "/two", Endpoints: []*url.URL{mustURL(t, be.URL)}, Audiences: []string{"mcp"}})
+	tok := f.token(t, "team-a.github", []string{"mcp"}, []string{"mcp"})
+
+	wantStatus(t, f.do(t, "GET", "/one", tok, nil), 200)
+	wantLimited(t, f.do(t, "GET", "/two", tok, nil), "1", "1")
+	wantLimited(t, f.do(t, "GET", "/one", tok, nil), "1", "1")
+	f.clock.Advance(time.Second)
+	wantStatus(t, f.do(t, "GET", "/two", tok, nil), 200)
+
+	// A refusal by the client bucket gives back the token taken from the
+	// route bucket: after 100 refusals the route bucket is still full.
+	for range 100 {
+		f.do(t, "GET", "/one", tok, nil).Body.Close()
+	}
+	f.clock.Advance(time.Second)
+	res := f.do(t, "GET", "/one", tok, nil)
+	if got := res.Header.Get("RateLimit-Remaining"); got != "0" {
+		// The client bucket (burst 1) is the most constrained one.
+		t.Errorf("RateLimit-Remaining %q, want 0 from the client bucket", got)
+	}
+	wantStatus(t, res, 200)
+	if n := f.gw.limiters.get("route\x00x/one\x00team-a.github", registry.RateLimit{RequestsPerSecond: 0.001, Burst: 100}, f.clock.Now()).TokensAt(f.clock.Now()); n < 97.9 || n > 98.1 {
+		t.Errorf("route bucket holds %v tokens, want 98: two requests passed, refusals refunded", n)
+	}
+}
+
+func TestAnonymousRateLimitPerSourceAddress(t *testing.T) {
+	f := newFixture(t, func(o *Options) { o.TrustedProxies = []netip.Prefix{mustPrefix(t, "10.0.0.0/8")} })
+	be := echoBackend(t, "b")
+	f.gw.Table().Set(&Route{Key: "x/pub", PathPrefix: "/pub", Endpoints: []*url.URL{mustURL(t, be.URL)}, AllowAnonymous: true,
+		RateLimit: &registry.RateLimit{RequestsPerSecond: 1, Burst: 1}})
+	from := func(peer, xff string) *http.Response {
+		r := newRequest("GET", "/pub", "")
+		r.RemoteAddr = peer
+		if xff != "" {
+			r.Header.Set("X-Forwarded-For", xff)
+		}
+		return serve(f.gw, r)
+	}
+	wantStatus(t, from("192.0.2.1:1000", ""), 200)
+	wantLimited(t, from("192.0.2.1:1001", ""), "1", "1")
+	// A spoofed X-Forwarded-For from an untrusted peer changes nothing.
+	wantLimited(t, from("192.0.2.1:1002", "198.51.100.1"), "1", "1")
+	wantStatus(t, from("192.0.2.2:1000", ""), 200)
+	// Behind a trusted proxy, the forwarded address is the key.
+	wantStatus(t, from("10.0.0.5:1000", "203.0.113.1"), 200)
+	wantStatus(t, from("10.0.0.5:1000", "203.0.113.2"), 200)
+	wantLimited(t, from("10.0.0.6:1000", "198.51.100.9, 203.0.113.1, 10.0.0.7"), "1", "1")
+	f.clock.Advance(time.Second)
+	wantStatus(t, from("192.0.2.1:1003", ""), 200)
+}
+
+func TestLimiterMemoryIsBounded(t *testing.T) {
+	clock := newFakeClock()
+	s := newLimiterStore(100)
+	l := registry.RateLimit{RequestsPerSecond: 10, Burst: 10}
+	for i := range 1000 {
+		s.get(fmt.Sprintf("k%d", i), l, clock.Now())
+	}
+	if n := s.len(); n > 100 {
+		t.Fatalf("%d buckets held, want at most the cap of 100", n)
+	}
+	// Idle buckets that have refilled are evicted on the next sweep.
+	clock.Advance(2 * time.Minute)
+	s.get("fresh", l, clock.Now())
+	if n := s.len(); n != 1 {
+		t.Fatalf("%d buckets held after everything refilled, want 1", n)
+	}
+}
+
+func TestLimiterKeepsBusyBuckets(t *testing.T) {
+	clock := newFakeClock()
+	s := newLimiterStore(100)
+	slow := registry.RateLimit{RequestsPerSecond: 0.001, Burst: 1}
+	s.get("slow", slow, clock.Now()).AllowN(clock.Now(), 1)
+	clock.Advance(2 * time.Minute)
+	s.get("other", slow, clock.Now())
+	if s.get("slow", slow, clock.Now()).AllowN(clock.Now(), 1) {
+		t.Fatal("a bucket that had not refilled was evicted and its state lost")
+	}
+}

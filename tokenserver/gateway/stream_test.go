@@ -1,0 +1,185 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// TestSSEStreamsWithoutBuffering: the backend sends event 1 and then waits
+// until the client has read it before sending event 2, so the test passes
+// only if the gateway flushes each event as it arrives.
+func TestSSEStreamsWithoutBuffering(t *testing.T) {
+	f := newFixture(t)
+	clientRead := make(chan struct{})
+	be := echoBackendFunc(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Header().Set("Mcp-Session-Id", "s-42")
+		fmt.Fprint(w, "id: 1\ndata: first\n\n")
+		w.(http.Flusher).Flush()
+		select {
+		case <-clientRead:
+		case <-r.Context().Done():
+			return
+		}
+		fmt.Fprint(w, "id: 2\ndata: second\n\n")
+	})
+	f.gw.Table().Set(githubRoute(t, be.URL))
+	gw := httptest.NewServer(f.gw)
+	defer gw.Close()
+
+	// A deadline only so that a buffering gateway fails instead of hanging.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", gw.URL+"/mcp/github/sse", nil)
+	req.Header.Set("Authorization", "Bearer "+f.token(t, "team-a.github", []string{"mcp:github:read"}, []string{"mcp"}))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("request: %v", err)
+	}
+	defer res.Body.Close()
+	if res.Header.Get("Mcp-Session-Id") != "s-42" {
+		t.Errorf("Mcp-Session-Id %q, want s-42", res.Header.Get("Mcp-Session-Id"))
+	}
+	br := bufio.NewReader(res.Body)
+	if ev := readEvent(t, br); ev != "id: 1\ndata: first\n" {
+		t.Fatalf("first event %q", ev)
+	}
+	close(clientRead)
+	if ev := readEvent(t, br); ev != "id: 2\ndata: second\n" {
+		t.Fatalf("second event %q", ev)
+	}
+}
+
+func readEvent(t *testing.T, br *bufio.Reader) string {
+	t.Helper()
+	var b strings.Builder
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("read event: %v (so far %q)", err, b.String())
+		}
+		if line == "\n" {
+			return b.String()
+		}
+		b.WriteString(line)
+	}
+}
+
+func TestWebSocketEchoThroughTheGateway(t *testing.T) {
+	f := newFixture(t)
+	be := echoBackendFunc(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Proxy-Verified") != "true" || r.Header.Get("Authorization") != "" {
+			http.Error(w, "unverified", http.StatusForbidden)
+			return
+		}
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		for {
+			typ, msg, err := c.Read(r.Context())
+			if err != nil {
+				return
+			}
+			if err := c.Write(r.Context(), typ, append([]byte("echo: "), msg...)); err != nil {
+				return
+			}
+		}
+	})
+	f.gw.Table().Set(githubRoute(t, be.URL))
+	gw := httptest.NewServer(f.gw)
+	defer gw.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	hdr := http.Header{"Authorization": {"Bearer " + f.token(t, "team-a.github", []string{"mcp:github:read"}, []string{"mcp"})}}
+	c, res, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(gw.URL, "http")+"/mcp/github/ws", &websocket.DialOptions{HTTPHeader: hdr})
+	if err != nil {
+		t.Fatalf("dial through gateway: %v", err)
+	}
+	defer c.CloseNow()
+	if res.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("status %d, want 101", res.StatusCode)
+	}
+	for _, msg := range []string{"hello", "again"} {
+		if err := c.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
+			t.Fatalf("write: %v", err)
+		}
+		_, got, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		if string(got) != "echo: "+msg {
+			t.Fatalf("got %q, want echo of %q", got, msg)
+		}
+	}
+	c.Close(websocket.StatusNormalClosure, "")
+
+	// Without a token the upgrade is refused before reaching the backend.
+	_, res, err = websocket.Dial(ctx, "ws"+strings.TrimPrefix(gw.URL, "http")+"/mcp/github/ws", nil)
+	if err == nil || res == nil || res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("token-less upgrade: err %v, response %v; want 401", err, res)
+	}
+}
+
+func TestRequestBodiesStreamToTheBackend(t *testing.T) {
+	f := newFixture(t)
+	firstChunk := make(chan string, 1)
+	be := echoBackendFunc(t, func(w http.ResponseWriter, r *http.Request) {
+		buf := make([]byte, 5)
+		if _, err := io.ReadFull(r.Body, buf); err != nil {
+			firstChunk <- "error: " + err.Error()
+			return
+		}
+		firstChunk <- string(buf)
+		rest, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "%s%s", buf, rest)
+	})
+	f.gw.Table().Set(githubRoute(t, be.URL))
+	gw := httptest.NewServer(f.gw)
+	defer gw.Close()
+
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("POST", gw.URL+"/mcp/github", pr)
+	req.Header.Set("Authorization", "Bearer "+f.token(t, "team-a.github", []string{"mcp:github:read"}, []string{"mcp"}))
+	done := make(chan *http.Response, 1)
+	go func() {
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Errorf("request: %v", err)
+			done <- nil
+			return
+		}
+		done <- res
+	}()
+	// The backend reads the first chunk while the client has not finished
+	// sending: the gateway does not buffer the body.
+	if _, err := pw.Write([]byte("chunk")); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-firstChunk; got != "chunk" {
+		t.Fatalf("backend's first read %q", got)
+	}
+	_, _ = pw.Write([]byte(" two"))
+	pw.Close()
+	res := <-done
+	if res == nil {
+		return
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if string(b) != "chunk two" {
+		t.Fatalf("body %q", b)
+	}
+}
+
