@@ -182,4 +182,3 @@ func TestRequestBodiesStreamToTheBackend(t *testing.T) {
 		t.Fatalf("body %q", b)
 	}
 }
-

@@ -1,0 +1,150 @@
+package gatewayroute
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
+	"github.com/scopegate/scopegate/tokenserver/gateway"
+)
+
+// Field indexes on GatewayRoutes.
+const (
+	// indexService is spec.backend.service.name (namespaced by the cache).
+	indexService = "spec.backend.service.name"
+	// indexPrefix is the cleaned spec.pathPrefix, cluster-wide.
+	indexPrefix = "spec.pathPrefix.clean"
+)
+
+// Config is what Setup needs besides the manager.
+type Config struct {
+	// Table is the local gateway's route table (gateway.Gateway.Table()).
+	Table *gateway.Table
+	// GatewayURL is the gateway's external base URL, for status.url.
+	GatewayURL string
+	// Clock stamps condition transitions; nil means the real clock.
+	Clock clock.PassiveClock
+}
+
+// Setup registers the field indexes and both controllers with mgr.
+func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
+	if err := IndexFields(ctx, mgr); err != nil {
+		return err
+	}
+	log := mgr.GetLogger()
+	table := &TableReconciler{Client: mgr.GetClient(), Table: cfg.Table, Log: log.WithName("gatewayroute-table")}
+	if err := table.SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
+	status := &StatusReconciler{
+		Client:     mgr.GetClient(),
+		Recorder:   mgr.GetEventRecorder("scopegate-gatewayroute"),
+		GatewayURL: cfg.GatewayURL,
+		Clock:      cfg.Clock,
+		Log:        log.WithName("gatewayroute-status"),
+	}
+	return status.SetupWithManager(mgr)
+}
+
+// IndexFields registers the GatewayRoute field indexes both controllers
+// use. Call it once per manager, before SetupWithManager (Setup does).
+func IndexFields(ctx context.Context, mgr ctrl.Manager) error {
+	idx := mgr.GetFieldIndexer()
+	if err := idx.IndexField(ctx, &scopegatev1alpha1.GatewayRoute{}, indexService, func(o client.Object) []string {
+		gr := o.(*scopegatev1alpha1.GatewayRoute)
+		if gr.Spec.Backend.Service == nil {
+			return nil
+		}
+		return []string{gr.Spec.Backend.Service.Name}
+	}); err != nil {
+		return fmt.Errorf("index GatewayRoutes by backend Service: %w", err)
+	}
+	if err := idx.IndexField(ctx, &scopegatev1alpha1.GatewayRoute{}, indexPrefix, func(o client.Object) []string {
+		return []string{gateway.CleanPrefix(o.(*scopegatev1alpha1.GatewayRoute).Spec.PathPrefix)}
+	}); err != nil {
+		return fmt.Errorf("index GatewayRoutes by path prefix: %w", err)
+	}
+	return nil
+}
+
+// SetupWithManager registers the table feeder. It does not need leader
+// election: every replica's gateway needs its table.
+func (r *TableReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	m := mapper{c: mgr.GetClient(), log: r.Log}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("gatewayroute-table").
+		For(&scopegatev1alpha1.GatewayRoute{}).
+		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(m.routesOfService)).
+		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(m.routesOfSlice)).
+		WithOptions(controller.Options{NeedLeaderElection: ptr.To(false)}).
+		Complete(r)
+}
+
+// SetupWithManager registers the status writer (leader-elected).
+func (r *StatusReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	m := mapper{c: mgr.GetClient(), log: r.Log}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("gatewayroute-status").
+		For(&scopegatev1alpha1.GatewayRoute{}).
+		// A route's conflict state depends on the other routes of its
+		// prefix (old and new prefix on updates).
+		Watches(&scopegatev1alpha1.GatewayRoute{}, handler.EnqueueRequestsFromMapFunc(m.routesWithSamePrefix)).
+		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(m.routesOfService)).
+		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(m.routesOfSlice)).
+		Watches(&scopegatev1alpha1.OAuthClient{}, handler.EnqueueRequestsFromMapFunc(m.allRoutes)).
+		Complete(r)
+}
+
+// mapper maps related objects onto the GatewayRoutes they affect.
+type mapper struct {
+	c   client.Reader
+	log logr.Logger
+}
+
+func (m mapper) list(ctx context.Context, opts ...client.ListOption) []reconcile.Request {
+	var routes scopegatev1alpha1.GatewayRouteList
+	if err := m.c.List(ctx, &routes, opts...); err != nil {
+		m.log.Error(err, "List GatewayRoutes to map an event")
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(routes.Items))
+	for _, gr := range routes.Items {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&gr)})
+	}
+	return out
+}
+
+func (m mapper) routesOfService(ctx context.Context, o client.Object) []reconcile.Request {
+	return m.list(ctx, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexService: o.GetName()})
+}
+
+func (m mapper) routesOfSlice(ctx context.Context, o client.Object) []reconcile.Request {
+	svc := o.GetLabels()[discoveryv1.LabelServiceName]
+	if svc == "" {
+		return nil
+	}
+	return m.list(ctx, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexService: svc})
+}
+
+func (m mapper) routesWithSamePrefix(ctx context.Context, o client.Object) []reconcile.Request {
+	gr := o.(*scopegatev1alpha1.GatewayRoute)
+	return m.list(ctx, client.MatchingFields{indexPrefix: gateway.CleanPrefix(gr.Spec.PathPrefix)})
+}
+
+func (m mapper) allRoutes(ctx context.Context, _ client.Object) []reconcile.Request {
+	return m.list(ctx)
+}

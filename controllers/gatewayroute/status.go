@@ -1,0 +1,133 @@
+package gatewayroute
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
+	"github.com/scopegate/scopegate/tokenserver/gateway"
+)
+
+// StatusReconciler writes GatewayRoute status. It is leader-elected: one
+// writer for the cluster.
+type StatusReconciler struct {
+	Client   client.Client
+	Recorder events.EventRecorder
+	// GatewayURL is the gateway's external base URL; status.url is
+	// <GatewayURL><pathPrefix>.
+	GatewayURL string
+	Clock      clock.PassiveClock
+	Log        logr.Logger
+}
+
+// +kubebuilder:rbac:groups=scopegate.dev,resources=gatewayroutes,verbs=get;list;watch
+// +kubebuilder:rbac:groups=scopegate.dev,resources=gatewayroutes/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=scopegate.dev,resources=oauthclients,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+
+// Reconcile computes the route's conditions from the cache and writes the
+// status once, if it changed.
+func (r *StatusReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var gr scopegatev1alpha1.GatewayRoute
+	if err := r.Client.Get(ctx, req.NamespacedName, &gr); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !gr.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+
+	var samePrefix scopegatev1alpha1.GatewayRouteList
+	if err := r.Client.List(ctx, &samePrefix, client.MatchingFields{indexPrefix: gateway.CleanPrefix(gr.Spec.PathPrefix)}); err != nil {
+		return ctrl.Result{}, fmt.Errorf("list GatewayRoutes with prefix %s: %w", gr.Spec.PathPrefix, err)
+	}
+	be, err := resolveBackend(ctx, r.Client, &gr)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	var clients scopegatev1alpha1.OAuthClientList
+	if err := r.Client.List(ctx, &clients); err != nil {
+		return ctrl.Result{}, fmt.Errorf("list OAuthClients: %w", err)
+	}
+
+	next := gr.DeepCopy()
+	gen := gr.Generation
+	set := func(typ string, ok bool, reason, message string) {
+		st := metav1.ConditionFalse
+		if ok {
+			st = metav1.ConditionTrue
+		}
+		meta.SetStatusCondition(&next.Status.Conditions, metav1.Condition{
+			Type: typ, Status: st, Reason: reason, Message: message, ObservedGeneration: gen,
+			LastTransitionTime: metav1.NewTime(r.Clock.Now()),
+		})
+	}
+	accepted, aReason, aMsg := acceptedPolicy(&gr, samePrefix.Items)
+	set(scopegatev1alpha1.ConditionAccepted, accepted, aReason, aMsg)
+	set(scopegatev1alpha1.ConditionBackendResolved, be.Resolved, be.Reason, be.Message)
+	satisfiable, sReason, sMsg := scopesPolicy(&gr, clients.Items)
+	set(scopegatev1alpha1.ConditionScopesSatisfiable, satisfiable, sReason, sMsg)
+	ready, rReason, rMsg := readyPolicy(next.Status.Conditions)
+	set(scopegatev1alpha1.ConditionReady, ready, rReason, rMsg)
+
+	next.Status.ObservedGeneration = gen
+	next.Status.URL = strings.TrimSuffix(r.GatewayURL, "/") + gateway.CleanPrefix(gr.Spec.PathPrefix)
+	next.Status.ReadyEndpoints = int32(len(be.Endpoints))
+
+	if equality.Semantic.DeepEqual(gr.Status, next.Status) {
+		return ctrl.Result{}, nil
+	}
+	if err := r.Client.Status().Patch(ctx, next, client.MergeFrom(&gr)); err != nil {
+		return ctrl.Result{}, fmt.Errorf("patch status of GatewayRoute %s: %w", req.NamespacedName, err)
+	}
+	r.announce(&gr, gr.Status.Conditions, next.Status.Conditions)
+	return ctrl.Result{}, nil
+}
+
+// readyPolicy: a route is Ready when it holds its prefix, its backend
+// resolves and some client can use it; otherwise the first failing
+// condition says why.
+func readyPolicy(conds []metav1.Condition) (ok bool, reason, message string) {
+	for _, t := range []string{scopegatev1alpha1.ConditionAccepted, scopegatev1alpha1.ConditionBackendResolved, scopegatev1alpha1.ConditionScopesSatisfiable} {
+		c := meta.FindStatusCondition(conds, t)
+		if c == nil || c.Status != metav1.ConditionTrue {
+			if c == nil {
+				return false, scopegatev1alpha1.ReasonNotReady, t + " is unknown"
+			}
+			return false, c.Reason, c.Message
+		}
+	}
+	return true, scopegatev1alpha1.ReasonReady, "the route serves traffic"
+}
+
+// announce emits one event per condition whose result is new: a changed
+// status or reason. Repeated passes with the same result stay quiet.
+func (r *StatusReconciler) announce(gr *scopegatev1alpha1.GatewayRoute, before, after []metav1.Condition) {
+	if r.Recorder == nil {
+		return
+	}
+	for _, c := range after {
+		old := meta.FindStatusCondition(before, c.Type)
+		if old != nil && old.Status == c.Status && old.Reason == c.Reason {
+			continue
+		}
+		typ := corev1.EventTypeNormal
+		if c.Status != metav1.ConditionTrue {
+			typ = corev1.EventTypeWarning
+		}
+		r.Recorder.Eventf(gr, nil, typ, c.Reason, c.Type, "%s: %s", c.Type, c.Message)
+	}
+}
