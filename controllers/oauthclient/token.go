@@ -17,10 +17,6 @@ import (
 	"github.com/scopegate/scopegate/tokenserver"
 )
 
-// registrationRecheck is how soon a client not yet in the registry is looked
-// at again; the registry feed adds it within moments.
-const registrationRecheck = 2 * time.Second
-
 // reconcileToken keeps a valid access token in the token Secret when
 // spec.tokenSecret is set, re-issuing it when a policy says so.
 func (r *Reconciler) reconcileToken(ctx context.Context, p *pass) (ctrl.Result, bool, error) {
@@ -106,13 +102,6 @@ func (r *Reconciler) issueToken(ctx context.Context, p *pass, secret *corev1.Sec
 			return ctrl.Result{RequeueAfter: untilAtLeastASecond(next.Sub(p.now))}, false, nil
 		}
 	}
-	if r.Registry != nil {
-		if c, ok := r.Registry.Get(ts.ClientID); !ok || c.Suspended {
-			p.setCondition(scopegatev1alpha1.ConditionTokenReady, metav1.ConditionFalse, scopegatev1alpha1.ReasonWaiting, "Waiting for the client to be registered with the token server")
-			return ctrl.Result{RequeueAfter: registrationRecheck}, false, nil
-		}
-	}
-
 	issued, err := r.Tokens.Issue(ctx, tokenserver.IssueRequest{
 		ClientID:  ts.ClientID,
 		Scopes:    ts.Scopes,

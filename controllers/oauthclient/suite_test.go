@@ -1,0 +1,356 @@
+package oauthclient
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/golang-jwt/jwt/v5"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	clocktesting "k8s.io/utils/clock/testing"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
+	"github.com/scopegate/scopegate/internal/testenv"
+	"github.com/scopegate/scopegate/tokenserver"
+	"github.com/scopegate/scopegate/tokenserver/keys"
+	"github.com/scopegate/scopegate/tokenserver/registry"
+	"github.com/scopegate/scopegate/tokenserver/revocation"
+)
+
+const suiteIssuer = "http://scopegate.test"
+
+var (
+	env  *envtest.Environment
+	cfg  *rest.Config
+	k8s  client.Client
+	clk  *clocktesting.FakeClock
+	ring *keys.Ring
+	// failing makes issuance fail for chosen client IDs.
+	failing = &failingIssuance{ids: map[string]bool{}}
+	// mgr is the running manager; a spec may replace it.
+	mgr *harness
+)
+
+func TestOAuthClientController(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "OAuthClient controller")
+}
+
+var _ = BeforeSuite(func() {
+	ctrl.SetLogger(GinkgoLogr)
+	SetDefaultEventuallyTimeout(20 * time.Second)
+	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
+	var err error
+	env, err = testenv.New()
+	Expect(err).NotTo(HaveOccurred())
+	cfg, err = env.Start()
+	Expect(err).NotTo(HaveOccurred())
+	k8s, err = client.New(cfg, client.Options{Scheme: testenv.Scheme()})
+	Expect(err).NotTo(HaveOccurred())
+
+	// One clock and one key ring for the whole suite: a restarted manager
+	// reads the same keys, as replicas do from the signing-keys Secret.
+	clk = clocktesting.NewFakeClock(time.Now().Truncate(time.Second))
+	ring, err = keys.NewMemoryRing(keys.Policy{}, clk.Now)
+	Expect(err).NotTo(HaveOccurred())
+	mgr = startManager()
+})
+
+var _ = AfterSuite(func() {
+	if mgr != nil {
+		mgr.stop()
+	}
+	if env != nil {
+		Expect(env.Stop()).To(Succeed())
+	}
+})
+
+// harness is one manager with its own registry, token server and metrics,
+// as one replica has.
+type harness struct {
+	cancel   context.CancelFunc
+	done     chan error
+	registry *registry.Registry
+	server   *tokenserver.Server
+	metrics  *prometheus.Registry
+}
+
+func startManager() *harness {
+	h := &harness{registry: registry.New(), metrics: prometheus.NewRegistry(), done: make(chan error, 1)}
+	var err error
+	h.server, err = tokenserver.New(tokenserver.Options{
+		Issuer:      suiteIssuer,
+		Registry:    h.registry,
+		Keys:        ring,
+		Revocations: revocation.NewMemory(clk.Now),
+		Now:         clk.Now,
+	})
+	Expect(err).NotTo(HaveOccurred())
+	metrics, err := NewMetrics(h.metrics)
+	Expect(err).NotTo(HaveOccurred())
+
+	m, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 testenv.Scheme(),
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Cache:                  cache.Options{ByObject: map[client.Object]cache.ByObject{&corev1.Secret{}: SecretCacheOptions()}},
+		// A restarted manager registers the same controller names again.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(SetupWithManager(m, Options{
+		Issuer:   suiteIssuer,
+		Registry: h.registry,
+		Tokens:   &flakyIssuer{inner: h.server, failing: failing},
+		Keys:     h.server,
+		Clock:    clk,
+		Metrics:  metrics,
+	})).To(Succeed())
+
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	go func() {
+		defer GinkgoRecover()
+		h.done <- m.Start(ctx)
+	}()
+	return h
+}
+
+func (h *harness) stop() {
+	h.cancel()
+	Eventually(h.done).WithTimeout(time.Minute).Should(Receive(BeNil()))
+}
+
+// failingIssuance is the set of client IDs whose issuance fails.
+type failingIssuance struct {
+	mu  sync.Mutex
+	ids map[string]bool
+}
+
+func (f *failingIssuance) set(id string, fail bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ids[id] = fail
+}
+
+func (f *failingIssuance) has(id string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ids[id]
+}
+
+// flakyIssuer is the real token server, except for client IDs in failing.
+type flakyIssuer struct {
+	inner   tokenserver.TokenIssuer
+	failing *failingIssuance
+}
+
+func (f *flakyIssuer) Issue(ctx context.Context, req tokenserver.IssueRequest) (*tokenserver.IssuedToken, error) {
+	if f.failing.has(req.ClientID) {
+		return nil, errors.New("signing key unavailable (injected by the test)")
+	}
+	return f.inner.Issue(ctx, req)
+}
+
+// ---- helpers ----
+
+var ctx = context.Background()
+
+func newNamespace() string {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "oac-"}}
+	Expect(k8s.Create(ctx, ns)).To(Succeed())
+	return ns.Name
+}
+
+// createClient creates an OAuthClient with scopes mcp and mcp:github:read
+// and a token Secret, adjusted by mutate.
+func createClient(ns, name string, mutate func(*scopegatev1alpha1.OAuthClient)) *scopegatev1alpha1.OAuthClient {
+	c := &scopegatev1alpha1.OAuthClient{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: scopegatev1alpha1.OAuthClientSpec{
+			Scopes:      []scopegatev1alpha1.Scope{"mcp", "mcp:github:read"},
+			TokenSecret: &scopegatev1alpha1.TokenSecretSpec{Audiences: []scopegatev1alpha1.Audience{"mcp"}},
+		},
+	}
+	if mutate != nil {
+		mutate(c)
+	}
+	Expect(k8s.Create(ctx, c)).To(Succeed())
+	return c
+}
+
+func getClient(ns, name string) *scopegatev1alpha1.OAuthClient {
+	c := &scopegatev1alpha1.OAuthClient{}
+	ExpectWithOffset(1, k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, c)).To(Succeed())
+	return c
+}
+
+// updateClient applies mutate to the latest version of the client.
+func updateClient(ns, name string, mutate func(*scopegatev1alpha1.OAuthClient)) {
+	Eventually(func() error {
+		c := &scopegatev1alpha1.OAuthClient{}
+		if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, c); err != nil {
+			return err
+		}
+		mutate(c)
+		return k8s.Update(ctx, c)
+	}).Should(Succeed())
+}
+
+func getSecret(ns, name string) *corev1.Secret {
+	s := &corev1.Secret{}
+	ExpectWithOffset(1, k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, s)).To(Succeed())
+	return s
+}
+
+// waitReady waits until the client is Ready and, with a token Secret, holds
+// the given token revision; it returns the client.
+func waitRevision(ns, name string, revision int64) *scopegatev1alpha1.OAuthClient {
+	var c *scopegatev1alpha1.OAuthClient
+	EventuallyWithOffset(1, func(g Gomega) {
+		c = &scopegatev1alpha1.OAuthClient{}
+		g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, c)).To(Succeed())
+		g.Expect(meta.IsStatusConditionTrue(c.Status.Conditions, scopegatev1alpha1.ConditionReady)).To(BeTrue(), "Ready: %+v", c.Status.Conditions)
+		g.Expect(c.Status.Token).NotTo(BeNil())
+		g.Expect(c.Status.Token.Revision).To(Equal(revision))
+	}).Should(Succeed())
+	return c
+}
+
+func condition(c *scopegatev1alpha1.OAuthClient, t string) *metav1.Condition {
+	return meta.FindStatusCondition(c.Status.Conditions, t)
+}
+
+// credentials is the client's client_id and client_secret.
+func credentials(ns, name string) (string, string) {
+	s := getSecret(ns, name+"-credentials")
+	return string(s.Data[KeyClientID]), string(s.Data[KeyClientSecret])
+}
+
+// requestToken asks the token endpoint for a token with HTTP Basic client
+// authentication (RFC 6749 §2.3.1).
+func requestToken(id, secret, scope string) (*httptest.ResponseRecorder, map[string]any) {
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {scope}}
+	req := httptest.NewRequest(http.MethodPost, tokenserver.PathToken, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+	rec := httptest.NewRecorder()
+	mgr.server.Handler().ServeHTTP(rec, req)
+	body := map[string]any{}
+	_ = json.Unmarshal(rec.Body.Bytes(), &body)
+	return rec, body
+}
+
+// introspect asks whether token is active (RFC 7662), authenticated as
+// the client id/secret.
+func introspect(id, secret, token string) bool {
+	form := url.Values{"token": {token}}
+	req := httptest.NewRequest(http.MethodPost, tokenserver.PathIntrospect, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+	rec := httptest.NewRecorder()
+	mgr.server.Handler().ServeHTTP(rec, req)
+	ExpectWithOffset(1, rec.Code).To(Equal(http.StatusOK), rec.Body.String())
+	var out struct {
+		Active bool `json:"active"`
+	}
+	ExpectWithOffset(1, json.Unmarshal(rec.Body.Bytes(), &out)).To(Succeed())
+	return out.Active
+}
+
+// verifyWithJWKS checks raw against the published JWKS (RFC 7517) the way
+// a relying party would, and returns its claims.
+func verifyWithJWKS(raw string) *tokenserver.Claims {
+	rec := httptest.NewRecorder()
+	mgr.server.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tokenserver.PathJWKS, nil))
+	ExpectWithOffset(1, rec.Code).To(Equal(http.StatusOK))
+	var set jose.JSONWebKeySet
+	ExpectWithOffset(1, json.Unmarshal(rec.Body.Bytes(), &set)).To(Succeed())
+	claims := &tokenserver.Claims{}
+	_, err := jwt.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
+		kid, _ := t.Header["kid"].(string)
+		for _, k := range set.Key(kid) {
+			return k.Key, nil
+		}
+		return nil, errors.New("kid not in the JWKS")
+	}, jwt.WithValidMethods([]string{"ES256"}), jwt.WithIssuer(suiteIssuer), jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(clk.Now))
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	return claims
+}
+
+// eventsFor are the events recorded about the object name in ns.
+func eventsFor(ns, name string) []eventsv1.Event {
+	list := &eventsv1.EventList{}
+	ExpectWithOffset(1, k8s.List(ctx, list, client.InNamespace(ns))).To(Succeed())
+	var out []eventsv1.Event
+	for _, e := range list.Items {
+		if e.Regarding.Name == name {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func eventReasons(ns, name string) []string {
+	var out []string
+	for _, e := range eventsFor(ns, name) {
+		out = append(out, e.Type+"/"+e.Reason)
+	}
+	return out
+}
+
+// gauge is the value of the metric name for the client, and whether the
+// series exists.
+func gauge(reg *prometheus.Registry, name, ns, client string) (float64, bool) {
+	families, err := reg.Gather()
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["namespace"] == ns && labels["name"] == client {
+				return m.GetGauge().GetValue(), true
+			}
+		}
+	}
+	return 0, false
+}
+
+// poke makes the controller look at the client again without changing what
+// it asks for.
+func poke(ns, name string) {
+	updateClient(ns, name, func(c *scopegatev1alpha1.OAuthClient) {
+		if c.Annotations == nil {
+			c.Annotations = map[string]string{}
+		}
+		c.Annotations["test.scopegate.dev/poke"] = time.Now().Format(time.RFC3339Nano)
+	})
+}
