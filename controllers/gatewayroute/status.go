@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
@@ -27,8 +28,9 @@ type StatusReconciler struct {
 	// GatewayURL is the gateway's external base URL; status.url is
 	// <GatewayURL><pathPrefix>.
 	GatewayURL string
-	Clock      clock.PassiveClock
-	Log        logr.Logger
+	// Clock stamps condition transitions; nil means the real clock.
+	Clock clock.PassiveClock
+	Log   logr.Logger
 }
 
 // +kubebuilder:rbac:groups=scopegate.dev,resources=gatewayroutes,verbs=get;list;watch
@@ -63,6 +65,10 @@ func (r *StatusReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return ctrl.Result{}, fmt.Errorf("list OAuthClients: %w", err)
 	}
 
+	now := time.Now
+	if r.Clock != nil {
+		now = r.Clock.Now
+	}
 	next := gr.DeepCopy()
 	gen := gr.Generation
 	set := func(typ string, ok bool, reason, message string) {
@@ -72,7 +78,7 @@ func (r *StatusReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		}
 		meta.SetStatusCondition(&next.Status.Conditions, metav1.Condition{
 			Type: typ, Status: st, Reason: reason, Message: message, ObservedGeneration: gen,
-			LastTransitionTime: metav1.NewTime(r.Clock.Now()),
+			LastTransitionTime: metav1.NewTime(now()),
 		})
 	}
 	accepted, aReason, aMsg := acceptedPolicy(&gr, samePrefix.Items)
