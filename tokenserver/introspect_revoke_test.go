@@ -1,0 +1,150 @@
+package tokenserver
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+func (f *fixture) issue(client string, scopes ...string) string {
+	f.t.Helper()
+	tok, err := f.srv.Issue(f.t.Context(), IssueRequest{ClientID: client, Scopes: scopes})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return tok.Raw
+}
+
+func (f *fixture) introspect(token string) map[string]any {
+	f.t.Helper()
+	w := f.post(PathIntrospect, form("token", token), basic("team-b.beta", secretB))
+	if w.Code != 200 || w.Header().Get("Cache-Control") != "no-store" {
+		f.t.Fatalf("introspection: %d %s", w.Code, w.Body)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil {
+		f.t.Fatal(err)
+	}
+	return out
+}
+
+func TestIntrospection(t *testing.T) {
+	cases := []struct {
+		name   string
+		token  func(f *fixture) string
+		active bool
+	}{
+		{"a fresh token is active", func(f *fixture) string { return f.issue("team-a.alpha", "mcp") }, true},
+		{"an expired token is inactive", func(f *fixture) string {
+			raw := f.issue("team-a.alpha", "mcp")
+			f.clock.Advance(2 * time.Hour)
+			return raw
+		}, false},
+		{"a revoked token is inactive", func(f *fixture) string {
+			raw := f.issue("team-a.alpha", "mcp")
+			w := f.post(PathRevoke, form("token", raw, "token_type_hint", "access_token"), basic("team-a.alpha", secretA))
+			if w.Code != 200 {
+				f.t.Fatalf("revoke %d", w.Code)
+			}
+			return raw
+		}, false},
+		{"a token of a deleted client is inactive", func(f *fixture) string {
+			raw := f.issue("team-a.alpha", "mcp")
+			f.reg.Delete("team-a.alpha")
+			return raw
+		}, false},
+		{"a token of a suspended client is inactive", func(f *fixture) string {
+			raw := f.issue("team-a.alpha", "mcp")
+			c, _ := f.reg.Get("team-a.alpha")
+			cp := *c
+			cp.Suspended = true
+			f.reg.Upsert(&cp)
+			return raw
+		}, false},
+		{"a token from another issuer is inactive", func(f *fixture) string {
+			other := newFixture(f.t, func(o *Options) { o.Issuer = "https://evil.example.test"; o.Keys = f.ring })
+			return other.issue("team-a.alpha", "mcp")
+		}, false},
+		{"a token signed by an unknown key is inactive", func(f *fixture) string {
+			return newFixture(f.t).issue("team-a.alpha", "mcp")
+		}, false},
+		{"a token with a tampered payload is inactive", func(f *fixture) string {
+			raw := []byte(f.issue("team-a.alpha", "mcp"))
+			raw[len(raw)-5] ^= 1
+			return string(raw)
+		}, false},
+		{"garbage is inactive", func(f *fixture) string { return "not-a-jwt" }, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			got := f.introspect(tc.token(f))
+			if got["active"] != tc.active {
+				t.Fatalf("active %v, want %v", got["active"], tc.active)
+			}
+			if !tc.active && len(got) != 1 {
+				t.Errorf("an inactive answer says more than active: %v", got)
+			}
+			if tc.active && (got["client_id"] != "team-a.alpha" || got["scope"] != "mcp" || got["jti"] == nil || got["username"] != "client:team-a.alpha") {
+				t.Errorf("claims %v", got)
+			}
+		})
+	}
+}
+
+func TestIntrospectionRequiresClientAuthentication(t *testing.T) {
+	f := newFixture(t)
+	w := f.post(PathIntrospect, form("token", f.issue("team-a.alpha", "mcp")), basic("team-b.beta", "wrong"))
+	if w.Code != 401 || w.Header().Get("WWW-Authenticate") == "" || w.Header().Get("Cache-Control") != "no-store" {
+		t.Fatalf("status %d headers %v", w.Code, w.Header())
+	}
+}
+
+func TestRevocation(t *testing.T) {
+	t.Run("another client cannot revoke a token, yet is answered 200", func(t *testing.T) {
+		f := newFixture(t)
+		raw := f.issue("team-a.alpha", "mcp")
+		w := f.post(PathRevoke, form("token", raw), basic("team-b.beta", secretB))
+		if w.Code != 200 || w.Header().Get("Cache-Control") != "no-store" {
+			t.Fatalf("status %d", w.Code)
+		}
+		if f.introspect(raw)["active"] != true {
+			t.Errorf("another client revoked the token")
+		}
+	})
+	t.Run("unknown and garbage tokens answer 200", func(t *testing.T) {
+		f := newFixture(t)
+		for _, tok := range []string{"garbage", newFixture(t).issue("team-a.alpha", "mcp")} {
+			if w := f.post(PathRevoke, form("token", tok, "token_type_hint", "refresh_token"), basic("team-a.alpha", secretA)); w.Code != 200 {
+				t.Errorf("status %d", w.Code)
+			}
+		}
+		if f.revs.Len() != 0 {
+			t.Errorf("%d revocations stored", f.revs.Len())
+		}
+	})
+	t.Run("revocation requires client authentication", func(t *testing.T) {
+		f := newFixture(t)
+		w := f.post(PathRevoke, form("token", f.issue("team-a.alpha", "mcp")), nil)
+		if w.Code != 401 {
+			t.Fatalf("status %d", w.Code)
+		}
+	})
+	t.Run("a missing token is invalid_request", func(t *testing.T) {
+		f := newFixture(t)
+		if w := f.post(PathRevoke, form(), basic("team-a.alpha", secretA)); w.Code != 400 {
+			t.Fatalf("status %d", w.Code)
+		}
+	})
+	t.Run("a cached token is refused as soon as it is revoked", func(t *testing.T) {
+		f := newFixture(t)
+		raw := f.issue("team-a.alpha", "mcp")
+		if _, err := f.srv.Verify(t.Context(), raw); err != nil {
+			t.Fatal(err)
+		}
+		f.post(PathRevoke, form("token", raw), basic("team-a.alpha", secretA))
+		if _, err := f.srv.Verify(t.Context(), raw); err == nil {
+			t.Fatal("revoked token verified from the cache")
+		}
+	})
+}
