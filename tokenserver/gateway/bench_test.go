@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,39 +13,9 @@ import (
 	"github.com/scopegate/scopegate/tokenserver/registry"
 )
 
-// cachingVerifier mimics the token server's verifier on the hot path: a
-// verified signature is cached, revocation and the registry are still
-// checked on every call.
-type cachingVerifier struct {
-	inner *testVerifier
-	mu    sync.RWMutex
-	cache map[string]*tokenserver.Claims
-}
-
-func (v *cachingVerifier) Verify(ctx context.Context, raw string) (*tokenserver.Claims, error) {
-	v.mu.RLock()
-	c, ok := v.cache[raw]
-	v.mu.RUnlock()
-	if !ok {
-		var err error
-		if c, err = v.inner.Verify(ctx, raw); err != nil {
-			return nil, err
-		}
-		v.mu.Lock()
-		v.cache[raw] = c
-		v.mu.Unlock()
-	}
-	v.inner.mu.Lock()
-	revoked := v.inner.revoked[c.ID]
-	v.inner.mu.Unlock()
-	if cl, ok := v.inner.reg.Get(c.ClientID); revoked || !ok || cl.Suspended {
-		return nil, tokenserver.ErrInvalidToken
-	}
-	return c, nil
-}
-
 // BenchmarkGateway compares, in one run, a bare httputil.ReverseProxy with
-// the gateway doing authentication, RBAC and two rate-limit checks, both in
+// the gateway doing authentication (the real token server's verifier, with
+// its cache), RBAC and two rate-limit checks, both in
 // front of the same backend over real TCP. The "compare" case interleaves
 // the two and reports gateway/plain as the ratio metric.
 func BenchmarkGateway(b *testing.B) {
@@ -65,9 +34,9 @@ func BenchmarkGateway(b *testing.B) {
 	reg := registry.New()
 	reg.Upsert(&registry.Client{ID: "team-a.github", Scopes: []string{"mcp:github:read"},
 		RateLimit: &registry.RateLimit{RequestsPerSecond: 1e9, Burst: 1e9}})
-	inner := newTestVerifier(b, reg, time.Now)
+	ts, _ := realTokenServer(b, reg, time.Now)
 	gw, err := New(Options{
-		Verifier:   &cachingVerifier{inner: inner, cache: map[string]*tokenserver.Claims{}},
+		Verifier:   ts,
 		Registry:   reg,
 		Issuer:     testIssuer,
 		GatewayURL: testGatewayURL,
@@ -78,7 +47,11 @@ func BenchmarkGateway(b *testing.B) {
 	gw.Table().Set(&Route{Key: "team-a/github", PathPrefix: "/mcp/github", Protocol: ProtocolMCP,
 		Endpoints: []*url.URL{{Scheme: target.Scheme, Host: target.Host}}, BackendPath: "/mcp",
 		RequiredScopes: []string{"mcp:github:read"}, RateLimit: &registry.RateLimit{RequestsPerSecond: 1e9, Burst: 1e9}})
-	token := inner.sign(b, tokenSpec{clientID: "team-a.github", scopes: []string{"mcp:github:read"}, aud: []string{"mcp"}})
+	issued, err := ts.Issue(context.Background(), tokenserver.IssueRequest{ClientID: "team-a.github", Scopes: []string{"mcp:github:read"}, Audiences: []string{"mcp"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	token := issued.Raw
 
 	one := func(b *testing.B, h http.Handler) {
 		r := httptest.NewRequest("POST", "http://gw.example/mcp/github/tools/list", nil)
