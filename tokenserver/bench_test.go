@@ -1,0 +1,59 @@
+package tokenserver
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func BenchmarkTokenEndpoint(b *testing.B) {
+	f := newFixture(b)
+	h := f.srv.Handler()
+	body := form("grant_type", "client_credentials", "scope", "mcp", "audience", "mcp").Encode()
+	auth := basic("team-a.alpha", secretA)["Authorization"]
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest(http.MethodPost, PathToken, strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("Authorization", auth)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != 200 {
+			b.Fatalf("status %d", w.Code)
+		}
+	}
+}
+
+func BenchmarkSign(b *testing.B) {
+	f := newFixture(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.srv.issue("team-a.alpha", []string{"mcp"}, []string{"mcp"}, 0, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkVerify(b *testing.B) {
+	b.Run("cold", func(b *testing.B) {
+		f := newFixture(b)
+		raw := f.issue("team-a.alpha", "mcp")
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := f.srv.parse(raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("cached", func(b *testing.B) {
+		f := newFixture(b)
+		raw := f.issue("team-a.alpha", "mcp")
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := f.srv.Verify(b.Context(), raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -1,0 +1,87 @@
+package tokenserver
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+func TestVerify(t *testing.T) {
+	cases := []struct {
+		name  string
+		token func(f *fixture) string
+		ok    bool
+	}{
+		{"a fresh token verifies", func(f *fixture) string { return f.issue("team-a.alpha", "mcp") }, true},
+		{"a token within the leeway after exp verifies", func(f *fixture) string {
+			raw := f.issue("team-a.alpha", "mcp")
+			f.clock.Advance(time.Hour + 10*time.Second)
+			return raw
+		}, true},
+		{"a cached token expires with the token", func(f *fixture) string {
+			raw := f.issue("team-a.alpha", "mcp")
+			if _, err := f.srv.Verify(f.t.Context(), raw); err != nil {
+				f.t.Fatal(err)
+			}
+			f.clock.Advance(time.Hour + time.Minute)
+			return raw
+		}, false},
+		{"a token of a client deleted after caching fails", func(f *fixture) string {
+			raw := f.issue("team-a.alpha", "mcp")
+			if _, err := f.srv.Verify(f.t.Context(), raw); err != nil {
+				f.t.Fatal(err)
+			}
+			f.reg.Delete("team-a.alpha")
+			return raw
+		}, false},
+		{"a token whose typ is not at+jwt fails", func(f *fixture) string {
+			k, _ := f.ring.Signing()
+			tok := jwt.NewWithClaims(jwt.SigningMethodES256, &Claims{RegisteredClaims: jwt.RegisteredClaims{
+				Issuer: testIssuer, ID: "x", ExpiresAt: jwt.NewNumericDate(f.clock.Now().Add(time.Hour))}, ClientID: "team-a.alpha"})
+			tok.Header["kid"] = k.ID
+			raw, _ := tok.SignedString(k.Private)
+			return raw
+		}, false},
+		{"a token without exp fails", func(f *fixture) string {
+			k, _ := f.ring.Signing()
+			tok := jwt.NewWithClaims(jwt.SigningMethodES256, &Claims{RegisteredClaims: jwt.RegisteredClaims{Issuer: testIssuer, ID: "x"}, ClientID: "team-a.alpha"})
+			tok.Header["kid"] = k.ID
+			tok.Header["typ"] = TypAccessToken
+			raw, _ := tok.SignedString(k.Private)
+			return raw
+		}, false},
+		{"an alg none token fails", func(f *fixture) string {
+			tok := jwt.NewWithClaims(jwt.SigningMethodNone, &Claims{RegisteredClaims: jwt.RegisteredClaims{Issuer: testIssuer, ID: "x",
+				ExpiresAt: jwt.NewNumericDate(f.clock.Now().Add(time.Hour))}, ClientID: "team-a.alpha"})
+			tok.Header["typ"] = TypAccessToken
+			raw, _ := tok.SignedString(jwt.UnsafeAllowNoneSignatureType)
+			return raw
+		}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			_, err := f.srv.Verify(t.Context(), tc.token(f))
+			if (err == nil) != tc.ok {
+				t.Fatalf("err %v, want ok=%v", err, tc.ok)
+			}
+			if err != nil && !errors.Is(err, ErrInvalidToken) {
+				t.Errorf("error does not wrap ErrInvalidToken: %v", err)
+			}
+		})
+	}
+}
+
+func TestVerifyCacheIsBounded(t *testing.T) {
+	f := newFixture(t, func(o *Options) { o.VerifyCacheSize = 5 })
+	for range 20 {
+		if _, err := f.srv.Verify(t.Context(), f.issue("team-a.alpha", "mcp")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.srv.cache.len(); n > 5 {
+		t.Errorf("cache holds %d entries, bound 5", n)
+	}
+}
