@@ -1,0 +1,118 @@
+package revocation
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/scopegate/scopegate/internal/testenv"
+)
+
+var (
+	cfg *rest.Config
+	k8s client.Client
+)
+
+func TestMain(m *testing.M) {
+	env, err := testenv.New()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	cfg, err = env.Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start envtest:", err)
+		os.Exit(1)
+	}
+	k8s, err = client.New(cfg, client.Options{Scheme: testenv.Scheme()})
+	code := 1
+	if err == nil {
+		code = m.Run()
+	} else {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	_ = env.Stop()
+	os.Exit(code)
+}
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// startStore runs a Cluster store until the test ends.
+func startStore(t *testing.T, ns string, c *clock) *Cluster {
+	t.Helper()
+	s, err := NewCluster(ClusterOptions{Config: cfg, Namespace: ns, Now: c.Now, Log: logr.Discard()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = s.Start(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	if !s.WaitForSync(ctx) {
+		t.Fatal("revocation cache did not sync")
+	}
+	NewWithT(t).Eventually(func() error { return s.Ready(nil) }).Should(Succeed())
+	return s
+}
+
+func TestClusterStore(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "revocation-"}}
+	g.Expect(k8s.Create(ctx, nsObj)).To(Succeed())
+	ns := nsObj.Name
+	c := &clock{t: time.Now().Truncate(time.Second)}
+
+	a := startStore(t, ns, c)
+	b := startStore(t, ns, c)
+
+	t.Log("a revocation is visible at once on the replica that made it")
+	g.Expect(a.Revoke(ctx, "jti-1", c.Now().Add(time.Hour))).To(Succeed())
+	g.Expect(a.Revoked("jti-1")).To(BeTrue())
+	g.Expect(a.Revoked("jti-2")).To(BeFalse())
+
+	t.Log("and on another replica within 2 seconds")
+	g.Eventually(func() bool { return b.Revoked("jti-1") }).WithTimeout(2 * time.Second).WithPolling(20 * time.Millisecond).Should(BeTrue())
+
+	t.Log("it is stored as a labelled ConfigMap with its expiry")
+	var cm corev1.ConfigMap
+	g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: Name("jti-1")}, &cm)).To(Succeed())
+	g.Expect(cm.Labels).To(HaveKeyWithValue(ManagedByLabel, ManagedByValue))
+	g.Expect(cm.Labels).To(HaveKeyWithValue(RevocationLabel, "true"))
+	g.Expect(cm.Annotations).To(HaveKey(ExpiresAtAnnotation))
+
+	t.Log("revoking twice is not an error")
+	g.Expect(b.Revoke(ctx, "jti-1", c.Now().Add(time.Hour))).To(Succeed())
+
+	t.Log("a new store instance, as after a restart, knows it")
+	restarted := startStore(t, ns, c)
+	g.Expect(restarted.Revoked("jti-1")).To(BeTrue())
+
+	t.Log("garbage collection keeps it until the token expired plus the retention")
+	g.Expect(a.Revoke(ctx, "jti-long", c.Now().Add(48*time.Hour))).To(Succeed())
+	c.Advance(time.Hour + Retention)
+	g.Expect(a.CollectGarbage(ctx)).To(Equal(0))
+	c.Advance(time.Minute)
+	g.Expect(a.CollectGarbage(ctx)).To(Equal(1))
+	g.Eventually(func() bool { return b.Revoked("jti-1") }).WithTimeout(2 * time.Second).Should(BeFalse())
+	g.Expect(b.Revoked("jti-long")).To(BeTrue())
+	var list corev1.ConfigMapList
+	g.Expect(k8s.List(ctx, &list, client.InNamespace(ns), client.MatchingLabels{RevocationLabel: "true"})).To(Succeed())
+	g.Expect(list.Items).To(HaveLen(1))
+}
