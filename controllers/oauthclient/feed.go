@@ -124,4 +124,3 @@ func (f *RegistryFeed) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&corev1.Secret{}).
 		Complete(f)
 }
-

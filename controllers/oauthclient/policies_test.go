@@ -93,4 +93,3 @@ func TestPolicyMessagesHoldNoToken(t *testing.T) {
 		}
 	}
 }
-

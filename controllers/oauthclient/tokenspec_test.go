@@ -102,10 +102,12 @@ func TestTokenSpecHash(t *testing.T) {
 		t.Fatal("the Secret template changed the hash, but needs no new token")
 	}
 	for name, m := range map[string]func(*scopegatev1alpha1.OAuthClient){
-		"scopes":    func(c *scopegatev1alpha1.OAuthClient) { c.Spec.TokenSecret.Scopes = []scopegatev1alpha1.Scope{"mcp"} },
-		"audiences": func(c *scopegatev1alpha1.OAuthClient) { c.Spec.TokenSecret.Audiences = []scopegatev1alpha1.Audience{"mcp"} },
-		"duration":  func(c *scopegatev1alpha1.OAuthClient) { c.Spec.TokenSecret.Duration = dur(2 * time.Hour) },
-		"pluginID":  func(c *scopegatev1alpha1.OAuthClient) { c.Spec.PluginID = "github" },
+		"scopes": func(c *scopegatev1alpha1.OAuthClient) { c.Spec.TokenSecret.Scopes = []scopegatev1alpha1.Scope{"mcp"} },
+		"audiences": func(c *scopegatev1alpha1.OAuthClient) {
+			c.Spec.TokenSecret.Audiences = []scopegatev1alpha1.Audience{"mcp"}
+		},
+		"duration": func(c *scopegatev1alpha1.OAuthClient) { c.Spec.TokenSecret.Duration = dur(2 * time.Hour) },
+		"pluginID": func(c *scopegatev1alpha1.OAuthClient) { c.Spec.PluginID = "github" },
 	} {
 		if hash(m) == base {
 			t.Errorf("changing %s left the hash unchanged", name)
