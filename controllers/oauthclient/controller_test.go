@@ -195,6 +195,23 @@ var _ = Describe("OAuthClient controller", func() {
 		Expect(doc[KeyAccessToken]).To(Equal(string(tok.Data[KeyAccessToken])))
 	})
 
+	It("deletes the token Secret when spec.tokenSecret is removed", func() {
+		createClient(ns, "untokened", nil)
+		waitRevision(ns, "untokened", 1)
+		updateClient(ns, "untokened", func(c *scopegatev1alpha1.OAuthClient) { c.Spec.TokenSecret = nil })
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "untokened-token"}, &corev1.Secret{}))
+		}).Should(BeTrue())
+		Eventually(func(g Gomega) {
+			c := getClient(ns, "untokened")
+			g.Expect(c.Status.Token).To(BeNil())
+			g.Expect(condition(c, scopegatev1alpha1.ConditionTokenReady)).To(BeNil())
+			g.Expect(condition(c, scopegatev1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
+		}).Should(Succeed())
+		_, ok := gauge(mgr.metrics, "scopegate_token_secret_expiration_timestamp_seconds", ns, "untokened")
+		Expect(ok).To(BeFalse())
+	})
+
 	It("restores the Secret template's labels without a new token", func() {
 		createClient(ns, "templated", func(c *scopegatev1alpha1.OAuthClient) {
 			c.Spec.TokenSecret.SecretTemplate = &scopegatev1alpha1.SecretTemplate{Labels: map[string]string{"team": "a"}}

@@ -63,7 +63,10 @@ func (r *Reconciler) reconcileCredentials(ctx context.Context, p *pass) (ctrl.Re
 		}
 		r.reportCredentialsChange(p, creds, name, ch)
 	}
-	creds.Rotation = obj.Annotations[scopegatev1alpha1.AnnotationRotateCredentials]
+	if v := obj.Annotations[scopegatev1alpha1.AnnotationRotateCredentials]; v != "" {
+		// Both paths above answered it: a new Secret or a rotation.
+		creds.Rotation = v
+	}
 	obj.Status.Credentials = creds
 	p.credentialsReady = true
 	p.setCondition(scopegatev1alpha1.ConditionCredentialsReady, metav1.ConditionTrue, scopegatev1alpha1.ReasonReady,
