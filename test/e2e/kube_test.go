@@ -12,6 +12,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
@@ -127,4 +129,9 @@ func (h *harness) credentials(t *testing.T, ns, name string) creds {
 		TokenURL:     string(s.Data["token_url"]),
 		Issuer:       string(s.Data["issuer"]),
 	}
+}
+
+func hasTrueCondition(conds []metav1.Condition, typ string, generation int64) bool {
+	c := meta.FindStatusCondition(conds, typ)
+	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == generation
 }

@@ -30,6 +30,8 @@ type harness struct {
 	kubectl string
 	cluster *devcluster.Cluster
 	manager *manager
+	// echo is a plain HTTP upstream shared by the HTTP routes of the tests.
+	echo *echoBackend
 
 	issuer     string // --issuer, the token server's base URL
 	gatewayURL string // --gateway-url
@@ -70,12 +72,12 @@ func startHarness() (*harness, error) {
 	bin := filepath.Join(root, "bin", "scopegate")
 	h.kubectl = filepath.Join(root, "bin", "k8s", "kubectl")
 	for what, path := range map[string]string{
-		"manager binary (make build)":                  bin,
-		"kubectl (hack/build-k8s.sh)":                  h.kubectl,
-		"Node.js clients (npm ci in test/e2e)":         filepath.Join(root, "test", "e2e", "node_modules", "@modelcontextprotocol", "sdk"),
-		"MCP server-everything (npm ci in test/e2e)":   filepath.Join(root, "test", "e2e", "node_modules", "@modelcontextprotocol", "server-everything"),
-		"A2A SDK (npm ci in test/e2e)":                 filepath.Join(root, "test", "e2e", "node_modules", "@a2a-js", "sdk"),
-		"openid-client/jose/oauth4webapi (npm ci)":     filepath.Join(root, "test", "e2e", "node_modules", "openid-client"),
+		"manager binary (make build)":                bin,
+		"kubectl (hack/build-k8s.sh)":                h.kubectl,
+		"Node.js clients (npm ci in test/e2e)":       filepath.Join(root, "test", "e2e", "node_modules", "@modelcontextprotocol", "sdk"),
+		"MCP server-everything (npm ci in test/e2e)": filepath.Join(root, "test", "e2e", "node_modules", "@modelcontextprotocol", "server-everything"),
+		"A2A SDK (npm ci in test/e2e)":               filepath.Join(root, "test", "e2e", "node_modules", "@a2a-js", "sdk"),
+		"openid-client/jose/oauth4webapi (npm ci)":   filepath.Join(root, "test", "e2e", "node_modules", "openid-client"),
 	} {
 		if _, err := os.Stat(path); err != nil {
 			return nil, fmt.Errorf("%s missing at %s: run `make test-e2e`", what, path)
@@ -93,6 +95,8 @@ func startHarness() (*harness, error) {
 	if h.cluster, err = devcluster.Start(ctx, devcluster.Options{Namespaces: []string{operatorNamespace}}); err != nil {
 		return h, fmt.Errorf("start local control plane: %w", err)
 	}
+
+	h.echo = newEchoBackend()
 
 	ports, err := freePorts(4)
 	if err != nil {
@@ -188,6 +192,9 @@ func (h *harness) stop() {
 			fmt.Fprintf(os.Stderr, "e2e: stop manager: %v\n", err)
 		}
 	}
+	if h.echo != nil {
+		h.echo.Close()
+	}
 	if h.cluster != nil {
 		if err := h.cluster.Stop(); err != nil {
 			fmt.Fprintf(os.Stderr, "e2e: stop control plane: %v\n", err)
@@ -204,6 +211,15 @@ func (h *harness) printManagerTail(n int) {
 	}
 	fmt.Fprintf(os.Stderr, "e2e: ---- last %d lines of the manager log (%s) ----\n%s\ne2e: ---- end of manager log ----\n",
 		n, h.manager.logPath, h.manager.tail(n))
+}
+
+// vars are the values manifests under testdata may refer to as ${KEY}.
+func (h *harness) vars(extra ...string) map[string]string {
+	v := map[string]string{"ECHO_URL": h.echo.URL, "GATEWAY_URL": h.gatewayURL, "ISSUER": h.issuer}
+	for i := 0; i+1 < len(extra); i += 2 {
+		v[extra[i]] = extra[i+1]
+	}
+	return v
 }
 
 // env returns the suite and arranges for the manager's log tail to be printed

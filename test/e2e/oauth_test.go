@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -140,6 +141,28 @@ func (h *harness) expectGateway(t *testing.T, step, path, token string, want int
 		return r.Status == want, r.String()
 	})
 	return last
+}
+
+// expectGatewayAny polls until the gateway answers one of wants.
+func (h *harness) expectGatewayAny(t *testing.T, step, path, token string, wants ...int) gatewayResponse {
+	t.Helper()
+	var last gatewayResponse
+	eventually(t, fmt.Sprintf("gateway %s: GET %s answers one of %v", step, path, wants), defaultWait, pollInterval, func() (bool, string) {
+		r, err := h.gateway(http.MethodGet, path, token)
+		if err != nil {
+			return false, err.Error()
+		}
+		last = r
+		return slices.Contains(wants, r.Status), r.String()
+	})
+	return last
+}
+
+// waitRoute polls until the gateway knows the route at prefix: a call
+// without a token answers 401 rather than 404.
+func (h *harness) waitRoute(t *testing.T, prefix string) gatewayResponse {
+	t.Helper()
+	return h.expectGateway(t, "route "+prefix+" is served", prefix, "", http.StatusUnauthorized)
 }
 
 // bearerError is the error parameter of a Bearer challenge.

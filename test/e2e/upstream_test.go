@@ -66,11 +66,11 @@ func startNodeUpstream(t *testing.T, name string, args ...string) int {
 }
 
 // echoBackend is a plain HTTP upstream that answers with what it received:
-// method, path and headers. It remembers the last request.
+// method, path and headers. It remembers the last request per path.
 type echoBackend struct {
 	*httptest.Server
-	mu   sync.Mutex
-	last *echoRequest
+	mu     sync.Mutex
+	byPath map[string]*echoRequest
 }
 
 type echoRequest struct {
@@ -79,26 +79,26 @@ type echoRequest struct {
 	Headers map[string][]string `json:"headers"`
 }
 
-func newEchoBackend(t *testing.T) *echoBackend {
-	t.Helper()
-	e := &echoBackend{}
+func newEchoBackend() *echoBackend {
+	e := &echoBackend{byPath: map[string]*echoRequest{}}
 	e.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got := &echoRequest{Method: r.Method, Path: r.URL.Path, Headers: r.Header.Clone()}
 		e.mu.Lock()
-		e.last = got
+		e.byPath[r.URL.Path] = got
 		e.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(got)
 	}))
-	t.Cleanup(e.Close)
 	return e
 }
 
-func (e *echoBackend) lastRequest() (*echoRequest, error) {
+// received is the last request the backend received for path.
+func (e *echoBackend) received(path string) (*echoRequest, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.last == nil {
-		return nil, fmt.Errorf("the backend received no request")
+	r, ok := e.byPath[path]
+	if !ok {
+		return nil, fmt.Errorf("the echo backend received no request for %s", path)
 	}
-	return e.last, nil
+	return r, nil
 }
