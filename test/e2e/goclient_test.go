@@ -101,7 +101,7 @@ func TestGoClientCredentials(t *testing.T) {
 
 	t.Run("A client without the route's scope gets 403 insufficient_scope", func(t *testing.T) {
 		reader := h.credentials(t, "e2e-go", "go-reader")
-		r := h.expectGateway(t, "go-reader token", "/e2e/go/echo/", h.token(t, reader, "service", nil), http.StatusForbidden)
+		r := h.expectGateway(t, "go-reader token", "/e2e/go/echo/", h.token(t, reader, "reports:read", nil), http.StatusForbidden)
 		if got := bearerError(r.Header); got != "insufficient_scope" {
 			t.Errorf("error %q, want insufficient_scope; got %s", got, r)
 		}

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -137,10 +136,7 @@ func (h *harness) startManager() error {
 	if err := h.manager.start(); err != nil {
 		return err
 	}
-	if err := h.waitServing(90 * time.Second); err != nil {
-		return errors.Join(err, fmt.Errorf("manager log tail:\n%s", h.manager.tail(60)))
-	}
-	return nil
+	return h.waitServing(90 * time.Second)
 }
 
 func (h *harness) waitServing(timeout time.Duration) error {

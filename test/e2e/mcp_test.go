@@ -83,7 +83,7 @@ func TestMCPClientFindsItsWayThroughTheGateway(t *testing.T) {
 		}
 		runNode(t, "mcp_client.mjs", map[string]any{
 			"url": url, "issuer": h.issuer, "clientId": outsider.ClientID, "clientSecret": outsider.ClientSecret,
-			"scope": "service", "expect": "insufficient_scope",
+			"scope": "reports:read", "expect": "insufficient_scope",
 		}, &res)
 		if !res.Refused || res.Last.Status != 403 || !strings.Contains(res.Last.WWWAuthenticate, `scope="mcp"`) {
 			t.Errorf("outsider: last MCP answer %+v, want 403 insufficient_scope naming scope mcp", res.Last)

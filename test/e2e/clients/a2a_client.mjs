@@ -39,12 +39,15 @@ function replyText(result) {
 }
 
 run('a2a-sdk', async (cfg) => {
-  const card = await step('resolve agent card', () => new DefaultAgentCardResolver({ fetchImpl: bearerFetch(cfg.token) }).resolve(cfg.baseUrl));
+  // The card path is resolved relative to the base URL (WHATWG URL rules):
+  // a route prefix needs its trailing slash to stay in the URL.
+  const cardBase = cfg.baseUrl.endsWith('/') ? cfg.baseUrl : `${cfg.baseUrl}/`;
+  const card = await step('resolve agent card', () => new DefaultAgentCardResolver({ fetchImpl: bearerFetch(cfg.token) }).resolve(cardBase));
   const urls = card.supportedInterfaces.map((i) => i.url);
   check('resolve agent card', urls.length > 0 && urls.every((u) => u.startsWith(cfg.baseUrl)),
     `agent card interfaces ${JSON.stringify(urls)} do not point at the gateway ${cfg.baseUrl}`);
 
-  const client = await step('create client', () => factoryFor(cfg.token).createFromUrl(cfg.baseUrl));
+  const client = await step('create client', () => factoryFor(cfg.token).createFromUrl(cardBase));
   const result = await step('message/send', () => client.sendMessage({ tenant: '', message: userMessage(cfg.message), configuration: undefined, metadata: undefined }));
   const text = replyText(result);
   let reply;

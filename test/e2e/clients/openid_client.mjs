@@ -42,7 +42,14 @@ run('openid-client', async (cfg) => {
     await client.clientCredentialsGrant(bad, params);
     wrong = { accepted: true };
   } catch (err) {
-    wrong = { error: err.error, status: err.status };
+    // With client_secret_basic the 401 carries a Basic challenge, which
+    // openid-client reports as WWWAuthenticateChallengeError; the OAuth error
+    // is then in the response body (RFC 6749 §5.2).
+    let error = err.error;
+    if (error === undefined && err.response) {
+      error = (await err.response.json().catch(() => ({}))).error;
+    }
+    wrong = { error, status: err.status, name: err.name };
   }
   check('wrong secret', wrong.error === 'invalid_client' && wrong.status === 401,
     `a wrong client_secret got ${JSON.stringify(wrong)}, want invalid_client/401`);
