@@ -8,12 +8,13 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 func TestTokenEndpointRules(t *testing.T) {
 	aPost := []string{"client_id", "team-a.alpha", "client_secret", secretA}
-	with := func(base []string, kv ...string) url.Values { return form(append(append([]string{}, base...), kv...)...) }
+	with := func(base []string, kv ...string) url.Values {
+		return form(append(append([]string{}, base...), kv...)...)
+	}
 	cases := []struct {
 		name      string
 		form      url.Values
@@ -273,5 +274,3 @@ func TestLimiterTableIsBounded(t *testing.T) {
 		t.Errorf("table holds %d entries, bound 100", n)
 	}
 }
-
-

@@ -32,7 +32,7 @@ const (
 	// ExpiresAtAnnotation holds the revoked token's exp (RFC 3339).
 	ExpiresAtAnnotation = "scopegate.dev/expires-at"
 	// JTIKey is the ConfigMap data key holding the jti.
-	JTIKey = "jti"
+	JTIKey     = "jti"
 	namePrefix = "scopegate-revoked-"
 )
 
