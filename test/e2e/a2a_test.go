@@ -35,15 +35,15 @@ func TestA2AClientTalksToAnAgentThroughTheGateway(t *testing.T) {
 	}, &res)
 	for _, u := range res.Interfaces {
 		if !strings.HasPrefix(u, base+"/") && u != base {
-			t.Errorf("agent card interface %q is not under the gateway route %s", u, base)
+			t.Errorf("e2e: agent card interface %q is not under the gateway route %s", u, base)
 		}
 	}
 	hdr := res.Reply.Headers
 	if hdr["authorization"] != "absent" || hdr["x-client-id"] != c.ClientID || hdr["x-proxy-verified"] != "true" ||
 		!strings.Contains(hdr["x-user-permissions"], "a2a") {
-		t.Errorf("the agent received %v: want no Authorization, x-client-id %s, x-proxy-verified true, x-user-permissions with a2a", hdr, c.ClientID)
+		t.Errorf("e2e: the agent received %v: want no Authorization, x-client-id %s, x-proxy-verified true, x-user-permissions with a2a", hdr, c.ClientID)
 	}
 	if res.Anonymous.Status != 401 || !strings.Contains(res.Anonymous.WWWAuthenticate, "resource_metadata=") {
-		t.Errorf("anonymous A2A call: %+v, want 401 with a resource_metadata challenge", res.Anonymous)
+		t.Errorf("e2e: anonymous A2A call: %+v, want 401 with a resource_metadata challenge", res.Anonymous)
 	}
 }

@@ -26,16 +26,16 @@ func TestGoClientCredentials(t *testing.T) {
 	c := h.credentials(t, "e2e-go", "go-client")
 	t.Run("The credentials Secret names the client, the issuer and the token endpoint", func(t *testing.T) {
 		if c.ClientID != "e2e-go.go-client" {
-			t.Errorf("client_id %q, want e2e-go.go-client", c.ClientID)
+			t.Errorf("e2e: client_id %q, want e2e-go.go-client", c.ClientID)
 		}
 		if c.Issuer != h.issuer {
-			t.Errorf("issuer %q, want %q", c.Issuer, h.issuer)
+			t.Errorf("e2e: issuer %q, want %q", c.Issuer, h.issuer)
 		}
 		if c.TokenURL != h.issuer+"/oauth/token" {
-			t.Errorf("token_url %q, want %q", c.TokenURL, h.issuer+"/oauth/token")
+			t.Errorf("e2e: token_url %q, want %q", c.TokenURL, h.issuer+"/oauth/token")
 		}
 		if len(c.ClientSecret) < 43 || strings.Trim(c.ClientSecret, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
-			t.Errorf("client_secret: %d characters, want 43+ from the URL-safe alphabet", len(c.ClientSecret))
+			t.Errorf("e2e: client_secret: %d characters, want 43+ from the URL-safe alphabet", len(c.ClientSecret))
 		}
 	})
 
@@ -50,22 +50,22 @@ func TestGoClientCredentials(t *testing.T) {
 		t.Run("A token fetched with "+s.name+" is accepted by the gateway", func(t *testing.T) {
 			tok, err := h.tokenWith(creds{ClientID: c.ClientID, ClientSecret: c.ClientSecret}, "mcp", nil, s.style)
 			if err != nil {
-				t.Fatalf("x/oauth2 clientcredentials (%s) against %s: %v", s.name, c.TokenURL, err)
+				t.Fatalf("e2e: x/oauth2 clientcredentials (%s) against %s: %v", s.name, c.TokenURL, err)
 			}
 			if !strings.EqualFold(tok.TokenType, "Bearer") {
-				t.Errorf("token_type %q, want Bearer", tok.TokenType)
+				t.Errorf("e2e: token_type %q, want Bearer", tok.TokenType)
 			}
 			hdr, claims := headerOf(t, tok.AccessToken), claimsOf(t, tok.AccessToken)
 			if hdr["typ"] != "at+jwt" || hdr["alg"] != "ES256" || hdr["kid"] == nil {
-				t.Errorf("token header %v, want typ at+jwt, alg ES256 and a kid", hdr)
+				t.Errorf("e2e: token header %v, want typ at+jwt, alg ES256 and a kid", hdr)
 			}
 			if claims["iss"] != h.issuer || claims["client_id"] != c.ClientID || claims["scope"] != "mcp" {
-				t.Errorf("token claims iss %v client_id %v scope %v, want %s %s mcp", claims["iss"], claims["client_id"], claims["scope"], h.issuer, c.ClientID)
+				t.Errorf("e2e: token claims iss %v client_id %v scope %v, want %s %s mcp", claims["iss"], claims["client_id"], claims["scope"], h.issuer, c.ClientID)
 			}
 			r := h.expectGateway(t, "x/oauth2 token ("+s.name+")", "/e2e/go/echo/"+s.name, tok.AccessToken, http.StatusOK)
 			got, err := h.echo.received("/go/" + s.name)
 			if err != nil {
-				t.Fatalf("gateway answered %s but: %v", r, err)
+				t.Fatalf("e2e: gateway answered %s but: %v", r, err)
 			}
 			checkIdentityHeaders(t, got.Headers, c.ClientID, "mcp")
 		})
@@ -76,16 +76,16 @@ func TestGoClientCredentials(t *testing.T) {
 			return len(s.Data["access_token"]) > 0, "no access_token yet"
 		})
 		if s.Type != scopegatev1alpha1.SecretTypeAccessToken {
-			t.Errorf("token Secret type %q, want %s", s.Type, scopegatev1alpha1.SecretTypeAccessToken)
+			t.Errorf("e2e: token Secret type %q, want %s", s.Type, scopegatev1alpha1.SecretTypeAccessToken)
 		}
 		for _, k := range []string{"access_token", "token_type", "expires_at", "scope", "audience", "issuer", "token.json"} {
 			if len(s.Data[k]) == 0 {
-				t.Errorf("token Secret lacks key %s", k)
+				t.Errorf("e2e: token Secret lacks key %s", k)
 			}
 		}
 		for _, a := range []string{scopegatev1alpha1.AnnotationClient, scopegatev1alpha1.AnnotationRevision, scopegatev1alpha1.AnnotationNotAfter, scopegatev1alpha1.AnnotationRenewalTime} {
 			if s.Annotations[a] == "" {
-				t.Errorf("token Secret lacks annotation %s", a)
+				t.Errorf("e2e: token Secret lacks annotation %s", a)
 			}
 		}
 		h.expectGateway(t, "token Secret access_token", "/e2e/go/echo/from-secret", string(s.Data["access_token"]), http.StatusOK)
@@ -95,7 +95,7 @@ func TestGoClientCredentials(t *testing.T) {
 		w := unauth.Header.Get("WWW-Authenticate")
 		want := `resource_metadata="` + h.gatewayURL + `/.well-known/oauth-protected-resource/e2e/go/echo"`
 		if !strings.HasPrefix(w, "Bearer ") || !strings.Contains(w, want) {
-			t.Errorf("WWW-Authenticate %q, want Bearer with %s", w, want)
+			t.Errorf("e2e: WWW-Authenticate %q, want Bearer with %s", w, want)
 		}
 	})
 
@@ -103,7 +103,7 @@ func TestGoClientCredentials(t *testing.T) {
 		reader := h.credentials(t, "e2e-go", "go-reader")
 		r := h.expectGateway(t, "go-reader token", "/e2e/go/echo/", h.token(t, reader, "reports:read", nil), http.StatusForbidden)
 		if got := bearerError(r.Header); got != "insufficient_scope" {
-			t.Errorf("error %q, want insufficient_scope; got %s", got, r)
+			t.Errorf("e2e: error %q, want insufficient_scope; got %s", got, r)
 		}
 		if !strings.Contains(r.Header.Get("WWW-Authenticate"), `scope="mcp"`) {
 			t.Errorf(`403 challenge lacks scope="mcp": %s`, r)
@@ -116,18 +116,18 @@ func TestGoClientCredentials(t *testing.T) {
 func checkIdentityHeaders(t *testing.T, hdr http.Header, clientID, scope string) {
 	t.Helper()
 	if v := hdr.Get("Authorization"); v != "" {
-		t.Errorf("backend received an Authorization header (token passthrough)")
+		t.Errorf("e2e: backend received an Authorization header (token passthrough)")
 	}
 	if v := hdr.Get("X-Client-Id"); v != clientID {
-		t.Errorf("backend x-client-id %q, want %q", v, clientID)
+		t.Errorf("e2e: backend x-client-id %q, want %q", v, clientID)
 	}
 	if v := hdr.Get("X-Proxy-Verified"); v != "true" {
-		t.Errorf("backend x-proxy-verified %q, want true", v)
+		t.Errorf("e2e: backend x-proxy-verified %q, want true", v)
 	}
 	if v := hdr.Get("X-User-Id"); v == "" {
-		t.Errorf("backend received no x-user-id")
+		t.Errorf("e2e: backend received no x-user-id")
 	}
 	if v := hdr.Get("X-User-Permissions"); !slices.Contains(strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }), scope) {
-		t.Errorf("backend x-user-permissions %q lacks %s", v, scope)
+		t.Errorf("e2e: backend x-user-permissions %q lacks %s", v, scope)
 	}
 }

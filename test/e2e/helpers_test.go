@@ -27,7 +27,7 @@ func freePorts(n int) ([]int, error) {
 	for range n {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return nil, fmt.Errorf("reserve a free port: %w", err)
+			return nil, fmt.Errorf("e2e: reserve a free port: %w", err)
 		}
 		ls = append(ls, l)
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
@@ -39,7 +39,7 @@ func freePort(t *testing.T) int {
 	t.Helper()
 	p, err := freePorts(1)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("e2e: %v", err)
 	}
 	return p[0]
 }
@@ -56,7 +56,7 @@ func eventually(t *testing.T, what string, timeout, interval time.Duration, cond
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s; last: %s", what, timeout, detail)
+			t.Fatalf("e2e: %s: not within %s; last: %s", what, timeout, detail)
 		}
 		time.Sleep(interval)
 	}

@@ -26,14 +26,14 @@ func (h *harness) jwksURI(t *testing.T) string {
 	t.Helper()
 	res, err := h.http.Get(h.issuer + "/.well-known/oauth-authorization-server")
 	if err != nil {
-		t.Fatalf("GET metadata: %v", err)
+		t.Fatalf("e2e: GET metadata: %v", err)
 	}
 	defer res.Body.Close()
 	var md struct {
 		JWKSURI string `json:"jwks_uri"`
 	}
 	if err := json.NewDecoder(res.Body).Decode(&md); err != nil || md.JWKSURI == "" {
-		t.Fatalf("metadata: %s, jwks_uri %q, decode error %v", res.Status, md.JWKSURI, err)
+		t.Fatalf("e2e: metadata: %s, jwks_uri %q, decode error %v", res.Status, md.JWKSURI, err)
 	}
 	return md.JWKSURI
 }
@@ -50,7 +50,7 @@ func TestJoseVerifiesTokensAcrossASigningKeyRotation(t *testing.T) {
 		"jwksUri": jwks, "issuer": h.issuer, "audience": "mcp", "tokens": map[string]string{"before": before},
 	}, &first)
 	if first.Verified["before"].Kid != oldKid || !slices.Contains(first.Published, oldKid) {
-		t.Fatalf("jose before rotation: verified kid %q, published %v; want %q published", first.Verified["before"].Kid, first.Published, oldKid)
+		t.Fatalf("e2e: jose before rotation: verified kid %q, published %v; want %q published", first.Verified["before"].Kid, first.Published, oldKid)
 	}
 
 	value := fmt.Sprintf("e2e-%d", time.Now().UnixNano())
@@ -77,10 +77,10 @@ func TestJoseVerifiesTokensAcrossASigningKeyRotation(t *testing.T) {
 	}, &second)
 	newKid := second.Verified["after"].Kid
 	if second.Verified["before"].Kid != oldKid || newKid == oldKid {
-		t.Errorf("jose after rotation: kids before %q after %q, want %q and a different one", second.Verified["before"].Kid, newKid, oldKid)
+		t.Errorf("e2e: jose after rotation: kids before %q after %q, want %q and a different one", second.Verified["before"].Kid, newKid, oldKid)
 	}
 	if !slices.Contains(second.Published, oldKid) || !slices.Contains(second.Published, newKid) {
-		t.Errorf("JWKS after rotation publishes %v, want both %q (retired, still valid tokens) and %q", second.Published, oldKid, newKid)
+		t.Errorf("e2e: JWKS after rotation publishes %v, want both %q (retired, still valid tokens) and %q", second.Published, oldKid, newKid)
 	}
 	// The gateway accepts tokens of both keys too.
 	h.expectGateway(t, "token signed before the rotation", "/e2e/node/api/before", before, http.StatusOK)

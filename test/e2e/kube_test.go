@@ -40,7 +40,7 @@ func (h *harness) mustKubectl(t *testing.T, step string, args ...string) string 
 	t.Helper()
 	out, err := h.kubectlIn("", args...)
 	if err != nil {
-		t.Fatalf("kubectl %s (%s): %v\n%s", strings.Join(args, " "), step, err, out)
+		t.Fatalf("e2e: kubectl %s (%s): %v: %s", strings.Join(args, " "), step, err, oneLine(out))
 	}
 	return out
 }
@@ -50,14 +50,14 @@ func (h *harness) manifest(t *testing.T, name string, vars map[string]string) st
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(h.root, "test", "e2e", "testdata", name))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("e2e: %v", err)
 	}
 	s := string(b)
 	for k, v := range vars {
 		s = strings.ReplaceAll(s, "${"+k+"}", v)
 	}
 	if i := strings.Index(s, "${"); i >= 0 {
-		t.Fatalf("manifest %s: unreplaced variable near %q", name, s[i:min(len(s), i+30)])
+		t.Fatalf("e2e: manifest %s: unreplaced variable near %q", name, s[i:min(len(s), i+30)])
 	}
 	return s
 }
@@ -67,7 +67,7 @@ func (h *harness) apply(t *testing.T, name string, vars map[string]string) {
 	t.Helper()
 	out, err := h.kubectlIn(h.manifest(t, name, vars), "apply", "-f", "-")
 	if err != nil {
-		t.Fatalf("kubectl apply -f testdata/%s: %v\n%s", name, err, out)
+		t.Fatalf("e2e: kubectl apply -f testdata/%s: %v: %s", name, err, oneLine(out))
 	}
 }
 
@@ -77,7 +77,7 @@ func (h *harness) waitReady(t *testing.T, ns, kindName string) {
 	out, err := h.kubectlIn("", "-n", ns, "wait", "--for=condition=Ready", "--timeout=60s", kindName)
 	if err != nil {
 		status, _ := h.kubectlIn("", "-n", ns, "get", kindName, "-o", "jsonpath={.status}")
-		t.Fatalf("kubectl wait --for=condition=Ready %s -n %s: %v\n%s\nstatus: %s", kindName, ns, err, out, status)
+		t.Fatalf("e2e: kubectl wait --for=condition=Ready %s -n %s: %v: %s; status: %s", kindName, ns, err, oneLine(out), status)
 	}
 }
 
@@ -101,7 +101,7 @@ func (h *harness) oauthClient(t *testing.T, ns, name string) *scopegatev1alpha1.
 	t.Helper()
 	var c scopegatev1alpha1.OAuthClient
 	if err := h.cluster.Client.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, &c); err != nil {
-		t.Fatalf("get OAuthClient %s/%s: %v", ns, name, err)
+		t.Fatalf("e2e: get OAuthClient %s/%s: %v", ns, name, err)
 	}
 	return &c
 }
@@ -134,4 +134,9 @@ func (h *harness) credentials(t *testing.T, ns, name string) creds {
 func hasTrueCondition(conds []metav1.Condition, typ string, generation int64) bool {
 	c := meta.FindStatusCondition(conds, typ)
 	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == generation
+}
+
+// oneLine joins kubectl's output lines, so a failure reads as one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(s), "\n", " | ")), " ")
 }

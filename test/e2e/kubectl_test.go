@@ -26,13 +26,13 @@ func TestKubectlAppliesTheSamplesAndTheyBecomeReady(t *testing.T) {
 	r := h.expectGatewayAny(t, "sample demo-agent token on /mcp/echo", "/mcp/echo/", string(tok.Data["access_token"]),
 		http.StatusBadGateway, http.StatusServiceUnavailable)
 	if !strings.Contains(r.Header.Get("Content-Type"), "json") {
-		t.Errorf("gateway error for a dead backend: Content-Type %q, want JSON (SPEC §6); got %s", r.Header.Get("Content-Type"), r)
+		t.Errorf("e2e: gateway error for a dead backend: Content-Type %q, want JSON (SPEC §6); got %s", r.Header.Get("Content-Type"), r)
 	}
 	// reporting-job holds only service: 403 insufficient_scope.
 	rj := h.credentials(t, "default", "reporting-job")
 	forbidden := h.expectGateway(t, "sample reporting-job token on /mcp/echo", "/mcp/echo/", h.token(t, rj, "service", nil), http.StatusForbidden)
 	if got := bearerError(forbidden.Header); got != "insufficient_scope" {
-		t.Errorf("reporting-job on /mcp/echo: error %q, want insufficient_scope; got %s", got, forbidden)
+		t.Errorf("e2e: reporting-job on /mcp/echo: error %q, want insufficient_scope; got %s", got, forbidden)
 	}
 }
 
@@ -45,16 +45,16 @@ func TestKubectlWaitsForReadyOnBothKindsByShortName(t *testing.T) {
 	out := h.mustKubectl(t, "list OAuthClients", "get", "oac", "-n", "e2e-kubectl")
 	for _, col := range []string{"READY", "CLIENT-ID", "SCOPES", "TOKEN-EXPIRES", "AGE", "e2e-kubectl.inventory-agent"} {
 		if !strings.Contains(out, col) {
-			t.Errorf("kubectl get oac: output lacks %q:\n%s", col, out)
+			t.Errorf("e2e: kubectl get oac: output lacks %q:\n%s", col, out)
 		}
 	}
 	c := h.oauthClient(t, "e2e-kubectl", "inventory-agent")
 	if c.Status.ClientID != "e2e-kubectl.inventory-agent" {
-		t.Errorf("status.clientID = %q, want e2e-kubectl.inventory-agent", c.Status.ClientID)
+		t.Errorf("e2e: status.clientID = %q, want e2e-kubectl.inventory-agent", c.Status.ClientID)
 	}
 	for _, typ := range []string{scopegatev1alpha1.ConditionReady, scopegatev1alpha1.ConditionCredentialsReady, scopegatev1alpha1.ConditionTokenReady} {
 		if !hasTrueCondition(c.Status.Conditions, typ, c.Generation) {
-			t.Errorf("OAuthClient inventory-agent: condition %s is not True for generation %d: %+v", typ, c.Generation, c.Status.Conditions)
+			t.Errorf("e2e: OAuthClient inventory-agent: condition %s is not True for generation %d: %+v", typ, c.Generation, c.Status.Conditions)
 		}
 	}
 
@@ -64,14 +64,14 @@ func TestKubectlWaitsForReadyOnBothKindsByShortName(t *testing.T) {
 		return len(s.Data["access_token"]) > 0, "no access_token yet"
 	})
 	if tok.Type != scopegatev1alpha1.SecretTypeAccessToken {
-		t.Errorf("token Secret type %q, want %s", tok.Type, scopegatev1alpha1.SecretTypeAccessToken)
+		t.Errorf("e2e: token Secret type %q, want %s", tok.Type, scopegatev1alpha1.SecretTypeAccessToken)
 	}
 	if got := string(tok.Data["scope"]); got != "mcp:inventory:read" {
-		t.Errorf("token Secret scope %q, want mcp:inventory:read", got)
+		t.Errorf("e2e: token Secret scope %q, want mcp:inventory:read", got)
 	}
 	h.expectGateway(t, "inventory-agent token Secret on /e2e/kubectl/inventory", "/e2e/kubectl/inventory/items", string(tok.Data["access_token"]), http.StatusOK)
 	if _, err := h.echo.received("/inventory/items"); err != nil {
-		t.Errorf("gateway did not replace the prefix by backend.path: %v", err)
+		t.Errorf("e2e: gateway did not replace the prefix by backend.path: %v", err)
 	}
 }
 
@@ -98,15 +98,15 @@ func TestKubectlRefusesInvalidManifestsNamingTheField(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			out, err := h.kubectlIn(h.manifest(t, c.file, nil), "apply", "-f", "-")
 			if err == nil {
-				t.Fatalf("kubectl apply -f testdata/%s succeeded, want a refusal:\n%s", c.file, out)
+				t.Fatalf("e2e: kubectl apply -f testdata/%s succeeded, want a refusal: %s", c.file, oneLine(out))
 			}
 			for _, w := range c.wants {
 				if !strings.Contains(out, w) {
-					t.Errorf("kubectl apply -f testdata/%s: refusal does not name %q:\n%s", c.file, w, out)
+					t.Errorf("e2e: kubectl apply -f testdata/%s: refusal does not name %q: %s", c.file, w, oneLine(out))
 				}
 			}
 			if got, err := h.kubectlIn("", "-n", "default", "get", c.kindName); err == nil {
-				t.Errorf("refused object %s exists after all:\n%s", c.kindName, got)
+				t.Errorf("e2e: refused object %s exists after all: %s", c.kindName, oneLine(got))
 			}
 		})
 	}

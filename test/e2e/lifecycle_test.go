@@ -35,7 +35,7 @@ func TestARevokedTokenIsRefusedWithinTwoSeconds(t *testing.T) {
 
 	r, err := h.postForm("/oauth/revoke", c, url.Values{"token": {tok}, "token_type_hint": {"access_token"}})
 	if err != nil || r.Status != http.StatusOK {
-		t.Fatalf("POST /oauth/revoke as %s: %v %s, want 200", c.ClientID, err, r)
+		t.Fatalf("e2e: POST /oauth/revoke as %s: %v %s, want 200", c.ClientID, err, r)
 	}
 	revokedAt := time.Now()
 	var last gatewayResponse
@@ -48,12 +48,12 @@ func TestARevokedTokenIsRefusedWithinTwoSeconds(t *testing.T) {
 			}
 		}
 		if time.Since(revokedAt) > 2*time.Second {
-			t.Fatalf("gateway still answers %s to a token revoked 2 s ago", last)
+			t.Fatalf("e2e: gateway still answers %s to a token revoked 2 s ago", last)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	if in := h.introspect(t, auditor, tok); in.active() {
-		t.Errorf("introspection of a revoked token: %s, want active false", in)
+		t.Errorf("e2e: introspection of a revoked token: %s, want active false", in)
 	}
 	// A fresh token of the same client still works: only the jti is revoked.
 	h.expectGateway(t, "new token after a revocation", "/e2e/life/echo/revoke", h.token(t, c, "mcp", nil), http.StatusOK)
@@ -69,10 +69,10 @@ func TestASuspendedClientIsRefusedEverywhere(t *testing.T) {
 	h.mustKubectl(t, "suspend the client", "-n", "e2e-life", "patch", "oauthclient", "suspendee", "--type=merge", "-p", `{"spec":{"suspended":true}}`)
 	r := h.expectGateway(t, "token of a suspended client", "/e2e/life/echo/suspend", tok, http.StatusUnauthorized)
 	if got := bearerError(r.Header); got != "invalid_token" {
-		t.Errorf("suspended client's token at the gateway: error %q, want invalid_token; got %s", got, r)
+		t.Errorf("e2e: suspended client's token at the gateway: error %q, want invalid_token; got %s", got, r)
 	}
 	if in := h.introspect(t, auditor, tok); in.active() {
-		t.Errorf("introspection of a suspended client's token: %s, want active false", in)
+		t.Errorf("e2e: introspection of a suspended client's token: %s, want active false", in)
 	}
 	h.expectInvalidClient(t, "token request of a suspended client", c)
 
@@ -100,10 +100,10 @@ func TestADeletedClientIsRefusedEverywhere(t *testing.T) {
 	h.mustKubectl(t, "delete the client", "-n", "e2e-life", "delete", "oauthclient", "deletee", "--wait=true", "--timeout=60s")
 	r := h.expectGateway(t, "token of a deleted client", "/e2e/life/echo/delete", tok, http.StatusUnauthorized)
 	if got := bearerError(r.Header); got != "invalid_token" {
-		t.Errorf("deleted client's token at the gateway: error %q, want invalid_token; got %s", got, r)
+		t.Errorf("e2e: deleted client's token at the gateway: error %q, want invalid_token; got %s", got, r)
 	}
 	if in := h.introspect(t, auditor, tok); in.active() {
-		t.Errorf("introspection of a deleted client's token: %s, want active false", in)
+		t.Errorf("e2e: introspection of a deleted client's token: %s, want active false", in)
 	}
 	h.expectInvalidClient(t, "token request of a deleted client", c)
 }
@@ -143,12 +143,12 @@ func TestRotatedCredentialsKeepTheOldSecretWorkingDuringTheGracePeriod(t *testin
 		return true, ""
 	})
 	if _, err := h.tokenWith(old, "mcp", nil, oauth2.AuthStyleInHeader); err != nil {
-		t.Errorf("token request with the rotated-out secret within its 10 min grace period: %v", err)
+		t.Errorf("e2e: token request with the rotated-out secret within its 10 min grace period: %v", err)
 	}
 	tok := h.token(t, fresh, "mcp", nil)
 	h.expectGateway(t, "token from the new secret", "/e2e/life/echo/rotate", tok, http.StatusOK)
 	if got := h.oauthClient(t, "e2e-life", "rotator").Status.Credentials; got == nil || got.Rotation != value {
-		t.Errorf("status.credentials %+v, want rotation %q", got, value)
+		t.Errorf("e2e: status.credentials %+v, want rotation %q", got, value)
 	}
 }
 
@@ -160,7 +160,7 @@ func TestATokenSecretIsRenewedAndTheNewTokenWorks(t *testing.T) {
 	})
 	rev1, err := strconv.Atoi(first.Annotations[scopegatev1alpha1.AnnotationRevision])
 	if err != nil {
-		t.Fatalf("token Secret revision %q: %v", first.Annotations[scopegatev1alpha1.AnnotationRevision], err)
+		t.Fatalf("e2e: token Secret revision %q: %v", first.Annotations[scopegatev1alpha1.AnnotationRevision], err)
 	}
 	h.expectGateway(t, "token Secret before renewal", "/e2e/life/echo/renew", string(first.Data["access_token"]), http.StatusOK)
 
@@ -176,11 +176,11 @@ func TestATokenSecretIsRenewedAndTheNewTokenWorks(t *testing.T) {
 		return true, ""
 	})
 	if string(second.Data["access_token"]) == string(first.Data["access_token"]) {
-		t.Errorf("token Secret revision advanced but access_token is unchanged")
+		t.Errorf("e2e: token Secret revision advanced but access_token is unchanged")
 	}
 	h.expectGateway(t, "renewed token Secret", "/e2e/life/echo/renew", string(second.Data["access_token"]), http.StatusOK)
 	st := h.oauthClient(t, "e2e-life", "renewer").Status.Token
 	if st == nil || st.Revision <= int64(rev1) {
-		t.Errorf("status.token %+v does not follow the Secret's revision %s", st, second.Annotations[scopegatev1alpha1.AnnotationRevision])
+		t.Errorf("e2e: status.token %+v does not follow the Secret's revision %s", st, second.Annotations[scopegatev1alpha1.AnnotationRevision])
 	}
 }

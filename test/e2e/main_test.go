@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,6 +38,7 @@ type harness struct {
 	metricsURL string
 	healthURL  string
 	http       *http.Client
+	keep       bool // keep the logs: something failed
 }
 
 func TestMain(m *testing.M) {
@@ -56,7 +58,8 @@ func runSuite(m *testing.M) int {
 	suite = h
 	code := m.Run()
 	if code != 0 {
-		h.printManagerTail(120)
+		fmt.Fprintf(os.Stderr, "e2e: manager log: %s (kept)\n", h.manager.logPath)
+		h.keep = true
 	}
 	h.stop()
 	return code
@@ -65,7 +68,7 @@ func runSuite(m *testing.M) int {
 func startHarness() (*harness, error) {
 	root, err := testenv.RepoRoot()
 	if err != nil {
-		return nil, fmt.Errorf("find repository root: %w", err)
+		return nil, fmt.Errorf("e2e: find repository root: %w", err)
 	}
 	h := &harness{root: root, http: &http.Client{Timeout: 30 * time.Second}}
 	bin := filepath.Join(root, "bin", "scopegate")
@@ -79,20 +82,20 @@ func startHarness() (*harness, error) {
 		"openid-client/jose/oauth4webapi (npm ci)":   filepath.Join(root, "test", "e2e", "node_modules", "openid-client"),
 	} {
 		if _, err := os.Stat(path); err != nil {
-			return nil, fmt.Errorf("%s missing at %s: run `make test-e2e`", what, path)
+			return nil, fmt.Errorf("e2e: %s missing at %s: run `make test-e2e`", what, path)
 		}
 	}
 	if _, err := exec.LookPath("node"); err != nil {
-		return nil, fmt.Errorf("node not on PATH: %w", err)
+		return nil, fmt.Errorf("e2e: node not on PATH: %w", err)
 	}
 	if h.dir, err = os.MkdirTemp("", "scopegate-e2e-"); err != nil {
-		return nil, fmt.Errorf("create log directory: %w", err)
+		return nil, fmt.Errorf("e2e: create log directory: %w", err)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if h.cluster, err = devcluster.Start(ctx, devcluster.Options{Namespaces: []string{operatorNamespace}}); err != nil {
-		return h, fmt.Errorf("start local control plane: %w", err)
+		return h, fmt.Errorf("e2e: start local control plane: %w", err)
 	}
 
 	h.echo = newEchoBackend()
@@ -150,7 +153,7 @@ func (h *harness) waitServing(timeout time.Duration) error {
 		last := "no answer yet"
 		for {
 			if h.manager.exited() {
-				return fmt.Errorf("manager exited while waiting for %s: %v", c.what, h.manager.waitErr())
+				return fmt.Errorf("e2e: manager exited while waiting for %s: %v", c.what, h.manager.waitErr())
 			}
 			res, err := h.http.Get(c.url)
 			if err == nil {
@@ -163,7 +166,7 @@ func (h *harness) waitServing(timeout time.Duration) error {
 				last = err.Error()
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("manager did not serve %s within %s; last: %s", c.what, timeout, last)
+				return fmt.Errorf("e2e: manager did not serve %s within %s; last: %s", c.what, timeout, last)
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
@@ -176,7 +179,7 @@ func (h *harness) waitServing(timeout time.Duration) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("gateway at %s does not accept connections within %s: %v", h.gatewayURL, timeout, err)
+			return fmt.Errorf("e2e: gateway at %s does not accept connections within %s: %v", h.gatewayURL, timeout, err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -196,7 +199,7 @@ func (h *harness) stop() {
 			fmt.Fprintf(os.Stderr, "e2e: stop control plane: %v\n", err)
 		}
 	}
-	if h.dir != "" && os.Getenv("E2E_KEEP_LOGS") == "" {
+	if h.dir != "" && !h.keep && os.Getenv("E2E_KEEP_LOGS") == "" {
 		_ = os.RemoveAll(h.dir)
 	}
 }
@@ -205,8 +208,7 @@ func (h *harness) printManagerTail(n int) {
 	if h.manager == nil {
 		return
 	}
-	fmt.Fprintf(os.Stderr, "e2e: ---- last %d lines of the manager log (%s) ----\n%s\ne2e: ---- end of manager log ----\n",
-		n, h.manager.logPath, h.manager.tail(n))
+	fmt.Fprintf(os.Stderr, "e2e: ---- last %d lines of the manager log (%s) ----\n%s\n", n, h.manager.logPath, prefixLines("e2e: manager| ", h.manager.tail(n)))
 }
 
 // vars are the values manifests under testdata may refer to as ${KEY}.
@@ -227,8 +229,14 @@ func env(t *testing.T) *harness {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("e2e: manager log tail after %s failed:\n%s", t.Name(), suite.manager.tail(60))
+			t.Logf("e2e: manager log tail after %s failed:\n%s", t.Name(), prefixLines("e2e: manager| ", suite.manager.tail(40)))
 		}
 	})
 	return suite
+}
+
+// prefixLines prefixes every line of s, so that `make test-e2e`, which shows
+// only the lines holding "e2e:", shows them.
+func prefixLines(prefix, s string) string {
+	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix)
 }

@@ -30,7 +30,7 @@ func (m *manager) start() error {
 	defer m.mu.Unlock()
 	log, err := os.OpenFile(m.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return fmt.Errorf("open manager log: %w", err)
+		return fmt.Errorf("e2e: open manager log: %w", err)
 	}
 	fmt.Fprintf(log, "==== e2e: starting %s %s at %s\n", m.bin, strings.Join(m.args, " "), time.Now().Format(time.RFC3339Nano))
 	cmd := exec.Command(m.bin, m.args...)
@@ -38,7 +38,7 @@ func (m *manager) start() error {
 	cmd.Stderr = log
 	if err := cmd.Start(); err != nil {
 		_ = log.Close()
-		return fmt.Errorf("start manager %s: %w", m.bin, err)
+		return fmt.Errorf("e2e: start manager %s: %w", m.bin, err)
 	}
 	done := make(chan struct{})
 	m.cmd, m.done, m.err = cmd, done, nil
@@ -68,7 +68,7 @@ func (m *manager) stop(timeout time.Duration) error {
 	default:
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		return fmt.Errorf("signal manager: %w", err)
+		return fmt.Errorf("e2e: signal manager: %w", err)
 	}
 	select {
 	case <-done:

@@ -68,10 +68,10 @@ func TestMCPClientFindsItsWayThroughTheGateway(t *testing.T) {
 			}
 		}
 		if i < len(steps) {
-			t.Errorf("MCP SDK discovery: missing step %q in this order; trace: %s", steps[i].what, mustJSON(res.Trace))
+			t.Errorf("e2e: MCP SDK discovery: missing step %q in this order; trace: %s", steps[i].what, mustJSON(res.Trace))
 		}
 		if !strings.Contains(res.Echo, "hello through scopegate") {
-			t.Errorf("echo answered %q", res.Echo)
+			t.Errorf("e2e: echo answered %q", res.Echo)
 		}
 	})
 
@@ -86,7 +86,7 @@ func TestMCPClientFindsItsWayThroughTheGateway(t *testing.T) {
 			"scope": "reports:read", "expect": "insufficient_scope",
 		}, &res)
 		if !res.Refused || res.Last.Status != 403 || !strings.Contains(res.Last.WWWAuthenticate, `scope="mcp"`) {
-			t.Errorf("outsider: last MCP answer %+v, want 403 insufficient_scope naming scope mcp", res.Last)
+			t.Errorf("e2e: outsider: last MCP answer %+v, want 403 insufficient_scope naming scope mcp", res.Last)
 		}
 	})
 }

@@ -25,7 +25,7 @@ type nodeResult struct {
 func runNode(t *testing.T, script string, cfg, out any) {
 	t.Helper()
 	if err := tryNode(script, cfg, out); err != nil {
-		t.Fatal(err)
+		t.Fatalf("e2e: %v", err)
 	}
 }
 
@@ -34,9 +34,11 @@ type nodeError struct {
 	err                        error
 }
 
+// Error is one line naming the client, the step and what came back (the
+// result line), then the script's stderr.
 func (e *nodeError) Error() string {
 	var b strings.Builder
-	b.WriteString("node " + e.script)
+	b.WriteString("e2e: node clients/" + e.script)
 	if e.step != "" {
 		b.WriteString(": step " + e.step + " failed")
 	}
@@ -44,7 +46,7 @@ func (e *nodeError) Error() string {
 		b.WriteString(": " + e.err.Error())
 	}
 	if e.line != "" {
-		b.WriteString("\nresult: " + e.line)
+		b.WriteString("; result: " + e.line)
 	}
 	if e.stderr != "" {
 		b.WriteString("\nstderr: " + e.stderr)

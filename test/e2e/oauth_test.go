@@ -22,7 +22,7 @@ func (h *harness) token(t *testing.T, c creds, scope string, params url.Values) 
 	t.Helper()
 	tok, err := h.tokenWith(c, scope, params, oauth2.AuthStyleInHeader)
 	if err != nil {
-		t.Fatalf("x/oauth2 clientcredentials: token for %s (scope %q, %v): %v", c.ClientID, scope, params, err)
+		t.Fatalf("e2e: x/oauth2 clientcredentials: token for %s (scope %q, %v): %v", c.ClientID, scope, params, err)
 	}
 	return tok.AccessToken
 }
@@ -67,7 +67,7 @@ func (h *harness) postForm(path string, c creds, form url.Values) (oauthResponse
 	}
 	res, err := h.http.Do(req)
 	if err != nil {
-		return oauthResponse{}, fmt.Errorf("POST %s: %w", path, err)
+		return oauthResponse{}, fmt.Errorf("e2e: POST %s: %w", path, err)
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
@@ -81,10 +81,10 @@ func (h *harness) introspect(t *testing.T, c creds, token string) oauthResponse 
 	t.Helper()
 	r, err := h.postForm("/oauth/introspect", c, url.Values{"token": {token}})
 	if err != nil {
-		t.Fatalf("introspection as %s: %v", c.ClientID, err)
+		t.Fatalf("e2e: introspection as %s: %v", c.ClientID, err)
 	}
 	if r.Status != http.StatusOK {
-		t.Fatalf("introspection as %s: got %s, want 200", c.ClientID, r)
+		t.Fatalf("e2e: introspection as %s: got %s, want 200", c.ClientID, r)
 	}
 	return r
 }
@@ -120,7 +120,7 @@ func (h *harness) gateway(method, path, token string) (gatewayResponse, error) {
 	}
 	res, err := h.http.Do(req)
 	if err != nil {
-		return gatewayResponse{}, fmt.Errorf("%s %s: %w", method, path, err)
+		return gatewayResponse{}, fmt.Errorf("e2e: %s %s: %w", method, path, err)
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
@@ -185,15 +185,15 @@ func claimsOf(t *testing.T, token string) map[string]any {
 	t.Helper()
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
-		t.Fatalf("access token is not a JWS compact serialization: %d parts", len(parts))
+		t.Fatalf("e2e: access token is not a JWS compact serialization: %d parts", len(parts))
 	}
 	b, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil {
-		t.Fatalf("decode token payload: %v", err)
+		t.Fatalf("e2e: decode token payload: %v", err)
 	}
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("decode token claims: %v", err)
+		t.Fatalf("e2e: decode token claims: %v", err)
 	}
 	return m
 }
@@ -202,11 +202,11 @@ func headerOf(t *testing.T, token string) map[string]any {
 	t.Helper()
 	b, err := base64.RawURLEncoding.DecodeString(strings.Split(token, ".")[0])
 	if err != nil {
-		t.Fatalf("decode token header: %v", err)
+		t.Fatalf("e2e: decode token header: %v", err)
 	}
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("decode token header: %v", err)
+		t.Fatalf("e2e: decode token header: %v", err)
 	}
 	return m
 }

@@ -36,18 +36,18 @@ func TestOpenIDClient(t *testing.T) {
 				"scope": "mcp a2a", "authMethod": method,
 			}, &res)
 			if got := strings.Fields(res.GrantedScope); !sameSet(got, []string{"mcp", "a2a"}) {
-				t.Errorf("openid-client grant: scope %q, want mcp a2a", res.GrantedScope)
+				t.Errorf("e2e: openid-client grant: scope %q, want mcp a2a", res.GrantedScope)
 			}
 			if !containsAny(res.Metadata["grant_types_supported"], "client_credentials") {
-				t.Errorf("metadata grant_types_supported %v lacks client_credentials", res.Metadata["grant_types_supported"])
+				t.Errorf("e2e: metadata grant_types_supported %v lacks client_credentials", res.Metadata["grant_types_supported"])
 			}
 			if !containsAny(res.Metadata["token_endpoint_auth_methods_supported"], "client_secret_basic") ||
 				!containsAny(res.Metadata["token_endpoint_auth_methods_supported"], "client_secret_post") {
-				t.Errorf("metadata token_endpoint_auth_methods_supported %v", res.Metadata["token_endpoint_auth_methods_supported"])
+				t.Errorf("e2e: metadata token_endpoint_auth_methods_supported %v", res.Metadata["token_endpoint_auth_methods_supported"])
 			}
 			in := res.Introspection
 			if in["iss"] != h.issuer || in["client_id"] != c.ClientID || in["sub"] == nil || in["jti"] == nil {
-				t.Errorf("introspection %v: want iss %s, client_id %s, sub and jti", in, h.issuer, c.ClientID)
+				t.Errorf("e2e: introspection %v: want iss %s, client_id %s, sub and jti", in, h.issuer, c.ClientID)
 			}
 			// The token openid-client revoked is refused by the gateway
 			// within 2 s (SPEC §5).
@@ -62,7 +62,7 @@ func TestOpenIDClient(t *testing.T) {
 					}
 				}
 				if time.Now().After(deadline) {
-					t.Fatalf("gateway still answers %s to the token openid-client revoked, 2 s later", last)
+					t.Fatalf("e2e: gateway still answers %s to the token openid-client revoked, 2 s later", last)
 				}
 				time.Sleep(100 * time.Millisecond)
 			}
@@ -83,13 +83,13 @@ func TestOAuth4WebAPIValidatesTokensAndDiscoversTheResource(t *testing.T) {
 		"issuer": h.issuer, "accessToken": tok, "audience": "api", "resource": resource,
 	}, &res)
 	if res.Claims["client_id"] != c.ClientID || res.Claims["scope"] != "mcp" {
-		t.Errorf("validateJwtAccessToken claims %v: want client_id %s, scope mcp", res.Claims, c.ClientID)
+		t.Errorf("e2e: validateJwtAccessToken claims %v: want client_id %s, scope mcp", res.Claims, c.ClientID)
 	}
 	if res.ResourceMetadata["resource"] != resource {
-		t.Errorf("RFC 9728 resource %v, want %s", res.ResourceMetadata["resource"], resource)
+		t.Errorf("e2e: RFC 9728 resource %v, want %s", res.ResourceMetadata["resource"], resource)
 	}
 	if !containsAny(res.ResourceMetadata["scopes_supported"], "mcp") {
-		t.Errorf("RFC 9728 scopes_supported %v lacks the route's scope mcp", res.ResourceMetadata["scopes_supported"])
+		t.Errorf("e2e: RFC 9728 scopes_supported %v lacks the route's scope mcp", res.ResourceMetadata["scopes_supported"])
 	}
 }
 

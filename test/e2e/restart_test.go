@@ -18,7 +18,7 @@ func (h *harness) publishedKids(t *testing.T) []string {
 	t.Helper()
 	res, err := h.http.Get(h.issuer + "/.well-known/jwks.json")
 	if err != nil {
-		t.Fatalf("GET JWKS: %v", err)
+		t.Fatalf("e2e: GET JWKS: %v", err)
 	}
 	defer res.Body.Close()
 	var set struct {
@@ -27,7 +27,7 @@ func (h *harness) publishedKids(t *testing.T) []string {
 		} `json:"keys"`
 	}
 	if err := json.NewDecoder(res.Body).Decode(&set); err != nil || res.StatusCode != http.StatusOK {
-		t.Fatalf("GET JWKS: %s, decode error %v", res.Status, err)
+		t.Fatalf("e2e: GET JWKS: %s, decode error %v", res.Status, err)
 	}
 	var kids []string
 	for _, k := range set.Keys {
@@ -49,7 +49,7 @@ func TestStateSurvivesAManagerRestart(t *testing.T) {
 	c := h.credentials(t, "e2e-restart", "survivor")
 	kept, revoked := h.token(t, c, "mcp", nil), h.token(t, c, "mcp", nil)
 	if r, err := h.postForm("/oauth/revoke", c, url.Values{"token": {revoked}}); err != nil || r.Status != http.StatusOK {
-		t.Fatalf("revoke before the restart: %v %s", err, r)
+		t.Fatalf("e2e: revoke before the restart: %v %s", err, r)
 	}
 	h.expectGateway(t, "revoked token before the restart", "/e2e/restart/echo/x", revoked, http.StatusUnauthorized)
 	tokSecret := h.secret(t, "e2e-restart", "survivor-token", func(s *corev1.Secret) (bool, string) {
@@ -58,27 +58,27 @@ func TestStateSurvivesAManagerRestart(t *testing.T) {
 	kids := h.publishedKids(t)
 
 	if err := h.manager.stop(30 * time.Second); err != nil {
-		t.Fatalf("stop the manager with SIGTERM: %v", err)
+		t.Fatalf("e2e: stop the manager with SIGTERM: %v", err)
 	}
 	if err := h.manager.waitErr(); err != nil {
-		t.Errorf("manager exit after SIGTERM: %v, want a clean exit", err)
+		t.Errorf("e2e: manager exit after SIGTERM: %v, want a clean exit", err)
 	}
 	if err := h.startManager(); err != nil {
-		t.Fatalf("restart the manager: %v", err)
+		t.Fatalf("e2e: restart the manager: %v", err)
 	}
 	h.waitRoute(t, "/e2e/restart/echo")
 
 	if got := h.publishedKids(t); !slices.Equal(got, kids) {
-		t.Errorf("JWKS kids after the restart %v, want the same %v", got, kids)
+		t.Errorf("e2e: JWKS kids after the restart %v, want the same %v", got, kids)
 	}
 	r := h.expectGateway(t, "token issued before the restart", "/e2e/restart/echo/kept", kept, http.StatusOK)
 	_ = r
 	rr := h.expectGateway(t, "token revoked before the restart", "/e2e/restart/echo/revoked", revoked, http.StatusUnauthorized)
 	if got := bearerError(rr.Header); got != "invalid_token" {
-		t.Errorf("revoked token after the restart: %s", rr)
+		t.Errorf("e2e: revoked token after the restart: %s", rr)
 	}
 	if in := h.introspect(t, c, revoked); in.active() {
-		t.Errorf("introspection of a token revoked before the restart: %s, want active false", in)
+		t.Errorf("e2e: introspection of a token revoked before the restart: %s, want active false", in)
 	}
 	h.expectGateway(t, "new token after the restart", "/e2e/restart/echo/new", h.token(t, c, "mcp", nil), http.StatusOK)
 
@@ -89,7 +89,7 @@ func TestStateSurvivesAManagerRestart(t *testing.T) {
 	after := h.secret(t, "e2e-restart", "survivor-token", nil)
 	if after.Annotations[scopegatev1alpha1.AnnotationRevision] != tokSecret.Annotations[scopegatev1alpha1.AnnotationRevision] ||
 		string(after.Data["access_token"]) != string(tokSecret.Data["access_token"]) {
-		t.Errorf("token Secret re-issued by the restart: revision %s → %s (access_token changed: %v)",
+		t.Errorf("e2e: token Secret re-issued by the restart: revision %s → %s (access_token changed: %v)",
 			tokSecret.Annotations[scopegatev1alpha1.AnnotationRevision], after.Annotations[scopegatev1alpha1.AnnotationRevision],
 			string(after.Data["access_token"]) != string(tokSecret.Data["access_token"]))
 	}

@@ -25,14 +25,14 @@ func startNodeUpstream(t *testing.T, name string, args ...string) int {
 	logPath := filepath.Join(suite.dir, name+".log")
 	log, err := os.Create(logPath)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("e2e: %v", err)
 	}
 	cmd := exec.Command("node", args...)
 	cmd.Dir = filepath.Join(suite.root, "test", "e2e")
 	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port))
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start upstream %s: %v", name, err)
+		t.Fatalf("e2e: start upstream %s: %v", name, err)
 	}
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); _ = log.Close(); close(done) }()
@@ -52,7 +52,7 @@ func startNodeUpstream(t *testing.T, name string, args ...string) int {
 	eventually(t, "upstream "+name+" listens on "+addr, 30*time.Second, 100*time.Millisecond, func() (bool, string) {
 		select {
 		case <-done:
-			t.Fatalf("upstream %s exited early; log:\n%s", name, tailFile(logPath, 30))
+			t.Fatalf("e2e: upstream %s exited early; log:\n%s", name, tailFile(logPath, 30))
 		default:
 		}
 		c, err := net.DialTimeout("tcp", addr, time.Second)
@@ -98,7 +98,7 @@ func (e *echoBackend) received(path string) (*echoRequest, error) {
 	defer e.mu.Unlock()
 	r, ok := e.byPath[path]
 	if !ok {
-		return nil, fmt.Errorf("the echo backend received no request for %s", path)
+		return nil, fmt.Errorf("e2e: the echo backend received no request for %s", path)
 	}
 	return r, nil
 }
