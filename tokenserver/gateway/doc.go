@@ -20,6 +20,9 @@
 //     older agent.json) are public: A2A clients read a card to learn which
 //     security schemes to use before they hold a token. They are rate limited
 //     per source address like anonymous requests.
+//   - CORS preflights (OPTIONS with Origin and Access-Control-Request-Method)
+//     pass without a token, as anonymous requests: browsers never send
+//     credentials on them, and the backend owns its CORS policy.
 //   - A backend that does not answer is 502, a route without ready endpoints
 //     503, and a request that exceeds the route's timeout 504.
 //   - Rate limits are token buckets per replica (SPEC §8).

@@ -161,6 +161,17 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	token, present := bearerToken(r)
+	if !present && isCORSPreflight(r) {
+		// Browsers never send credentials on a CORS preflight (Fetch
+		// standard, CORS-preflight request), so demanding a token would
+		// break browser-based MCP clients. The backend answers it without
+		// identity headers, rate limited like an anonymous request.
+		if !g.limitAnonymous(rec, r, rt, d) {
+			return
+		}
+		g.forward(rec, r, e, f, d, "cors_preflight")
+		return
+	}
 	if !present {
 		if !rt.AllowAnonymous {
 			g.deny(rec, d, g.missingToken(rt))
@@ -187,6 +198,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	f.claims = claims
 	g.forward(rec, r, e, f, d, "authorized")
+}
+
+func isCORSPreflight(r *http.Request) bool {
+	return r.Method == http.MethodOptions && r.Header.Get("Origin") != "" && r.Header.Get("Access-Control-Request-Method") != ""
 }
 
 // deny answers a refusal and records it.

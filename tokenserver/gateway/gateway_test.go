@@ -217,7 +217,9 @@ func TestForwardedHeaders(t *testing.T) {
 
 	spoofed := http.Header{
 		"X-User-Id":          {"root"},
+		"X_User_Id":          {"root"},
 		"x-proxy-verified":   {"true"},
+		"X_proxy_verified":   {"true"},
 		"X-Client-Id":        {"team-b.admin"},
 		"X-User-Permissions": {"admin"},
 		"X-Trace-Id":         {"spoofed"},
@@ -241,6 +243,11 @@ func TestForwardedHeaders(t *testing.T) {
 		"X-Forwarded-Host":   "gw.example",
 		"X-Forwarded-Proto":  "http",
 		"Mcp-Session-Id":     "sess-1",
+	}
+	for k := range e.Header {
+		if strings.Contains(k, "_") {
+			t.Errorf("backend saw the underscore spelling %s", k)
+		}
 	}
 	for k, want := range checks {
 		if got := strings.Join(e.Header.Values(k), "|"); got != want {
@@ -409,6 +416,19 @@ func TestAnonymousRoutes(t *testing.T) {
 	e = readEcho(t, f.do(t, "GET", "/pub", tok, nil))
 	if e.Header.Get("X-Client-Id") != "team-a.github" {
 		t.Errorf("a good token on an anonymous route: X-Client-Id %q", e.Header.Get("X-Client-Id"))
+	}
+}
+
+func TestCORSPreflightPassesWithoutAToken(t *testing.T) {
+	f := newFixture(t)
+	be := echoBackend(t, "github")
+	f.gw.Table().Set(githubRoute(t, be.URL))
+	e := readEcho(t, f.do(t, "OPTIONS", "/mcp/github", "", http.Header{"Origin": {"https://app.example"}, "Access-Control-Request-Method": {"POST"}}))
+	if e.Method != "OPTIONS" || e.Header.Get("X-Proxy-Verified") != "" {
+		t.Fatalf("backend saw %s with X-Proxy-Verified=%q", e.Method, e.Header.Get("X-Proxy-Verified"))
+	}
+	if res := f.do(t, "OPTIONS", "/mcp/github", "", nil); res.StatusCode != 401 {
+		t.Fatalf("a plain OPTIONS without a token: status %d, want 401", res.StatusCode)
 	}
 }
 

@@ -105,10 +105,11 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	h := out.Header
 	// MCP forbids token passthrough (MCP authorization, "Access Token
 	// Privilege Restriction"): the backend never sees the caller's token.
-	// Keys are compared canonically: a Header built by hand (not parsed by
-	// net/http) may hold other spellings.
+	// Keys are compared canonically (a Header built by hand may hold other
+	// spellings) and with '_' read as '-': CGI-style backends (WSGI, PHP)
+	// map both to the same variable, so X_User_Id would pass for X-User-Id.
 	for k := range h {
-		if stripped(http.CanonicalHeaderKey(k)) {
+		if stripped(http.CanonicalHeaderKey(strings.ReplaceAll(k, "_", "-"))) {
 			delete(h, k)
 		}
 	}
