@@ -33,14 +33,6 @@ type StatusReconciler struct {
 	Log   logr.Logger
 }
 
-// +kubebuilder:rbac:groups=scopegate.dev,resources=gatewayroutes,verbs=get;list;watch
-// +kubebuilder:rbac:groups=scopegate.dev,resources=gatewayroutes/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=scopegate.dev,resources=oauthclients,verbs=get;list;watch
-// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch
-// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
-// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
-// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
-
 // Reconcile computes the route's conditions from the cache and writes the
 // status once, if it changed.
 func (r *StatusReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
