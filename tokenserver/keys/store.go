@@ -34,10 +34,14 @@ type StoreOptions struct {
 	// cache. Default 5s: far below PrePublish, so every replica knows a key
 	// long before it signs.
 	ReloadInterval time.Duration
-	// CheckInterval is how often the leader applies the rotation policy.
-	// Default 1m.
+	// CheckInterval is how often the leader applies the rotation policy and
+	// looks for an on-demand rotation (AnnotationRotate). Default 1m.
 	CheckInterval time.Duration
-	Log           logr.Logger
+	// ManualPrePublish is how long a key made by an on-demand rotation is
+	// published before it signs. Default two ReloadIntervals, so that every
+	// replica has loaded it first.
+	ManualPrePublish time.Duration
+	Log              logr.Logger
 }
 
 // Store keeps a Ring in step with the signing-keys Secret.
@@ -66,6 +70,9 @@ func NewStore(o StoreOptions) (*Store, error) {
 	}
 	if o.CheckInterval <= 0 {
 		o.CheckInterval = time.Minute
+	}
+	if o.ManualPrePublish <= 0 {
+		o.ManualPrePublish = 2 * o.ReloadInterval
 	}
 	return &Store{opts: o}, nil
 }
@@ -154,6 +161,18 @@ func (s *Store) rotateOnce(ctx context.Context) (bool, error) {
 	set, changed, err := Plan(old, now, s.opts.Ring.Policy(), Generate)
 	if err != nil {
 		return false, err
+	}
+	want := sec.Annotations[AnnotationRotate]
+	if want != "" && want != sec.Annotations[AnnotationRotated] {
+		if set, err = RotateNow(set, now, now.Add(s.opts.ManualPrePublish), Generate); err != nil {
+			return false, err
+		}
+		if sec.Annotations == nil {
+			sec.Annotations = map[string]string{}
+		}
+		sec.Annotations[AnnotationRotated] = want
+		changed = true
+		s.opts.Log.Info("Rotating signing keys on demand", "secret", s.opts.Secret, "activateAt", now.Add(s.opts.ManualPrePublish))
 	}
 	labelled := sec.Labels[ManagedByLabel] == ManagedByValue
 	if !changed && labelled {
