@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"net/http"
+	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
@@ -14,9 +17,18 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
+	"github.com/scopegate/scopegate/controllers/gatewayroute"
+	"github.com/scopegate/scopegate/controllers/oauthclient"
+	"github.com/scopegate/scopegate/tokenserver"
+	"github.com/scopegate/scopegate/tokenserver/gateway"
+	"github.com/scopegate/scopegate/tokenserver/keys"
+	"github.com/scopegate/scopegate/tokenserver/registry"
+	"github.com/scopegate/scopegate/tokenserver/revocation"
 )
 
 // ManagedByLabel marks the Secrets and ConfigMaps that scopegate creates; the
@@ -84,17 +96,140 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 
 func run(cfg *config, log logr.Logger) error {
 	ctrl.SetLogger(log)
+	ctx := ctrl.SetupSignalHandler()
 	mgr, err := newManager(cfg, log)
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
 	}
-	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
-		return fmt.Errorf("add health check: %w", err)
-	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
-		return fmt.Errorf("add ready check: %w", err)
+	if err := setup(ctx, mgr, cfg, log); err != nil {
+		return err
 	}
 	log.Info("Starting manager", "issuer", cfg.Issuer, "gatewayURL", cfg.GatewayURL,
 		"oauthAddress", cfg.OAuthBindAddress, "gatewayAddress", cfg.GatewayBindAddress)
-	return mgr.Start(ctrl.SetupSignalHandler())
+	return mgr.Start(ctx)
+}
+
+// setup adds every part of scopegate to the manager: the signing keys and
+// revocations (followed on every replica, maintained by the leader), the
+// token server and the gateway (serving on every replica), and the
+// controllers (the registry and route-table feeds on every replica, status
+// and Secrets from the leader).
+func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) error {
+	reg := registry.New()
+
+	ring := keys.NewRing(keys.Policy{RotationPeriod: cfg.SigningKeyRotation}, time.Now)
+	keyStore, err := keys.NewStore(keys.StoreOptions{
+		Secret:    cfg.SigningKeysSecret,
+		Reader:    mgr.GetClient(),
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Ring:      ring,
+		// The leader looks for on-demand rotations this often.
+		CheckInterval: 10 * time.Second,
+		Log:           log.WithName("signing-keys"),
+	})
+	if err != nil {
+		return err
+	}
+	revocations, err := revocation.NewCluster(revocation.ClusterOptions{
+		Config:    mgr.GetConfig(),
+		Namespace: cfg.SigningKeysSecret.Namespace,
+		Log:       log.WithName("revocations"),
+	})
+	if err != nil {
+		return err
+	}
+	tokens, err := tokenserver.New(tokenserver.Options{
+		Issuer:           cfg.Issuer,
+		Registry:         reg,
+		Keys:             ring,
+		Revocations:      revocations,
+		DefaultAudiences: cfg.DefaultAudiences,
+		DefaultTTL:       cfg.AccessTokenTTL,
+		TokenRateLimit:   cfg.TokenRateLimit,
+		TrustedProxies:   cfg.TrustedProxies,
+		Metrics:          metrics.Registry,
+		Log:              log.WithName("tokenserver"),
+	})
+	if err != nil {
+		return fmt.Errorf("create token server: %w", err)
+	}
+	gw, err := gateway.New(gateway.Options{
+		Verifier:       tokens,
+		Registry:       reg,
+		Issuer:         cfg.Issuer,
+		GatewayURL:     cfg.GatewayURL,
+		TrustedProxies: cfg.TrustedProxies,
+		Metrics:        metrics.Registry,
+		Log:            log.WithName("gateway"),
+	})
+	if err != nil {
+		return fmt.Errorf("create gateway: %w", err)
+	}
+	clientMetrics, err := oauthclient.NewMetrics(metrics.Registry)
+	if err != nil {
+		return err
+	}
+
+	shutdown := 15 * time.Second
+	for _, r := range []manager.Runnable{
+		keyStore.Loader(), keyStore.Rotator(), revocations, revocations.Collector(),
+		&manager.Server{Name: "tokenserver", Server: httpServer(cfg.OAuthBindAddress, tokens.Handler()), ShutdownTimeout: &shutdown},
+		&manager.Server{Name: "gateway", Server: httpServer(cfg.GatewayBindAddress, gw), ShutdownTimeout: &shutdown},
+	} {
+		if err := mgr.Add(r); err != nil {
+			return fmt.Errorf("add runnable: %w", err)
+		}
+	}
+	if err := oauthclient.SetupWithManager(mgr, oauthclient.Options{
+		Issuer:           cfg.Issuer,
+		Registry:         reg,
+		Tokens:           tokens,
+		Keys:             tokens,
+		DefaultTTL:       cfg.AccessTokenTTL,
+		DefaultAudiences: cfg.DefaultAudiences,
+		Metrics:          clientMetrics,
+	}); err != nil {
+		return fmt.Errorf("set up OAuthClient controllers: %w", err)
+	}
+	if err := gatewayroute.Setup(ctx, mgr, gatewayroute.Config{Table: gw.Table(), GatewayURL: cfg.GatewayURL}); err != nil {
+		return fmt.Errorf("set up GatewayRoute controllers: %w", err)
+	}
+
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return fmt.Errorf("add health check: %w", err)
+	}
+	// Ready when this replica can sign and verify: the signing keys are
+	// loaded, the revocation list is synced, and the informer caches that
+	// feed the registry and the route table are synced.
+	for name, check := range map[string]healthz.Checker{
+		"signing-keys": func(*http.Request) error {
+			if !ring.Ready() {
+				return fmt.Errorf("signing keys not loaded yet")
+			}
+			return nil
+		},
+		"revocations": revocations.Ready,
+		"caches": func(r *http.Request) error {
+			if !mgr.GetCache().WaitForCacheSync(r.Context()) {
+				return fmt.Errorf("informer caches not synced")
+			}
+			return nil
+		},
+	} {
+		if err := mgr.AddReadyzCheck(name, check); err != nil {
+			return fmt.Errorf("add ready check %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func httpServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
 }

@@ -218,7 +218,7 @@ type TokenStatus struct {
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Client-ID",type=string,JSONPath=`.status.clientID`
 // +kubebuilder:printcolumn:name="Scopes",type=string,JSONPath=`.spec.scopes`
-// +kubebuilder:printcolumn:name="Token-Expires",type=date,JSONPath=`.status.token.notAfter`
+// +kubebuilder:printcolumn:name="Token-Expires",type=string,JSONPath=`.status.token.notAfter`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type OAuthClient struct {
 	metav1.TypeMeta `json:",inline"`
