@@ -52,17 +52,30 @@ func (s *Server) audiences(form url.Values, client *registry.Client) ([]string, 
 }
 
 func (s *Server) defaultAudiences(client *registry.Client) []string {
-	if client == nil || len(client.Audiences) == 0 {
+	if client == nil {
 		return slices.Clone(s.opts.DefaultAudiences)
 	}
+	return DefaultAudiencesFor(s.opts.DefaultAudiences, client.Audiences)
+}
+
+// DefaultAudiencesFor is the aud of a token whose request names none: the
+// manager's defaults (--default-audiences), narrowed to the client's
+// allow-list when it has one, or the allow-list itself when no default is on
+// it. Taking the defaults literally would leave a client allowed only [mcp]
+// unable to get a token without naming an audience. The token endpoint and
+// the OAuthClient controller's token Secrets both use this rule.
+func DefaultAudiencesFor(defaults, allowed []string) []string {
+	if len(allowed) == 0 {
+		return slices.Clone(defaults)
+	}
 	var out []string
-	for _, a := range s.opts.DefaultAudiences {
-		if slices.Contains(client.Audiences, a) {
+	for _, a := range defaults {
+		if slices.Contains(allowed, a) {
 			out = append(out, a)
 		}
 	}
 	if len(out) == 0 {
-		return slices.Clone(client.Audiences)
+		return slices.Clone(allowed)
 	}
 	return out
 }

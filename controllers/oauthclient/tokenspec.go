@@ -9,6 +9,7 @@ import (
 	"time"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
+	"github.com/scopegate/scopegate/tokenserver"
 )
 
 // Token lifetimes allowed by the CRD (SPEC §4: 60s..24h).
@@ -49,9 +50,8 @@ func effectiveTokenSpec(c *scopegatev1alpha1.OAuthClient, o *Options) (*tokenSpe
 	if len(s.Scopes) == 0 {
 		s.Scopes = scopegatev1alpha1.ScopeStrings(c.Spec.Scopes)
 	}
-	audiencesDefaulted := len(s.Audiences) == 0
-	if audiencesDefaulted {
-		s.Audiences = slices.Clone(o.DefaultAudiences)
+	if len(s.Audiences) == 0 {
+		s.Audiences = tokenserver.DefaultAudiencesFor(o.DefaultAudiences, scopegatev1alpha1.AudienceStrings(c.Spec.Audiences))
 	}
 	switch {
 	case ts.Duration != nil:
@@ -78,9 +78,6 @@ func effectiveTokenSpec(c *scopegatev1alpha1.OAuthClient, o *Options) (*tokenSpe
 	if allowed := scopegatev1alpha1.AudienceStrings(c.Spec.Audiences); len(allowed) > 0 {
 		for _, a := range s.Audiences {
 			if !slices.Contains(allowed, a) {
-				if audiencesDefaulted {
-					return nil, fmt.Errorf("spec.tokenSecret.audiences: the default audiences %v are not all in spec.audiences; name the token's audiences", o.DefaultAudiences)
-				}
 				return nil, fmt.Errorf("spec.tokenSecret.audiences: %q is not in spec.audiences", a)
 			}
 		}

@@ -41,6 +41,23 @@ func TestEffectiveTokenSpec(t *testing.T) {
 			t.Fatalf("unexpected defaults: %+v", s)
 		}
 	})
+	t.Run("Default audiences are narrowed to spec.audiences, as at the token endpoint", func(t *testing.T) {
+		for _, tc := range []struct{ allowed, want string }{
+			{"mcp", "mcp"},
+			{"hook mcp", "mcp"},
+			{"https://api.example.com", "https://api.example.com"},
+		} {
+			c := newClient(func(c *scopegatev1alpha1.OAuthClient) {
+				for _, a := range strings.Fields(tc.allowed) {
+					c.Spec.Audiences = append(c.Spec.Audiences, scopegatev1alpha1.Audience(a))
+				}
+			})
+			s, err := effectiveTokenSpec(c, opts)
+			if err != nil || strings.Join(s.Audiences, " ") != tc.want {
+				t.Fatalf("allowed %q: got %v, %v; want %q", tc.allowed, s, err, tc.want)
+			}
+		}
+	})
 	t.Run("duration falls back to accessTokenTTL before the manager default", func(t *testing.T) {
 		s, err := effectiveTokenSpec(newClient(func(c *scopegatev1alpha1.OAuthClient) { c.Spec.AccessTokenTTL = dur(2 * time.Hour) }), opts)
 		if err != nil || s.Duration != 2*time.Hour {
@@ -56,9 +73,6 @@ func TestEffectiveTokenSpec(t *testing.T) {
 		{"renewBefore not shorter than the manager's default TTL is a spec error", func(c *scopegatev1alpha1.OAuthClient) {
 			c.Spec.TokenSecret.RenewBefore = dur(time.Hour)
 		}, "renewBefore"},
-		{"Default audiences outside spec.audiences are a spec error", func(c *scopegatev1alpha1.OAuthClient) {
-			c.Spec.Audiences = []scopegatev1alpha1.Audience{"mcp"}
-		}, "audiences"},
 		{"Hook scopes without the hook audience are a spec error", func(c *scopegatev1alpha1.OAuthClient) {
 			c.Spec.Scopes = append(c.Spec.Scopes, "hook:govern")
 			c.Spec.TokenSecret.Scopes = []scopegatev1alpha1.Scope{"hook:govern"}
