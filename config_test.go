@@ -1,0 +1,82 @@
+package main
+
+import (
+	"flag"
+	"io"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func parse(t *testing.T, args ...string) (*config, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("scopegate", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return parseFlags(fs, args, nil)
+}
+
+func TestFlagsHaveTheDocumentedDefaults(t *testing.T) {
+	c, err := parse(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.OAuthBindAddress != ":8080" || c.GatewayBindAddress != ":8000" || c.MetricsBindAddress != ":9090" || c.HealthProbeBindAddress != ":8081" {
+		t.Errorf("bind addresses = %s %s %s %s", c.OAuthBindAddress, c.GatewayBindAddress, c.MetricsBindAddress, c.HealthProbeBindAddress)
+	}
+	if c.Issuer != "http://localhost:8080" || c.GatewayURL != "http://localhost:8000" {
+		t.Errorf("issuer %q, gateway URL %q", c.Issuer, c.GatewayURL)
+	}
+	if !slices.Equal(c.DefaultAudiences, []string{"api", "mcp", "a2a"}) {
+		t.Errorf("default audiences = %v", c.DefaultAudiences)
+	}
+	if c.AccessTokenTTL != time.Hour || c.LeaderElect || c.TokenRateLimit != 0 || len(c.TrustedProxies) != 0 {
+		t.Errorf("ttl %s, leader-elect %v, token rate %v, proxies %v", c.AccessTokenTTL, c.LeaderElect, c.TokenRateLimit, c.TrustedProxies)
+	}
+	if c.SigningKeysSecret.String() != "scopegate-system/scopegate-signing-keys" || c.LeaderElectionNS != "scopegate-system" {
+		t.Errorf("signing keys %s, lease namespace %s", c.SigningKeysSecret, c.LeaderElectionNS)
+	}
+}
+
+func TestFlagsAreParsed(t *testing.T) {
+	c, err := parse(t, "--issuer=https://auth.example.com/", "--gateway-url=https://gw.example.com",
+		"--default-audiences=mcp, a2a", "--access-token-ttl=10m", "--trusted-proxies=10.0.0.0/8,192.168.1.7",
+		"--token-rate-limit=5", "--oauth-bind-address=127.0.0.1:9999")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Issuer != "https://auth.example.com" {
+		t.Errorf("issuer %q: the trailing slash must go, so that iss and metadata agree", c.Issuer)
+	}
+	if !slices.Equal(c.DefaultAudiences, []string{"mcp", "a2a"}) || c.AccessTokenTTL != 10*time.Minute || c.TokenRateLimit != 5 {
+		t.Errorf("got %+v", c)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.7/32")}
+	if !slices.Equal(c.TrustedProxies, want) {
+		t.Errorf("trusted proxies %v, want %v", c.TrustedProxies, want)
+	}
+}
+
+func TestBadFlagsAreRefusedNamingTheFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--issuer=ftp://x"}, "--issuer"},
+		{[]string{"--issuer=https://x/?q=1"}, "--issuer"},
+		{[]string{"--gateway-url=not a url"}, "--gateway-url"},
+		{[]string{"--default-audiences= , "}, "--default-audiences"},
+		{[]string{"--access-token-ttl=30s"}, "--access-token-ttl"},
+		{[]string{"--access-token-ttl=48h"}, "--access-token-ttl"},
+		{[]string{"--signing-keys-secret=nonamespace"}, "--signing-keys-secret"},
+		{[]string{"--trusted-proxies=10.0.0.0/99"}, "--trusted-proxies"},
+		{[]string{"--token-rate-limit=-1"}, "--token-rate-limit"},
+		{[]string{"stray"}, "unexpected arguments"},
+	} {
+		_, err := parse(t, tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: err = %v, want one naming %s", tc.args, err, tc.want)
+		}
+	}
+}
