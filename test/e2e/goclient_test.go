@@ -106,8 +106,15 @@ func TestGoClientCredentials(t *testing.T) {
 			t.Errorf("e2e: error %q, want insufficient_scope; got %s", got, r)
 		}
 		if !strings.Contains(r.Header.Get("WWW-Authenticate"), `scope="mcp"`) {
-			t.Errorf(`403 challenge lacks scope="mcp": %s`, r)
+			t.Errorf(`e2e: 403 challenge lacks scope="mcp": %s`, r)
 		}
+	})
+
+	t.Run("The metrics count the issued tokens and the gateway's decisions", func(t *testing.T) {
+		h.waitMetric(t, "scopegate_tokens_issued_total")
+		h.waitMetric(t, "scopegate_token_requests_total", `outcome="issued"`)
+		h.waitMetric(t, "scopegate_gateway_requests_total", `route="e2e-go/go-echo"`, `decision="allow"`, `code="200"`)
+		h.waitMetric(t, "scopegate_gateway_requests_total", `route="e2e-go/go-echo"`, `decision="deny"`, `code="403"`)
 	})
 }
 

@@ -72,6 +72,10 @@ func startHarness() (*harness, error) {
 	}
 	h := &harness{root: root, http: &http.Client{Timeout: 30 * time.Second}}
 	bin := filepath.Join(root, "bin", "scopegate")
+	if b := os.Getenv("E2E_MANAGER_BIN"); b != "" {
+		// Another build of the manager, e.g. one being debugged.
+		bin = b
+	}
 	h.kubectl = filepath.Join(root, "bin", "k8s", "kubectl")
 	for what, path := range map[string]string{
 		"manager binary (make build)":                bin,

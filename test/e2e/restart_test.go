@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,6 +37,36 @@ func (h *harness) publishedKids(t *testing.T) []string {
 	}
 	slices.Sort(kids)
 	return kids
+}
+
+// waitMetric polls the manager's /metrics until a sample of name carries
+// every label given (as `key="value"`), and returns that line.
+func (h *harness) waitMetric(t *testing.T, name string, labels ...string) string {
+	t.Helper()
+	var found string
+	eventually(t, "metric "+name+"{"+strings.Join(labels, ",")+"} on "+h.metricsURL+"/metrics", defaultWait, pollInterval, func() (bool, string) {
+		res, err := h.http.Get(h.metricsURL + "/metrics")
+		if err != nil {
+			return false, err.Error()
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		for _, line := range strings.Split(string(b), "\n") {
+			if !strings.HasPrefix(line, name+"{") {
+				continue
+			}
+			ok := true
+			for _, l := range labels {
+				ok = ok && strings.Contains(line, l)
+			}
+			if ok {
+				found = line
+				return true, ""
+			}
+		}
+		return false, res.Status + ": no such sample"
+	})
+	return found
 }
 
 // TestStateSurvivesAManagerRestart stops the manager with SIGTERM and starts
@@ -82,9 +114,10 @@ func TestStateSurvivesAManagerRestart(t *testing.T) {
 	}
 	h.expectGateway(t, "new token after the restart", "/e2e/restart/echo/new", h.token(t, c, "mcp", nil), http.StatusOK)
 
-	// The controller has reconciled the client again (Ready for its
-	// generation, as observed after the restart); the token Secret must be
-	// the one issued before.
+	// Once the restarted manager exports the token Secret's expiry (SPEC §7),
+	// its controller has reconciled the client; the token Secret must still
+	// be the one issued before.
+	h.waitMetric(t, "scopegate_token_secret_expiration_timestamp_seconds", `namespace="e2e-restart"`, `name="survivor"`)
 	h.waitReady(t, "e2e-restart", "oauthclient/survivor")
 	after := h.secret(t, "e2e-restart", "survivor-token", nil)
 	if after.Annotations[scopegatev1alpha1.AnnotationRevision] != tokSecret.Annotations[scopegatev1alpha1.AnnotationRevision] ||
