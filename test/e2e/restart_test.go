@@ -52,7 +52,7 @@ func (h *harness) waitMetric(t *testing.T, name string, labels ...string) string
 		defer res.Body.Close()
 		b, _ := io.ReadAll(res.Body)
 		for _, line := range strings.Split(string(b), "\n") {
-			if !strings.HasPrefix(line, name+"{") {
+			if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
 				continue
 			}
 			ok := true
