@@ -48,7 +48,7 @@ func TestGoClientCredentials(t *testing.T) {
 	}
 	for _, s := range styles {
 		t.Run("A token fetched with "+s.name+" is accepted by the gateway", func(t *testing.T) {
-			tok, err := h.tokenWith(creds{ClientID: c.ClientID, ClientSecret: c.ClientSecret}, "mcp", nil, s.style)
+			tok, err := h.tokenWith(c, "mcp", nil, s.style)
 			if err != nil {
 				t.Fatalf("e2e: x/oauth2 clientcredentials (%s) against %s: %v", s.name, c.TokenURL, err)
 			}

@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -20,13 +22,19 @@ func TestKubectlAppliesTheSamplesAndTheyBecomeReady(t *testing.T) {
 	tok := h.secret(t, "default", "demo-agent-token", func(s *corev1.Secret) (bool, string) {
 		return len(s.Data["access_token"]) > 0, "no access_token yet"
 	})
-	// The sample route's backend (127.0.0.1:3001) is not running here: an
-	// authorised call passes the gateway's checks and ends at the dead
-	// backend, which the gateway reports as 502/503 (SPEC §6).
-	r := h.expectGatewayAny(t, "sample demo-agent token on /mcp/echo", "/mcp/echo/", string(tok.Data["access_token"]),
-		http.StatusBadGateway, http.StatusServiceUnavailable)
-	if !strings.Contains(r.Header.Get("Content-Type"), "json") {
-		t.Errorf("e2e: gateway error for a dead backend: Content-Type %q, want JSON (SPEC §6); got %s", r.Header.Get("Content-Type"), r)
+	// The sample route's backend is `make run`'s echo server on
+	// 127.0.0.1:3001. Normally nothing listens there during the suite: an
+	// authorised call then passes the gateway's checks and ends at the dead
+	// backend, which the gateway reports as 502/503 with a JSON body (SPEC §6).
+	if c, err := net.DialTimeout("tcp", "127.0.0.1:3001", time.Second); err == nil {
+		_ = c.Close()
+		h.expectGateway(t, "sample demo-agent token on /mcp/echo (a backend listens on 3001)", "/mcp/echo/", string(tok.Data["access_token"]), http.StatusOK)
+	} else {
+		r := h.expectGatewayAny(t, "sample demo-agent token on /mcp/echo", "/mcp/echo/", string(tok.Data["access_token"]),
+			http.StatusBadGateway, http.StatusServiceUnavailable)
+		if !strings.Contains(r.Header.Get("Content-Type"), "json") {
+			t.Errorf("e2e: gateway error for a dead backend: Content-Type %q, want JSON (SPEC §6); got %s", r.Header.Get("Content-Type"), r)
+		}
 	}
 	// reporting-job holds only service: 403 insufficient_scope.
 	rj := h.credentials(t, "default", "reporting-job")

@@ -28,10 +28,14 @@ func (h *harness) token(t *testing.T, c creds, scope string, params url.Values) 
 }
 
 func (h *harness) tokenWith(c creds, scope string, params url.Values, style oauth2.AuthStyle) (*oauth2.Token, error) {
+	tokenURL := c.TokenURL // token_url of the credentials Secret
+	if tokenURL == "" {
+		tokenURL = h.issuer + "/oauth/token"
+	}
 	cfg := clientcredentials.Config{
 		ClientID:       c.ClientID,
 		ClientSecret:   c.ClientSecret,
-		TokenURL:       h.issuer + "/oauth/token",
+		TokenURL:       tokenURL,
 		Scopes:         strings.Fields(scope),
 		EndpointParams: params,
 		AuthStyle:      style,
