@@ -10,6 +10,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/go-logr/logr"
 )
 
 // tinyLoad keeps the harness exercised without making `make test` slow. The
@@ -145,7 +147,7 @@ func TestATargetThatRefusesRequestsIsReportedBroken(t *testing.T) {
 
 func TestTheCommandPrintsJSONWithRatiosAndExitsZero(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"-n", "200", "-c", "4", "-warmup", "20", "-fresh-tokens", "-json"}, &stdout, &stderr)
+	code := run(context.Background(), []string{"-n", "200", "-c", "4", "-warmup", "20", "-rounds", "3", "-fresh-tokens", "-json"}, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
 	}
@@ -153,8 +155,9 @@ func TestTheCommandPrintsJSONWithRatiosAndExitsZero(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 		t.Fatalf("decode JSON report: %v\n%s", err, stdout.String())
 	}
-	if len(rep.Results) != 5 || len(rep.Broken) != 0 {
-		t.Fatalf("%d results, broken %v; want 5 and none", len(rep.Results), rep.Broken)
+	// 200 requests in 3 rounds: 67, 67 and 66 per target.
+	if len(rep.Results) != 5 || len(rep.Broken) != 0 || rep.Rounds != 3 {
+		t.Fatalf("%d results, broken %v, %d rounds; want 5, none and 3", len(rep.Results), rep.Broken, rep.Rounds)
 	}
 	for _, r := range rep.Results {
 		if r.Requests != 200 || r.Errors != 0 {
@@ -180,6 +183,8 @@ func TestFlagsThatWouldUnboundTheRunAreRefused(t *testing.T) {
 		{"-max-duration", "1h"},
 		{"-fresh-tokens", "-n", "300000"},
 		{"-max-error-fraction", "1"},
+		{"-rounds", "0"},
+		{"-n", "10", "-rounds", "11"},
 		{"extra"},
 	} {
 		if _, err := parseFlags(args, io.Discard); err == nil {
@@ -190,7 +195,7 @@ func TestFlagsThatWouldUnboundTheRunAreRefused(t *testing.T) {
 	if err != nil {
 		t.Fatalf("defaults refused: %v", err)
 	}
-	if o.load != (Load{Concurrency: 16, Requests: 20000, Warmup: 1000, MaxDuration: 30 * time.Second}) || o.freshTokens || o.json {
+	if o.load != (Load{Concurrency: 16, Requests: 20000, Warmup: 1000, MaxDuration: 30 * time.Second}) || o.rounds != 4 || o.freshTokens || o.json {
 		t.Errorf("defaults %+v", o)
 	}
 }
@@ -219,5 +224,22 @@ func TestPercentilesAreNearestRank(t *testing.T) {
 	}
 	if got := percentile(nil, 50); got != 0 {
 		t.Errorf("p50 of nothing = %s", got)
+	}
+}
+
+func TestTheTimeBoundStopsARunWithoutCountingCutOffRequestsAsErrors(t *testing.T) {
+	env := startEnv(t)
+	targets, err := env.Targets(context.Background(), 0)
+	if err != nil {
+		t.Fatalf("targets: %v", err)
+	}
+	// A million requests do not fit in 0.4s on any machine this runs on.
+	l := Load{Concurrency: 4, Requests: 1_000_000, MaxDuration: 400 * time.Millisecond}
+	results := MeasureAll(context.Background(), logr.Discard(), targets[:2], l, 2)
+	for _, r := range results {
+		if r.Requests == 0 || r.Requests >= l.Requests || r.Errors != 0 {
+			t.Errorf("%s: %d requests, %d errors (statuses %v, transport errors %d); want some, fewer than %d, none failed",
+				r.Target, r.Requests, r.Errors, r.Statuses, r.TransportErrors, l.Requests)
+		}
 	}
 }

@@ -10,7 +10,7 @@
 // JSON. The exit status is non-zero only for a broken setup (a target that
 // answered non-2xx beyond a tiny fraction), never for a slow one.
 //
-//	go run ./hack/loadtest [-c 16] [-n 20000] [-warmup 1000] [-max-duration 30s] [-fresh-tokens] [-json]
+//	go run ./hack/loadtest [-c 16] [-n 20000] [-warmup 1000] [-max-duration 30s] [-rounds 4] [-fresh-tokens] [-json]
 package main
 
 import (
@@ -22,7 +22,6 @@ import (
 	"os/signal"
 	"time"
 
-	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
 )
 
@@ -32,11 +31,13 @@ const (
 	maxFreshTokens = 200_000
 	maxConcurrency = 1024
 	maxDuration    = 10 * time.Minute
+	maxRounds      = 100
 )
 
 // options are the parsed flags.
 type options struct {
 	load             Load
+	rounds           int
 	freshTokens      bool
 	json             bool
 	maxErrorFraction float64
@@ -76,14 +77,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		log.Error(err, "Cannot prepare the targets")
 		return 2
 	}
-	results := measureAll(ctx, log, targets, opts.load)
+	results := MeasureAll(ctx, log, targets, opts.load, opts.rounds)
+	for _, r := range results {
+		if r.Requests < opts.load.Requests {
+			log.Info("Stopped before -n by -max-duration or an interrupt", "target", r.Target, "requests", r.Requests)
+		}
+	}
 	bad := broken(results, opts.maxErrorFraction)
 
 	table := stdout
 	if opts.json {
 		// The JSON document alone goes to stdout, so it can be piped.
 		table = stderr
-		if err := printJSON(stdout, report{Load: opts.load, Fresh: opts.freshTokens, Results: results, Broken: bad}); err != nil {
+		if err := printJSON(stdout, report{Load: opts.load, Rounds: opts.rounds, Fresh: opts.freshTokens, Results: results, Broken: bad}); err != nil {
 			log.Error(err, "Cannot write the JSON report")
 			return 2
 		}
@@ -101,21 +107,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// measureAll measures the targets one after the other and fills the
-// ratios.
-func measureAll(ctx context.Context, log logr.Logger, targets []*Target, l Load) []*Result {
-	results := make([]*Result, 0, len(targets))
-	for _, t := range targets {
-		if ctx.Err() != nil {
-			break
-		}
-		log.Info("Measuring", "target", t.Name, "requests", l.Requests, "concurrency", l.Concurrency)
-		results = append(results, Measure(ctx, t, l))
-	}
-	compare(results)
-	return results
-}
-
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -124,6 +115,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.load.Requests, "n", 20000, "measured requests per target")
 	fs.IntVar(&o.load.Warmup, "warmup", 1000, "unmeasured warm-up requests per target")
 	fs.DurationVar(&o.load.MaxDuration, "max-duration", 30*time.Second, "upper bound on each target's measured phase (and on its warm-up)")
+	fs.IntVar(&o.rounds, "rounds", 4, "split each target's requests into this many rounds, alternating the targets' order, so that baselines and targets share the machine's drifting background load")
 	fs.BoolVar(&o.freshTokens, "fresh-tokens", false, "also load the gateway with a new token per request (the cold verification path)")
 	fs.BoolVar(&o.json, "json", false, "print the results as JSON on stdout (the table goes to stderr)")
 	fs.Float64Var(&o.maxErrorFraction, "max-error-fraction", 0.001, "fraction of failed requests above which a target counts as broken (exit 1)")
@@ -143,6 +135,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-warmup must be between 0 and %d", maxRequests)
 	case l.MaxDuration <= 0 || l.MaxDuration > maxDuration:
 		return o, fmt.Errorf("-max-duration must be positive and at most %s", maxDuration)
+	case o.rounds < 1 || o.rounds > min(l.Requests, maxRounds):
+		return o, fmt.Errorf("-rounds must be between 1 and min(-n, %d)", maxRounds)
 	case o.freshTokens && l.Requests+l.Warmup > maxFreshTokens:
 		return o, fmt.Errorf("-fresh-tokens signs -n plus -warmup tokens up front: at most %d", maxFreshTokens)
 	case o.maxErrorFraction < 0 || o.maxErrorFraction >= 1:

@@ -4,9 +4,12 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/go-logr/logr"
 )
 
 // Load is how hard and how long to drive one target.
@@ -33,13 +36,64 @@ type sample struct {
 // l.Requests have been answered or l.MaxDuration has passed, whichever is
 // first. Requests cut off by the time bound are not counted.
 func Measure(ctx context.Context, t *Target, l Load) *Result {
-	client := newClient(l.Concurrency)
-	defer client.CloseIdleConnections()
-	if l.Warmup > 0 {
-		drive(ctx, client, t, l.Warmup, l.Concurrency, l.MaxDuration)
+	return MeasureAll(ctx, logr.Discard(), []*Target{t}, l, 1)[0]
+}
+
+// meter is one target's keep-alive client and what it measured so far.
+type meter struct {
+	target  *Target
+	client  *http.Client
+	samples []*sample
+	elapsed time.Duration
+}
+
+// MeasureAll warms every target up, then measures them in rounds, each
+// round sending a share of l.Requests to every target in turn, in reverse
+// order every other round (A B B A). A baseline and its targets thus run
+// side by side throughout, so that other load on the machine, which drifts,
+// weighs on both alike and the ratios stay meaningful. Each target's
+// measured phase is bounded by l.MaxDuration in total. The results carry
+// the ratios to their baselines.
+func MeasureAll(ctx context.Context, log logr.Logger, targets []*Target, l Load, rounds int) []*Result {
+	meters := make([]*meter, len(targets))
+	for i, t := range targets {
+		meters[i] = &meter{target: t, client: newClient(l.Concurrency)}
+		defer meters[i].client.CloseIdleConnections()
 	}
-	samples, elapsed := drive(ctx, client, t, l.Requests, l.Concurrency, l.MaxDuration)
-	return summarize(t, samples, elapsed)
+	for _, m := range meters {
+		if l.Warmup > 0 && ctx.Err() == nil {
+			log.Info("Warming up", "target", m.target.Name, "requests", l.Warmup)
+			drive(ctx, m.client, m.target, l.Warmup, l.Concurrency, l.MaxDuration)
+		}
+	}
+	for r := range rounds {
+		n := l.Requests / rounds
+		if r < l.Requests%rounds {
+			n++
+		}
+		log.Info("Measuring", "round", r+1, "of", rounds, "requestsPerTarget", n, "concurrency", l.Concurrency)
+		order := slices.Clone(meters)
+		if r%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, m := range order {
+			// The time left is spread over the remaining rounds, so that a
+			// slow run still interleaves.
+			budget := (l.MaxDuration - m.elapsed) / time.Duration(rounds-r)
+			if n == 0 || budget <= 0 || ctx.Err() != nil {
+				continue
+			}
+			s, took := drive(ctx, m.client, m.target, n, l.Concurrency, budget)
+			m.samples = append(m.samples, s...)
+			m.elapsed += took
+		}
+	}
+	results := make([]*Result, len(meters))
+	for i, m := range meters {
+		results[i] = summarize(m.target, m.samples, m.elapsed)
+	}
+	compare(results)
+	return results
 }
 
 // drive sends up to n requests from c concurrent clients, stopping early at

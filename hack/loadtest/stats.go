@@ -133,6 +133,7 @@ func latency(d time.Duration) string {
 // report is the -json document.
 type report struct {
 	Load    Load      `json:"load"`
+	Rounds  int       `json:"rounds"`
 	Fresh   bool      `json:"fresh_tokens"`
 	Results []*Result `json:"results"`
 	Broken  []string  `json:"broken,omitempty"`

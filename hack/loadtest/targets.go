@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -129,6 +130,9 @@ func Start() (*Env, error) {
 			pr.SetXForwarded()
 		},
 		Transport: gateway.NewTransport(),
+		// Requests cut off by the time bound are cancelled; that is not
+		// worth a line.
+		ErrorLog: log.New(io.Discard, "", 0),
 	}
 	if e.plainURL, err = e.serve(plain); err != nil {
 		return nil, fmt.Errorf("start plain proxy: %w", err)
