@@ -79,8 +79,9 @@ e2e-deps: ## Install the Node.js clients of the end-to-end suite.
 	@if [ -f test/e2e/package-lock.json ] && [ ! -d test/e2e/node_modules ]; then cd test/e2e && npm ci --no-audit --no-fund; fi
 
 .PHONY: bench
-bench: ## Benchmarks: token endpoint, signing, verification, gateway vs a plain reverse proxy.
+bench: ## Benchmarks and the load harness, reported as ratios to baselines measured in the same run.
 	$(GO) test -run='^$$' -bench=. -benchmem ./tokenserver/...
+	$(GO) run ./hack/loadtest -fresh-tokens
 
 ##@ Build
 
