@@ -78,8 +78,9 @@ type GatewayRouteSpec struct {
 	// +optional
 	AllowAnonymous bool `json:"allowAnonymous,omitempty"`
 
-	// timeout bounds each request to the backend; 0 means no limit, for
-	// long-lived streams. Defaults to 60s.
+	// timeout bounds each request to the backend; 0 means no limit. Defaults
+	// to 60s for HTTP routes and to no limit for MCP and A2A routes, whose
+	// responses are long-lived streams.
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`

@@ -15,9 +15,20 @@ import (
 	"github.com/scopegate/scopegate/tokenserver/registry"
 )
 
-// DefaultTimeout bounds forwarded requests of a route that sets no timeout
-// (GatewayRoute spec.timeout); routes carrying long-lived streams set 0.
+// DefaultTimeout bounds forwarded requests of an HTTP route that sets no
+// timeout (GatewayRoute spec.timeout).
 const DefaultTimeout = 60 * time.Second
+
+// defaultTimeout is the timeout of a route that sets none: DefaultTimeout
+// for plain HTTP, and no limit for MCP and A2A, whose responses are
+// long-lived streams (MCP's SSE GET stream, A2A's message/stream) that a
+// fixed deadline would cut.
+func defaultTimeout(p gateway.Protocol) time.Duration {
+	if p == gateway.ProtocolHTTP {
+		return DefaultTimeout
+	}
+	return 0
+}
 
 // TableReconciler keeps a gateway's route table equal to the GatewayRoutes
 // in the cluster. It runs on every replica: each replica's gateway serves
@@ -78,7 +89,7 @@ func routeFor(gr *scopegatev1alpha1.GatewayRoute, be backend) *gateway.Route {
 	if s.RateLimit != nil {
 		rt.RateLimit = &registry.RateLimit{RequestsPerSecond: float64(s.RateLimit.RequestsPerSecond), Burst: s.RateLimit.EffectiveBurst()}
 	}
-	rt.Timeout = DefaultTimeout
+	rt.Timeout = defaultTimeout(rt.Protocol)
 	if s.Timeout != nil {
 		rt.Timeout = s.Timeout.Duration
 	}
