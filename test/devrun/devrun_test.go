@@ -1,0 +1,216 @@
+// Package devrun proves what `make run` promises (SPEC §2): a local control
+// plane whose etcd data survives a restart, the samples applied once, the
+// manager in the foreground, and nothing left running after Ctrl-C.
+package devrun
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/scopegate/scopegate/internal/testenv"
+)
+
+// lockedBuffer collects a process's output for assertions while it runs.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func build(t *testing.T, root, dir, pkg, name string) string {
+	t.Helper()
+	out := filepath.Join(dir, name)
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", pkg, err, b)
+	}
+	return out
+}
+
+// devRun is one `make run`: the devcluster command with the manager on free
+// ports, in its own process group as a terminal's foreground job is.
+type devRun struct {
+	cmd *exec.Cmd
+	out *lockedBuffer
+}
+
+func start(t *testing.T, devcluster, manager, dataDir, samples string) *devRun {
+	t.Helper()
+	out := &lockedBuffer{}
+	cmd := exec.Command(devcluster, "--manager", manager, "--dir", dataDir, "--samples", samples,
+		"--echo-address", freePort(t), "--",
+		"--oauth-bind-address", freePort(t), "--gateway-bind-address", freePort(t),
+		"--metrics-bind-address", freePort(t), "--health-probe-bind-address", freePort(t))
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := &devRun{cmd: cmd, out: out}
+	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	deadline := time.Now().Add(2 * time.Minute)
+	for !strings.Contains(out.String(), "scopegate is running") {
+		if time.Now().After(deadline) || cmd.ProcessState != nil {
+			t.Fatalf("make run did not report readiness; it said:\n%s", out.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return r
+}
+
+// interrupt sends SIGINT to the whole process group, as Ctrl-C in a
+// terminal does, and waits for the command to end.
+func (r *devRun) interrupt(t *testing.T) {
+	t.Helper()
+	if err := syscall.Kill(-r.cmd.Process.Pid, syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- r.cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("make run did not stop within 60s of SIGINT; it said:\n%s", r.out.String())
+	}
+}
+
+// leftovers lists running processes whose command line mentions dir.
+func leftovers(dir string) []string {
+	var out []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		cmdline := strings.ReplaceAll(string(b), "\x00", " ")
+		if strings.Contains(cmdline, dir) && !strings.Contains(cmdline, "devrun.test") {
+			out = append(out, e.Name()+": "+cmdline)
+		}
+	}
+	return out
+}
+
+// apiServerAddress is host:port of the API server in kubeconfig.
+func apiServerAddress(t *testing.T, kubeconfig string) string {
+	t.Helper()
+	b, err := os.ReadFile(kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "server: https://"); ok {
+			return v
+		}
+	}
+	t.Fatalf("no server in %s", kubeconfig)
+	return ""
+}
+
+// assertStopped fails when anything of the run is still alive: a process
+// naming the run's directory (etcd, the manager, devcluster) or the API
+// server still accepting connections.
+func assertStopped(t *testing.T, dir, apiServer string) {
+	t.Helper()
+	if left := leftovers(dir); len(left) > 0 {
+		t.Fatalf("Ctrl-C left processes behind:\n%s", strings.Join(left, "\n"))
+	}
+	if c, err := net.DialTimeout("tcp", apiServer, time.Second); err == nil {
+		c.Close()
+		t.Fatalf("Ctrl-C left the kube-apiserver on %s running", apiServer)
+	}
+}
+
+func kubectl(t *testing.T, root, kubeconfig string, stdin io.Reader, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(root, "bin", "k8s", "kubectl"), append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	cmd.Stdin = stdin
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, b)
+	}
+	return string(b)
+}
+
+func TestMakeRunKeepsObjectsAcrossRestartsAndLeavesNothingBehind(t *testing.T) {
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	devcluster := build(t, root, tmp, "./hack/devcluster", "devcluster")
+	manager := build(t, root, tmp, ".", "scopegate")
+	dataDir := filepath.Join(tmp, "dev")
+	samples := filepath.Join(root, "config", "samples")
+	kubeconfig := filepath.Join(dataDir, "kubeconfig")
+
+	first := start(t, devcluster, manager, dataDir, samples)
+	if !strings.Contains(first.out.String(), "3 created, 0 already present") {
+		t.Errorf("the first run should create the 3 samples; it said:\n%s", first.out.String())
+	}
+	for _, want := range []string{"kubeconfig:  " + kubeconfig, "issuer:", "gateway:", "grant_type=client_credentials"} {
+		if !strings.Contains(first.out.String(), want) {
+			t.Errorf("the banner lacks %q", want)
+		}
+	}
+	got := kubectl(t, root, kubeconfig, nil, "get", "oauthclients,gatewayroutes", "-A", "-o", "name")
+	for _, want := range []string{"oauthclient.scopegate.dev/demo-agent", "oauthclient.scopegate.dev/reporting-job", "gatewayroute.scopegate.dev/echo"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("kubectl get lacks %s:\n%s", want, got)
+		}
+	}
+	kubectl(t, root, kubeconfig, strings.NewReader(`
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: mine, namespace: default}
+spec: {scopes: ["mcp:mine:read"]}
+`), "apply", "-f", "-")
+	kubectl(t, root, kubeconfig, nil, "wait", "--for=condition=Ready", "oauthclient/mine", "--timeout=60s")
+
+	apiServer := apiServerAddress(t, kubeconfig)
+	first.interrupt(t)
+	assertStopped(t, tmp, apiServer)
+
+	second := start(t, devcluster, manager, dataDir, samples)
+	if !strings.Contains(second.out.String(), "0 created, 3 already present") {
+		t.Errorf("the second run must not re-create the samples; it said:\n%s", second.out.String())
+	}
+	got = kubectl(t, root, kubeconfig, nil, "get", "oauthclient", "mine", "-n", "default", "-o", "jsonpath={.spec.scopes[0]}")
+	if got != "mcp:mine:read" {
+		t.Errorf("the object created before the restart is gone or changed: %q", got)
+	}
+	apiServer = apiServerAddress(t, kubeconfig)
+	second.interrupt(t)
+	assertStopped(t, tmp, apiServer)
+}
