@@ -100,6 +100,10 @@ func (e *entry) pick() *url.URL {
 // snapshot is an immutable view of the table: the winning route per prefix.
 type snapshot struct {
 	byPrefix map[string]*entry
+	// maxDepth is the most segments any prefix has: a request path is cut
+	// to that many segments before the walk, so a path of many thousand
+	// segments costs no more lookups than the deepest route has segments.
+	maxDepth int
 }
 
 // Table is the gateway's route table. Set and Delete may be called
@@ -171,6 +175,7 @@ func (t *Table) Routes() []*Route {
 func (t *Table) publish() {
 	s := &snapshot{byPrefix: make(map[string]*entry, len(t.routes))}
 	for _, e := range t.routes {
+		s.maxDepth = max(s.maxDepth, depth(e.route.PathPrefix))
 		cur, ok := s.byPrefix[e.route.PathPrefix]
 		if !ok || e.route.olderThan(cur.route) {
 			s.byPrefix[e.route.PathPrefix] = e
@@ -183,13 +188,23 @@ func (t *Table) publish() {
 // prefix of the cleaned path p: "/mcp/github" matches "/mcp/github" and
 // "/mcp/github/x" but not "/mcp/githubx".
 func (t *Table) match(p string) *entry {
-	s := t.current.Load()
+	e, _ := t.current.Load().match(p)
+	return e
+}
+
+// match walks p up segment by segment from at most s.maxDepth segments,
+// and reports how many lookups it made. Without the cut a path of n
+// segments would hash O(n²) bytes: a request line of a few hundred
+// kilobytes would hold a CPU for seconds.
+func (s *snapshot) match(p string) (e *entry, probes int) {
+	p = firstSegments(p, s.maxDepth)
 	for {
+		probes++
 		if e, ok := s.byPrefix[p]; ok {
-			return e
+			return e, probes
 		}
 		if p == "/" {
-			return nil
+			return nil, probes
 		}
 		i := strings.LastIndexByte(p, '/')
 		if i <= 0 {
@@ -198,6 +213,31 @@ func (t *Table) match(p string) *entry {
 			p = p[:i]
 		}
 	}
+}
+
+// depth is the number of segments of a cleaned prefix: 0 for "/".
+func depth(prefix string) int {
+	if prefix == "/" {
+		return 0
+	}
+	return strings.Count(prefix, "/")
+}
+
+// firstSegments cuts the cleaned path p after its first n segments.
+func firstSegments(p string, n int) string {
+	if n == 0 {
+		return "/"
+	}
+	seen := 0
+	for i := 1; i < len(p); i++ {
+		if p[i] == '/' {
+			seen++
+			if seen == n {
+				return p[:i]
+			}
+		}
+	}
+	return p
 }
 
 // exact finds the route whose prefix is exactly p.
