@@ -41,7 +41,7 @@ func BenchmarkVerify(b *testing.B) {
 		raw := f.issue("team-a.alpha", "mcp")
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := f.srv.parse(raw); err != nil {
+			if _, _, err := f.srv.parse(raw); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -33,25 +33,31 @@ func (s *Server) Verify(_ context.Context, raw string) (*Claims, error) {
 }
 
 // verifySigned checks what a signed token says about itself (through the
-// cache): signature against a published key, iss, typ, exp and nbf.
+// cache): signature against a published key, iss, typ, exp and nbf. A
+// cached token is refused as soon as its key leaves the key set (a replaced
+// signing-keys Secret), as an uncached one would be.
 func (s *Server) verifySigned(raw string) (*Claims, bool, error) {
 	now := s.now()
 	k := sha256.Sum256([]byte(raw))
-	if c, ok := s.cache.get(k, now); ok {
+	if c, kid, ok := s.cache.get(k, now); ok {
+		if _, published := s.opts.Keys.PublicKey(kid); !published {
+			return nil, true, fmt.Errorf("%w: signing key no longer published", ErrInvalidToken)
+		}
 		return c, true, nil
 	}
-	c, err := s.parse(raw)
+	c, kid, err := s.parse(raw)
 	if err != nil {
 		return nil, false, err
 	}
-	s.cache.put(k, c, c.ExpiresAt.Add(s.opts.Leeway), now)
+	s.cache.put(k, c, kid, c.ExpiresAt.Add(s.opts.Leeway), now)
 	return c, false, nil
 }
 
-// parse verifies a token with golang-jwt's explicit options (RFC 9068 §4).
-func (s *Server) parse(raw string) (*Claims, error) {
+// parse verifies a token with golang-jwt's explicit options (RFC 9068 §4)
+// and returns its claims and the kid that signed it.
+func (s *Server) parse(raw string) (*Claims, string, error) {
 	c := &Claims{}
-	_, err := jwt.ParseWithClaims(raw, c, s.keyFunc,
+	t, err := jwt.ParseWithClaims(raw, c, s.keyFunc,
 		jwt.WithValidMethods([]string{jwt.SigningMethodES256.Alg()}),
 		jwt.WithIssuer(s.opts.Issuer),
 		jwt.WithExpirationRequired(),
@@ -60,12 +66,13 @@ func (s *Server) parse(raw string) (*Claims, error) {
 		jwt.WithTimeFunc(s.opts.Now),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+		return nil, "", fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	if c.ID == "" || c.ClientID == "" {
-		return nil, fmt.Errorf("%w: jti and client_id are required", ErrInvalidToken)
+		return nil, "", fmt.Errorf("%w: jti and client_id are required", ErrInvalidToken)
 	}
-	return c, nil
+	kid, _ := t.Header["kid"].(string) // keyFunc found a key by it
+	return c, kid, nil
 }
 
 // keyFunc checks the JOSE header (RFC 9068 §4: typ at+jwt) and finds the

@@ -9,7 +9,8 @@ import (
 // verifyCache holds the claims of tokens whose signature, issuer, type and
 // lifetime were verified, keyed by SHA-256 of the raw token (the token
 // itself is never kept as a key). Entries expire with their token; the size
-// is bounded.
+// is bounded. An entry remembers the kid that signed it, so that a hit is
+// refused once that key is no longer published.
 type verifyCache struct {
 	mu      sync.RWMutex
 	max     int
@@ -18,6 +19,7 @@ type verifyCache struct {
 
 type cacheEntry struct {
 	claims *Claims
+	kid    string
 	// until is the token's exp plus the leeway.
 	until time.Time
 }
@@ -26,17 +28,18 @@ func newVerifyCache(max int) *verifyCache {
 	return &verifyCache{max: max, entries: make(map[[sha256.Size]byte]cacheEntry)}
 }
 
-func (c *verifyCache) get(k [sha256.Size]byte, now time.Time) (*Claims, bool) {
+// get returns the cached claims of k and the kid that signed them.
+func (c *verifyCache) get(k [sha256.Size]byte, now time.Time) (*Claims, string, bool) {
 	c.mu.RLock()
 	e, ok := c.entries[k]
 	c.mu.RUnlock()
 	if !ok || !now.Before(e.until) {
-		return nil, false
+		return nil, "", false
 	}
-	return e.claims, true
+	return e.claims, e.kid, true
 }
 
-func (c *verifyCache) put(k [sha256.Size]byte, claims *Claims, until, now time.Time) {
+func (c *verifyCache) put(k [sha256.Size]byte, claims *Claims, kid string, until, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.entries) >= c.max {
@@ -54,7 +57,7 @@ func (c *verifyCache) put(k [sha256.Size]byte, claims *Claims, until, now time.T
 			delete(c.entries, key)
 		}
 	}
-	c.entries[k] = cacheEntry{claims: claims, until: until}
+	c.entries[k] = cacheEntry{claims: claims, kid: kid, until: until}
 }
 
 func (c *verifyCache) len() int {

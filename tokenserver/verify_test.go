@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/scopegate/scopegate/tokenserver/keys"
 )
 
 func TestVerify(t *testing.T) {
@@ -34,6 +36,20 @@ func TestVerify(t *testing.T) {
 				f.t.Fatal(err)
 			}
 			f.reg.Delete("team-a.alpha")
+			return raw
+		}, false},
+		{"a cached token fails once its signing key is withdrawn from the key set", func(f *fixture) string {
+			raw := f.issue("team-a.alpha", "mcp")
+			if _, err := f.srv.Verify(f.t.Context(), raw); err != nil {
+				f.t.Fatal(err)
+			}
+			// An operator replaces the signing-keys Secret (a compromised
+			// key): its tokens must stop verifying at once, cached or not.
+			k, err := keys.Generate(f.clock.Now(), f.clock.Now())
+			if err != nil {
+				f.t.Fatal(err)
+			}
+			f.ring.Load(keys.Set{Keys: []keys.Key{k}})
 			return raw
 		}, false},
 		{"a token whose typ is not at+jwt fails", func(f *fixture) string {
