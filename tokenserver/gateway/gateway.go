@@ -160,7 +160,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	token, present := bearerToken(r)
+	token, creds := bearerToken(r)
+	if creds == malformedBearer {
+		g.deny(rec, d, g.malformedRequest(rt))
+		return
+	}
+	present := creds == bearer
 	if !present && isCORSPreflight(r) {
 		// Browsers never send credentials on a CORS preflight (Fetch
 		// standard, CORS-preflight request), so demanding a token would

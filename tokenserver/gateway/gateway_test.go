@@ -41,6 +41,7 @@ func TestResponses(t *testing.T) {
 	wrongAud := f.token(t, "team-a.github", []string{"mcp:github:read"}, []string{"api"})
 
 	invalid := `Bearer realm="scopegate", error="invalid_token", error_description="the access token is invalid, expired or revoked", ` + githubMetadata
+	malformed := `Bearer realm="scopegate", error="invalid_request", error_description="the Authorization header is malformed", ` + githubMetadata
 	cases := []struct {
 		name      string
 		path      string
@@ -55,8 +56,17 @@ func TestResponses(t *testing.T) {
 			challenge: `Bearer realm="scopegate", ` + githubMetadata, code: "unauthorized"},
 		{name: "Basic credentials count as no token", path: "/mcp/github", auth: "Basic dTpw", status: 401,
 			challenge: `Bearer realm="scopegate", ` + githubMetadata, code: "unauthorized"},
-		{name: "an empty bearer token is invalid_token", path: "/mcp/github", auth: "Bearer", status: 401,
-			challenge: `Bearer realm="scopegate", error="invalid_token", error_description="the access token is malformed", ` + githubMetadata, code: "invalid_token"},
+		{name: "an empty bearer token is a malformed request (RFC 6750 §3.1 invalid_request)", path: "/mcp/github", auth: "Bearer", status: 400,
+			challenge: malformed, code: "invalid_request"},
+		{name: "a bearer token with a space inside is a malformed request", path: "/mcp/github", auth: "Bearer " + good + " extra", status: 400,
+			challenge: malformed, code: "invalid_request"},
+		{name: "a bearer token with characters outside b64token is a malformed request", path: "/mcp/github", auth: "Bearer a,b", status: 400,
+			challenge: malformed, code: "invalid_request"},
+		{name: "a tab after the scheme is a malformed request", path: "/mcp/github", auth: "Bearer\t" + good, status: 400,
+			challenge: malformed, code: "invalid_request"},
+		{name: "several spaces after the scheme are allowed (1*SP)", path: "/mcp/github", auth: "Bearer   " + good, status: 200},
+		{name: "a scheme that only starts with Bearer counts as no token", path: "/mcp/github", auth: "Bearerx " + good, status: 401,
+			challenge: `Bearer realm="scopegate", ` + githubMetadata, code: "unauthorized"},
 		{name: "a garbage token is invalid_token", path: "/mcp/github", auth: "Bearer not.a.jwt", status: 401, challenge: invalid, code: "invalid_token"},
 		{name: "an expired token is invalid_token", path: "/mcp/github", auth: "Bearer " + expired, status: 401, challenge: invalid, code: "invalid_token"},
 		{name: "a token signed by another key is invalid_token", path: "/mcp/github", auth: "Bearer " + foreignKey, status: 401, challenge: invalid, code: "invalid_token"},
@@ -91,6 +101,39 @@ func TestResponses(t *testing.T) {
 				t.Errorf("error %q, want %q", e.Error, tc.code)
 			}
 		})
+	}
+}
+
+func TestTwoAuthorizationFieldsAreAMalformedRequest(t *testing.T) {
+	f := newFixture(t)
+	be := echoBackend(t, "github")
+	f.gw.Table().Set(githubRoute(t, be.URL))
+	good := f.token(t, "team-a.github", []string{"mcp:github:read"}, []string{"mcp"})
+	for _, tc := range []struct {
+		name string
+		vals []string
+	}{
+		{name: "two bearer tokens", vals: []string{"Bearer " + good, "Bearer " + good}},
+		{name: "basic then bearer", vals: []string{"Basic dTpw", "Bearer " + good}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := f.do(t, "GET", "/mcp/github", "", http.Header{"Authorization": tc.vals})
+			if res.StatusCode != http.StatusBadRequest {
+				t.Fatalf("status %d, want 400", res.StatusCode)
+			}
+			if !strings.Contains(res.Header.Get("WWW-Authenticate"), `error="invalid_request"`) {
+				t.Errorf("challenge %q lacks invalid_request", res.Header.Get("WWW-Authenticate"))
+			}
+			if e := readError(t, res); e.Error != "invalid_request" {
+				t.Errorf("error %q, want invalid_request", e.Error)
+			}
+		})
+	}
+	// On an anonymous route a malformed credential is refused too rather
+	// than silently dropped.
+	f.gw.Table().Set(&Route{Key: "x/pub", PathPrefix: "/pub", Endpoints: []*url.URL{mustURL(t, be.URL)}, AllowAnonymous: true})
+	if res := f.do(t, "GET", "/pub", "", http.Header{"Authorization": {"Bearer"}}); res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("malformed credentials on an anonymous route: status %d, want 400", res.StatusCode)
 	}
 }
 
