@@ -274,3 +274,27 @@ func TestLimiterTableIsBounded(t *testing.T) {
 		t.Errorf("table holds %d entries, bound 100", n)
 	}
 }
+
+func TestOversizedClientIDsAreNotKeptByTheLimiter(t *testing.T) {
+	f := newFixture(t)
+	long := strings.Repeat("n", 32<<10)
+	for _, hdr := range []map[string]string{nil, basic(long, "x")} {
+		fm := form("grant_type", "client_credentials", "scope", "mcp")
+		if hdr == nil {
+			fm = form("grant_type", "client_credentials", "scope", "mcp", "client_id", long, "client_secret", "x")
+		}
+		if w := f.post(PathToken, fm, hdr); w.Code != http.StatusUnauthorized {
+			t.Fatalf("status %d, want 401", w.Code)
+		}
+	}
+	f.srv.failedByID.mu.Lock()
+	defer f.srv.failedByID.mu.Unlock()
+	for k := range f.srv.failedByID.entries {
+		if len(k) > MaxClientIDLength {
+			t.Errorf("the per-client limiter keeps a %d-byte key: an attacker fills memory with long client_ids", len(k))
+		}
+	}
+	if f.srv.failedByIP.len() != 1 {
+		t.Errorf("the failures must still count against the source address")
+	}
+}
