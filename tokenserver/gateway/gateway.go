@@ -150,7 +150,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d.route = rt.Key
 	f := &forward{route: rt, path: backendPath(rt.BackendPath, rt.PathPrefix, clean, trailing), peerTrusted: g.peerTrusted(r)}
 
-	if rt.Protocol == ProtocolA2A && isAgentCardRequest(r, rt.PathPrefix, clean) {
+	// The public answers below never carry a protocol upgrade: a WebSocket
+	// opened on an agent card's path or by a preflight would be a
+	// connection nobody authenticated.
+	public := r.Header.Get("Upgrade") == ""
+	if public && rt.Protocol == ProtocolA2A && isAgentCardRequest(r, rt.PathPrefix, clean) {
 		// Agent cards are public (see the package documentation).
 		if !g.limitAnonymous(rec, r, rt, d) {
 			return
@@ -166,7 +170,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	present := creds == bearer
-	if !present && isCORSPreflight(r) {
+	if !present && public && isCORSPreflight(r) {
 		// Browsers never send credentials on a CORS preflight (Fetch
 		// standard, CORS-preflight request), so demanding a token would
 		// break browser-based MCP clients. The backend answers it without

@@ -7,7 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -180,5 +182,35 @@ func TestRequestBodiesStreamToTheBackend(t *testing.T) {
 	b, _ := io.ReadAll(res.Body)
 	if string(b) != "chunk two" {
 		t.Fatalf("body %q", b)
+	}
+}
+
+// TestPublicPathsDoNotCarryUpgrades: agent cards and CORS preflights pass
+// without a token, but an upgrade request on them is not public: it needs
+// a token like any other request, and never reaches the backend without.
+func TestPublicPathsDoNotCarryUpgrades(t *testing.T) {
+	f := newFixture(t)
+	var hits atomic.Int32
+	be := echoBackendFunc(t, func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"name":"agent"}`)
+	})
+	f.gw.Table().Set(&Route{Key: "agents/weather", PathPrefix: "/agents/weather", Protocol: ProtocolA2A,
+		Endpoints: []*url.URL{mustURL(t, be.URL)}, RequiredScopes: []string{"a2a"}})
+	upgrade := http.Header{"Connection": {"Upgrade"}, "Upgrade": {"websocket"}, "Sec-Websocket-Version": {"13"}, "Sec-Websocket-Key": {"dGhlIHNhbXBsZSBub25jZQ=="}}
+
+	// Without the upgrade both are public.
+	wantStatus(t, f.do(t, "GET", "/agents/weather/.well-known/agent-card.json", "", nil), 200)
+	wantStatus(t, f.do(t, "OPTIONS", "/agents/weather/x", "", http.Header{"Origin": {"https://app.example"}, "Access-Control-Request-Method": {"POST"}}), 200)
+	before := hits.Load()
+
+	wantStatus(t, f.do(t, "GET", "/agents/weather/.well-known/agent-card.json", "", upgrade), http.StatusUnauthorized)
+	pre := upgrade.Clone()
+	pre.Set("Origin", "https://app.example")
+	pre.Set("Access-Control-Request-Method", "GET")
+	wantStatus(t, f.do(t, "OPTIONS", "/agents/weather/x", "", pre), http.StatusUnauthorized)
+	if n := hits.Load() - before; n != 0 {
+		t.Fatalf("the backend saw %d token-less upgrade requests", n)
 	}
 }
