@@ -59,14 +59,18 @@ func (l *limiters) evict(now time.Time) {
 }
 
 // exhausted reports whether key has no token left, and if so when one will
-// be available. It does not spend a token.
+// be available. It neither spends a token nor adds key to the table: a key
+// never spent has a full bucket, and adding one for every request checked
+// would let well-behaved traffic push spent buckets (lockouts) out of a full
+// table.
 func (l *limiters) exhausted(key string, now time.Time) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	lim := l.get(key, now)
-	if lim.TokensAt(now) >= 1 {
+	e, ok := l.entries[key]
+	if !ok || e.lim.TokensAt(now) >= 1 {
 		return false, 0
 	}
+	lim := e.lim
 	r := lim.ReserveN(now, 1)
 	d := r.DelayFrom(now)
 	r.CancelAt(now)

@@ -2,12 +2,15 @@ package tokenserver
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/scopegate/scopegate/tokenserver/registry"
 )
 
 func TestTokenEndpointRules(t *testing.T) {
@@ -296,5 +299,37 @@ func TestOversizedClientIDsAreNotKeptByTheLimiter(t *testing.T) {
 	}
 	if f.srv.failedByIP.len() != 1 {
 		t.Errorf("the failures must still count against the source address")
+	}
+}
+
+func TestSuccessfulRequestsDoNotPushLockoutsOutOfTheLimiterTable(t *testing.T) {
+	f := newFixture(t, func(o *Options) { o.FailedAuthBurst = 2; o.LimiterEntries = 3 })
+	send := func(addr string, fm url.Values) int {
+		r := httptest.NewRequest(http.MethodPost, PathToken, strings.NewReader(fm.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.RemoteAddr = addr + ":1234"
+		w := httptest.NewRecorder()
+		f.srv.Handler().ServeHTTP(w, r)
+		return w.Code
+	}
+	grant := func(id, secret string) url.Values {
+		return form("grant_type", "client_credentials", "scope", "mcp", "client_id", id, "client_secret", secret)
+	}
+	for i := range 2 {
+		if code := send(fmt.Sprintf("198.51.100.%d", i), grant("team-a.alpha", "wrong")); code != http.StatusUnauthorized {
+			t.Fatalf("failure %d: status %d", i, code)
+		}
+	}
+	// Busy, well-behaved clients from many addresses: their successes must
+	// not evict the lockout of the attacked client_id.
+	for i := range 30 {
+		id := fmt.Sprintf("team-c.client-%d", i)
+		f.addClient(&registry.Client{ID: id, Scopes: []string{"mcp"}}, secretA)
+		if code := send(fmt.Sprintf("203.0.113.%d", i), grant(id, secretA)); code != http.StatusOK {
+			t.Fatalf("client %s: status %d", id, code)
+		}
+	}
+	if code := send("192.0.2.200", grant("team-a.alpha", secretA)); code != http.StatusTooManyRequests {
+		t.Fatalf("the locked-out client_id got %d, want 429", code)
 	}
 }
