@@ -17,6 +17,13 @@ const (
 	AnnotationNotAfter    = "scopegate.dev/not-after"
 	AnnotationRenewalTime = "scopegate.dev/renewal-time"
 
+	// AnnotationTemplateLabels and AnnotationTemplateAnnotations, on the
+	// token Secret, list (comma-separated, sorted) the label and annotation
+	// keys that spec.tokenSecret.secretTemplate set. A key that leaves the
+	// template is removed from the Secret; keys others added are left alone.
+	AnnotationTemplateLabels      = "scopegate.dev/template-labels"
+	AnnotationTemplateAnnotations = "scopegate.dev/template-annotations"
+
 	// SecretTypeAccessToken is the type of token Secrets.
 	SecretTypeAccessToken = "scopegate.dev/access-token"
 

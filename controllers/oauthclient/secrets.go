@@ -10,8 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
 )
 
 // Every Secret the controller writes carries this label; the manager's cache
@@ -72,31 +70,4 @@ func readLive(ctx context.Context, live client.Reader, owner metav1.Object, name
 		return nil, fmt.Errorf("get Secret %s: %w", key, err)
 	}
 	return s, nil
-}
-
-// setMetadata sets the management label on s and, for template, adds its
-// labels and annotations. It reports whether s changed. Keys a previous
-// template set and the current one dropped are left in place: without a
-// record of past templates they cannot be told from keys others added.
-func setMetadata(s *corev1.Secret, template *scopegatev1alpha1.SecretTemplate) bool {
-	changed := false
-	set := func(m *map[string]string, k, v string) {
-		if *m == nil {
-			*m = map[string]string{}
-		}
-		if old, ok := (*m)[k]; !ok || old != v {
-			(*m)[k] = v
-			changed = true
-		}
-	}
-	if template != nil {
-		for k, v := range template.Labels {
-			set(&s.Labels, k, v)
-		}
-		for k, v := range template.Annotations {
-			set(&s.Annotations, k, v)
-		}
-	}
-	set(&s.Labels, LabelManagedBy, ManagedBy)
-	return changed
 }
