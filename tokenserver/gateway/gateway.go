@@ -136,6 +136,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d := &decision{}
 	defer g.finish(rec, r, d, start)
 
+	if ambiguousPath(r.URL.Path) {
+		g.deny(rec, d, &gatewayError{Status: http.StatusBadRequest, Code: "invalid_request", Description: "the request path is ambiguous", Reason: "ambiguous_path"})
+		return
+	}
 	if p := r.URL.Path; p == WellKnownProtectedResource || strings.HasPrefix(p, WellKnownProtectedResource+"/") {
 		g.serveMetadata(rec, r, d)
 		return

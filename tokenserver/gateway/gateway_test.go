@@ -1,11 +1,14 @@
 package gateway
 
 import (
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -384,6 +387,50 @@ func TestPathMatching(t *testing.T) {
 				t.Fatalf("reached %s at %s, want %s at %s", e.Name, e.Path, tc.backend, tc.backendPath)
 			}
 		})
+	}
+}
+
+func TestAmbiguousPathsAreRefused(t *testing.T) {
+	f := newFixture(t)
+	var hits atomic.Int32
+	be := echoBackendFunc(t, func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		fmt.Fprint(w, r.URL.EscapedPath())
+	})
+	f.gw.Table().Set(&Route{Key: "a/github", PathPrefix: "/mcp/github", Endpoints: []*url.URL{mustURL(t, be.URL)}, BackendPath: "/mcp", AllowAnonymous: true})
+	f.gw.Table().Set(&Route{Key: "a/root", PathPrefix: "/", Endpoints: []*url.URL{mustURL(t, be.URL)}, AllowAnonymous: true})
+	for _, tc := range []struct{ name, path string }{
+		{name: "a dot-dot with a path parameter, read as dot-dot by servlet containers", path: "/mcp/github/..;/admin"},
+		{name: "a dot-dot with a named parameter", path: "/mcp/github/..;jsessionid=x/admin"},
+		{name: "a percent-encoded semicolon after dot-dot", path: "/mcp/github/..%3b/admin"},
+		{name: "a dot with a parameter", path: "/mcp/github/.;/x"},
+		{name: "a backslash dot-dot", path: `/mcp/github/..\admin`},
+		{name: "a percent-encoded backslash", path: "/mcp/github/%5c..%5cadmin"},
+		{name: "a NUL byte", path: "/mcp/github/a%00.json"},
+		{name: "a line feed", path: "/mcp/github/a%0ab"},
+		{name: "an ambiguous path on the metadata endpoint", path: "/.well-known/oauth-protected-resource/mcp/github/..;/x"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRequest("GET", "/", "")
+			r.URL = &url.URL{Path: mustUnescape(t, tc.path)}
+			res := serve(f.gw, r)
+			if res.StatusCode != http.StatusBadRequest {
+				t.Fatalf("status %d, want 400", res.StatusCode)
+			}
+			if e := readError(t, res); e.Error != "invalid_request" {
+				t.Fatalf("error %q, want invalid_request", e.Error)
+			}
+		})
+	}
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("the backend saw %d ambiguous requests", n)
+	}
+	// Path parameters elsewhere are ordinary and pass.
+	r := newRequest("GET", "/mcp/github/a;v=1/b", "")
+	res := serve(f.gw, r)
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 || string(b) != "/mcp/a;v=1/b" {
+		t.Fatalf("a path parameter on an ordinary segment: %d %q, want 200 /mcp/a;v=1/b", res.StatusCode, b)
 	}
 }
 

@@ -261,6 +261,37 @@ func cleanRequestPath(p string) (clean string, trailingSlash bool) {
 	return clean, clean != "/" && strings.HasSuffix(p, "/")
 }
 
+// ambiguousPath reports whether a decoded request path holds something
+// that backends read differently from path cleaning (RFC 3986 §5.2.4), so
+// that the gateway's match and the backend's view of the path could part:
+//
+//   - a backslash, which WHATWG URL parsers, Windows and some frameworks
+//     take for a slash ("..\admin");
+//   - a dot-segment with parameters ("..;x", ".;"), which servlet
+//     containers read as ".." after dropping path parameters, while here it
+//     is an ordinary segment;
+//   - control characters (NUL truncates paths in C backends).
+//
+// Encoded forms (%5C, %3B, %00) are decoded by then and caught the same way.
+// Plain "." and ".." are not ambiguous: they are cleaned away before
+// matching and never forwarded.
+func ambiguousPath(p string) bool {
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c == '\\' || c < 0x20 || c == 0x7f {
+			return true
+		}
+	}
+	if !strings.Contains(p, ";") {
+		return false
+	}
+	for seg := range strings.SplitSeq(p, "/") {
+		if i := strings.IndexByte(seg, ';'); i >= 0 && (seg[:i] == "." || seg[:i] == "..") {
+			return true
+		}
+	}
+	return false
+}
+
 // backendPath maps a cleaned request path under prefix onto the backend's
 // base path: the prefix is replaced by base.
 func backendPath(base, prefix, clean string, trailingSlash bool) string {
