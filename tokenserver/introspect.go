@@ -44,6 +44,13 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	}
 	noStore(w)
 	c, err := s.Verify(r.Context(), token)
+	// The verifier's leeway tolerates clock skew between this server and a
+	// relying party; introspection is this server's own judgement on its own
+	// clock, and a token past exp is not "within its given time window of
+	// validity" (RFC 7662 §2.2).
+	if err == nil && !s.now().Before(c.ExpiresAt.Time) {
+		err = ErrInvalidToken
+	}
 	if err != nil {
 		s.metrics.introspected.WithLabelValues("false").Inc()
 		writeJSON(w, http.StatusOK, introspection{Active: false})

@@ -40,6 +40,11 @@ func TestIntrospection(t *testing.T) {
 			f.clock.Advance(2 * time.Hour)
 			return raw
 		}, false},
+		{"a token just past exp is inactive, though the gateway's clock-skew leeway would still accept it", func(f *fixture) string {
+			raw := f.issue("team-a.alpha", "mcp")
+			f.clock.Advance(time.Hour + 10*time.Second)
+			return raw
+		}, false},
 		{"a revoked token is inactive", func(f *fixture) string {
 			raw := f.issue("team-a.alpha", "mcp")
 			w := f.post(PathRevoke, form("token", raw, "token_type_hint", "access_token"), basic("team-a.alpha", secretA))
