@@ -3,6 +3,8 @@ package oauthclient
 import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
 )
@@ -78,5 +80,51 @@ var _ = Describe("The token Secret's metadata", func() {
 		s := getSecret(ns, "overreaching-token")
 		Expect(s.Annotations).To(HaveKeyWithValue(scopegatev1alpha1.AnnotationNotAfter, string(s.Data[KeyExpiresAt])))
 		Expect(s.Labels).To(HaveKeyWithValue(LabelManagedBy, ManagedBy))
+	})
+
+	It("leaves a foreign Secret of the token Secret's name untouched and reports SecretConflict", func() {
+		foreign := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: "squatted-token", Namespace: ns, Labels: map[string]string{"app": "theirs"}},
+			StringData: map[string]string{"access_token": "theirs"},
+		}
+		Expect(k8s.Create(ctx, foreign)).To(Succeed())
+		createClient(ns, "squatted", nil)
+
+		Eventually(func(g Gomega) {
+			c := getClient(ns, "squatted")
+			for _, t := range []string{scopegatev1alpha1.ConditionReady, scopegatev1alpha1.ConditionTokenReady} {
+				cond := condition(c, t)
+				g.Expect(cond).NotTo(BeNil(), t)
+				g.Expect(cond.Status).To(Equal(metav1.ConditionFalse), t)
+				g.Expect(cond.Reason).To(Equal(scopegatev1alpha1.ReasonSecretConflict), t)
+				g.Expect(cond.Message).To(ContainSubstring("squatted-token"), t)
+				g.Expect(cond.ObservedGeneration).To(Equal(c.Generation), t)
+			}
+			g.Expect(condition(c, scopegatev1alpha1.ConditionCredentialsReady).Status).To(Equal(metav1.ConditionTrue))
+		}).Should(Succeed())
+		Eventually(func() []string { return eventReasons(ns, "squatted") }).Should(ContainElement("Warning/SecretConflict"))
+		Expect(eventReasons(ns, "squatted")).NotTo(ContainElement("Normal/Issued"))
+		Expect(getClient(ns, "squatted").Status.Token).To(BeNil())
+
+		By("the foreign Secret is exactly as it was")
+		s := getSecret(ns, "squatted-token")
+		Expect(s.ResourceVersion).To(Equal(foreign.ResourceVersion))
+		Expect(s.Data).To(Equal(map[string][]byte{"access_token": []byte("theirs")}))
+		Expect(s.OwnerReferences).To(BeEmpty())
+		Expect(s.Labels).To(Equal(map[string]string{"app": "theirs"}))
+		Expect(s.Annotations).To(BeEmpty())
+		Expect(string(s.Type)).To(Equal(string(corev1.SecretTypeOpaque)))
+
+		By("the credentials still work: only the token Secret is blocked")
+		id, secret := credentials(ns, "squatted")
+		Eventually(func() int { rec, _ := requestToken(id, secret, "mcp"); return rec.Code }).Should(Equal(200))
+
+		By("once the foreign Secret is gone, the token is issued")
+		Expect(k8s.Delete(ctx, s)).To(Succeed())
+		poke(ns, "squatted")
+		waitRevision(ns, "squatted", 1)
+		tok := getSecret(ns, "squatted-token")
+		Expect(metav1.IsControlledBy(tok, getClient(ns, "squatted"))).To(BeTrue())
+		verifyWithJWKS(string(tok.Data[KeyAccessToken]))
 	})
 })
