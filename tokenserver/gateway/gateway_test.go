@@ -351,6 +351,55 @@ func TestTrustedProxies(t *testing.T) {
 	}
 }
 
+func TestForwardingHeadersAreBelievedOnlyFromTrustedProxies(t *testing.T) {
+	f := newFixture(t, func(o *Options) { o.TrustedProxies = []netip.Prefix{mustPrefix(t, "10.0.0.0/8")} })
+	be := echoBackend(t, "github")
+	f.gw.Table().Set(githubRoute(t, be.URL))
+	tok := f.token(t, "team-a.github", []string{"mcp:github:read"}, []string{"mcp"})
+	sent := http.Header{
+		"X-Real-Ip":          {"203.0.113.66"},
+		"X-Forwarded-Port":   {"443"},
+		"X-Forwarded-Prefix": {"/admin"},
+		"X-Forwarded-Server": {"evil"},
+		"X_forwarded_for":    {"203.0.113.66"},
+		"X_real_ip":          {"203.0.113.66"},
+		"X_forwarded_host":   {"evil.example"},
+	}
+	from := func(peer string) echoed {
+		r := newRequest("GET", "/mcp/github", tok)
+		r.RemoteAddr = peer
+		for k, v := range sent {
+			r.Header[k] = v
+		}
+		return readEcho(t, serve(f.gw, r))
+	}
+
+	e := from("192.0.2.1:5555")
+	for k := range sent {
+		if v := e.Header.Values(k); len(v) > 0 {
+			t.Errorf("from an untrusted peer the backend saw %s=%q", k, v)
+		}
+	}
+	if got := e.Header.Get("X-Forwarded-For"); got != "192.0.2.1" {
+		t.Errorf("from an untrusted peer X-Forwarded-For %q, want only the peer", got)
+	}
+
+	e = from("10.1.2.3:5555")
+	for _, k := range []string{"X-Real-Ip", "X-Forwarded-Port", "X-Forwarded-Prefix", "X-Forwarded-Server"} {
+		if got, want := e.Header.Get(k), sent.Get(k); got != want {
+			t.Errorf("from a trusted proxy %s=%q, want %q kept", k, got, want)
+		}
+	}
+	for _, k := range []string{"X_forwarded_for", "X_real_ip", "X_forwarded_host"} {
+		if v := e.Header.Values(k); len(v) > 0 {
+			t.Errorf("from a trusted proxy the underscore spelling %s=%q still reached the backend", k, v)
+		}
+	}
+	if got := e.Header.Get("X-Forwarded-Host"); got != "gw.example" {
+		t.Errorf("X-Forwarded-Host %q, want gw.example", got)
+	}
+}
+
 func TestPathMatching(t *testing.T) {
 	f := newFixture(t)
 	github := echoBackend(t, "github")

@@ -34,6 +34,13 @@ func stripped(name string) bool {
 	return false
 }
 
+// forwarding reports whether a canonical header name carries forwarding
+// information set by proxies: Forwarded (RFC 7239), X-Forwarded-* and
+// X-Real-Ip.
+func forwarding(name string) bool {
+	return name == "Forwarded" || name == "X-Real-Ip" || strings.HasPrefix(name, "X-Forwarded-")
+}
+
 // forward is the per-request state the reverse proxy's hooks read.
 type forward struct {
 	route       *Route
@@ -108,8 +115,15 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	// Keys are compared canonically (a Header built by hand may hold other
 	// spellings) and with '_' read as '-': CGI-style backends (WSGI, PHP)
 	// map both to the same variable, so X_User_Id would pass for X-User-Id.
+	//
+	// Forwarding headers (X-Forwarded-*, X-Real-Ip) are believed only from
+	// a trusted proxy, and only in their canonical spelling: from anyone
+	// else they would let a client choose the address, host, port or
+	// prefix a backend thinks it was called with (RFC 7239 §8.2 on
+	// forged forwarding information).
 	for k := range h {
-		if stripped(http.CanonicalHeaderKey(strings.ReplaceAll(k, "_", "-"))) {
+		n := http.CanonicalHeaderKey(strings.ReplaceAll(k, "_", "-"))
+		if stripped(n) || forwarding(n) && (!f.peerTrusted || n != k) {
 			delete(h, k)
 		}
 	}
