@@ -65,11 +65,32 @@ func parseForm(contentType, authorization string, body []byte) (*formRequest, *E
 			return nil, badRequest(ErrCodeInvalidRequest, "parameter "+truncate(k)+" given more than once")
 		}
 	}
+	dropEmpty(form)
 	creds, e := parseCredentials(authorization, form)
 	if e != nil {
 		return nil, e
 	}
 	return &formRequest{Form: form, Creds: creds}, nil
+}
+
+// dropEmpty removes the values that are empty, and the parameters left with
+// none: "parameters sent without a value MUST be treated as if they were
+// omitted from the request" (RFC 6749 §3.1). A parameter given twice is
+// refused before this, even when one copy is empty.
+func dropEmpty(form url.Values) {
+	for k, vs := range form {
+		kept := vs[:0]
+		for _, v := range vs {
+			if v != "" {
+				kept = append(kept, v)
+			}
+		}
+		if len(kept) == 0 {
+			delete(form, k)
+		} else {
+			form[k] = kept
+		}
+	}
 }
 
 // parseCredentials finds the client credentials: client_secret_basic or

@@ -2,6 +2,7 @@ package tokenserver
 
 import (
 	"encoding/base64"
+	"slices"
 	"testing"
 )
 
@@ -30,6 +31,9 @@ func FuzzParseForm(f *testing.F) {
 		for k, vs := range req.Form {
 			if len(vs) > 1 && !repeatable[k] {
 				t.Fatalf("accepted repeated %q", k)
+			}
+			if slices.Contains(vs, "") || len(vs) == 0 {
+				t.Fatalf("kept an empty %q: RFC 6749 §3.1 treats it as omitted", k)
 			}
 		}
 	})

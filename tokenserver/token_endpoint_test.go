@@ -94,6 +94,17 @@ func TestTokenEndpointRules(t *testing.T) {
 				}
 			}},
 		{name: "a plugin_id differing from the client's is invalid_request", form: form("grant_type", "client_credentials", "scope", "service", "plugin_id", "slack"), hdr: basic("team-b.beta", secretB), status: 400, err: "invalid_request"},
+		{name: "an empty audience parameter counts as omitted (RFC 6749 §3.1)", form: with(aPost, "grant_type", "client_credentials", "scope", "mcp", "audience", ""), status: 200,
+			check: func(t *testing.T, c *Claims) {
+				if strings.Join(c.Audience, ",") != "api,mcp,a2a" {
+					t.Errorf("aud %v, want the defaults", c.Audience)
+				}
+			}},
+		{name: "an empty client_secret beside Basic credentials counts as omitted, not as a second method", form: form("grant_type", "client_credentials", "scope", "service", "client_secret", ""), hdr: basic("team-b.beta", secretB), status: 200},
+		{name: "an empty grant_type is invalid_request", form: with(aPost, "grant_type", "", "scope", "mcp"), status: 400, err: "invalid_request"},
+		{name: "a repeated grant_type parameter is invalid_request", form: with(aPost, "grant_type", "client_credentials", "grant_type", "client_credentials", "scope", "mcp"), status: 400, err: "invalid_request"},
+		{name: "a repeated client_id parameter is invalid_request", form: with(aPost, "client_id", "team-a.alpha", "grant_type", "client_credentials", "scope", "mcp"), status: 400, err: "invalid_request"},
+		{name: "a repeated parameter is invalid_request even when one copy is empty", form: with(aPost, "grant_type", "client_credentials", "scope", "", "scope", "mcp"), status: 400, err: "invalid_request"},
 		{name: "a repeated scope parameter is invalid_request", form: with(aPost, "grant_type", "client_credentials", "scope", "mcp", "scope", "a2a"), status: 400, err: "invalid_request"},
 	}
 	for _, tc := range cases {
