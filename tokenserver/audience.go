@@ -31,9 +31,10 @@ func (s *Server) audiences(form url.Values, client *registry.Client) ([]string, 
 		out = appendUnique(out, a)
 	}
 	for _, r := range form["resource"] {
-		// RFC 8707 §2: an absolute URI without a fragment.
+		// RFC 8707 §2: an absolute URI (RFC 3986 §4.3) without a fragment.
+		// url.Parse lets spaces and non-ASCII through; a URI has neither.
 		u, err := url.Parse(r)
-		if err != nil || !u.IsAbs() || u.Fragment != "" || strings.Contains(r, "#") {
+		if err != nil || !u.IsAbs() || u.Fragment != "" || strings.Contains(r, "#") || !uriChars(r) {
 			return nil, badRequest(ErrCodeInvalidTarget, "resource must be an absolute URI without a fragment")
 		}
 		out = appendUnique(out, r)
@@ -96,4 +97,16 @@ func appendUnique(list []string, v string) []string {
 		return list
 	}
 	return append(list, v)
+}
+
+// uriChars reports whether s holds only characters a URI may contain
+// (RFC 3986 §2): printable ASCII other than space and "<>\^`{|}.
+func uriChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"<>\^`+"`"+`{|}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
 }

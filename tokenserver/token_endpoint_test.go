@@ -83,6 +83,8 @@ func TestTokenEndpointRules(t *testing.T) {
 				}
 			}},
 		{name: "a relative resource is invalid_target", form: with(aPost, "grant_type", "client_credentials", "scope", "mcp", "resource", "/mcp"), status: 400, err: "invalid_target"},
+		{name: "a resource with a space is not a URI and is invalid_target", form: with(aPost, "grant_type", "client_credentials", "scope", "mcp", "resource", "https://x.test/a b"), status: 400, err: "invalid_target"},
+		{name: "a resource with a non-ASCII character is not a URI and is invalid_target", form: with(aPost, "grant_type", "client_credentials", "scope", "mcp", "resource", "https://x.test/é"), status: 400, err: "invalid_target"},
 		{name: "a resource with a fragment is invalid_target", form: with(aPost, "grant_type", "client_credentials", "scope", "mcp", "resource", "https://x.test/a#b"), status: 400, err: "invalid_target"},
 		{name: "an audience outside the client's list is invalid_target", form: form("grant_type", "client_credentials", "scope", "service", "audience", "a2a"), hdr: basic("team-b.beta", secretB), status: 400, err: "invalid_target"},
 		{name: "a hook scope without the hook audience is invalid_target", form: with(aPost, "grant_type", "client_credentials", "scope", "hook:govern"), status: 400, err: "invalid_target"},
