@@ -248,6 +248,24 @@ var _ = Describe("GatewayRoute controllers", func() {
 			}
 		}).Should(Succeed())
 
+		By("draining to the last endpoint while it terminates but still serves")
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(s2), s2)).To(Succeed())
+		s2.Endpoints[0].Conditions = discoveryv1.EndpointConditions{Ready: ptr.To(false), Serving: ptr.To(true), Terminating: ptr.To(true)}
+		Expect(k8s.Update(ctx, s2)).To(Succeed())
+		Eventually(func(g Gomega) {
+			var got scopegatev1alpha1.GatewayRoute
+			g.Expect(k8s.Get(ctx, key, &got)).To(Succeed())
+			g.Expect(got.Status.ReadyEndpoints).To(Equal(int32(0)))
+			c := meta.FindStatusCondition(got.Status.Conditions, scopegatev1alpha1.ConditionBackendResolved)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Message).To(ContainSubstring("terminating"))
+		}).Should(Succeed())
+		for range 4 {
+			code, body := get("/" + ns + "/agent/a")
+			Expect(code).To(Equal(200))
+			Expect(body).To(Equal("two /a"))
+		}
+
 		By("answering 503 when the last endpoint goes")
 		Expect(k8s.Delete(ctx, s2)).To(Succeed())
 		expectCondition(key, scopegatev1alpha1.ConditionBackendResolved, metav1.ConditionFalse, scopegatev1alpha1.ReasonNoReadyEndpoints)

@@ -29,6 +29,9 @@ type backend struct {
 	Resolved bool
 	Reason   string
 	Message  string
+	// Terminating: no endpoint is ready and Endpoints are terminating ones
+	// that still serve (see endpointHosts).
+	Terminating bool
 }
 
 // resolveBackend finds where a route's traffic goes: its fixed URL, or the
@@ -100,25 +103,7 @@ func resolveService(ctx context.Context, c client.Reader, ns string, sb *scopega
 	if err := c.List(ctx, &slices, client.InNamespace(ns), client.MatchingLabels{discoveryv1.LabelServiceName: sb.Name}); err != nil {
 		return backend{}, fmt.Errorf("list EndpointSlices of Service %s/%s: %w", ns, sb.Name, err)
 	}
-	hosts := map[string]bool{}
-	for _, s := range slices.Items {
-		if s.AddressType == discoveryv1.AddressTypeFQDN {
-			// FQDN slices are deprecated and name hosts we would have to
-			// resolve ourselves; the IP slices of the same Service suffice.
-			continue
-		}
-		target, ok := slicePort(s.Ports, port.Name)
-		if !ok {
-			continue
-		}
-		for _, ep := range s.Endpoints {
-			// Ready nil means ready (discovery/v1 API contract).
-			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready || len(ep.Addresses) == 0 {
-				continue
-			}
-			hosts[net.JoinHostPort(ep.Addresses[0], strconv.Itoa(int(target)))] = true
-		}
-	}
+	hosts, terminating := endpointHosts(slices.Items, port.Name)
 	if len(hosts) == 0 {
 		return backend{Reason: scopegatev1alpha1.ReasonNoReadyEndpoints, Message: fmt.Sprintf("Service %s/%s port %d has no ready endpoints", ns, sb.Name, sb.Port)}, nil
 	}
@@ -131,8 +116,54 @@ func resolveService(ctx context.Context, c client.Reader, ns string, sb *scopega
 	for i, h := range sorted {
 		eps[i] = &url.URL{Scheme: scheme, Host: h}
 	}
-	return backend{Endpoints: eps, Resolved: true, Reason: scopegatev1alpha1.ReasonResolved,
-		Message: fmt.Sprintf("Service %s/%s port %d has %d ready endpoints", ns, sb.Name, sb.Port, len(eps))}, nil
+	msg := fmt.Sprintf("Service %s/%s port %d has %d ready endpoints", ns, sb.Name, sb.Port, len(eps))
+	if terminating {
+		msg = fmt.Sprintf("Service %s/%s port %d has no ready endpoints; %d terminating endpoints still serve", ns, sb.Name, sb.Port, len(eps))
+	}
+	return backend{Endpoints: eps, Resolved: true, Reason: scopegatev1alpha1.ReasonResolved, Message: msg, Terminating: terminating}, nil
+}
+
+// endpointHosts lists host:port of the endpoints traffic may go to, the way
+// kube-proxy chooses them (discovery.k8s.io/v1 EndpointConditions): the
+// ready ones (ready unset counts as ready); when none is ready, those that
+// are terminating but still serving, so that a rolling update or a scale
+// down of the last pod drains gracefully instead of answering 503 while the
+// old pod still serves. terminating reports that fallback. A host in two
+// slices (during slice churn) is listed once.
+func endpointHosts(slices []discoveryv1.EndpointSlice, portName string) (hosts map[string]bool, terminating bool) {
+	ready, draining := map[string]bool{}, map[string]bool{}
+	for _, s := range slices {
+		if s.AddressType == discoveryv1.AddressTypeFQDN {
+			// FQDN slices are deprecated and name hosts we would have to
+			// resolve ourselves; the IP slices of the same Service suffice.
+			continue
+		}
+		target, ok := slicePort(s.Ports, portName)
+		if !ok {
+			continue
+		}
+		for _, ep := range s.Endpoints {
+			if len(ep.Addresses) == 0 {
+				continue
+			}
+			// Only the first address has defined semantics (discovery/v1).
+			host := net.JoinHostPort(ep.Addresses[0], strconv.Itoa(int(target)))
+			c := ep.Conditions
+			isReady := c.Ready == nil || *c.Ready
+			serving := c.Serving == nil || *c.Serving
+			isTerminating := c.Terminating != nil && *c.Terminating
+			switch {
+			case isReady:
+				ready[host] = true
+			case serving && isTerminating:
+				draining[host] = true
+			}
+		}
+	}
+	if len(ready) > 0 {
+		return ready, false
+	}
+	return draining, len(draining) > 0
 }
 
 // slicePort finds the target port of the Service port called name in an

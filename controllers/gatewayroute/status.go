@@ -84,6 +84,10 @@ func (r *StatusReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	next.Status.ObservedGeneration = gen
 	next.Status.URL = strings.TrimSuffix(r.GatewayURL, "/") + gateway.CleanPrefix(gr.Spec.PathPrefix)
 	next.Status.ReadyEndpoints = int32(len(be.Endpoints))
+	if be.Terminating {
+		// Traffic drains to terminating endpoints, none of them ready.
+		next.Status.ReadyEndpoints = 0
+	}
 
 	if equality.Semantic.DeepEqual(gr.Status, next.Status) {
 		return ctrl.Result{}, nil
