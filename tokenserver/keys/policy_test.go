@@ -93,3 +93,36 @@ func TestSecretEncodingRoundTrips(t *testing.T) {
 		t.Fatalf("round trip: %v %+v", err, got)
 	}
 }
+
+func TestASecretListingKeysOutOfOrderIsReadInActivationOrder(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	older, err := Generate(t0, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer, err := Generate(t0, t0.Add(10*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A hand-edited or restored Secret need not list keys by activation.
+	data, err := encodeSet(Set{Keys: []Key{newer, older}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := decodeSecret(secretWith(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := t0.Add(13 * time.Hour)
+	r := NewRing(Policy{RotationPeriod: 10 * time.Hour, PrePublish: time.Hour, RetireAfter: 2 * time.Hour}, func() time.Time { return now })
+	r.Load(set)
+	if k, err := r.Signing(); err != nil || k.ID != newer.ID {
+		t.Errorf("signing with %q (%v), want the newer key: replicas must agree with the leader", k.ID, err)
+	}
+	if _, ok := r.PublicKey(newer.ID); !ok {
+		t.Error("the newer key is not published: its tokens would fail on this replica")
+	}
+	if _, ok := r.PublicKey(older.ID); ok {
+		t.Error("the older key is still published after RetireAfter")
+	}
+}

@@ -3,6 +3,7 @@ package keys
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -74,5 +75,8 @@ func decodeSecret(sec *corev1.Secret) (Set, error) {
 		}
 		s.Keys = append(s.Keys, Key{ID: kid, Private: priv, CreatedAt: sk.CreatedAt, ActivateAt: sk.ActivateAt})
 	}
+	// A Set is ordered by ActivateAt (Current and the retirement times rely
+	// on it); a hand-edited or restored Secret need not be.
+	sort.SliceStable(s.Keys, func(i, j int) bool { return s.Keys[i].ActivateAt.Before(s.Keys[j].ActivateAt) })
 	return s, nil
 }
