@@ -1,9 +1,14 @@
 package tokenserver
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"net/http"
 	"testing"
 	"time"
+
+	"github.com/scopegate/scopegate/tokenserver/revocation"
 )
 
 func (f *fixture) issue(client string, scopes ...string) string {
@@ -152,4 +157,42 @@ func TestRevocation(t *testing.T) {
 			t.Fatal("revoked token verified from the cache")
 		}
 	})
+}
+
+// flakyStore records a revocation in memory at once, as revocation.Cluster
+// does, but fails to persist it while failing is set.
+type flakyStore struct {
+	mem       *revocation.Memory
+	failing   bool
+	persisted []string
+}
+
+func (s *flakyStore) Revoke(ctx context.Context, jti string, exp time.Time) error {
+	_ = s.mem.Revoke(ctx, jti, exp)
+	if s.failing {
+		return errors.New("API server unavailable")
+	}
+	s.persisted = append(s.persisted, jti)
+	return nil
+}
+
+func (s *flakyStore) Revoked(jti string) bool { return s.mem.Revoked(jti) }
+
+func TestARevocationThatFailedToPersistIsStoredOnRetry(t *testing.T) {
+	store := &flakyStore{failing: true}
+	f := newFixture(t, func(o *Options) {
+		store.mem = revocation.NewMemory(o.Now)
+		o.Revocations = store
+	})
+	raw := f.issue("team-a.alpha", "mcp")
+	if w := f.post(PathRevoke, form("token", raw), basic("team-a.alpha", secretA)); w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("first attempt: status %d, want 503", w.Code)
+	}
+	store.failing = false
+	if w := f.post(PathRevoke, form("token", raw), basic("team-a.alpha", secretA)); w.Code != http.StatusOK {
+		t.Fatalf("retry: status %d", w.Code)
+	}
+	if len(store.persisted) != 1 {
+		t.Fatalf("the retry answered 200 without storing the revocation in the cluster (%d stored): other replicas would keep accepting the token", len(store.persisted))
+	}
 }

@@ -27,7 +27,12 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	}
 	noStore(w)
 	c, _, err := s.verifySigned(token)
-	if err == nil && c.ClientID == client.ID && !s.opts.Revocations.Revoked(c.ID) {
+	if err == nil && c.ClientID == client.ID {
+		// Store even when this replica already holds the jti: a store may
+		// record it here before persisting it (revocation.Cluster does), so
+		// after a failed attempt only the client's retry persists it.
+		// Storing is idempotent.
+		known := s.opts.Revocations.Revoked(c.ID)
 		if err := s.opts.Revocations.Revoke(r.Context(), c.ID, c.ExpiresAt.Time); err != nil {
 			// RFC 7009 §2.2.1: the server could not revoke; the client may
 			// retry.
@@ -36,8 +41,10 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 			writeError(w, oauthError(http.StatusServiceUnavailable, ErrCodeTemporarilyUnavailable, "cannot revoke the token now"))
 			return
 		}
-		s.metrics.revoked.Inc()
-		s.opts.Log.Info("Revoked access token", "clientID", client.ID, "jti", c.ID)
+		if !known {
+			s.metrics.revoked.Inc()
+			s.opts.Log.Info("Revoked access token", "clientID", client.ID, "jti", c.ID)
+		}
 	}
 	w.WriteHeader(http.StatusOK)
 }
