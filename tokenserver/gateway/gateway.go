@@ -46,8 +46,8 @@ type Options struct {
 	Log logr.Logger
 	// Now is the clock, for rate limits; nil means time.Now.
 	Now func() time.Time
-	// MaxRateLimitKeys caps the token buckets held in memory; 0 means
-	// 100000.
+	// MaxRateLimitKeys caps the token buckets held in memory, for
+	// clients and for source addresses each; 0 means 100000.
 	MaxRateLimitKeys int
 }
 
@@ -62,7 +62,11 @@ type Gateway struct {
 	log            logr.Logger
 	now            func() time.Time
 	metrics        *metrics
-	limiters       *limiterStore
+	// limiters hold the buckets of authenticated clients, anonLimiters
+	// those of source addresses: apart, so that a flood of addresses,
+	// which anyone can mint, never sheds a client's drained bucket.
+	limiters     *limiterStore
+	anonLimiters *limiterStore
 	proxy          http.Handler
 }
 
@@ -99,6 +103,7 @@ func New(opts Options) (*Gateway, error) {
 		maxKeys = 100000
 	}
 	g.limiters = newLimiterStore(maxKeys)
+	g.anonLimiters = newLimiterStore(maxKeys)
 	if g.metrics, err = newMetrics(opts.Metrics); err != nil {
 		return nil, fmt.Errorf("create gateway: %w", err)
 	}

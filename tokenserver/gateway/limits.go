@@ -36,7 +36,7 @@ func (g *Gateway) limitAnonymous(w http.ResponseWriter, r *http.Request, rt *Rou
 	}
 	now := g.now()
 	key := "addr\x00" + rt.Key + "\x00" + g.clientAddr(r)
-	return g.applyLimits(w, []limitCheck{{g.limiters.get(key, l, now), l}}, d, "source address")
+	return g.applyLimits(w, []limitCheck{{g.anonLimiters.get(key, l, now), l}}, d, "source address")
 }
 
 // applyLimits takes a token from every bucket. Allowed responses carry the

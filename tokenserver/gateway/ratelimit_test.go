@@ -152,3 +152,26 @@ func TestLimiterKeepsBusyBuckets(t *testing.T) {
 		t.Fatal("a bucket that had not refilled was evicted and its state lost")
 	}
 }
+
+func TestAFloodOfSourceAddressesDoesNotResetClientLimits(t *testing.T) {
+	f := newFixture(t, func(o *Options) { o.MaxRateLimitKeys = 50 })
+	be := echoBackend(t, "b")
+	f.gw.Table().Set(&Route{Key: "x/pub", PathPrefix: "/pub", Endpoints: []*url.URL{mustURL(t, be.URL)}, AllowAnonymous: true,
+		Audiences: []string{"mcp"}, RateLimit: &registry.RateLimit{RequestsPerSecond: 0.001, Burst: 1}})
+	tok := f.token(t, "team-a.github", []string{"mcp"}, []string{"mcp"})
+	wantStatus(t, f.do(t, "GET", "/pub", tok, nil), 200)
+	wantLimited(t, f.do(t, "GET", "/pub", tok, nil), "1000", "1")
+
+	// Anonymous requests from many more addresses than the cap.
+	for i := range 200 {
+		r := newRequest("GET", "/pub", "")
+		r.RemoteAddr = fmt.Sprintf("198.51.100.%d:1000", i)
+		serve(f.gw, r).Body.Close()
+	}
+	if n := f.gw.anonLimiters.len(); n > 50 {
+		t.Errorf("%d address buckets held, want at most the cap of 50", n)
+	}
+	// The client's bucket is still empty.
+	wantLimited(t, f.do(t, "GET", "/pub", tok, nil), "1000", "1")
+}
+
