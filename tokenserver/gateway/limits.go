@@ -3,6 +3,7 @@ package gateway
 import (
 	"math"
 	"net/http"
+	"net/netip"
 	"strconv"
 
 	"github.com/scopegate/scopegate/tokenserver/registry"
@@ -35,8 +36,21 @@ func (g *Gateway) limitAnonymous(w http.ResponseWriter, r *http.Request, rt *Rou
 		return true
 	}
 	now := g.now()
-	key := "addr\x00" + rt.Key + "\x00" + g.clientAddr(r)
+	key := "addr\x00" + rt.Key + "\x00" + sourceKey(g.clientAddr(r))
 	return g.applyLimits(w, []limitCheck{{g.anonLimiters.get(key, l, now), l}}, d, "source address")
+}
+
+// sourceKey is the rate-limit key of a source address: an IPv4 address
+// itself, an IPv6 address its /64, the smallest block a single subscriber
+// is assigned (RFC 6177 §2 — any host holds a whole /64 to pick addresses
+// from, so keying by address would give it 2^64 buckets).
+func sourceKey(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil || !a.Is6() || a.Is4In6() {
+		return addr
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
 }
 
 // applyLimits takes a token from every bucket. Allowed responses carry the

@@ -175,3 +175,21 @@ func TestAFloodOfSourceAddressesDoesNotResetClientLimits(t *testing.T) {
 	wantLimited(t, f.do(t, "GET", "/pub", tok, nil), "1000", "1")
 }
 
+func TestIPv6SourcesShareABucketPerSlash64(t *testing.T) {
+	f := newFixture(t)
+	be := echoBackend(t, "b")
+	f.gw.Table().Set(&Route{Key: "x/pub", PathPrefix: "/pub", Endpoints: []*url.URL{mustURL(t, be.URL)}, AllowAnonymous: true,
+		RateLimit: &registry.RateLimit{RequestsPerSecond: 1, Burst: 1}})
+	from := func(peer string) *http.Response {
+		r := newRequest("GET", "/pub", "")
+		r.RemoteAddr = peer
+		return serve(f.gw, r)
+	}
+	wantStatus(t, from("[2001:db8:1:2::1]:1000"), 200)
+	wantLimited(t, from("[2001:db8:1:2:ffff:ffff:ffff:fffe]:1000"), "1", "1")
+	wantStatus(t, from("[2001:db8:1:3::1]:1000"), 200)
+	// IPv4, mapped or not, is keyed by the address.
+	wantStatus(t, from("192.0.2.7:1000"), 200)
+	wantStatus(t, from("192.0.2.8:1000"), 200)
+	wantLimited(t, from("[::ffff:192.0.2.8]:1000"), "1", "1")
+}
