@@ -67,7 +67,7 @@ type Gateway struct {
 	// which anyone can mint, never sheds a client's drained bucket.
 	limiters     *limiterStore
 	anonLimiters *limiterStore
-	proxy          http.Handler
+	proxy        http.Handler
 }
 
 // New returns a gateway serving the routes of opts.Table.
