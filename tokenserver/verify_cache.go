@@ -17,6 +17,9 @@ type verifyCache struct {
 	entries map[[sha256.Size]byte]cacheEntry
 }
 
+// evictDivisor sets the share of a full cache dropped at once: 1/16.
+const evictDivisor = 16
+
 type cacheEntry struct {
 	claims *Claims
 	kid    string
@@ -48,10 +51,13 @@ func (c *verifyCache) put(k [sha256.Size]byte, claims *Claims, kid string, until
 				delete(c.entries, key)
 			}
 		}
-		// Still full: drop arbitrary entries (map order is random); they
-		// are only re-verified on their next use.
+		// Still full: drop a batch of arbitrary entries (map order is
+		// random); they are only re-verified on their next use. A batch, so
+		// that the scan above runs once per max/evictDivisor misses rather
+		// than on every one while more live tokens than max are in use.
+		target := c.max - max(1, c.max/evictDivisor)
 		for key := range c.entries {
-			if len(c.entries) < c.max {
+			if len(c.entries) <= target {
 				break
 			}
 			delete(c.entries, key)

@@ -101,3 +101,16 @@ func TestVerifyCacheIsBounded(t *testing.T) {
 		t.Errorf("cache holds %d entries, bound 5", n)
 	}
 }
+
+func TestAFullVerifyCacheMakesRoomForABatch(t *testing.T) {
+	// Making room scans the whole table under the write lock, stalling every
+	// gateway request: it must free a batch at once, not one entry per miss.
+	c := newVerifyCache(160)
+	now := time.Unix(0, 0)
+	for i := range 161 {
+		c.put([32]byte{byte(i), byte(i >> 8)}, &Claims{}, "kid", now.Add(time.Hour), now)
+	}
+	if n := c.len(); n > 160-160/evictDivisor+1 {
+		t.Errorf("a full cache freed room for one entry only: %d of 160 held", n)
+	}
+}
