@@ -28,6 +28,9 @@ type Options struct {
 	// Keys tells when a token's signing key was retired. Optional: nil never
 	// re-issues for a key change.
 	Keys tokenserver.KeyRetirement
+	// KeyCheckInterval is how often the leader looks for token Secrets whose
+	// signing key was retired. Defaults to DefaultKeyCheckInterval.
+	KeyCheckInterval time.Duration
 	// DefaultTTL is --access-token-ttl, the lifetime of tokens whose client
 	// sets neither tokenSecret.duration nor accessTokenTTL.
 	DefaultTTL time.Duration
@@ -59,6 +62,9 @@ func (o *Options) complete() error {
 	}
 	if len(o.DefaultAudiences) == 0 {
 		o.DefaultAudiences = []string{"api", "mcp", "a2a"}
+	}
+	if o.KeyCheckInterval <= 0 {
+		o.KeyCheckInterval = DefaultKeyCheckInterval
 	}
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}

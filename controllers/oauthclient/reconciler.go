@@ -15,8 +15,10 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
 )
@@ -150,14 +152,22 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Recorder == nil {
 		r.Recorder = mgr.GetEventRecorder("scopegate-oauthclient")
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named("oauthclient").
 		// Status writes do not bump the generation, so the controller does
 		// not wake itself; annotations carry the rotation request.
 		For(&scopegatev1alpha1.OAuthClient{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		Owns(&corev1.Secret{}).
-		Complete(r)
+		Owns(&corev1.Secret{})
+	if r.Keys != nil {
+		// A signing key retires at a moment in time, not on an API event.
+		w := newKeyRetirementWatch(r.Client, &r.Options, mgr.GetLogger().WithName("oauthclient-keys"))
+		if err := mgr.Add(w); err != nil {
+			return fmt.Errorf("add signing-key retirement watch: %w", err)
+		}
+		b = b.WatchesRawSource(source.Channel(w.events, &handler.EnqueueRequestForObject{}))
+	}
+	return b.Complete(r)
 }
 
 // setCondition sets a condition with the pass's time and generation and

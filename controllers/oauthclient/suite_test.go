@@ -95,27 +95,46 @@ type harness struct {
 	registry *registry.Registry
 	server   *tokenserver.Server
 	metrics  *prometheus.Registry
+	clock    *clocktesting.FakeClock
 }
 
-func startManager() *harness {
-	h := &harness{registry: registry.New(), metrics: prometheus.NewRegistry(), done: make(chan error, 1)}
+// managerConfig is what a harness's manager runs with.
+type managerConfig struct {
+	clock *clocktesting.FakeClock
+	ring  *keys.Ring
+	// namespaces restricts the manager to these namespaces; empty: all.
+	namespaces []string
+}
+
+// startManager starts a manager with the suite's clock and key ring.
+func startManager() *harness { return startManagerWith(managerConfig{clock: clk, ring: ring}) }
+
+func startManagerWith(mc managerConfig) *harness {
+	h := &harness{registry: registry.New(), metrics: prometheus.NewRegistry(), done: make(chan error, 1), clock: mc.clock}
 	var err error
 	h.server, err = tokenserver.New(tokenserver.Options{
 		Issuer:      suiteIssuer,
 		Registry:    h.registry,
-		Keys:        ring,
-		Revocations: revocation.NewMemory(clk.Now),
-		Now:         clk.Now,
+		Keys:        mc.ring,
+		Revocations: revocation.NewMemory(mc.clock.Now),
+		Now:         mc.clock.Now,
 	})
 	Expect(err).NotTo(HaveOccurred())
 	metrics, err := NewMetrics(h.metrics)
 	Expect(err).NotTo(HaveOccurred())
 
+	cacheOpts := cache.Options{ByObject: map[client.Object]cache.ByObject{&corev1.Secret{}: SecretCacheOptions()}}
+	if len(mc.namespaces) > 0 {
+		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range mc.namespaces {
+			cacheOpts.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
 	m, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 testenv.Scheme(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{ByObject: map[client.Object]cache.ByObject{&corev1.Secret{}: SecretCacheOptions()}},
+		Cache:                  cacheOpts,
 		// A restarted manager registers the same controller names again.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
@@ -125,7 +144,7 @@ func startManager() *harness {
 		Registry: h.registry,
 		Tokens:   &flakyIssuer{inner: h.server, failing: failing},
 		Keys:     h.server,
-		Clock:    clk,
+		Clock:    mc.clock,
 		Metrics:  metrics,
 	})).To(Succeed())
 
@@ -296,7 +315,7 @@ func verifyWithJWKS(raw string) *tokenserver.Claims {
 		}
 		return nil, errors.New("kid not in the JWKS")
 	}, jwt.WithValidMethods([]string{"ES256"}), jwt.WithIssuer(suiteIssuer), jwt.WithExpirationRequired(),
-		jwt.WithTimeFunc(clk.Now))
+		jwt.WithTimeFunc(mgr.clock.Now))
 	ExpectWithOffset(1, err).NotTo(HaveOccurred())
 	return claims
 }

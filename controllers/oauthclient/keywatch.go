@@ -1,0 +1,136 @@
+package oauthclient
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+
+	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
+	"github.com/scopegate/scopegate/tokenserver"
+)
+
+// DefaultKeyCheckInterval is how often the leader looks for token Secrets
+// whose signing key was retired; it matches how often the signing-key store
+// looks for on-demand rotations.
+const DefaultKeyCheckInterval = 10 * time.Second
+
+// keyRetirementWatch wakes the reconciler for each token Secret whose token
+// was signed by a key that has since been retired (SPEC §4: the token is
+// re-issued "when its signing key is retired"). A key retires when its
+// successor starts signing, which is a moment in time, not an API event, so
+// nothing else would wake the controller before the token's renewal time.
+//
+// It reads the token Secrets from the informer cache and only decodes each
+// token's JOSE header (RFC 7515 §4.1.4 "kid"); it writes nothing. Each
+// (Secret, kid) pair is reported once: the reconciler's own back-off and
+// requeues take it from there.
+type keyRetirementWatch struct {
+	reader   client.Reader
+	keys     tokenserver.KeyRetirement
+	interval time.Duration
+	clock    clock.WithTicker
+	events   chan event.GenericEvent
+	log      logr.Logger
+
+	// reported is the kid reported last per token Secret; touched only by
+	// the Start goroutine.
+	reported map[types.UID]string
+}
+
+func newKeyRetirementWatch(reader client.Reader, o *Options, log logr.Logger) *keyRetirementWatch {
+	ticker, ok := o.Clock.(clock.WithTicker)
+	if !ok {
+		ticker = clock.RealClock{}
+	}
+	return &keyRetirementWatch{
+		reader:   reader,
+		keys:     o.Keys,
+		interval: o.KeyCheckInterval,
+		clock:    ticker,
+		events:   make(chan event.GenericEvent),
+		log:      log,
+		reported: map[types.UID]string{},
+	}
+}
+
+// NeedLeaderElection: only the leader reconciles, so only it needs waking.
+func (w *keyRetirementWatch) NeedLeaderElection() bool { return true }
+
+// Start checks every interval until ctx ends.
+func (w *keyRetirementWatch) Start(ctx context.Context) error {
+	t := w.clock.NewTicker(w.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C():
+			w.check(ctx)
+		}
+	}
+}
+
+// check reports the OAuthClients whose token's signing key is retired.
+func (w *keyRetirementWatch) check(ctx context.Context) {
+	list := &corev1.SecretList{}
+	if err := w.reader.List(ctx, list, client.MatchingLabels{LabelManagedBy: ManagedBy}); err != nil {
+		w.log.Error(err, "Listing token Secrets to find retired signing keys failed")
+		return
+	}
+	retired := map[types.UID]string{}
+	for i := range list.Items {
+		s := &list.Items[i]
+		owner := metav1.GetControllerOf(s)
+		if s.Type != scopegatev1alpha1.SecretTypeAccessToken || owner == nil ||
+			owner.Kind != "OAuthClient" || !strings.HasPrefix(owner.APIVersion, scopegatev1alpha1.GroupVersion.Group+"/") {
+			continue
+		}
+		kid := tokenKeyID(s.Data[KeyAccessToken])
+		if kid == "" || !w.keys.KeyRetired(kid) {
+			continue
+		}
+		retired[s.UID] = kid
+		if w.reported[s.UID] == kid {
+			continue
+		}
+		w.log.V(1).Info("Token signing key retired", "secret", client.ObjectKeyFromObject(s), "kid", kid)
+		obj := &scopegatev1alpha1.OAuthClient{ObjectMeta: metav1.ObjectMeta{Namespace: s.Namespace, Name: owner.Name}}
+		select {
+		case w.events <- event.GenericEvent{Object: obj}:
+		case <-ctx.Done():
+			return
+		}
+	}
+	w.reported = retired
+}
+
+// tokenKeyID is the kid of a compact JWS's protected header (RFC 7515 §7.1),
+// or "" when raw is not one. The signature is not checked: the reconciler
+// decides, this only wakes it.
+func tokenKeyID(raw []byte) string {
+	header, _, ok := strings.Cut(string(raw), ".")
+	if !ok {
+		return ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(header)
+	if err != nil {
+		return ""
+	}
+	var h struct {
+		KeyID string `json:"kid"`
+	}
+	if json.Unmarshal(b, &h) != nil {
+		return ""
+	}
+	return h.KeyID
+}
