@@ -18,9 +18,12 @@ var outcomes = []string{outcomeIssued, outcomeRateLimited, ErrCodeInvalidRequest
 	ErrCodeServerError, ErrCodeTemporarilyUnavailable}
 
 type metrics struct {
-	issued       prometheus.Counter
-	requests     *prometheus.CounterVec
-	verify       *prometheus.CounterVec
+	issued   prometheus.Counter
+	requests *prometheus.CounterVec
+	verify   *prometheus.CounterVec
+	// verifyBy holds verify's four children by [valid][cached], resolved
+	// once: Verify is on the gateway's hot path.
+	verifyBy     [2][2]prometheus.Counter
 	introspected *prometheus.CounterVec
 	revoked      prometheus.Counter
 }
@@ -46,6 +49,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	for _, o := range outcomes {
 		m.requests.WithLabelValues(o)
 	}
+	for v, result := range []string{"invalid", "valid"} {
+		for c, cache := range []string{"miss", "hit"} {
+			m.verifyBy[v][c] = m.verify.WithLabelValues(result, cache)
+		}
+	}
 	if reg == nil {
 		return m, nil
 	}
@@ -69,4 +77,16 @@ func (m *metrics) outcome(code string) {
 		code = ErrCodeServerError
 	}
 	m.requests.WithLabelValues(code).Inc()
+}
+
+// verified is the verification counter for a result.
+func (m *metrics) verified(valid, cached bool) prometheus.Counter {
+	return m.verifyBy[b2i(valid)][b2i(cached)]
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

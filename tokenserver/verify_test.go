@@ -114,3 +114,17 @@ func TestAFullVerifyCacheMakesRoomForABatch(t *testing.T) {
 		t.Errorf("a full cache freed room for one entry only: %d of 160 held", n)
 	}
 }
+
+func TestACachedVerificationDoesNotAllocate(t *testing.T) {
+	// The gateway verifies every request's token; the cached path is a hash
+	// and a few lookups, with nothing for the garbage collector.
+	f := newFixture(t)
+	raw := f.issue("team-a.alpha", "mcp")
+	if _, err := f.srv.Verify(t.Context(), raw); err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	if n := testing.AllocsPerRun(100, func() { _, _ = f.srv.Verify(ctx, raw) }); n != 0 {
+		t.Errorf("%v allocations per cached verification", n)
+	}
+}
