@@ -68,6 +68,9 @@ type Gateway struct {
 	limiters     *limiterStore
 	anonLimiters *limiterStore
 	proxy        http.Handler
+	// afterFunc starts the timer of an upgrade request's timeout
+	// (time.AfterFunc; tests fire it by hand).
+	afterFunc func(time.Duration, func()) (stop func() bool)
 }
 
 // New returns a gateway serving the routes of opts.Table.
@@ -98,6 +101,7 @@ func New(opts Options) (*Gateway, error) {
 	if g.now == nil {
 		g.now = time.Now
 	}
+	g.afterFunc = func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
 	maxKeys := opts.MaxRateLimitKeys
 	if maxKeys <= 0 {
 		maxKeys = 100000

@@ -9,6 +9,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/scopegate/scopegate/tokenserver"
@@ -50,6 +51,10 @@ type forward struct {
 	agentCard   bool
 	peerTrusted bool
 	err         error
+	// stopTimeout stops the timeout of an upgrade request once the
+	// backend has switched protocols; timedOut says it fired first.
+	stopTimeout func() bool
+	timedOut    atomic.Bool
 }
 
 type forwardKey struct{}
@@ -86,9 +91,18 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, e *entry, f *f
 	}
 	d.decision, d.reason = decisionAllow, reason
 	ctx := context.WithValue(r.Context(), forwardKey{}, f)
-	if f.route.Timeout > 0 {
+	if t := f.route.Timeout; t > 0 && r.Header.Get("Upgrade") != "" {
+		// An upgrade (WebSocket) is bounded until the backend answers it:
+		// the upgraded connection is a stream, which a deadline on the
+		// whole exchange would cut after t however busy it is.
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, f.route.Timeout)
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		f.stopTimeout = g.afterFunc(t, func() { f.timedOut.Store(true); cancel() })
+		defer f.stopTimeout()
+	} else if t > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
 	}
 	g.proxy.ServeHTTP(w, r.WithContext(ctx))
@@ -168,6 +182,10 @@ func (g *Gateway) peerTrusted(r *http.Request) bool {
 
 func (g *Gateway) modifyResponse(res *http.Response) error {
 	f := res.Request.Context().Value(forwardKey{}).(*forward)
+	if res.StatusCode == http.StatusSwitchingProtocols && f.stopTimeout != nil && !f.stopTimeout() {
+		// The timeout fired before the backend's answer got here.
+		return context.DeadlineExceeded
+	}
 	if f.agentCard {
 		return g.rewriteAgentCard(res, f)
 	}
@@ -180,7 +198,7 @@ func (g *Gateway) backendError(w http.ResponseWriter, r *http.Request, err error
 	f := r.Context().Value(forwardKey{}).(*forward)
 	f.err = err
 	g.log.V(1).Info("Backend request failed", "route", f.route.Key, "backend", f.target.Host, "error", err.Error())
-	if errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.DeadlineExceeded) || f.timedOut.Load() {
 		writeError(w, &gatewayError{Status: http.StatusGatewayTimeout, Code: "backend_timeout", Description: "the backend did not answer within the route's timeout"})
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -212,5 +213,125 @@ func TestPublicPathsDoNotCarryUpgrades(t *testing.T) {
 	wantStatus(t, f.do(t, "OPTIONS", "/agents/weather/x", "", pre), http.StatusUnauthorized)
 	if n := hits.Load() - before; n != 0 {
 		t.Fatalf("the backend saw %d token-less upgrade requests", n)
+	}
+}
+
+// manualTimer stands in for time.AfterFunc: the test fires it.
+type manualTimer struct {
+	mu      sync.Mutex
+	started chan struct{}
+	fn      func()
+	stopped bool
+}
+
+func newManualTimer() *manualTimer { return &manualTimer{started: make(chan struct{}, 1)} }
+
+func (m *manualTimer) afterFunc(_ time.Duration, fn func()) func() bool {
+	m.mu.Lock()
+	m.fn, m.stopped = fn, false
+	m.mu.Unlock()
+	m.started <- struct{}{}
+	return func() bool {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		was := !m.stopped && m.fn != nil
+		m.stopped = true
+		return was
+	}
+}
+
+// fire runs the timer's function unless it was stopped, like a real timer
+// expiring; it reports whether it ran.
+func (m *manualTimer) fire() bool {
+	m.mu.Lock()
+	fn, stopped := m.fn, m.stopped
+	m.stopped = true
+	m.mu.Unlock()
+	if stopped || fn == nil {
+		return false
+	}
+	fn()
+	return true
+}
+
+// TestRouteTimeoutBoundsAWebSocketUpgradeOnlyUntilTheBackendAnswers: the
+// route's timeout applies to the upgrade handshake; the upgraded
+// connection then lives as long as both ends keep it.
+func TestRouteTimeoutBoundsAWebSocketUpgradeOnlyUntilTheBackendAnswers(t *testing.T) {
+	f := newFixture(t)
+	timer := newManualTimer()
+	f.gw.afterFunc = timer.afterFunc
+	hang := make(chan struct{})
+	defer close(hang)
+	be := echoBackendFunc(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/mcp/hang" {
+			select {
+			case <-hang:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		for {
+			typ, msg, err := c.Read(r.Context())
+			if err != nil {
+				return
+			}
+			if err := c.Write(r.Context(), typ, msg); err != nil {
+				return
+			}
+		}
+	})
+	rt := githubRoute(t, be.URL)
+	rt.Timeout = time.Hour
+	f.gw.Table().Set(rt)
+	gw := httptest.NewServer(f.gw)
+	defer gw.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	hdr := http.Header{"Authorization": {"Bearer " + f.token(t, "team-a.github", []string{"mcp:github:read"}, []string{"mcp"})}}
+	wsURL := "ws" + strings.TrimPrefix(gw.URL, "http") + "/mcp/github"
+
+	c, _, err := websocket.Dial(ctx, wsURL+"/ws", &websocket.DialOptions{HTTPHeader: hdr})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer c.CloseNow()
+	select {
+	case <-timer.started:
+	default:
+		t.Fatal("the upgrade's timeout was not started")
+	}
+	if timer.fire() {
+		t.Fatal("the timeout was still running after the backend switched protocols")
+	}
+	if err := c.Write(ctx, websocket.MessageText, []byte("still here")); err != nil {
+		t.Fatalf("write after the timeout: %v", err)
+	}
+	if _, msg, err := c.Read(ctx); err != nil || string(msg) != "still here" {
+		t.Fatalf("read after the timeout: %q, %v", msg, err)
+	}
+	c.Close(websocket.StatusNormalClosure, "")
+
+	// A backend that does not answer the upgrade in time is 504.
+	done := make(chan *http.Response, 1)
+	go func() {
+		_, res, _ := websocket.Dial(ctx, wsURL+"/hang", &websocket.DialOptions{HTTPHeader: hdr})
+		done <- res
+	}()
+	select {
+	case <-timer.started:
+	case <-ctx.Done():
+		t.Fatal("the upgrade's timeout was not started")
+	}
+	if !timer.fire() {
+		t.Fatal("the timeout of an unanswered upgrade had been stopped")
+	}
+	if res := <-done; res == nil || res.StatusCode != http.StatusGatewayTimeout {
+		t.Fatalf("unanswered upgrade: response %v, want 504", res)
 	}
 }
