@@ -400,6 +400,28 @@ func TestForwardingHeadersAreBelievedOnlyFromTrustedProxies(t *testing.T) {
 	}
 }
 
+// TestConnectionCannotDropTheGatewaysHeaders: fields named in Connection
+// are removed (RFC 9110 §7.6.1) before the gateway adds its own, so a
+// client listing the identity headers there cannot strip them.
+func TestConnectionCannotDropTheGatewaysHeaders(t *testing.T) {
+	f := newFixture(t)
+	be := echoBackend(t, "github")
+	f.gw.Table().Set(githubRoute(t, be.URL))
+	tok := f.token(t, "team-a.github", []string{"mcp:github:read"}, []string{"mcp"})
+	e := readEcho(t, f.do(t, "GET", "/mcp/github", tok, http.Header{
+		"Connection":   {"x-user-id, X-Client-Id, x-proxy-verified, x-user-permissions, x-trace-id, x-forwarded-for, keep-alive"},
+		"X-Custom-Hop": {"gone"},
+	}))
+	for _, k := range []string{"X-User-Id", "X-Client-Id", "X-Proxy-Verified", "X-User-Permissions", "X-Trace-Id", "X-Forwarded-For"} {
+		if e.Header.Get(k) == "" {
+			t.Errorf("the backend lacks %s", k)
+		}
+	}
+	if e.Header.Get("X-Proxy-Verified") != "true" || e.Header.Get("X-Client-Id") != "team-a.github" {
+		t.Errorf("identity headers %v", e.Header)
+	}
+}
+
 func TestPathMatching(t *testing.T) {
 	f := newFixture(t)
 	github := echoBackend(t, "github")
