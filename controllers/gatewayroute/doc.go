@@ -4,7 +4,8 @@
 //   - TableReconciler runs on every manager replica (no leader election): it
 //     reads GatewayRoutes, Services and EndpointSlices from the informer
 //     cache and keeps the local gateway's route table current — each route's
-//     ready endpoints, followed as pods come and go.
+//     ready endpoints, followed as pods come and go (when none is ready,
+//     the terminating endpoints that still serve, as kube-proxy does).
 //   - StatusReconciler is leader-elected and writes GatewayRoute status:
 //     Accepted (PathConflict when an older route holds the prefix),
 //     BackendResolved, ScopesSatisfiable (re-evaluated when OAuthClients

@@ -25,5 +25,22 @@
 //     credentials on them, and the backend owns its CORS policy.
 //   - A backend that does not answer is 502, a route without ready endpoints
 //     503, and a request that exceeds the route's timeout 504.
-//   - Rate limits are token buckets per replica (SPEC §8).
+//   - Rate limits are token buckets per replica (SPEC §8). Anonymous
+//     requests are keyed by source address, an IPv6 source by its /64;
+//     their buckets are held apart from the clients' buckets.
+//   - Bearer credentials that break RFC 6750 §2.1 (no token, a token
+//     outside b64token, two Authorization fields) are 400
+//     error="invalid_request" (RFC 6750 §3.1).
+//   - A request path that backends may read differently from path cleaning
+//     (a backslash, a dot-segment with ";" parameters, a control
+//     character; encoded or not) is 400 invalid_request rather than
+//     forwarded, as Traefik refuses such encoded characters by default.
+//   - Agent cards and CORS preflights are public only without an Upgrade
+//     header: a WebSocket is never opened without a token on a route that
+//     needs one.
+//   - A route's timeout bounds a WebSocket upgrade until the backend
+//     switches protocols; the upgraded connection is not cut.
+//   - X-Forwarded-* and X-Real-Ip are passed on only from trusted proxies
+//     (and only in their canonical spelling); otherwise the gateway sets
+//     X-Forwarded-For, -Host and -Proto itself.
 package gateway
