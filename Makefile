@@ -12,7 +12,7 @@ export KUBEBUILDER_ASSETS := $(K8S_BIN)
 
 # Fuzz targets run briefly by `make test`: package and target pairs.
 FUZZTIME   ?= 8s
-FUZZ_TARGETS ?= ./tokenserver:FuzzParseForm ./tokenserver:FuzzDecodeBasic ./tokenserver/scope:FuzzParse
+FUZZ_TARGETS ?= ./tokenserver:FuzzParseForm ./tokenserver:FuzzDecodeBasic ./tokenserver/scope:FuzzParse ./tokenserver/gateway:FuzzRouting
 
 .PHONY: all
 all: build
