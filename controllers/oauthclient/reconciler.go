@@ -52,6 +52,9 @@ type subReconciler func(ctx context.Context, p *pass) (result ctrl.Result, stop 
 
 // +kubebuilder:rbac:groups=scopegate.dev,resources=oauthclients,verbs=get;list;watch
 // +kubebuilder:rbac:groups=scopegate.dev,resources=oauthclients/status,verbs=get;update;patch
+// Owner references with blockOwnerDeletion need update on the owner's
+// finalizers where OwnerReferencesPermissionEnforcement is on.
+// +kubebuilder:rbac:groups=scopegate.dev,resources=oauthclients/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
