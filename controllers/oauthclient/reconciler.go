@@ -17,7 +17,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
@@ -98,14 +97,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	return result, nil
 }
 
-// reconcileSpec rejects spec mistakes that the CRD cannot catch because they
-// depend on the manager's defaults. They are terminal: retrying cannot help
-// until the spec changes.
+// reconcileSpec finds spec mistakes that the CRD cannot catch because they
+// depend on the manager's defaults. They only concern spec.tokenSecret, so
+// the credentials are still reconciled (a rotation is still answered, a
+// deleted Secret still recreated); reconcileToken reports the mistake.
 func (r *Reconciler) reconcileSpec(_ context.Context, p *pass) (ctrl.Result, bool, error) {
 	ts, err := effectiveTokenSpec(p.obj, &r.Options)
 	if err != nil {
 		p.invalid = err
-		return ctrl.Result{}, true, reconcile.TerminalError(err)
+		return ctrl.Result{}, false, nil
 	}
 	p.token = ts
 	return ctrl.Result{}, false, nil

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
 	"github.com/scopegate/scopegate/tokenserver"
@@ -21,6 +22,12 @@ import (
 // spec.tokenSecret is set, re-issuing it when a policy says so.
 func (r *Reconciler) reconcileToken(ctx context.Context, p *pass) (ctrl.Result, bool, error) {
 	obj, ts := p.obj, p.token
+	if p.invalid != nil {
+		// Terminal: retrying cannot help until the spec changes. The token
+		// Secret is left as it is; it is neither renewed nor deleted.
+		p.setCondition(scopegatev1alpha1.ConditionTokenReady, metav1.ConditionFalse, scopegatev1alpha1.ReasonInvalidSpec, p.invalid.Error())
+		return ctrl.Result{}, true, reconcile.TerminalError(p.invalid)
+	}
 	if err := r.deleteStaleTokenSecret(ctx, p); err != nil {
 		return ctrl.Result{}, false, err
 	}

@@ -1,0 +1,59 @@
+package oauthclient
+
+import (
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
+)
+
+var _ = Describe("A token spec mistake found after admission", func() {
+	var ns string
+	BeforeEach(func() { ns = newNamespace() })
+
+	It("still reconciles the credentials, keeps the token Secret, and stamps every condition with the new generation", func() {
+		createClient(ns, "misconfigured", nil)
+		waitRevision(ns, "misconfigured", 1)
+		token := string(getSecret(ns, "misconfigured-token").Data[KeyAccessToken])
+		_, oldSecret := credentials(ns, "misconfigured")
+
+		By("renewBefore becomes longer than the default lifetime, and a rotation is asked for")
+		updateClient(ns, "misconfigured", func(c *scopegatev1alpha1.OAuthClient) {
+			c.Spec.TokenSecret.RenewBefore = &metav1.Duration{Duration: 2 * time.Hour}
+			c.Annotations = map[string]string{scopegatev1alpha1.AnnotationRotateCredentials: "while-invalid"}
+		})
+		Eventually(func(g Gomega) {
+			c := getClient(ns, "misconfigured")
+			g.Expect(c.Status.ObservedGeneration).To(Equal(c.Generation))
+			want := map[string]string{
+				scopegatev1alpha1.ConditionReady:            scopegatev1alpha1.ReasonInvalidSpec,
+				scopegatev1alpha1.ConditionTokenReady:       scopegatev1alpha1.ReasonInvalidSpec,
+				scopegatev1alpha1.ConditionCredentialsReady: scopegatev1alpha1.ReasonReady,
+			}
+			for t, reason := range want {
+				cond := condition(c, t)
+				g.Expect(cond).NotTo(BeNil(), t)
+				g.Expect(cond.Reason).To(Equal(reason), t)
+				g.Expect(cond.ObservedGeneration).To(Equal(c.Generation), t)
+			}
+			g.Expect(condition(c, scopegatev1alpha1.ConditionTokenReady).Message).To(ContainSubstring("renewBefore"))
+			g.Expect(c.Status.Credentials).NotTo(BeNil())
+			g.Expect(c.Status.Credentials.Rotation).To(Equal("while-invalid"))
+		}).Should(Succeed())
+		_, newSecret := credentials(ns, "misconfigured")
+		Expect(newSecret).NotTo(Equal(oldSecret))
+		tok := getSecret(ns, "misconfigured-token")
+		Expect(string(tok.Data[KeyAccessToken])).To(Equal(token))
+		Expect(tok.Annotations).To(HaveKeyWithValue(scopegatev1alpha1.AnnotationRevision, "1"))
+
+		By("fixing the spec makes the client ready with the same token")
+		updateClient(ns, "misconfigured", func(c *scopegatev1alpha1.OAuthClient) {
+			c.Spec.TokenSecret.RenewBefore = &metav1.Duration{Duration: 10 * time.Minute}
+		})
+		c := waitRevision(ns, "misconfigured", 1)
+		Expect(condition(c, scopegatev1alpha1.ConditionTokenReady).ObservedGeneration).To(Equal(c.Generation))
+	})
+})
