@@ -1,6 +1,9 @@
 package oauthclient
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +13,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
+	"github.com/scopegate/scopegate/tokenserver"
 	"github.com/scopegate/scopegate/tokenserver/keys"
 )
 
@@ -91,4 +95,106 @@ var _ = Describe("Signing-key retirement", func() {
 			Expect(strings.Contains(e.Note, newToken) || strings.Contains(e.Note, oldToken)).To(BeFalse())
 		}
 	})
+
+	Describe("on a replica whose signing keys are not loaded yet", func() {
+		var (
+			ns         string
+			localClock *clocktesting.FakeClock
+			loaded     *keys.Ring
+			token      string
+		)
+		BeforeEach(func() {
+			ns = newNamespace()
+			localClock = clocktesting.NewFakeClock(time.Now().Truncate(time.Second))
+			var err error
+			loaded, err = keys.NewMemoryRing(keys.Policy{}, localClock.Now)
+			Expect(err).NotTo(HaveOccurred())
+			mgr.stop()
+			mgr = startManagerWith(managerConfig{clock: localClock, ring: loaded, namespaces: []string{ns}})
+			DeferCleanup(func() {
+				Expect(k8s.Delete(ctx, getClient(ns, "restarted"))).To(Succeed())
+				mgr.stop()
+				mgr = startManager()
+			})
+			createClient(ns, "restarted", nil)
+			waitRevision(ns, "restarted", 1)
+			token = string(getSecret(ns, "restarted-token").Data[KeyAccessToken])
+			mgr.stop()
+		})
+
+		// restartedWith starts a manager whose ring is still empty, as a
+		// replica's is until its loader has read the signing-keys Secret.
+		restartedWith := func(wrap func(tokenserver.TokenIssuer, *keys.Ring) tokenserver.TokenIssuer) *keys.Ring {
+			empty := keys.NewRing(keys.Policy{}, localClock.Now)
+			mc := managerConfig{clock: localClock, ring: empty, namespaces: []string{ns}}
+			if wrap != nil {
+				mc.wrapIssuer = func(inner tokenserver.TokenIssuer) tokenserver.TokenIssuer { return wrap(inner, empty) }
+			}
+			mgr = startManagerWith(mc)
+			return empty
+		}
+		keptToken := func() {
+			Eventually(func() float64 {
+				v, _ := gauge(mgr.metrics, "scopegate_oauthclient_ready", ns, "restarted")
+				return v
+			}).Should(Equal(1.0), "the restarted manager finds the client ready")
+			s := getSecret(ns, "restarted-token")
+			Expect(string(s.Data[KeyAccessToken])).To(Equal(token))
+			Expect(s.Annotations).To(HaveKeyWithValue(scopegatev1alpha1.AnnotationRevision, "1"))
+			Eventually(func(g Gomega) {
+				c := getClient(ns, "restarted")
+				g.Expect(c.Status.Token.Revision).To(Equal(int64(1)))
+				g.Expect(c.Status.FailedIssuanceAttempts).To(BeZero())
+			}).Should(Succeed())
+			Expect(eventReasons(ns, "restarted")).NotTo(ContainElement("Warning/" + scopegatev1alpha1.ReasonIssuanceFailed))
+		}
+
+		It("keeps the token and reports no failure while no key can sign", func() {
+			empty := restartedWith(nil)
+			keptToken()
+			By("once the keys are loaded the token is still kept")
+			empty.Load(loaded.Snapshot())
+			poke(ns, "restarted")
+			keptToken()
+		})
+
+		It("keeps the token when the keys are loaded between the check and the signing", func() {
+			restartedWith(func(inner tokenserver.TokenIssuer, empty *keys.Ring) tokenserver.TokenIssuer {
+				return issuerFunc(func(ctx context.Context, req tokenserver.IssueRequest) (*tokenserver.IssuedToken, error) {
+					empty.Load(loaded.Snapshot())
+					return inner.Issue(ctx, req)
+				})
+			})
+			keptToken()
+		})
+	})
 })
+
+// issuerFunc is a TokenIssuer made of a function.
+type issuerFunc func(context.Context, tokenserver.IssueRequest) (*tokenserver.IssuedToken, error)
+
+func (f issuerFunc) Issue(ctx context.Context, req tokenserver.IssueRequest) (*tokenserver.IssuedToken, error) {
+	return f(ctx, req)
+}
+
+func TestKeepForKey(t *testing.T) {
+	current := &storedToken{KeyID: "k1"}
+	cases := []struct {
+		name   string
+		issued *tokenserver.IssuedToken
+		err    error
+		want   bool
+	}{
+		{"A token signed by a new key replaces the old one", &tokenserver.IssuedToken{KeyID: "k2"}, nil, false},
+		{"A token signed by the same key shows it was not retired", &tokenserver.IssuedToken{KeyID: "k1"}, nil, true},
+		{"No signing key loaded yet keeps the old token", nil, fmt.Errorf("issue token for c: %w", keys.ErrNoKey), true},
+		{"Any other failure is a failure", nil, errors.New("boom"), false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := keepForKey(current, c.issued, c.err); got != c.want {
+				t.Fatalf("keepForKey = %v, want %v", got, c.want)
+			}
+		})
+	}
+}

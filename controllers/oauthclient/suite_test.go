@@ -135,6 +135,8 @@ type managerConfig struct {
 	ring  *keys.Ring
 	// namespaces restricts the manager to these namespaces; empty: all.
 	namespaces []string
+	// wrapIssuer, when set, wraps the issuer the controller uses.
+	wrapIssuer func(tokenserver.TokenIssuer) tokenserver.TokenIssuer
 }
 
 // startManager starts a manager with the suite's clock and key ring.
@@ -170,10 +172,14 @@ func startManagerWith(mc managerConfig) *harness {
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	Expect(err).NotTo(HaveOccurred())
+	var tokens tokenserver.TokenIssuer = &flakyIssuer{inner: h.server, failing: failing}
+	if mc.wrapIssuer != nil {
+		tokens = mc.wrapIssuer(tokens)
+	}
 	Expect(SetupWithManager(m, Options{
 		Issuer:   suiteIssuer,
 		Registry: h.registry,
-		Tokens:   &flakyIssuer{inner: h.server, failing: failing},
+		Tokens:   tokens,
 		Keys:     h.server,
 		Clock:    mc.clock,
 		Metrics:  metrics,

@@ -2,6 +2,7 @@ package oauthclient
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
 	"github.com/scopegate/scopegate/tokenserver"
+	"github.com/scopegate/scopegate/tokenserver/keys"
 )
 
 // reconcileToken keeps a valid access token in the token Secret when
@@ -74,7 +76,15 @@ func (r *Reconciler) reconcileToken(ctx context.Context, p *pass) (ctrl.Result, 
 		return r.keepToken(ctx, p, secret, in.Token)
 	}
 	ctrl.LoggerFrom(ctx).V(1).Info("Token must be re-issued", "secret", ts.SecretName, "reason", reason, "detail", message)
-	return r.issueToken(ctx, p, secret, reason)
+	var keep *storedToken
+	if reason == scopegatev1alpha1.ReasonSigningKeyRetired {
+		if _, _, due := Evaluate([]Policy{Expired, Renewing}, in); !due {
+			// Re-issued only for the key: if it turns out not to be
+			// retired, the token in place is kept.
+			keep = in.Token
+		}
+	}
+	return r.issueToken(ctx, p, secret, reason, keep)
 }
 
 // keepToken leaves a valid token in place, restoring the Secret's metadata,
@@ -101,8 +111,10 @@ func (r *Reconciler) keepToken(ctx context.Context, p *pass, secret *corev1.Secr
 }
 
 // issueToken signs a new token and writes it to the token Secret, unless the
-// back-off after failures says to wait.
-func (r *Reconciler) issueToken(ctx context.Context, p *pass, secret *corev1.Secret, reason string) (ctrl.Result, bool, error) {
+// back-off after failures says to wait. keep, when set, is a still-valid
+// token replaced only because its signing key looked retired; it is kept
+// when that cannot be confirmed (see keepForKey).
+func (r *Reconciler) issueToken(ctx context.Context, p *pass, secret *corev1.Secret, reason string, keep *storedToken) (ctrl.Result, bool, error) {
 	obj, ts := p.obj, p.token
 	if n, last := obj.Status.FailedIssuanceAttempts, obj.Status.LastFailureTime; n > 0 && last != nil {
 		if next := last.Add(Backoff(n)); p.now.Before(next) {
@@ -116,6 +128,14 @@ func (r *Reconciler) issueToken(ctx context.Context, p *pass, secret *corev1.Sec
 		TTL:       ts.Duration,
 		PluginID:  ts.PluginID,
 	})
+	if keep != nil && keepForKey(keep, issued, err) {
+		ctrl.LoggerFrom(ctx).V(1).Info("The signing key of the token is not retired after all; keeping the token", "secret", ts.SecretName, "kid", keep.KeyID)
+		res, stop, kerr := r.keepToken(ctx, p, secret, keep)
+		if err != nil {
+			res.RequeueAfter = min(res.RequeueAfter, keysPendingRecheck)
+		}
+		return res, stop, kerr
+	}
 	if err != nil {
 		return r.issuanceFailed(ctx, p, fmt.Errorf("issue access token: %w", err))
 	}
@@ -247,3 +267,24 @@ func tokenStatus(name string, tok *storedToken, renewal time.Time) *scopegatev1a
 }
 
 func untilAtLeastASecond(d time.Duration) time.Duration { return max(d, time.Second) }
+
+// keysPendingRecheck is how soon a replica whose signing keys are not loaded
+// yet looks again at a token whose key it could not judge.
+const keysPendingRecheck = 5 * time.Second
+
+// keepForKey reports whether a valid token, about to be replaced because its
+// signing key looked retired, is kept after all. A key ring that has loaded
+// no key yet (a replica that just started) calls every key retired, so
+//
+//   - when no key can sign (keys.ErrNoKey), nothing can be told and the
+//     token in place is still valid: it is kept, not counted as a failure;
+//   - when the key that signed the token signs the new one, it was not
+//     retired (the keys were loaded in between): the new token is dropped.
+//
+// Either way a manager restart re-issues nothing.
+func keepForKey(current *storedToken, issued *tokenserver.IssuedToken, err error) bool {
+	if err != nil {
+		return errors.Is(err, keys.ErrNoKey)
+	}
+	return issued.KeyID != "" && issued.KeyID == current.KeyID
+}
