@@ -19,6 +19,8 @@ type Input struct {
 	// broken, in which case ParseErr says why.
 	Token    *storedToken
 	ParseErr error
+	// Revision is the token revision the status last recorded, 0 for none.
+	Revision int64
 	// SpecHash is the digest of the token-relevant spec now.
 	SpecHash string
 	// RenewBefore is spec.tokenSecret.renewBefore, nil when unset.
@@ -79,6 +81,11 @@ func SpecChanged(in Input) (string, string, bool) {
 func SecretMismatch(in Input) (string, string, bool) {
 	if in.ParseErr != nil || in.Token == nil {
 		return scopegatev1alpha1.ReasonSecretMismatch, fmt.Sprintf("The token Secret is not intact: %v", in.ParseErr), true
+	}
+	if in.Token.Revision < in.Revision {
+		// Revisions only grow; the reconciler re-reads the Secret past the
+		// cache before it gets here, so a lower one was edited.
+		return scopegatev1alpha1.ReasonSecretMismatch, fmt.Sprintf("The token Secret's revision %d is below the recorded revision %d", in.Token.Revision, in.Revision), true
 	}
 	return "", "", false
 }

@@ -53,6 +53,11 @@ func TestPolicies(t *testing.T) {
 			other := signToken(t, "k1", "team-b.x", []string{"mcp"}, []string{"mcp"}, issued, time.Hour)
 			in.Secret = tokenSecretFor(other, 3, hash)
 		}), scopegatev1alpha1.ReasonSecretMismatch},
+		{"An edited client annotation re-issues", edited(func(in *Input) {
+			in.Secret.Annotations[scopegatev1alpha1.AnnotationClient] = "team-b.x"
+		}), scopegatev1alpha1.ReasonSecretMismatch},
+		{"A revision below the recorded one re-issues", edited(func(in *Input) { in.Revision = 4 }), scopegatev1alpha1.ReasonSecretMismatch},
+		{"A revision equal to the recorded one is kept", edited(func(in *Input) { in.Revision = 3 }), ""},
 		{"A token signed by a retired key re-issues", edited(func(in *Input) { in.Keys = staticKeys{"k1": true} }), scopegatev1alpha1.ReasonSigningKeyRetired},
 		{"A token of a still-current key is kept", edited(func(in *Input) { in.Keys = staticKeys{"k0": true} }), ""},
 		{"An expired token re-issues", edited(func(in *Input) { in.Now = issued.Add(time.Hour) }), scopegatev1alpha1.ReasonExpired},

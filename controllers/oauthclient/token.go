@@ -68,6 +68,9 @@ func (r *Reconciler) reconcileToken(ctx context.Context, p *pass) (ctrl.Result, 
 	}
 
 	in := Input{Secret: secret, SpecHash: ts.Hash(), RenewBefore: ts.RenewBefore, Keys: r.Keys, Now: p.now}
+	if st := obj.Status.Token; st != nil && st.SecretName == ts.SecretName {
+		in.Revision = st.Revision
+	}
 	if secret != nil {
 		in.Token, in.ParseErr = parseTokenSecret(secret, ts.ClientID)
 	}

@@ -136,6 +136,8 @@ func parseTokenSecret(s *corev1.Secret, clientID string) (*storedToken, error) {
 		return nil, errors.New("key audience does not match the token")
 	case st.NotAfter.Format(time.RFC3339) != doc.ExpiresAt:
 		return nil, errors.New("key expires_at does not match the token")
+	case s.Annotations[scopegatev1alpha1.AnnotationClient] != clientID:
+		return nil, fmt.Errorf("annotation %s does not name this client", scopegatev1alpha1.AnnotationClient)
 	case s.Annotations[scopegatev1alpha1.AnnotationNotAfter] != doc.ExpiresAt:
 		return nil, fmt.Errorf("annotation %s does not match the token", scopegatev1alpha1.AnnotationNotAfter)
 	}

@@ -127,4 +127,30 @@ var _ = Describe("The token Secret's metadata", func() {
 		Expect(metav1.IsControlledBy(tok, getClient(ns, "squatted"))).To(BeTrue())
 		verifyWithJWKS(string(tok.Data[KeyAccessToken]))
 	})
+
+	It("re-issues the token when its client or revision annotation is edited", func() {
+		createClient(ns, "annotated", nil)
+		waitRevision(ns, "annotated", 1)
+
+		By("an edited client annotation")
+		s := getSecret(ns, "annotated-token")
+		s.Annotations[scopegatev1alpha1.AnnotationClient] = "other-namespace.other-client"
+		Expect(k8s.Update(ctx, s)).To(Succeed())
+		waitRevision(ns, "annotated", 2)
+		Expect(getSecret(ns, "annotated-token").Annotations).To(HaveKeyWithValue(scopegatev1alpha1.AnnotationClient, ns+".annotated"))
+
+		By("a revision annotation set back")
+		s = getSecret(ns, "annotated-token")
+		s.Annotations[scopegatev1alpha1.AnnotationRevision] = "1"
+		Expect(k8s.Update(ctx, s)).To(Succeed())
+		waitRevision(ns, "annotated", 3)
+		Expect(getSecret(ns, "annotated-token").Annotations).To(HaveKeyWithValue(scopegatev1alpha1.AnnotationRevision, "3"))
+		Eventually(func() []string {
+			var notes []string
+			for _, e := range eventsFor(ns, "annotated") {
+				notes = append(notes, e.Note)
+			}
+			return notes
+		}).Should(ContainElement(And(ContainSubstring("revision 3"), ContainSubstring(scopegatev1alpha1.ReasonSecretMismatch))))
+	})
 })
