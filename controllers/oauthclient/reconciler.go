@@ -50,7 +50,7 @@ type pass struct {
 type subReconciler func(ctx context.Context, p *pass) (result ctrl.Result, stop bool, err error)
 
 // +kubebuilder:rbac:groups=scopegate.dev,resources=oauthclients,verbs=get;list;watch
-// +kubebuilder:rbac:groups=scopegate.dev,resources=oauthclients/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=scopegate.dev,resources=oauthclients/status,verbs=get;patch
 // Owner references with blockOwnerDeletion need update on the owner's
 // finalizers where OwnerReferencesPermissionEnforcement is on.
 // +kubebuilder:rbac:groups=scopegate.dev,resources=oauthclients/finalizers,verbs=update
