@@ -121,6 +121,10 @@ func (r *Reconciler) issueToken(ctx context.Context, p *pass, secret *corev1.Sec
 	obj, ts := p.obj, p.token
 	if n, last := obj.Status.FailedIssuanceAttempts, obj.Status.LastFailureTime; n > 0 && last != nil {
 		if next := last.Add(Backoff(n)); p.now.Before(next) {
+			// Still failed, as last said; restated for this generation.
+			if c := meta.FindStatusCondition(p.before.Conditions, scopegatev1alpha1.ConditionTokenReady); c != nil {
+				p.setCondition(c.Type, c.Status, c.Reason, c.Message)
+			}
 			return ctrl.Result{RequeueAfter: untilAtLeastASecond(next.Sub(p.now))}, false, nil
 		}
 	}

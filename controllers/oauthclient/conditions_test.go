@@ -56,4 +56,41 @@ var _ = Describe("A token spec mistake found after admission", func() {
 		c := waitRevision(ns, "misconfigured", 1)
 		Expect(condition(c, scopegatev1alpha1.ConditionTokenReady).ObservedGeneration).To(Equal(c.Generation))
 	})
+
+})
+
+var _ = Describe("A failed issuance", func() {
+	var ns string
+	BeforeEach(func() { ns = newNamespace() })
+
+	It("is restated for a new generation while the back-off holds, without a new event", func() {
+		failing.set(ns+".backing-off", true)
+		DeferCleanup(func() { failing.set(ns+".backing-off", false) })
+		createClient(ns, "backing-off", nil)
+		Eventually(func(g Gomega) {
+			c := getClient(ns, "backing-off")
+			g.Expect(c.Status.FailedIssuanceAttempts).To(Equal(int32(1)))
+		}).Should(Succeed())
+
+		By("a spec change inside the back-off, with the fake clock still")
+		updateClient(ns, "backing-off", func(c *scopegatev1alpha1.OAuthClient) {
+			c.Spec.TokenSecret.Scopes = []scopegatev1alpha1.Scope{"mcp"}
+		})
+		Eventually(func(g Gomega) {
+			c := getClient(ns, "backing-off")
+			g.Expect(c.Status.ObservedGeneration).To(Equal(c.Generation))
+			for _, cond := range c.Status.Conditions {
+				g.Expect(cond.ObservedGeneration).To(Equal(c.Generation), cond.Type)
+			}
+			g.Expect(condition(c, scopegatev1alpha1.ConditionTokenReady).Reason).To(Equal(scopegatev1alpha1.ReasonIssuanceFailed))
+			g.Expect(c.Status.FailedIssuanceAttempts).To(Equal(int32(1)))
+		}).Should(Succeed())
+		warnings := 0
+		for _, e := range eventsFor(ns, "backing-off") {
+			if e.Reason == scopegatev1alpha1.ReasonIssuanceFailed {
+				warnings++
+			}
+		}
+		Expect(warnings).To(Equal(1))
+	})
 })
