@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
@@ -102,6 +103,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 // the credentials are still reconciled (a rotation is still answered, a
 // deleted Secret still recreated); reconcileToken reports the mistake.
 func (r *Reconciler) reconcileSpec(_ context.Context, p *pass) (ctrl.Result, bool, error) {
+	if name := p.obj.TokenSecretName(); name != "" && name == p.obj.CredentialsSecret() {
+		// One Secret cannot be both: writing either would destroy the
+		// other, on every pass. Neither is touched.
+		p.invalid = fmt.Errorf("spec.tokenSecret.name: %q is also the name of the credentials Secret", name)
+		for _, t := range []string{scopegatev1alpha1.ConditionCredentialsReady, scopegatev1alpha1.ConditionTokenReady} {
+			p.setCondition(t, metav1.ConditionFalse, scopegatev1alpha1.ReasonInvalidSpec, p.invalid.Error())
+		}
+		return ctrl.Result{}, true, reconcile.TerminalError(p.invalid)
+	}
 	ts, err := effectiveTokenSpec(p.obj, &r.Options)
 	if err != nil {
 		p.invalid = err
