@@ -83,7 +83,8 @@ func (w *keyRetirementWatch) Start(ctx context.Context) error {
 // check reports the OAuthClients whose token's signing key is retired.
 func (w *keyRetirementWatch) check(ctx context.Context) {
 	list := &corev1.SecretList{}
-	if err := w.reader.List(ctx, list, client.MatchingLabels{LabelManagedBy: ManagedBy}); err != nil {
+	// Read-only: the cache's objects are not copied.
+	if err := w.reader.List(ctx, list, client.MatchingLabels{LabelManagedBy: ManagedBy}, client.UnsafeDisableDeepCopy); err != nil {
 		w.log.Error(err, "Listing token Secrets to find retired signing keys failed")
 		return
 	}
