@@ -124,14 +124,19 @@ type TokenSecretSpec struct {
 	SecretTemplate *SecretTemplate `json:"secretTemplate,omitempty"`
 }
 
-// SecretTemplate is metadata copied onto a generated Secret.
+// SecretTemplate is metadata copied onto a generated Secret. Keys under
+// scopegate.dev/ and app.kubernetes.io/managed-by belong to the controller.
 type SecretTemplate struct {
 	// labels to add to the Secret.
 	// +optional
+	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('scopegate.dev/') && k != 'app.kubernetes.io/managed-by')",message="secretTemplate.labels must not set scopegate.dev/ keys or app.kubernetes.io/managed-by"
 	Labels map[string]string `json:"labels,omitempty"`
 
 	// annotations to add to the Secret.
 	// +optional
+	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('scopegate.dev/'))",message="secretTemplate.annotations must not set scopegate.dev/ keys"
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
@@ -215,6 +220,7 @@ type TokenStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=oac,categories=scopegate
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.tokenSecret) || (has(self.spec.tokenSecret.name) ? self.spec.tokenSecret.name : self.metadata.name + '-token') != (has(self.spec.credentialsSecretName) ? self.spec.credentialsSecretName : self.metadata.name + '-credentials')",message="the token Secret must not have the credentials Secret's name",fieldPath=".spec.tokenSecret.name"
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Client-ID",type=string,JSONPath=`.status.clientID`
 // +kubebuilder:printcolumn:name="Scopes",type=string,JSONPath=`.spec.scopes`

@@ -62,24 +62,21 @@ var _ = Describe("The token Secret's metadata", func() {
 		Expect(getClient(ns, "retemplated").Status.Token.Revision).To(Equal(int64(1)))
 	})
 
-	It("keeps the controller's own annotations when the template names them", func() {
-		createClient(ns, "overreaching", func(c *scopegatev1alpha1.OAuthClient) {
-			c.Spec.TokenSecret.SecretTemplate = &scopegatev1alpha1.SecretTemplate{
-				Annotations: map[string]string{
-					scopegatev1alpha1.AnnotationNotAfter: "2099-01-01T00:00:00Z",
-					scopegatev1alpha1.AnnotationRevision: "7",
-				},
-				Labels: map[string]string{LabelManagedBy: "someone-else"},
-			}
-		})
-		c := waitRevision(ns, "overreaching", 1)
-		By("a later pass keeps the token: the template did not make the Secret look edited")
-		poke(ns, "overreaching")
-		c2 := waitRevision(ns, "overreaching", 1)
-		Expect(c2.Status.Token.NotBefore).To(Equal(c.Status.Token.NotBefore))
-		s := getSecret(ns, "overreaching-token")
-		Expect(s.Annotations).To(HaveKeyWithValue(scopegatev1alpha1.AnnotationNotAfter, string(s.Data[KeyExpiresAt])))
-		Expect(s.Labels).To(HaveKeyWithValue(LabelManagedBy, ManagedBy))
+	It("cannot be given the controller's own keys through the template", func() {
+		c := &scopegatev1alpha1.OAuthClient{
+			ObjectMeta: metav1.ObjectMeta{Name: "overreaching", Namespace: ns},
+			Spec: scopegatev1alpha1.OAuthClientSpec{
+				Scopes: []scopegatev1alpha1.Scope{"mcp"},
+				TokenSecret: &scopegatev1alpha1.TokenSecretSpec{SecretTemplate: &scopegatev1alpha1.SecretTemplate{
+					Annotations: map[string]string{scopegatev1alpha1.AnnotationRevision: "7"},
+					Labels:      map[string]string{LabelManagedBy: "someone-else"},
+				}},
+			},
+		}
+		err := k8s.Create(ctx, c)
+		Expect(err).To(HaveOccurred(), "the CRD refuses template keys the controller owns; setMetadata ignores them for older objects")
+		Expect(err.Error()).To(ContainSubstring("spec.tokenSecret.secretTemplate.annotations"))
+		Expect(err.Error()).To(ContainSubstring("spec.tokenSecret.secretTemplate.labels"))
 	})
 
 	It("leaves a foreign Secret of the token Secret's name untouched and reports SecretConflict", func() {

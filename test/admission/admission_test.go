@@ -58,7 +58,11 @@ metadata: {name: ok}
 spec:
   scopes: [mcp, "mcp:github:read"]
   accessTokenTTL: 1h
-  tokenSecret: {scopes: [mcp], duration: 1h, renewBefore: 20m}
+  tokenSecret:
+    scopes: [mcp]
+    duration: 1h
+    renewBefore: 20m
+    secretTemplate: {labels: {team: a, "example.com/owner": "x"}, annotations: {"example.com/note": "hello"}}
 `
 
 const validRoute = `
@@ -197,6 +201,26 @@ apiVersion: scopegate.dev/v1alpha1
 kind: OAuthClient
 metadata: {name: bad}
 spec: {scopes: [mcp], grantTypes: [password]}`, "spec.grantTypes[0]", "Unsupported value"),
+		Entry("an OAuthClient whose token Secret is named like its credentials Secret", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], tokenSecret: {name: bad-credentials}}`, "spec.tokenSecret.name", "must not have the credentials Secret's name"),
+		Entry("an OAuthClient whose credentials Secret is named like its default token Secret", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], credentialsSecretName: bad-token, tokenSecret: {}}`, "spec.tokenSecret.name", "must not have the credentials Secret's name"),
+		Entry("an OAuthClient whose secretTemplate sets a scopegate.dev annotation", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], tokenSecret: {secretTemplate: {annotations: {"scopegate.dev/revision": "9"}}}}`, "spec.tokenSecret.secretTemplate.annotations", "must not set scopegate.dev/ keys"),
+		Entry("an OAuthClient whose secretTemplate sets the managed-by label", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], tokenSecret: {secretTemplate: {labels: {"app.kubernetes.io/managed-by": "me"}}}}`, "spec.tokenSecret.secretTemplate.labels", "app.kubernetes.io/managed-by"),
 		Entry("an OAuthClient with a zero rate", `
 apiVersion: scopegate.dev/v1alpha1
 kind: OAuthClient
