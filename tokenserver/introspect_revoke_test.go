@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -194,5 +195,34 @@ func TestARevocationThatFailedToPersistIsStoredOnRetry(t *testing.T) {
 	}
 	if len(store.persisted) != 1 {
 		t.Fatalf("the retry answered 200 without storing the revocation in the cluster (%d stored): other replicas would keep accepting the token", len(store.persisted))
+	}
+}
+
+func TestRevocationsPerClientAreRateLimited(t *testing.T) {
+	f := newFixture(t, func(o *Options) { o.RevocationRate, o.RevocationBurst = 1, 2 })
+	tokens := []string{f.issue("team-a.alpha", "mcp"), f.issue("team-a.alpha", "mcp"), f.issue("team-a.alpha", "mcp")}
+	for _, raw := range tokens[:2] {
+		if w := f.post(PathRevoke, form("token", raw), basic("team-a.alpha", secretA)); w.Code != 200 {
+			t.Fatalf("revocation within the burst: status %d", w.Code)
+		}
+	}
+	t.Log("revoking a token already revoked stores nothing new, so it is not limited")
+	if w := f.post(PathRevoke, form("token", tokens[0]), basic("team-a.alpha", secretA)); w.Code != 200 {
+		t.Fatalf("repeat revocation: status %d", w.Code)
+	}
+	w := f.post(PathRevoke, form("token", tokens[2]), basic("team-a.alpha", secretA))
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "1" || !strings.Contains(w.Body.String(), "temporarily_unavailable") {
+		t.Fatalf("a revocation past the burst: status %d, Retry-After %q, body %s", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+	if f.introspect(tokens[2])["active"] != true || f.revs.Len() != 2 {
+		t.Fatalf("a refused revocation must store nothing: %d stored", f.revs.Len())
+	}
+	t.Log("another client has its own bucket, and the bucket refills")
+	if w := f.post(PathRevoke, form("token", f.issue("team-b.beta", "service")), basic("team-b.beta", secretB)); w.Code != 200 {
+		t.Fatalf("another client: status %d", w.Code)
+	}
+	f.clock.Advance(time.Second)
+	if w := f.post(PathRevoke, form("token", tokens[2]), basic("team-a.alpha", secretA)); w.Code != 200 || f.introspect(tokens[2])["active"] != false {
+		t.Fatalf("after the refill: status %d", w.Code)
 	}
 }

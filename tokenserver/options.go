@@ -32,6 +32,11 @@ const (
 	// then one every 5 seconds.
 	DefaultFailedAuthRate  = 0.2
 	DefaultFailedAuthBurst = 20
+	// DefaultRevocationRate and DefaultRevocationBurst bound how many new
+	// revocations one client stores: 100 at once, then one a second. Each
+	// is an object in the cluster until its token expires.
+	DefaultRevocationRate  = 1.0
+	DefaultRevocationBurst = 100
 	// DefaultLimiterEntries bounds each rate-limiter table.
 	DefaultLimiterEntries = 10000
 )
@@ -64,6 +69,10 @@ type Options struct {
 	// per client_id and per source address (brute-force protection).
 	FailedAuthRate  float64
 	FailedAuthBurst int
+	// RevocationRate/RevocationBurst limit new revocations stored per
+	// client (requests/s and bucket size).
+	RevocationRate  float64
+	RevocationBurst int
 	// LimiterEntries bounds the memory of each rate-limiter table.
 	LimiterEntries int
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
@@ -115,6 +124,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.FailedAuthBurst <= 0 {
 		o.FailedAuthBurst = DefaultFailedAuthBurst
+	}
+	if o.RevocationRate <= 0 {
+		o.RevocationRate = DefaultRevocationRate
+	}
+	if o.RevocationBurst <= 0 {
+		o.RevocationBurst = DefaultRevocationBurst
 	}
 	if o.LimiterEntries <= 0 {
 		o.LimiterEntries = DefaultLimiterEntries

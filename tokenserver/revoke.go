@@ -2,6 +2,7 @@ package tokenserver
 
 import (
 	"net/http"
+	"strconv"
 )
 
 // handleRevoke is RFC 7009. A client may revoke only its own tokens;
@@ -33,6 +34,13 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		// after a failed attempt only the client's retry persists it.
 		// Storing is idempotent.
 		known := s.opts.Revocations.Revoked(c.ID)
+		if !known {
+			if ok, wait := s.revokedByID.allow(client.ID, s.now()); !ok {
+				w.Header().Set("Retry-After", strconv.Itoa(retryAfter(wait)))
+				writeError(w, oauthError(http.StatusTooManyRequests, ErrCodeTemporarilyUnavailable, "too many revocations from this client; retry later"))
+				return
+			}
+		}
 		if err := s.opts.Revocations.Revoke(r.Context(), c.ID, c.ExpiresAt.Time); err != nil {
 			// RFC 7009 §2.2.1: the server could not revoke; the client may
 			// retry.

@@ -24,6 +24,7 @@ type Server struct {
 	failedByID  *limiters
 	failedByIP  *limiters
 	successByID *limiters // nil when TokenRateLimit is 0
+	revokedByID *limiters
 }
 
 var (
@@ -48,6 +49,9 @@ func New(opts Options) (*Server, error) {
 		cache:      newVerifyCache(o.VerifyCacheSize),
 		failedByID: newLimiters(o.FailedAuthRate, o.FailedAuthBurst, o.LimiterEntries),
 		failedByIP: newLimiters(o.FailedAuthRate, o.FailedAuthBurst, o.LimiterEntries),
+		// Every stored revocation is an object in the cluster until the
+		// token expires: bound how fast one client can create them.
+		revokedByID: newLimiters(o.RevocationRate, o.RevocationBurst, o.LimiterEntries),
 	}
 	if o.TokenRateLimit > 0 {
 		s.successByID = newLimiters(o.TokenRateLimit, o.TokenRateBurst, o.LimiterEntries)
