@@ -111,6 +111,7 @@ func New(opts Options) (*Gateway, error) {
 	if g.metrics, err = newMetrics(opts.Metrics); err != nil {
 		return nil, fmt.Errorf("create gateway: %w", err)
 	}
+	g.table.OnDelete(g.metrics.forget)
 	transport := opts.Transport
 	if transport == nil {
 		transport = NewTransport()

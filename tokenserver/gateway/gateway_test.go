@@ -593,6 +593,22 @@ func TestCORSPreflightPassesWithoutAToken(t *testing.T) {
 	}
 }
 
+func TestADeletedRoutesMetricSeriesAreDropped(t *testing.T) {
+	f := newFixture(t)
+	be := echoBackend(t, "github")
+	f.gw.Table().Set(githubRoute(t, be.URL))
+	f.do(t, "GET", "/mcp/github", "", nil).Body.Close()
+	if n, err := testutil.GatherAndCount(f.prom, "scopegate_gateway_requests_total"); err != nil || n != 1 {
+		t.Fatalf("series before the delete: %d (%v), want 1", n, err)
+	}
+	f.gw.Table().Delete("team-a/github")
+	for _, name := range []string{"scopegate_gateway_requests_total", "scopegate_gateway_request_duration_seconds"} {
+		if n, err := testutil.GatherAndCount(f.prom, name); err != nil || n != 0 {
+			t.Errorf("%s series after the delete: %d (%v), want 0", name, n, err)
+		}
+	}
+}
+
 func TestMetricsAndDecisionLog(t *testing.T) {
 	f := newFixture(t)
 	be := echoBackend(t, "github")

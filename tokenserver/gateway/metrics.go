@@ -38,6 +38,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	return m, nil
 }
 
+// forget drops every series of the route key (namespace/name).
+func (m *metrics) forget(key string) {
+	m.requests.DeletePartialMatch(prometheus.Labels{"route": key})
+	m.duration.DeletePartialMatch(prometheus.Labels{"route": key})
+}
+
 // register registers c, or reuses the collector already registered under
 // the same name (two gateways on one registry, as in tests).
 func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {

@@ -110,9 +110,10 @@ type snapshot struct {
 // concurrently with lookups; a lookup reads an immutable snapshot without
 // locking.
 type Table struct {
-	mu      sync.Mutex // serialises writers
-	routes  map[string]*entry
-	current atomic.Pointer[snapshot]
+	mu       sync.Mutex // serialises writers
+	routes   map[string]*entry
+	current  atomic.Pointer[snapshot]
+	onDelete []func(key string)
 }
 
 // NewTable returns an empty table.
@@ -141,12 +142,26 @@ func (t *Table) Set(r *Route) {
 // Delete removes the route key; unknown keys are ignored.
 func (t *Table) Delete(key string) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	if _, ok := t.routes[key]; !ok {
+		t.mu.Unlock()
 		return
 	}
 	delete(t.routes, key)
 	t.publish()
+	hooks := t.onDelete
+	t.mu.Unlock()
+	for _, fn := range hooks {
+		fn(key)
+	}
+}
+
+// OnDelete registers fn to be called, outside the table's lock, after a
+// route was deleted: the gateway drops that route's metric series, so that
+// series do not pile up as routes come and go.
+func (t *Table) OnDelete(fn func(key string)) {
+	t.mu.Lock()
+	t.onDelete = append(t.onDelete[:len(t.onDelete):len(t.onDelete)], fn)
+	t.mu.Unlock()
 }
 
 // Get returns the route key as last Set.
