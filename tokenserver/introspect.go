@@ -2,6 +2,8 @@ package tokenserver
 
 import (
 	"net/http"
+
+	"github.com/scopegate/scopegate/tokenserver/registry"
 )
 
 // introspection is RFC 7662 §2.2's answer for an active token: the
@@ -25,24 +27,36 @@ type introspection struct {
 	PluginID  string   `json:"plugin_id,omitempty"`
 }
 
-// handleIntrospect is RFC 7662: any authenticated client may introspect a
-// token; every invalid token answers only {"active":false} (§2.2).
-func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
+// tokenRequest is the common start of introspection and revocation: parse
+// the form, authenticate the client (the same rules as the token endpoint;
+// RFC 7662 §2.1, RFC 7009 §2.1) and read the required token parameter. When
+// it fails it has written the error and ok is false; otherwise the answer
+// is marked no-store.
+func (s *Server) tokenRequest(w http.ResponseWriter, r *http.Request) (client *registry.Client, token string, ok bool) {
 	req, e := readForm(w, r)
 	if e != nil {
 		writeError(w, e)
-		return
+		return nil, "", false
 	}
-	if _, e := s.authenticate(w, r, req.Creds); e != nil {
+	if client, e = s.authenticate(w, r, req.Creds); e != nil {
 		writeError(w, e)
-		return
+		return nil, "", false
 	}
-	token := req.Form.Get("token")
-	if token == "" {
+	if token = req.Form.Get("token"); token == "" {
 		writeError(w, badRequest(ErrCodeInvalidRequest, "token is required"))
-		return
+		return nil, "", false
 	}
 	noStore(w)
+	return client, token, true
+}
+
+// handleIntrospect is RFC 7662: any authenticated client may introspect a
+// token; every invalid token answers only {"active":false} (§2.2).
+func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
+	_, token, ok := s.tokenRequest(w, r)
+	if !ok {
+		return
+	}
 	c, err := s.Verify(r.Context(), token)
 	// The verifier's leeway tolerates clock skew between this server and a
 	// relying party; introspection is this server's own judgement on its own

@@ -11,22 +11,10 @@ import (
 // caller nothing about foreign tokens. token_type_hint is accepted and
 // ignored: only access tokens exist here (§2.1).
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
-	req, e := readForm(w, r)
-	if e != nil {
-		writeError(w, e)
+	client, token, ok := s.tokenRequest(w, r)
+	if !ok {
 		return
 	}
-	client, e := s.authenticate(w, r, req.Creds)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	token := req.Form.Get("token")
-	if token == "" {
-		writeError(w, badRequest(ErrCodeInvalidRequest, "token is required"))
-		return
-	}
-	noStore(w)
 	c, _, err := s.verifySigned(token)
 	if err == nil && c.ClientID == client.ID {
 		// Store even when this replica already holds the jti: a store may
