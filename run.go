@@ -31,8 +31,10 @@ import (
 	"github.com/scopegate/scopegate/tokenserver/revocation"
 )
 
-// ManagedByLabel marks the Secrets and ConfigMaps that scopegate creates; the
-// manager's cache holds only those, never every Secret in the cluster.
+// managedByLabel marks the Secrets that scopegate creates; the manager's
+// cache holds only those, never every Secret in the cluster. (Revocations
+// are ConfigMaps in the operator namespace, followed by the revocation
+// store's own namespaced cache.)
 const (
 	managedByLabel = "app.kubernetes.io/managed-by"
 	managedByValue = "scopegate"
@@ -70,8 +72,7 @@ func newManager(cfg *config, log logr.Logger) (ctrl.Manager, error) {
 		// Leaving voluntarily lets a new leader take over at once on a rollout.
 		LeaderElectionReleaseOnCancel: true,
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}:    {Label: managed},
-			&corev1.ConfigMap{}: {Label: managed},
+			&corev1.Secret{}: {Label: managed},
 		}},
 	})
 }
@@ -90,7 +91,6 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 // The manager's own needs; each controller declares its own rules beside its
 // Reconcile.
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 

@@ -104,6 +104,11 @@ func startHarness() (*harness, error) {
 
 	h.echo = newEchoBackend()
 
+	managerKubeconfig, err := h.managerKubeconfig()
+	if err != nil {
+		return h, err
+	}
+
 	ports, err := freePorts(4)
 	if err != nil {
 		return h, err
@@ -120,7 +125,7 @@ func startHarness() (*harness, error) {
 		bin:     bin,
 		logPath: filepath.Join(h.dir, "manager.log"),
 		args: []string{
-			"--kubeconfig", h.cluster.Kubeconfig,
+			"--kubeconfig", managerKubeconfig,
 			"--oauth-bind-address", oauthAddr,
 			"--gateway-bind-address", gatewayAddr,
 			"--metrics-bind-address", metricsAddr,
