@@ -104,7 +104,7 @@ func startHarness() (*harness, error) {
 
 	h.echo = newEchoBackend()
 
-	managerKubeconfig, err := h.managerKubeconfig()
+	managerKubeconfig, err := h.managerKubeconfig("manager.kubeconfig")
 	if err != nil {
 		return h, err
 	}

@@ -17,7 +17,7 @@ const managerIdentity = "system:serviceaccount:scopegate-system:scopegate"
 // a kubeconfig that authenticates as the manager's ServiceAccount, so that
 // the manager under test holds exactly the permissions a real deployment
 // grants it: a missing rule fails the suite instead of a user's rollout.
-func (h *harness) managerKubeconfig() (string, error) {
+func (h *harness) managerKubeconfig(name string) (string, error) {
 	out, err := exec.Command(h.kubectl, "--kubeconfig", h.cluster.Kubeconfig, "apply", "-k", filepath.Join(h.root, "config", "rbac")).CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("e2e: kubectl apply -k config/rbac: %w: %s", err, out)
@@ -33,7 +33,7 @@ func (h *harness) managerKubeconfig() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("e2e: kubeconfig of the manager's identity: %w", err)
 	}
-	path := filepath.Join(h.dir, "manager.kubeconfig")
+	path := filepath.Join(h.dir, name)
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		return "", fmt.Errorf("e2e: write the manager's kubeconfig: %w", err)
 	}

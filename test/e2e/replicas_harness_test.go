@@ -75,6 +75,14 @@ func startReplicaPair(t *testing.T, base *harness) *replicaPair {
 		t.Fatalf("e2e: replicas: %v", err)
 	}
 	addr := func(i int) string { return fmt.Sprintf("127.0.0.1:%d", ports[i]) }
+	// Both replicas run as the manager's ServiceAccount with the deployment's
+	// RBAC, leader-election Role included.
+	pairView := *base
+	pairView.cluster = cluster
+	kubeconfig, err := pairView.managerKubeconfig("replicas.kubeconfig")
+	if err != nil {
+		t.Fatalf("e2e: replicas: %v", err)
+	}
 	p.issuer, p.gatewayURL = "http://"+addr(0), "http://"+addr(1)
 	for i, name := range []string{"A", "B"} {
 		oauth, gw, metrics, health := addr(4*i), addr(4*i+1), addr(4*i+2), addr(4*i+3)
@@ -86,7 +94,7 @@ func startReplicaPair(t *testing.T, base *harness) *replicaPair {
 			bin:     base.manager.bin,
 			logPath: filepath.Join(base.dir, "replica-"+strings.ToLower(name)+".log"),
 			args: []string{
-				"--kubeconfig", cluster.Kubeconfig,
+				"--kubeconfig", kubeconfig,
 				"--leader-elect",
 				"--oauth-bind-address", oauth,
 				"--gateway-bind-address", gw,
