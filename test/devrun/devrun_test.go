@@ -5,6 +5,7 @@ package devrun
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scopegate/scopegate/internal/devcluster"
 	"github.com/scopegate/scopegate/internal/testenv"
 )
 
@@ -65,7 +67,7 @@ type devRun struct {
 	out *lockedBuffer
 }
 
-func start(t *testing.T, devcluster, manager, dataDir, samples string) *devRun {
+func start(t *testing.T, devcluster, manager, dataDir, samples string, env ...string) *devRun {
 	t.Helper()
 	out := &lockedBuffer{}
 	cmd := exec.Command(devcluster, "--manager", manager, "--dir", dataDir, "--samples", samples,
@@ -73,6 +75,7 @@ func start(t *testing.T, devcluster, manager, dataDir, samples string) *devRun {
 		"--oauth-bind-address", freePort(t), "--gateway-bind-address", freePort(t),
 		"--metrics-bind-address", freePort(t), "--health-probe-bind-address", freePort(t))
 	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -88,6 +91,10 @@ func start(t *testing.T, devcluster, manager, dataDir, samples string) *devRun {
 	}
 	return r
 }
+
+// withoutKubeconfig is the environment without KUBECONFIG, so that a
+// developer's own setting cannot turn the local control plane off.
+func withoutKubeconfig() []string { return []string{"KUBECONFIG="} }
 
 // interrupt sends SIGINT to the whole process group, as Ctrl-C in a
 // terminal does, and waits for the command to end.
@@ -175,7 +182,7 @@ func TestMakeRunKeepsObjectsAcrossRestartsAndLeavesNothingBehind(t *testing.T) {
 	samples := filepath.Join(root, "config", "samples")
 	kubeconfig := filepath.Join(dataDir, "kubeconfig")
 
-	first := start(t, devcluster, manager, dataDir, samples)
+	first := start(t, devcluster, manager, dataDir, samples, withoutKubeconfig()...)
 	if !strings.Contains(first.out.String(), "3 created, 0 already present") {
 		t.Errorf("the first run should create the 3 samples; it said:\n%s", first.out.String())
 	}
@@ -202,7 +209,7 @@ spec: {scopes: ["mcp:mine:read"]}
 	first.interrupt(t)
 	assertStopped(t, tmp, apiServer)
 
-	second := start(t, devcluster, manager, dataDir, samples)
+	second := start(t, devcluster, manager, dataDir, samples, withoutKubeconfig()...)
 	if !strings.Contains(second.out.String(), "0 created, 3 already present") {
 		t.Errorf("the second run must not re-create the samples; it said:\n%s", second.out.String())
 	}
@@ -213,4 +220,40 @@ spec: {scopes: ["mcp:mine:read"]}
 	apiServer = apiServerAddress(t, kubeconfig)
 	second.interrupt(t)
 	assertStopped(t, tmp, apiServer)
+}
+
+func TestMakeRunWithAKubeconfigUsesThatClusterAndStartsNoControlPlane(t *testing.T) {
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	devclusterBin := build(t, root, tmp, "./hack/devcluster", "devcluster")
+	manager := build(t, root, tmp, ".", "scopegate")
+	cluster, err := devcluster.Start(context.Background(), devcluster.Options{Namespaces: []string{"scopegate-system"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cluster.Stop() })
+
+	dataDir := filepath.Join(tmp, "dev")
+	run := start(t, devclusterBin, manager, dataDir, filepath.Join(root, "config", "samples"), "KUBECONFIG="+cluster.Kubeconfig)
+	out := run.out.String()
+	if !strings.Contains(out, "Using the cluster of "+cluster.Kubeconfig) || strings.Contains(out, "Starting a local control plane") {
+		t.Fatalf("with KUBECONFIG set, make run must use that cluster and start none; it said:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "etcd")); !os.IsNotExist(err) {
+		t.Errorf("an etcd data directory was created: %v", err)
+	}
+	kubectl(t, root, cluster.Kubeconfig, strings.NewReader(`
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: theirs, namespace: default}
+spec: {scopes: [mcp]}
+`), "apply", "-f", "-")
+	kubectl(t, root, cluster.Kubeconfig, nil, "wait", "--for=condition=Ready", "oauthclient/theirs", "--timeout=60s")
+	run.interrupt(t)
+	if left := leftovers(tmp); len(left) > 0 {
+		t.Fatalf("Ctrl-C left processes behind:\n%s", strings.Join(left, "\n"))
+	}
 }
