@@ -85,7 +85,6 @@ const (
 
 	// Token Secret issuance reasons (why a token was (re-)issued).
 	ReasonIssued            = "Issued"
-	ReasonIssuing           = "Issuing"
 	ReasonIssuanceFailed    = "IssuanceFailed"
 	ReasonDoesNotExist      = "DoesNotExist"
 	ReasonSpecChanged       = "SpecChanged"
