@@ -10,6 +10,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
@@ -82,4 +84,31 @@ func New() (*envtest.Environment, error) {
 		BinaryAssetsDirectory: assets,
 		Scheme:                Scheme(),
 	}, nil
+}
+
+// Main is a TestMain body for a package whose tests share one control
+// plane: it starts it, hands its admin config and client to setup, runs the
+// tests, stops the control plane and exits with the tests' code.
+func Main(m interface{ Run() int }, setup func(cfg *rest.Config, c client.Client)) {
+	env, err := New()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start envtest:", err)
+		os.Exit(1)
+	}
+	code := 1
+	if c, err := client.New(cfg, client.Options{Scheme: Scheme()}); err != nil {
+		fmt.Fprintln(os.Stderr, "create client:", err)
+	} else {
+		setup(cfg, c)
+		code = m.Run()
+	}
+	if err := env.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "stop envtest:", err)
+	}
+	os.Exit(code)
 }
