@@ -110,7 +110,7 @@ func TestTokensVerifyWithGoJoseAcrossAKeyRotation(t *testing.T) {
 	}
 
 	// 29 days later the next key is published but does not sign yet.
-	f.clock.Advance(29*24*time.Hour + time.Hour)
+	f.clock.Step(29*24*time.Hour + time.Hour)
 	if changed, err := f.ring.Maintain(); err != nil || !changed {
 		t.Fatalf("maintain: %v %v", changed, err)
 	}
@@ -123,7 +123,7 @@ func TestTokensVerifyWithGoJoseAcrossAKeyRotation(t *testing.T) {
 	}
 
 	// After activation the new key signs; the old token still verifies.
-	f.clock.Advance(24 * time.Hour)
+	f.clock.Step(24 * time.Hour)
 	second, _ := f.srv.Issue(t.Context(), IssueRequest{ClientID: "team-a.alpha", Scopes: []string{"mcp"}})
 	set := fetchJWKS(t, h)
 	kid2, _ := joseVerify(t, set, second.Raw)
@@ -136,7 +136,7 @@ func TestTokensVerifyWithGoJoseAcrossAKeyRotation(t *testing.T) {
 	joseVerify(t, set, pre.Raw)
 
 	// Once every token of the old key expired, it is dropped.
-	f.clock.Advance(25 * time.Hour)
+	f.clock.Step(25 * time.Hour)
 	if _, err := f.ring.Maintain(); err != nil {
 		t.Fatal(err)
 	}

@@ -6,11 +6,11 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	testingclock "k8s.io/utils/clock/testing"
 
 	"github.com/scopegate/scopegate/tokenserver/keys"
 	"github.com/scopegate/scopegate/tokenserver/registry"
@@ -20,28 +20,13 @@ import (
 const testIssuer = "https://auth.example.test"
 
 // fakeClock is a settable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock { return &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+func newClock() *testingclock.FakeClock {
+	return testingclock.NewFakeClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 }
 
 type fixture struct {
 	t     testing.TB
-	clock *fakeClock
+	clock *testingclock.FakeClock
 	reg   *registry.Registry
 	ring  *keys.Ring
 	revs  *revocation.Memory

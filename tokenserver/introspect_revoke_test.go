@@ -43,12 +43,12 @@ func TestIntrospection(t *testing.T) {
 		{"a fresh token is active", func(f *fixture) string { return f.issue("team-a.alpha", "mcp") }, true},
 		{"an expired token is inactive", func(f *fixture) string {
 			raw := f.issue("team-a.alpha", "mcp")
-			f.clock.Advance(2 * time.Hour)
+			f.clock.Step(2 * time.Hour)
 			return raw
 		}, false},
 		{"a token just past exp is inactive, though the gateway's clock-skew leeway would still accept it", func(f *fixture) string {
 			raw := f.issue("team-a.alpha", "mcp")
-			f.clock.Advance(time.Hour + 10*time.Second)
+			f.clock.Step(time.Hour + 10*time.Second)
 			return raw
 		}, false},
 		{"a revoked token is inactive", func(f *fixture) string {
@@ -221,7 +221,7 @@ func TestRevocationsPerClientAreRateLimited(t *testing.T) {
 	if w := f.post(PathRevoke, form("token", f.issue("team-b.beta", "service")), basic("team-b.beta", secretB)); w.Code != 200 {
 		t.Fatalf("another client: status %d", w.Code)
 	}
-	f.clock.Advance(time.Second)
+	f.clock.Step(time.Second)
 	if w := f.post(PathRevoke, form("token", tokens[2]), basic("team-a.alpha", secretA)); w.Code != 200 || f.introspect(tokens[2])["active"] != false {
 		t.Fatalf("after the refill: status %d", w.Code)
 	}

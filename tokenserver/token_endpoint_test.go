@@ -221,7 +221,7 @@ func TestFailedAuthenticationsAreRateLimited(t *testing.T) {
 	if w := f.post(PathToken, good, nil); w.Code != http.StatusTooManyRequests {
 		t.Fatalf("locked-out client got %d", w.Code)
 	}
-	f.clock.Advance(2 * time.Second)
+	f.clock.Step(2 * time.Second)
 	if w := f.post(PathToken, good, nil); w.Code != 200 {
 		t.Fatalf("after the wait: status %d %s", w.Code, w.Body)
 	}

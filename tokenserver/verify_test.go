@@ -19,7 +19,7 @@ func TestVerify(t *testing.T) {
 		{"a fresh token verifies", func(f *fixture) string { return f.issue("team-a.alpha", "mcp") }, true},
 		{"a token within the leeway after exp verifies", func(f *fixture) string {
 			raw := f.issue("team-a.alpha", "mcp")
-			f.clock.Advance(time.Hour + 10*time.Second)
+			f.clock.Step(time.Hour + 10*time.Second)
 			return raw
 		}, true},
 		{"a cached token expires with the token", func(f *fixture) string {
@@ -27,7 +27,7 @@ func TestVerify(t *testing.T) {
 			if _, err := f.srv.Verify(f.t.Context(), raw); err != nil {
 				f.t.Fatal(err)
 			}
-			f.clock.Advance(time.Hour + time.Minute)
+			f.clock.Step(time.Hour + time.Minute)
 			return raw
 		}, false},
 		{"a token of a client deleted after caching fails", func(f *fixture) string {

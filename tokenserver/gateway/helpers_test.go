@@ -21,6 +21,7 @@ import (
 	"github.com/go-logr/logr/funcr"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/prometheus/client_golang/prometheus"
+	testingclock "k8s.io/utils/clock/testing"
 
 	"github.com/scopegate/scopegate/tokenserver"
 	"github.com/scopegate/scopegate/tokenserver/registry"
@@ -31,26 +32,9 @@ const (
 	testGatewayURL = "https://gw.example"
 )
 
-// fakeClock is a settable clock shared by the gateway and the test verifier.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+// newFakeClock is the clock shared by the gateway and the test verifier.
+func newFakeClock() *testingclock.FakeClock {
+	return testingclock.NewFakeClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 }
 
 // testVerifier implements tokenserver.TokenVerifier the way the token server
@@ -183,7 +167,7 @@ type fixture struct {
 	gw    *Gateway
 	ver   *testVerifier
 	reg   *registry.Registry
-	clock *fakeClock
+	clock *testingclock.FakeClock
 	logs  *logSink
 	prom  *prometheus.Registry
 }

@@ -55,9 +55,9 @@ func TestRouteRateLimitPerClient(t *testing.T) {
 	// Another client has its own bucket.
 	wantStatus(t, f.do(t, "GET", "/mcp/github", b, nil), 200)
 	// The bucket refills: one token every two seconds.
-	f.clock.Advance(time.Second)
+	f.clock.Step(time.Second)
 	wantLimited(t, f.do(t, "GET", "/mcp/github", a, nil), "1", "2")
-	f.clock.Advance(time.Second)
+	f.clock.Step(time.Second)
 	wantStatus(t, f.do(t, "GET", "/mcp/github", a, nil), 200)
 	wantLimited(t, f.do(t, "GET", "/mcp/github", a, nil), "2", "2")
 }
@@ -77,7 +77,7 @@ func TestClientRateLimitAcrossRoutes(t *testing.T) {
 	wantStatus(t, f.do(t, "GET", "/one", tok, nil), 200)
 	wantLimited(t, f.do(t, "GET", "/two", tok, nil), "1", "1")
 	wantLimited(t, f.do(t, "GET", "/one", tok, nil), "1", "1")
-	f.clock.Advance(time.Second)
+	f.clock.Step(time.Second)
 	wantStatus(t, f.do(t, "GET", "/two", tok, nil), 200)
 
 	// A refusal by the client bucket gives back the token taken from the
@@ -85,7 +85,7 @@ func TestClientRateLimitAcrossRoutes(t *testing.T) {
 	for range 100 {
 		f.do(t, "GET", "/one", tok, nil).Body.Close()
 	}
-	f.clock.Advance(time.Second)
+	f.clock.Step(time.Second)
 	res := f.do(t, "GET", "/one", tok, nil)
 	if got := res.Header.Get("RateLimit-Remaining"); got != "0" {
 		// The client bucket (burst 1) is the most constrained one.
@@ -119,7 +119,7 @@ func TestAnonymousRateLimitPerSourceAddress(t *testing.T) {
 	wantStatus(t, from("10.0.0.5:1000", "203.0.113.1"), 200)
 	wantStatus(t, from("10.0.0.5:1000", "203.0.113.2"), 200)
 	wantLimited(t, from("10.0.0.6:1000", "198.51.100.9, 203.0.113.1, 10.0.0.7"), "1", "1")
-	f.clock.Advance(time.Second)
+	f.clock.Step(time.Second)
 	wantStatus(t, from("192.0.2.1:1003", ""), 200)
 }
 
@@ -134,7 +134,7 @@ func TestLimiterMemoryIsBounded(t *testing.T) {
 		t.Fatalf("%d buckets held, want at most the cap of 100", n)
 	}
 	// Idle buckets that have refilled are evicted on the next sweep.
-	clock.Advance(2 * time.Minute)
+	clock.Step(2 * time.Minute)
 	s.get("fresh", l, clock.Now())
 	if n := s.len(); n != 1 {
 		t.Fatalf("%d buckets held after everything refilled, want 1", n)
@@ -146,7 +146,7 @@ func TestLimiterKeepsBusyBuckets(t *testing.T) {
 	s := newLimiterStore(100)
 	slow := registry.RateLimit{RequestsPerSecond: 0.001, Burst: 1}
 	s.get("slow", slow, clock.Now()).AllowN(clock.Now(), 1)
-	clock.Advance(2 * time.Minute)
+	clock.Step(2 * time.Minute)
 	s.get("other", slow, clock.Now())
 	if s.get("slow", slow, clock.Now()).AllowN(clock.Now(), 1) {
 		t.Fatal("a bucket that had not refilled was evicted and its state lost")

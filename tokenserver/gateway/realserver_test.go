@@ -70,7 +70,7 @@ func TestWithTheRealTokenServer(t *testing.T) {
 		t.Fatalf("token of a deleted client: status %d, want 401", res.StatusCode)
 	}
 
-	f.clock.Advance(2 * time.Hour)
+	f.clock.Step(2 * time.Hour)
 	f.reg.Upsert(&registry.Client{ID: "team-a.github", Subject: registry.SubjectFor("team-a.github"), Scopes: []string{"mcp:github:read"}})
 	if res := f.do(t, "GET", "/mcp/github/x", fresh.Raw, nil); res.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("expired token: status %d, want 401", res.StatusCode)

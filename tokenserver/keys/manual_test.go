@@ -8,13 +8,14 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	testingclock "k8s.io/utils/clock/testing"
 )
 
 func TestOnDemandRotation(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	key := types.NamespacedName{Namespace: newNamespace(t), Name: "scopegate-signing-keys"}
-	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	c := testingclock.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	p := Policy{RotationPeriod: 10 * time.Hour, PrePublish: time.Hour, RetireAfter: 2 * time.Hour}
 	leader, ring := newStore(t, key, c, p)
 	g.Expect(leader.Rotate(ctx)).To(BeTrue())
@@ -30,7 +31,7 @@ func TestOnDemandRotation(t *testing.T) {
 	g.Expect(ring.JWKS().Keys).To(HaveLen(2))
 	k, _ := ring.Signing()
 	g.Expect(k.ID).To(Equal(first.ID), "the new key must not sign before every replica could load it")
-	c.Advance(leader.opts.ManualPrePublish)
+	c.Step(leader.opts.ManualPrePublish)
 	k, _ = ring.Signing()
 	g.Expect(k.ID).NotTo(Equal(first.ID))
 	g.Expect(ring.KeyRetired(first.ID)).To(BeTrue())

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
+	testingclock "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/scopegate/scopegate/internal/testenv"
@@ -27,14 +28,6 @@ func secretWith(data []byte) *corev1.Secret {
 	return &corev1.Secret{Data: map[string][]byte{SecretDataKey: data}}
 }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 func newNamespace(t *testing.T) string {
 	t.Helper()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "keys-"}}
@@ -44,7 +37,7 @@ func newNamespace(t *testing.T) string {
 	return ns.Name
 }
 
-func newStore(t *testing.T, key types.NamespacedName, c *clock, p Policy) (*Store, *Ring) {
+func newStore(t *testing.T, key types.NamespacedName, c *testingclock.FakeClock, p Policy) (*Store, *Ring) {
 	t.Helper()
 	ring := NewRing(p, c.Now)
 	s, err := NewStore(StoreOptions{Secret: key, Reader: k8s, Client: k8s, Ring: ring, Now: c.Now, Log: logr.Discard()})
@@ -58,7 +51,7 @@ func TestSecretStore(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	key := types.NamespacedName{Namespace: newNamespace(t), Name: "scopegate-signing-keys"}
-	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	c := testingclock.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	p := Policy{RotationPeriod: 10 * time.Hour, PrePublish: time.Hour, RetireAfter: 2 * time.Hour}
 
 	leader, leaderRing := newStore(t, key, c, p)
@@ -86,13 +79,13 @@ func TestSecretStore(t *testing.T) {
 	g.Expect(leader.Rotate(ctx)).To(BeFalse())
 
 	t.Log("rotation is persisted and reaches the follower before the key signs")
-	c.Advance(9*time.Hour + time.Minute)
+	c.Step(9*time.Hour + time.Minute)
 	g.Expect(leader.Rotate(ctx)).To(BeTrue())
 	g.Expect(follower.Reload(ctx)).To(Succeed())
 	g.Expect(followerRing.JWKS().Keys).To(HaveLen(2))
 	k, _ = followerRing.Signing()
 	g.Expect(k.ID).To(Equal(first.ID))
-	c.Advance(time.Hour)
+	c.Step(time.Hour)
 	k, _ = followerRing.Signing()
 	g.Expect(k.ID).NotTo(Equal(first.ID))
 
@@ -103,7 +96,7 @@ func TestSecretStore(t *testing.T) {
 	g.Expect(restartedRing.Snapshot().Keys).To(HaveLen(2))
 
 	t.Log("the retired key is dropped from the Secret after RetireAfter")
-	c.Advance(2*time.Hour + time.Minute)
+	c.Step(2*time.Hour + time.Minute)
 	g.Expect(leader.Rotate(ctx)).To(BeTrue())
 	g.Expect(follower.Reload(ctx)).To(Succeed())
 	g.Expect(followerRing.Snapshot().Keys).To(HaveLen(1))
@@ -113,7 +106,7 @@ func TestConcurrentRotationsConverge(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	key := types.NamespacedName{Namespace: newNamespace(t), Name: "keys"}
-	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	c := testingclock.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
 	for range 4 {

@@ -2,7 +2,6 @@ package revocation
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	testingclock "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/scopegate/scopegate/internal/testenv"
@@ -25,16 +25,8 @@ func TestMain(m *testing.M) {
 	testenv.Main(m, func(c *rest.Config, cl client.Client) { cfg, k8s = c, cl })
 }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 // startStore runs a Cluster store until the test ends.
-func startStore(t *testing.T, ns string, c *clock) *Cluster {
+func startStore(t *testing.T, ns string, c *testingclock.FakeClock) *Cluster {
 	t.Helper()
 	s, err := NewCluster(ClusterOptions{Config: cfg, Namespace: ns, Now: c.Now, Log: logr.Discard()})
 	if err != nil {
@@ -57,7 +49,7 @@ func TestClusterStore(t *testing.T) {
 	nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "revocation-"}}
 	g.Expect(k8s.Create(ctx, nsObj)).To(Succeed())
 	ns := nsObj.Name
-	c := &clock{t: time.Now().Truncate(time.Second)}
+	c := testingclock.NewFakeClock(time.Now().Truncate(time.Second))
 
 	a := startStore(t, ns, c)
 	b := startStore(t, ns, c)
@@ -86,9 +78,9 @@ func TestClusterStore(t *testing.T) {
 
 	t.Log("garbage collection keeps it until the token expired plus the retention")
 	g.Expect(a.Revoke(ctx, "jti-long", c.Now().Add(48*time.Hour))).To(Succeed())
-	c.Advance(time.Hour + Retention)
+	c.Step(time.Hour + Retention)
 	g.Expect(a.CollectGarbage(ctx)).To(Equal(0))
-	c.Advance(time.Minute)
+	c.Step(time.Minute)
 	g.Expect(a.CollectGarbage(ctx)).To(Equal(1))
 	g.Eventually(func() bool { return b.Revoked("jti-1") }).WithTimeout(2 * time.Second).Should(BeFalse())
 	g.Expect(b.Revoked("jti-long")).To(BeTrue())
