@@ -77,6 +77,25 @@ func readEvent(t *testing.T, br *bufio.Reader) string {
 	}
 }
 
+// serveWebSocketEcho accepts a WebSocket and answers every message with
+// prefix + the message, until the connection ends.
+func serveWebSocketEcho(w http.ResponseWriter, r *http.Request, prefix string) {
+	c, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer c.CloseNow()
+	for {
+		typ, msg, err := c.Read(r.Context())
+		if err != nil {
+			return
+		}
+		if err := c.Write(r.Context(), typ, append([]byte(prefix), msg...)); err != nil {
+			return
+		}
+	}
+}
+
 func TestWebSocketEchoThroughTheGateway(t *testing.T) {
 	f := newFixture(t)
 	be := echoBackendFunc(t, func(w http.ResponseWriter, r *http.Request) {
@@ -84,20 +103,7 @@ func TestWebSocketEchoThroughTheGateway(t *testing.T) {
 			http.Error(w, "unverified", http.StatusForbidden)
 			return
 		}
-		c, err := websocket.Accept(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.CloseNow()
-		for {
-			typ, msg, err := c.Read(r.Context())
-			if err != nil {
-				return
-			}
-			if err := c.Write(r.Context(), typ, append([]byte("echo: "), msg...)); err != nil {
-				return
-			}
-		}
+		serveWebSocketEcho(w, r, "echo: ")
 	})
 	f.gw.Table().Set(githubRoute(t, be.URL))
 	gw := httptest.NewServer(f.gw)
@@ -271,20 +277,7 @@ func TestRouteTimeoutBoundsAWebSocketUpgradeOnlyUntilTheBackendAnswers(t *testin
 			}
 			return
 		}
-		c, err := websocket.Accept(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.CloseNow()
-		for {
-			typ, msg, err := c.Read(r.Context())
-			if err != nil {
-				return
-			}
-			if err := c.Write(r.Context(), typ, msg); err != nil {
-				return
-			}
-		}
+		serveWebSocketEcho(w, r, "")
 	})
 	rt := githubRoute(t, be.URL)
 	rt.Timeout = time.Hour
