@@ -67,14 +67,7 @@ func TestASuspendedClientIsRefusedEverywhere(t *testing.T) {
 	h.expectGateway(t, "token before suspension", "/e2e/life/echo/suspend", tok, http.StatusOK)
 
 	h.mustKubectl(t, "suspend the client", "-n", "e2e-life", "patch", "oauthclient", "suspendee", "--type=merge", "-p", `{"spec":{"suspended":true}}`)
-	r := h.expectGateway(t, "token of a suspended client", "/e2e/life/echo/suspend", tok, http.StatusUnauthorized)
-	if got := bearerError(r.Header); got != "invalid_token" {
-		t.Errorf("e2e: suspended client's token at the gateway: error %q, want invalid_token; got %s", got, r)
-	}
-	if in := h.introspect(t, auditor, tok); in.active() {
-		t.Errorf("e2e: introspection of a suspended client's token: %s, want active false", in)
-	}
-	h.expectInvalidClient(t, "token request of a suspended client", c)
+	h.expectRefusedEverywhere(t, "suspended", "/e2e/life/echo/suspend", c, auditor, tok)
 
 	h.mustKubectl(t, "resume the client", "-n", "e2e-life", "patch", "oauthclient", "suspendee", "--type=merge", "-p", `{"spec":{"suspended":false}}`)
 	eventually(t, "token request after resuming the client", defaultWait, pollInterval, func() (bool, string) {
@@ -98,14 +91,23 @@ func TestADeletedClientIsRefusedEverywhere(t *testing.T) {
 	h.expectGateway(t, "token before deletion", "/e2e/life/echo/delete", tok, http.StatusOK)
 
 	h.mustKubectl(t, "delete the client", "-n", "e2e-life", "delete", "oauthclient", "deletee", "--wait=true", "--timeout=60s")
-	r := h.expectGateway(t, "token of a deleted client", "/e2e/life/echo/delete", tok, http.StatusUnauthorized)
+	h.expectRefusedEverywhere(t, "deleted", "/e2e/life/echo/delete", c, auditor, tok)
+}
+
+// expectRefusedEverywhere checks that a client that is now state (suspended
+// or deleted) is refused everywhere: its token at the gateway (401
+// invalid_token) and at introspection (inactive, asked by auditor), and its
+// token requests (invalid_client).
+func (h *harness) expectRefusedEverywhere(t *testing.T, state, path string, c, auditor creds, tok string) {
+	t.Helper()
+	r := h.expectGateway(t, "token of a "+state+" client", path, tok, http.StatusUnauthorized)
 	if got := bearerError(r.Header); got != "invalid_token" {
-		t.Errorf("e2e: deleted client's token at the gateway: error %q, want invalid_token; got %s", got, r)
+		t.Errorf("e2e: %s client's token at the gateway: error %q, want invalid_token; got %s", state, got, r)
 	}
 	if in := h.introspect(t, auditor, tok); in.active() {
-		t.Errorf("e2e: introspection of a deleted client's token: %s, want active false", in)
+		t.Errorf("e2e: introspection of a %s client's token: %s, want active false", state, in)
 	}
-	h.expectInvalidClient(t, "token request of a deleted client", c)
+	h.expectInvalidClient(t, "token request of a "+state+" client", c)
 }
 
 // expectInvalidClient polls (the registry follows the cluster) until a token
