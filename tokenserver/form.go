@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // repeatable are the parameters a request may carry more than once
@@ -61,6 +63,9 @@ func parseForm(contentType, authorization string, body []byte) (*formRequest, *E
 		return nil, badRequest(ErrCodeInvalidRequest, "malformed form body")
 	}
 	for k, vs := range form {
+		if e := checkText(k, vs); e != nil {
+			return nil, e
+		}
 		if len(vs) > 1 && !repeatable[k] {
 			return nil, badRequest(ErrCodeInvalidRequest, "parameter "+truncate(k)+" given more than once")
 		}
@@ -115,6 +120,12 @@ func parseCredentials(authorization string, form url.Values) (credentials, *Erro
 	if !ok {
 		return credentials{Basic: true}, nil // authentication fails with a challenge
 	}
+	if e := checkText("client_id", []string{id}); e != nil {
+		return credentials{}, e
+	}
+	if e := checkText("client_secret", []string{secret}); e != nil {
+		return credentials{}, e
+	}
 	if postID != "" && postID != id {
 		return credentials{}, badRequest(ErrCodeInvalidRequest, "client_id differs from the Authorization header")
 	}
@@ -141,9 +152,53 @@ func decodeBasic(param string) (id, secret string, ok bool) {
 	return id, secret, true
 }
 
-func truncate(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
+// checkText refuses a parameter whose name or a value is not valid UTF-8
+// or holds a control character. url.ParseQuery decodes any byte, and
+// encoding/json would turn an invalid sequence into U+FFFD inside a claim:
+// such input is refused before anything is looked up, issued or stored. The
+// answer names the parameter, never its value (it may be a secret).
+func checkText(name string, values []string) *Error {
+	if !isText(name) {
+		return badRequest(ErrCodeInvalidRequest, "a parameter name is not valid UTF-8 or holds a control character")
 	}
-	return s
+	for _, v := range values {
+		if !isText(v) {
+			return badRequest(ErrCodeInvalidRequest, "parameter "+truncate(name)+" is not valid UTF-8 or holds a control character")
+		}
+	}
+	return nil
+}
+
+// isText reports whether s is valid UTF-8 without control characters
+// (C0, DEL and C1).
+func isText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || c < 0x20 || c == 0x7f {
+			return isTextSlow(s[i:])
+		}
+	}
+	return true
+}
+
+func isTextSlow(s string) bool {
+	for len(s) > 0 {
+		r, size := utf8.DecodeRuneInString(s)
+		if r == utf8.RuneError && size == 1 || unicode.IsControl(r) {
+			return false
+		}
+		s = s[size:]
+	}
+	return true
+}
+
+// truncate shortens s to 40 bytes for an error message, on a rune boundary.
+func truncate(s string) string {
+	if len(s) <= 40 {
+		return s
+	}
+	n := 40
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }
