@@ -23,7 +23,20 @@ type credentials struct {
 	// Basic is true when they came in the Authorization header
 	// (client_secret_basic), which decides the WWW-Authenticate challenge.
 	Basic bool
+	// Assertion is an RFC 7523 §2.2 client assertion: a projected
+	// ServiceAccount token (client_assertion with client_assertion_type
+	// jwt-bearer). ID is then the optional client_id parameter.
+	Assertion string
 }
+
+// none reports whether the request carried no client credentials: a bare
+// client_id identifies a client but does not authenticate it.
+func (c credentials) none() bool {
+	return c.Secret == "" && c.Assertion == "" && !c.Basic
+}
+
+// ClientAssertionTypeJWT is the client_assertion_type of RFC 7523 §2.2.
+const ClientAssertionTypeJWT = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 // formRequest is a parsed POST of the token, introspection or revocation
 // endpoint: parsed once, then read by the pipeline.
@@ -104,6 +117,11 @@ func dropEmpty(form url.Values) {
 func parseCredentials(authorization string, form url.Values) (credentials, *Error) {
 	postID, postSecret := form.Get("client_id"), form.Get("client_secret")
 	_, hasPostSecret := form["client_secret"]
+	_, hasAssertion := form["client_assertion"]
+	_, hasAssertionType := form["client_assertion_type"]
+	if hasAssertion || hasAssertionType {
+		return assertionCredentials(authorization, form, hasPostSecret)
+	}
 	if authorization == "" {
 		return credentials{ID: postID, Secret: postSecret}, nil
 	}
@@ -130,6 +148,26 @@ func parseCredentials(authorization string, form url.Values) (credentials, *Erro
 		return credentials{}, badRequest(ErrCodeInvalidRequest, "client_id differs from the Authorization header")
 	}
 	return credentials{ID: id, Secret: secret, Basic: true}, nil
+}
+
+// assertionCredentials reads an RFC 7521 §4.2 client assertion. It is one
+// authentication method: with a client secret or Basic credentials as well
+// it is invalid_request (RFC 6749 §2.3).
+func assertionCredentials(authorization string, form url.Values, hasPostSecret bool) (credentials, *Error) {
+	scheme, _, _ := strings.Cut(authorization, " ")
+	if hasPostSecret || strings.EqualFold(scheme, "Basic") {
+		return credentials{}, badRequest(ErrCodeInvalidRequest, "use one client authentication method, not a client assertion and a client secret")
+	}
+	assertion, typ := form.Get("client_assertion"), form.Get("client_assertion_type")
+	switch {
+	case assertion == "":
+		return credentials{}, badRequest(ErrCodeInvalidRequest, "client_assertion is required with client_assertion_type")
+	case typ == "":
+		return credentials{}, badRequest(ErrCodeInvalidRequest, "client_assertion_type is required with client_assertion")
+	case typ != ClientAssertionTypeJWT:
+		return credentials{}, badRequest(ErrCodeInvalidRequest, "client_assertion_type must be "+ClientAssertionTypeJWT)
+	}
+	return credentials{ID: form.Get("client_id"), Assertion: assertion}, nil
 }
 
 // decodeBasic decodes RFC 7617 Basic credentials whose parts are

@@ -70,7 +70,7 @@ func (s *Server) parse(raw string) (*Claims, string, error) {
 	// The gateway forwards these as identity headers and logs them: a
 	// control character (encoding/json decodes \u0000 and friends) must not
 	// reach a backend or a log line.
-	for _, v := range [...]string{c.ID, c.ClientID, c.Subject, c.Scope, c.PluginID, c.SessionID} {
+	for _, v := range [...]string{c.ID, c.ClientID, c.Subject, c.Scope, c.PluginID, c.SessionID, c.ServiceAccount} {
 		if !isText(v) {
 			return nil, "", fmt.Errorf("%w: an identity claim holds a control character", ErrInvalidToken)
 		}
