@@ -88,7 +88,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 
 	obj.Status.ClientID = obj.ClientID()
 	obj.Status.ObservedGeneration = obj.Generation
-	for _, step := range []subReconciler{r.reconcileSpec, r.reconcileCredentials, r.reconcileToken} {
+	for _, step := range []subReconciler{r.reconcileSpec, r.reconcileServiceAccounts, r.reconcileCredentials, r.reconcileToken} {
 		res, stop, err := step(ctx, p)
 		result = soonest(result, res)
 		if err != nil || stop {
@@ -171,7 +171,10 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// not wake itself; annotations carry the rotation request.
 		For(&scopegatev1alpha1.OAuthClient{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		Owns(&corev1.Secret{})
+		Owns(&corev1.Secret{}).
+		// Another client's ServiceAccounts decide this one's binding.
+		Watches(&scopegatev1alpha1.OAuthClient{}, handler.EnqueueRequestsFromMapFunc(clientsSharingServiceAccounts(r.Client)),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{}))
 	if r.Keys != nil {
 		// A signing key retires at a moment in time, not on an API event.
 		w := newKeyRetirementWatch(r.Client, &r.Options, mgr.GetLogger().WithName("oauthclient-keys"))

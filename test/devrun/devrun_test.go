@@ -183,8 +183,8 @@ func TestMakeRunKeepsObjectsAcrossRestartsAndLeavesNothingBehind(t *testing.T) {
 	kubeconfig := filepath.Join(dataDir, "kubeconfig")
 
 	first := start(t, devcluster, manager, dataDir, samples, withoutKubeconfig()...)
-	if !strings.Contains(first.out.String(), "3 created, 0 already present") {
-		t.Errorf("the first run should create the 3 samples; it said:\n%s", first.out.String())
+	if !strings.Contains(first.out.String(), "5 created, 0 already present") {
+		t.Errorf("the first run should create the 5 sample objects; it said:\n%s", first.out.String())
 	}
 	for _, want := range []string{"kubeconfig:  " + kubeconfig, "issuer:", "gateway:", "grant_type=client_credentials"} {
 		if !strings.Contains(first.out.String(), want) {
@@ -210,7 +210,7 @@ spec: {scopes: ["mcp:mine:read"]}
 	assertStopped(t, tmp, apiServer)
 
 	second := start(t, devcluster, manager, dataDir, samples, withoutKubeconfig()...)
-	if !strings.Contains(second.out.String(), "0 created, 3 already present") {
+	if !strings.Contains(second.out.String(), "0 created, 5 already present") {
 		t.Errorf("the second run must not re-create the samples; it said:\n%s", second.out.String())
 	}
 	got = kubectl(t, root, kubeconfig, nil, "get", "oauthclient", "mine", "-n", "default", "-o", "jsonpath={.spec.scopes[0]}")

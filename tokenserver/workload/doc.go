@@ -13,3 +13,6 @@
 // Tokens without an expiry (legacy Secret-based ServiceAccount tokens) are
 // refused before any review.
 package workload
+
+// The manager reviews tokens with its own identity.
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
