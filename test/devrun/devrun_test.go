@@ -8,6 +8,8 @@ import (
 	"context"
 	"io"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -204,6 +206,7 @@ metadata: {name: mine, namespace: default}
 spec: {scopes: ["mcp:mine:read"]}
 `), "apply", "-f", "-")
 	kubectl(t, root, kubeconfig, nil, "wait", "--for=condition=Ready", "oauthclient/mine", "--timeout=60s")
+	secretlessStep(t, root, kubeconfig, bannerValue(t, first.out.String(), "issuer:"))
 
 	apiServer := apiServerAddress(t, kubeconfig)
 	first.interrupt(t)
@@ -255,5 +258,38 @@ spec: {scopes: [mcp]}
 	run.interrupt(t)
 	if left := leftovers(tmp); len(left) > 0 {
 		t.Fatalf("Ctrl-C left processes behind:\n%s", strings.Join(left, "\n"))
+	}
+}
+
+// bannerValue is the first word after label in make run's banner.
+func bannerValue(t *testing.T, out, label string) string {
+	t.Helper()
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), label); ok {
+			if f := strings.Fields(v); len(f) > 0 {
+				return f[0]
+			}
+		}
+	}
+	t.Fatalf("the banner has no %q line:\n%s", label, out)
+	return ""
+}
+
+// secretlessStep is the README's secretless walkthrough step: a token of
+// the sample ServiceAccount mcp-agent from `kubectl create token`, with the
+// issuer as audience, gets an access token as a client assertion.
+func secretlessStep(t *testing.T, root, kubeconfig, issuer string) {
+	t.Helper()
+	sa := strings.TrimSpace(kubectl(t, root, kubeconfig, nil, "create", "token", "mcp-agent", "-n", "default", "--audience", issuer))
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"mcp"}, "audience": {"mcp"},
+		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {sa}}
+	res, err := http.PostForm(issuer+"/oauth/token", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(b), `"access_token"`) {
+		t.Errorf("the secretless sample client got %d: %s", res.StatusCode, b)
 	}
 }
