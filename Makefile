@@ -6,6 +6,9 @@ SHELL := /usr/bin/env bash -o pipefail
 BIN        ?= $(CURDIR)/bin
 K8S_BIN    := $(BIN)/k8s
 IMG        ?= scopegate:dev
+ARCH       ?= $(shell $(GO) env GOARCH)
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION   ?= $(shell git rev-parse HEAD 2>/dev/null)
 GO         ?= go
 CONTROLLER_GEN := $(GO) tool controller-gen
 export KUBEBUILDER_ASSETS := $(K8S_BIN)
@@ -93,8 +96,14 @@ build: ## Build the manager binary into bin/scopegate.
 run: k8s-binaries build ## Run the manager; with no kubeconfig, on a local control plane kept under bin/dev.
 	$(GO) run ./hack/devcluster --manager $(BIN)/scopegate -- $(ARGS)
 
+.PHONY: image
+image: ## Build the OCI image tarball bin/scopegate-image.tar ($(IMG)) with no Docker daemon.
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/linux_$(ARCH)/scopegate .
+	$(GO) run ./hack/image -binary $(BIN)/linux_$(ARCH)/scopegate -arch $(ARCH) -out $(BIN)/scopegate-image.tar \
+	  -tag $(IMG) -version $(VERSION) -revision $(REVISION)
+
 .PHONY: docker-build
-docker-build: ## Build the container image $(IMG).
+docker-build: ## Build the container image $(IMG) with a Docker daemon (the same content as make image).
 	docker build -t $(IMG) .
 
 ##@ Deployment
