@@ -121,5 +121,3 @@ func (c *Cluster) waitDefaultServiceAccount(ctx context.Context, ns string) erro
 		}
 	}
 }
-
-
