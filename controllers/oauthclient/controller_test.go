@@ -431,6 +431,7 @@ var _ = Describe("OAuthClient controller", func() {
 	It("backs off after a failed issuance, counts it in status and recovers", func() {
 		failing.set(ns+".flaky", true)
 		DeferCleanup(func() { failing.set(ns+".flaky", false) })
+		failedBefore := counter(mgr.metrics, "scopegate_token_secret_issuances_total", "result", "failed", "reason", scopegatev1alpha1.ReasonDoesNotExist)
 		createClient(ns, "flaky", nil)
 		Eventually(func(g Gomega) {
 			c := getClient(ns, "flaky")
@@ -442,6 +443,7 @@ var _ = Describe("OAuthClient controller", func() {
 			g.Expect(condition(c, scopegatev1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionFalse))
 		}).Should(Succeed())
 		Eventually(func() []string { return eventReasons(ns, "flaky") }).Should(ContainElement("Warning/IssuanceFailed"))
+		Expect(counter(mgr.metrics, "scopegate_token_secret_issuances_total", "result", "failed", "reason", scopegatev1alpha1.ReasonDoesNotExist)).To(BeNumerically(">", failedBefore))
 
 		By("the fake clock has not moved, so the back-off holds: one attempt, one event")
 		poke(ns, "flaky")

@@ -408,6 +408,33 @@ func gauge(reg *prometheus.Registry, name, ns, client string) (float64, bool) {
 	return 0, false
 }
 
+// counter is the value of the counter name whose labels include kv
+// (name, value pairs), summed over its series.
+func counter(reg *prometheus.Registry, name string, kv ...string) float64 {
+	families, err := reg.Gather()
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	total := 0.0
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			for i := 0; i+1 < len(kv); i += 2 {
+				if labels[kv[i]] != kv[i+1] {
+					continue series
+				}
+			}
+			total += m.GetCounter().GetValue()
+		}
+	}
+	return total
+}
+
 // poke makes the controller look at the client again without changing what
 // it asks for.
 func poke(ns, name string) {

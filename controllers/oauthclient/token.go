@@ -144,6 +144,7 @@ func (r *Reconciler) issueToken(ctx context.Context, p *pass, secret *corev1.Sec
 		return res, stop, kerr
 	}
 	if err != nil {
+		r.Metrics.issuance(issuanceFailed, reason)
 		return r.issuanceFailed(ctx, p, fmt.Errorf("issue access token: %w", err))
 	}
 	revision := storedRevision(secret) + 1
@@ -152,12 +153,14 @@ func (r *Reconciler) issueToken(ctx context.Context, p *pass, secret *corev1.Sec
 	}
 	s, tok, err := r.buildTokenSecret(p, secret, issued, revision)
 	if err != nil {
+		r.Metrics.issuance(issuanceFailed, reason)
 		return r.issuanceFailed(ctx, p, err)
 	}
 	if err := r.writeTokenSecret(ctx, secret, s); err != nil {
 		return ctrl.Result{}, false, err
 	}
 
+	r.Metrics.issuance(issuanceIssued, reason)
 	renewal := RenewalTime(tok.NotBefore, tok.NotAfter, ts.RenewBefore)
 	failures := obj.Status.FailedIssuanceAttempts
 	obj.Status.Token = tokenStatus(ts.SecretName, tok, renewal)
