@@ -28,13 +28,13 @@ const (
 )
 
 type metrics struct {
-	issued   prometheus.Counter
+	issued prometheus.Counter
 	// durationBy holds scopegate_token_request_duration_seconds' children
 	// by endpoint, resolved once.
 	duration   *prometheus.HistogramVec
 	durationBy map[string]prometheus.Observer
-	requests *prometheus.CounterVec
-	verify   *prometheus.CounterVec
+	requests   *prometheus.CounterVec
+	verify     *prometheus.CounterVec
 	// verifyBy holds verify's four children by [valid][cached], resolved
 	// once: Verify is on the gateway's hot path.
 	verifyBy     [2][2]prometheus.Counter
