@@ -1,6 +1,7 @@
 package oauthclient
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -20,6 +21,9 @@ const (
 	KeyClientID     = "client_id"
 	KeyClientSecret = "client_secret"
 	KeyTokenURL     = "token_url"
+	// KeyCACert is the CA bundle that verifies the token server and the
+	// gateway, present while TLS is on (in the token Secret too).
+	KeyCACert = "ca.crt"
 	// The credentials Secret also has KeyIssuer ("issuer").
 )
 
@@ -88,6 +92,9 @@ type credentialsChange struct {
 	PreviousDropped bool
 	// Metadata: labels were restored.
 	Metadata bool
+	// Bundle: ca.crt was set to the current CA bundle (a rotation, or TLS
+	// turned on or off).
+	Bundle bool
 	// PreviousNotAfter is when the previous secret stops working, zero when
 	// there is none; the controller comes back then to drop it.
 	PreviousNotAfter time.Time
@@ -95,7 +102,27 @@ type credentialsChange struct {
 
 // Changed reports whether the Secret must be written.
 func (c credentialsChange) Changed() bool {
-	return c.Rotated || c.Regenerated || len(c.Repaired) > 0 || c.PreviousDropped || c.Metadata
+	return c.Rotated || c.Regenerated || len(c.Repaired) > 0 || c.PreviousDropped || c.Metadata || c.Bundle
+}
+
+// convergeBundle makes ca.crt of s the bundle (removed when there is none)
+// and reports whether it changed.
+func convergeBundle(s *corev1.Secret, bundle []byte) bool {
+	if len(bundle) == 0 {
+		if _, ok := s.Data[KeyCACert]; ok {
+			delete(s.Data, KeyCACert)
+			return true
+		}
+		return false
+	}
+	if s.Data == nil {
+		s.Data = map[string][]byte{}
+	}
+	if bytes.Equal(s.Data[KeyCACert], bundle) {
+		return false
+	}
+	s.Data[KeyCACert] = bytes.Clone(bundle)
+	return true
 }
 
 // desiredCredentials are the keys of the credentials Secret besides the
@@ -144,6 +171,7 @@ func convergeCredentials(s *corev1.Secret, c *scopegatev1alpha1.OAuthClient, o *
 			ch.Repaired = append(ch.Repaired, k)
 		}
 	}
+	ch.Bundle = convergeBundle(s, o.bundle())
 
 	_, hasDigest := s.Annotations[scopegatev1alpha1.AnnotationPreviousSecretDigest]
 	_, hasNotAfter := s.Annotations[scopegatev1alpha1.AnnotationPreviousSecretNotAfter]
