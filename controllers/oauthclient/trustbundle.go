@@ -24,7 +24,10 @@ import (
 // one it holds the old and the new CA.
 const TrustBundleConfigMap = "scopegate-ca"
 
-// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update
+// Setting an owner reference needs delete on the object where
+// OwnerReferencesPermissionEnforcement is on; the garbage collector, not
+// scopegate, deletes the ConfigMap.
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;delete
 
 // reconcileTrustBundle keeps the namespace's scopegate-ca ConfigMap equal
 // to the bundle, with an owner reference to every OAuthClient that needs
