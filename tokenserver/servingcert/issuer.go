@@ -54,7 +54,8 @@ type IssuerOptions struct {
 	Client client.Client
 	Reader client.Reader
 	Clock  clock.WithTicker
-	// Interval between checks; default 10s.
+	// Interval between checks; default 10s, or a third of CA.Overlap when
+	// that is shorter, so that a new CA signs about when the overlap ends.
 	Interval time.Duration
 	Log      logr.Logger
 	// Generate makes CAs; default GenerateCA.
@@ -81,6 +82,9 @@ func NewIssuer(o IssuerOptions) (*Issuer, error) {
 	}
 	if o.Interval <= 0 {
 		o.Interval = 10 * time.Second
+		if third := o.CA.Overlap / 3; third > 0 && third < o.Interval {
+			o.Interval = max(third, time.Second)
+		}
 	}
 	if o.Generate == nil {
 		o.Generate = GenerateCA
