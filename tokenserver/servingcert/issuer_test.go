@@ -5,8 +5,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"io"
-	"net/http"
 	"net"
+	"net/http"
 	"testing"
 	"time"
 
