@@ -6,8 +6,11 @@ package devrun
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -170,6 +173,35 @@ func kubectl(t *testing.T, root, kubeconfig string, stdin io.Reader, args ...str
 	return string(b)
 }
 
+// checkIssuerVerifies fetches the metadata of the issuer the banner names,
+// trusting only the CA file the banner names, as its curl does.
+func checkIssuerVerifies(t *testing.T, banner, caFile string) {
+	t.Helper()
+	var issuer string
+	for _, line := range strings.Split(banner, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "issuer:"); ok {
+			issuer = strings.Fields(v)[0]
+		}
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatalf("the CA bundle the banner names: %v", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("%s holds no certificate", caFile)
+	}
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	res, err := c.Get(issuer + "/.well-known/oauth-authorization-server")
+	if err != nil {
+		t.Fatalf("GET the issuer's metadata with --cacert %s: %v", caFile, err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("GET %s metadata: %s", issuer, res.Status)
+	}
+}
+
 func TestMakeRunKeepsObjectsAcrossRestartsAndLeavesNothingBehind(t *testing.T) {
 	root, err := testenv.RepoRoot()
 	if err != nil {
@@ -186,11 +218,13 @@ func TestMakeRunKeepsObjectsAcrossRestartsAndLeavesNothingBehind(t *testing.T) {
 	if !strings.Contains(first.out.String(), "3 created, 0 already present") {
 		t.Errorf("the first run should create the 3 samples; it said:\n%s", first.out.String())
 	}
-	for _, want := range []string{"kubeconfig:  " + kubeconfig, "issuer:", "gateway:", "grant_type=client_credentials"} {
+	caFile := filepath.Join(dataDir, "ca.crt")
+	for _, want := range []string{"kubeconfig:  " + kubeconfig, "issuer:      https://localhost:", "gateway:     https://localhost:", "CA bundle:   " + caFile, "curl -s --cacert " + caFile + " ", "grant_type=client_credentials"} {
 		if !strings.Contains(first.out.String(), want) {
 			t.Errorf("the banner lacks %q", want)
 		}
 	}
+	checkIssuerVerifies(t, first.out.String(), caFile)
 	got := kubectl(t, root, kubeconfig, nil, "get", "oauthclients,gatewayroutes", "-A", "-o", "name")
 	for _, want := range []string{"oauthclient.scopegate.dev/demo-agent", "oauthclient.scopegate.dev/reporting-job", "gatewayroute.scopegate.dev/echo"} {
 		if !strings.Contains(got, want) {
