@@ -56,7 +56,7 @@ var (
 	// mgr is the running manager; a spec may replace it.
 	mgr *harness
 	// caBundle is the CA bundle the managers publish, as with TLS on.
-	caBundle = newFakeBundle("bundle-1")
+	caBundle *fakeBundle
 )
 
 func TestOAuthClientController(t *testing.T) {
@@ -86,6 +86,7 @@ var _ = BeforeSuite(func() {
 	clk = clocktesting.NewFakeClock(time.Now().Truncate(time.Second))
 	ring, err = keys.NewMemoryRing(keys.Policy{}, clk.Now)
 	Expect(err).NotTo(HaveOccurred())
+	caBundle = newFakeBundle("bundle-1")
 	mgr = startManager()
 })
 
