@@ -52,6 +52,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	}
 	status := &StatusReconciler{
 		Client:     mgr.GetClient(),
+		APIReader:  mgr.GetAPIReader(),
 		Recorder:   mgr.GetEventRecorder("scopegate-gatewayroute"),
 		GatewayURL: cfg.GatewayURL,
 		Clock:      cfg.Clock,

@@ -73,7 +73,11 @@ func (r *TableReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		// The Secret is not watched (it need not be labelled); it is read
 		// again every minute so that a renewed CA is picked up.
 		res.RequeueAfter = caRecheck
-		bundle, err := r.readCA(ctx, gr.Namespace, ref)
+		reader := r.APIReader
+		if reader == nil {
+			reader = r.Client
+		}
+		bundle, err := readBackendCA(ctx, reader, gr.Namespace, ref)
 		if err != nil {
 			// Verification cannot happen without the roots asked for:
 			// the route answers 503 until the Secret is readable.
@@ -98,12 +102,9 @@ func caSecretRef(gr *scopegatev1alpha1.GatewayRoute) *scopegatev1alpha1.SecretKe
 	return nil
 }
 
-// readCA reads the PEM bundle of a backend's caSecretRef.
-func (r *TableReconciler) readCA(ctx context.Context, ns string, ref *scopegatev1alpha1.SecretKeySelector) ([]byte, error) {
-	reader := r.APIReader
-	if reader == nil {
-		reader = r.Client
-	}
+// readBackendCA reads the PEM bundle of a backend's caSecretRef. The error
+// names the Secret and key, never their contents.
+func readBackendCA(ctx context.Context, reader client.Reader, ns string, ref *scopegatev1alpha1.SecretKeySelector) ([]byte, error) {
 	k := ref.Key
 	if k == "" {
 		k = "ca.crt"
