@@ -22,7 +22,7 @@ import (
 
 // caOverlap is the suite manager's --tls-ca-overlap: a new CA is in every
 // published ca.crt this long before it signs the serving certificate.
-const caOverlap = 6 * time.Second
+const caOverlap = 10 * time.Second
 
 // loadGen keeps clients busy against the token endpoint and the gateway
 // and counts every failed request. Each client kind stands for a kind of
