@@ -275,6 +275,7 @@ func TestRotationUnderLoad(t *testing.T) {
 	l.wg.Wait()
 	if n := l.failures.Load(); n > 0 {
 		t.Errorf("e2e: %d of %d requests failed in all: %s", n, l.requests.Load(), strings.Join(l.errs, "; "))
+	} else {
+		t.Logf("e2e: %d requests across both rotations, none failed", l.requests.Load())
 	}
-	t.Logf("e2e: %d requests across both rotations, none failed", l.requests.Load())
 }
