@@ -94,6 +94,11 @@ func (c *config) complete(audiences, keysSecret, proxies string) error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 			errs = append(errs, fmt.Errorf("%s %q: want an absolute http(s) URL without query or fragment", name, v))
 		}
+		if err == nil && u.Scheme == "http" && c.TLS.Enabled() {
+			// The listener speaks TLS: an http:// URL would be advertised
+			// in every token, Secret and metadata document and never work.
+			errs = append(errs, fmt.Errorf("%s %q: the listeners serve HTTPS (--tls-mode=%s); use https:// or --tls-mode=off", name, v, c.TLS.Mode))
+		}
 	}
 	for _, a := range strings.Split(audiences, ",") {
 		if a = strings.TrimSpace(a); a != "" {

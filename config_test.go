@@ -46,6 +46,11 @@ func TestTLSOffDefaultsToHTTPURLs(t *testing.T) {
 	if c.Issuer != "http://localhost:8080" || c.GatewayURL != "http://localhost:8000" {
 		t.Errorf("issuer %q, gateway URL %q", c.Issuer, c.GatewayURL)
 	}
+	// Behind a mesh or an ingress that terminates TLS, the external URL
+	// may still be https.
+	if _, err := parse(t, "--tls-mode=off", "--issuer=https://auth.example.com"); err != nil {
+		t.Errorf("an https issuer with --tls-mode=off: %v", err)
+	}
 }
 
 func TestTLSModesTakeTheirFlags(t *testing.T) {
@@ -109,6 +114,7 @@ func TestBadFlagsAreRefusedNamingTheFlag(t *testing.T) {
 		{[]string{"--token-rate-limit=-1"}, "--token-rate-limit"},
 		{[]string{"stray"}, "unexpected arguments"},
 		{[]string{"--tls-mode=insecure"}, "--tls-mode"},
+		{[]string{"--issuer=http://auth.example.com"}, "--issuer"},
 		{[]string{"--tls-mode=secret"}, "--tls-secret"},
 		{[]string{"--tls-mode=files", "--tls-cert-file=/x"}, "--tls-key-file"},
 		{[]string{"--tls-dns-names= , "}, "--tls-dns-names"},

@@ -13,6 +13,7 @@ import (
 	"github.com/go-logr/logr"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	testingclock "k8s.io/utils/clock/testing"
 )
@@ -172,4 +173,41 @@ func TestATLSSecretThatDoesNotParseKeepsTheLastCertificate(t *testing.T) {
 	g.Expect(err).To(HaveOccurred())
 	g.Expect(serial(src)).To(Equal(before))
 	g.Expect(src.Bundle()).To(BeEmpty(), "no ca.crt, nothing to publish")
+}
+
+func TestSecretModeFollowsASecretScopegateDidNotWrite(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	key := types.NamespacedName{Namespace: newNamespace(t), Name: "from-cert-manager"}
+	ca, err := GenerateCA(time.Now(), time.Now(), time.Hour)
+	g.Expect(err).NotTo(HaveOccurred())
+	issue := func() Leaf {
+		l, err := IssueLeaf(ca, []string{"scopegate.scopegate-system.svc"}, time.Now(), time.Hour)
+		g.Expect(err).NotTo(HaveOccurred())
+		return l
+	}
+	first := issue()
+	// As cert-manager writes it: no scopegate label.
+	s := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name},
+		Type:       corev1.SecretTypeTLS,
+		Data:       map[string][]byte{KeyTLSCert: first.CertPEM, KeyTLSKey: first.KeyPEM, KeyCACert: Bundle([]CA{ca})},
+	}
+	g.Expect(k8s.Create(ctx, s)).To(Succeed())
+	r := startReplica(t, key)
+	g.Eventually(func() string { return serial(r.source) }, 10*time.Second).ShouldNot(BeEmpty())
+	g.Expect(r.source.Bundle()).To(Equal(Bundle([]CA{ca})))
+	before := serial(r.source)
+
+	t.Log("a renewal written by someone else is served at once")
+	renewed := issue()
+	s.Data[KeyTLSCert], s.Data[KeyTLSKey] = renewed.CertPEM, renewed.KeyPEM
+	g.Expect(k8s.Update(ctx, s)).To(Succeed())
+	g.Eventually(func() string { return serial(r.source) }, 10*time.Second).ShouldNot(Equal(before))
+
+	t.Log("a broken update keeps the last good certificate")
+	good := serial(r.source)
+	s.Data[KeyTLSKey] = []byte("not a key")
+	g.Expect(k8s.Update(ctx, s)).To(Succeed())
+	g.Consistently(func() string { return serial(r.source) }, time.Second).Should(Equal(good))
 }
