@@ -30,6 +30,7 @@ import (
 	"github.com/scopegate/scopegate/tokenserver/registry"
 	"github.com/scopegate/scopegate/tokenserver/revocation"
 	"github.com/scopegate/scopegate/tokenserver/servingcert"
+	"github.com/scopegate/scopegate/tokenserver/workload"
 )
 
 // managedByLabel marks the Secrets that scopegate creates; the manager's
@@ -141,6 +142,16 @@ func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) 
 	if err != nil {
 		return err
 	}
+	// Projected ServiceAccount tokens name the issuer (or the token
+	// endpoint) as audience; TokenReview is a write, so it goes to the API
+	// server, never to the cache.
+	workloads, err := workload.NewReviewer(workload.Options{
+		Client:    mgr.GetClient(),
+		Audiences: []string{cfg.Issuer, cfg.Issuer + tokenserver.PathToken},
+	})
+	if err != nil {
+		return err
+	}
 	tokens, err := tokenserver.New(tokenserver.Options{
 		Issuer:           cfg.Issuer,
 		Registry:         reg,
@@ -150,6 +161,7 @@ func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) 
 		DefaultTTL:       cfg.AccessTokenTTL,
 		TokenRateLimit:   cfg.TokenRateLimit,
 		TrustedProxies:   cfg.TrustedProxies,
+		Workloads:        workloads,
 		Metrics:          metrics.Registry,
 		Log:              log.WithName("tokenserver"),
 	})

@@ -29,7 +29,7 @@ func BenchmarkSign(b *testing.B) {
 	f := newFixture(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := f.srv.issue("team-a.alpha", []string{"mcp"}, []string{"mcp"}, 0, ""); err != nil {
+		if _, err := f.srv.issue(issueParams{clientID: "team-a.alpha", scopes: []string{"mcp"}, aud: []string{"mcp"}}); err != nil {
 			b.Fatal(err)
 		}
 	}

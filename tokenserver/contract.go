@@ -22,6 +22,10 @@ type Claims struct {
 	TokenType string   `json:"token_type"`
 	SessionID string   `json:"session_id"`
 	PluginID  string   `json:"plugin_id,omitempty"`
+	// ServiceAccount names the Kubernetes ServiceAccount
+	// ("system:serviceaccount:<namespace>:<name>") whose projected token
+	// obtained this token, by client assertion or token exchange.
+	ServiceAccount string `json:"service_account,omitempty"`
 }
 
 // Scopes is the granted scopes as a list.

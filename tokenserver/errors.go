@@ -3,6 +3,7 @@ package tokenserver
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 )
 
 // Error codes of RFC 6749 §5.2, RFC 8707 §2 and RFC 7009 §2.2.1.
@@ -24,6 +25,8 @@ type Error struct {
 	Code        string
 	Description string
 	Status      int
+	// RetryAfter, when positive, is sent as Retry-After (seconds).
+	RetryAfter int
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Description }
@@ -41,6 +44,14 @@ func errInvalidClient() *Error {
 	return oauthError(http.StatusUnauthorized, ErrCodeInvalidClient, "client authentication failed")
 }
 
+// unavailable is 503 temporarily_unavailable with Retry-After: something
+// the answer depends on (the API server) cannot be reached now.
+func unavailable(desc string) *Error {
+	e := oauthError(http.StatusServiceUnavailable, ErrCodeTemporarilyUnavailable, desc)
+	e.RetryAfter = 5
+	return e
+}
+
 // noStore marks an answer as not cacheable (RFC 6749 §5.1).
 func noStore(w http.ResponseWriter) {
 	w.Header().Set("Cache-Control", "no-store")
@@ -50,6 +61,9 @@ func noStore(w http.ResponseWriter) {
 // writeError writes e as JSON. It is the only writer of OAuth errors.
 func writeError(w http.ResponseWriter, e *Error) {
 	noStore(w)
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
 	writeJSON(w, e.Status, struct {
 		Error       string `json:"error"`
 		Description string `json:"error_description,omitempty"`

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // repeatable are the parameters a request may carry more than once
@@ -21,7 +23,20 @@ type credentials struct {
 	// Basic is true when they came in the Authorization header
 	// (client_secret_basic), which decides the WWW-Authenticate challenge.
 	Basic bool
+	// Assertion is an RFC 7523 §2.2 client assertion: a projected
+	// ServiceAccount token (client_assertion with client_assertion_type
+	// jwt-bearer). ID is then the optional client_id parameter.
+	Assertion string
 }
+
+// none reports whether the request carried no client credentials: a bare
+// client_id identifies a client but does not authenticate it.
+func (c credentials) none() bool {
+	return c.Secret == "" && c.Assertion == "" && !c.Basic
+}
+
+// ClientAssertionTypeJWT is the client_assertion_type of RFC 7523 §2.2.
+const ClientAssertionTypeJWT = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 // formRequest is a parsed POST of the token, introspection or revocation
 // endpoint: parsed once, then read by the pipeline.
@@ -61,6 +76,9 @@ func parseForm(contentType, authorization string, body []byte) (*formRequest, *E
 		return nil, badRequest(ErrCodeInvalidRequest, "malformed form body")
 	}
 	for k, vs := range form {
+		if e := checkText(k, vs); e != nil {
+			return nil, e
+		}
 		if len(vs) > 1 && !repeatable[k] {
 			return nil, badRequest(ErrCodeInvalidRequest, "parameter "+truncate(k)+" given more than once")
 		}
@@ -99,6 +117,11 @@ func dropEmpty(form url.Values) {
 func parseCredentials(authorization string, form url.Values) (credentials, *Error) {
 	postID, postSecret := form.Get("client_id"), form.Get("client_secret")
 	_, hasPostSecret := form["client_secret"]
+	_, hasAssertion := form["client_assertion"]
+	_, hasAssertionType := form["client_assertion_type"]
+	if hasAssertion || hasAssertionType {
+		return assertionCredentials(authorization, form, hasPostSecret)
+	}
 	if authorization == "" {
 		return credentials{ID: postID, Secret: postSecret}, nil
 	}
@@ -115,10 +138,36 @@ func parseCredentials(authorization string, form url.Values) (credentials, *Erro
 	if !ok {
 		return credentials{Basic: true}, nil // authentication fails with a challenge
 	}
+	if e := checkText("client_id", []string{id}); e != nil {
+		return credentials{}, e
+	}
+	if e := checkText("client_secret", []string{secret}); e != nil {
+		return credentials{}, e
+	}
 	if postID != "" && postID != id {
 		return credentials{}, badRequest(ErrCodeInvalidRequest, "client_id differs from the Authorization header")
 	}
 	return credentials{ID: id, Secret: secret, Basic: true}, nil
+}
+
+// assertionCredentials reads an RFC 7521 §4.2 client assertion. It is one
+// authentication method: with a client secret or Basic credentials as well
+// it is invalid_request (RFC 6749 §2.3).
+func assertionCredentials(authorization string, form url.Values, hasPostSecret bool) (credentials, *Error) {
+	scheme, _, _ := strings.Cut(authorization, " ")
+	if hasPostSecret || strings.EqualFold(scheme, "Basic") {
+		return credentials{}, badRequest(ErrCodeInvalidRequest, "use one client authentication method, not a client assertion and a client secret")
+	}
+	assertion, typ := form.Get("client_assertion"), form.Get("client_assertion_type")
+	switch {
+	case assertion == "":
+		return credentials{}, badRequest(ErrCodeInvalidRequest, "client_assertion is required with client_assertion_type")
+	case typ == "":
+		return credentials{}, badRequest(ErrCodeInvalidRequest, "client_assertion_type is required with client_assertion")
+	case typ != ClientAssertionTypeJWT:
+		return credentials{}, badRequest(ErrCodeInvalidRequest, "client_assertion_type must be "+ClientAssertionTypeJWT)
+	}
+	return credentials{ID: form.Get("client_id"), Assertion: assertion}, nil
 }
 
 // decodeBasic decodes RFC 7617 Basic credentials whose parts are
@@ -141,9 +190,53 @@ func decodeBasic(param string) (id, secret string, ok bool) {
 	return id, secret, true
 }
 
-func truncate(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
+// checkText refuses a parameter whose name or a value is not valid UTF-8
+// or holds a control character. url.ParseQuery decodes any byte, and
+// encoding/json would turn an invalid sequence into U+FFFD inside a claim:
+// such input is refused before anything is looked up, issued or stored. The
+// answer names the parameter, never its value (it may be a secret).
+func checkText(name string, values []string) *Error {
+	if !isText(name) {
+		return badRequest(ErrCodeInvalidRequest, "a parameter name is not valid UTF-8 or holds a control character")
 	}
-	return s
+	for _, v := range values {
+		if !isText(v) {
+			return badRequest(ErrCodeInvalidRequest, "parameter "+truncate(name)+" is not valid UTF-8 or holds a control character")
+		}
+	}
+	return nil
+}
+
+// isText reports whether s is valid UTF-8 without control characters
+// (C0, DEL and C1).
+func isText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || c < 0x20 || c == 0x7f {
+			return isTextSlow(s[i:])
+		}
+	}
+	return true
+}
+
+func isTextSlow(s string) bool {
+	for len(s) > 0 {
+		r, size := utf8.DecodeRuneInString(s)
+		if r == utf8.RuneError && size == 1 || unicode.IsControl(r) {
+			return false
+		}
+		s = s[size:]
+	}
+	return true
+}
+
+// truncate shortens s to 40 bytes for an error message, on a rune boundary.
+func truncate(s string) string {
+	if len(s) <= 40 {
+		return s
+	}
+	n := 40
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }

@@ -14,6 +14,7 @@ func FuzzParseForm(f *testing.F) {
 	f.Add("application/x-www-form-urlencoded; charset=utf-8", "Basic "+base64.StdEncoding.EncodeToString([]byte("a.b:s%3A1")), []byte("grant_type=client_credentials&scope=mcp"))
 	f.Add("application/x-www-form-urlencoded", "basic !!", []byte("audience=a&audience=b&resource=https://x/y"))
 	f.Add("text/plain", "Bearer x", []byte("%zz"))
+	f.Add("application/x-www-form-urlencoded", "", []byte("audience=hk%FF%28&scope=mcp%00"))
 	f.Fuzz(func(t *testing.T, ctype, authz string, body []byte) {
 		req, e := parseForm(ctype, authz, body)
 		if (req == nil) == (e == nil) {
@@ -28,7 +29,18 @@ func FuzzParseForm(f *testing.F) {
 		if req.Creds.Basic && req.Form.Has("client_secret") {
 			t.Fatalf("accepted both client_secret_basic and client_secret_post")
 		}
+		if !isText(req.Creds.ID) || !isText(req.Creds.Secret) {
+			t.Fatalf("accepted credentials that are not text: %q", req.Creds.ID)
+		}
 		for k, vs := range req.Form {
+			if !isText(k) {
+				t.Fatalf("accepted a parameter name that is not text: %q", k)
+			}
+			for _, v := range vs {
+				if !isText(v) {
+					t.Fatalf("accepted %s=%q: not valid UTF-8 or a control character", k, v)
+				}
+			}
 			if len(vs) > 1 && !repeatable[k] {
 				t.Fatalf("accepted repeated %q", k)
 			}

@@ -71,7 +71,12 @@ func (f *fixture) addClient(c *registry.Client, secret string) {
 
 // post sends a form to path through the handler.
 func (f *fixture) post(path string, form url.Values, hdr map[string]string) *httptest.ResponseRecorder {
-	r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
+	return f.postRaw(path, form.Encode(), hdr)
+}
+
+// postRaw sends an already encoded form body to path through the handler.
+func (f *fixture) postRaw(path, body string, hdr map[string]string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	for k, v := range hdr {
 		r.Header.Set(k, v)
@@ -95,3 +100,21 @@ func form(kv ...string) url.Values {
 }
 
 func formEscape(s string) string { return url.QueryEscape(s) }
+
+// issuedCount is the value of scopegate_tokens_issued_total.
+func (f *fixture) issuedCount() float64 {
+	f.t.Helper()
+	mfs, err := f.prom.Gather()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var total float64
+	for _, mf := range mfs {
+		if mf.GetName() == "scopegate_tokens_issued_total" {
+			for _, m := range mf.GetMetric() {
+				total += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return total
+}

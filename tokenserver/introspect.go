@@ -25,6 +25,8 @@ type introspection struct {
 	Roles     []string `json:"roles,omitempty"`
 	SessionID string   `json:"session_id,omitempty"`
 	PluginID  string   `json:"plugin_id,omitempty"`
+
+	ServiceAccount string `json:"service_account,omitempty"`
 }
 
 // tokenRequest is the common start of introspection and revocation: parse
@@ -38,10 +40,12 @@ func (s *Server) tokenRequest(w http.ResponseWriter, r *http.Request) (client *r
 		writeError(w, e)
 		return nil, "", false
 	}
-	if client, e = s.authenticate(w, r, req.Creds); e != nil {
+	a, e := s.authenticate(w, r, req.Creds)
+	if e != nil {
 		writeError(w, e)
 		return nil, "", false
 	}
+	client = a.Client
 	if token = req.Form.Get("token"); token == "" {
 		writeError(w, badRequest(ErrCodeInvalidRequest, "token is required"))
 		return nil, "", false
@@ -75,6 +79,6 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		Active: true, Scope: c.Scope, ClientID: c.ClientID, Username: c.Username, TokenType: c.TokenType,
 		Exp: c.ExpiresAt.Unix(), Iat: c.IssuedAt.Unix(), Nbf: c.NotBefore.Unix(), Sub: c.Subject,
 		Aud: c.Audience, Iss: c.Issuer, Jti: c.ID, UserType: c.UserType, Roles: c.Roles,
-		SessionID: c.SessionID, PluginID: c.PluginID,
+		SessionID: c.SessionID, PluginID: c.PluginID, ServiceAccount: c.ServiceAccount,
 	})
 }

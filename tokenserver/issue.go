@@ -42,15 +42,25 @@ func (s *Server) Issue(_ context.Context, req IssueRequest) (*IssuedToken, error
 	if len(aud) == 0 {
 		aud = s.defaultAudiences(client)
 	}
-	tok, err := s.issue(req.ClientID, slices.Clone(req.Scopes), aud, ttl, req.PluginID)
+	tok, err := s.issue(issueParams{clientID: req.ClientID, scopes: slices.Clone(req.Scopes), aud: aud, ttl: ttl, pluginID: req.PluginID})
 	if err != nil {
 		return nil, fmt.Errorf("issue token for %s: %w", req.ClientID, err)
 	}
 	return tok, nil
 }
 
+// issueParams are the claims a caller decides.
+type issueParams struct {
+	clientID       string
+	scopes, aud    []string
+	ttl            time.Duration
+	pluginID       string
+	serviceAccount string
+}
+
 // issue signs an access token (RFC 9068 §2) with the current key.
-func (s *Server) issue(clientID string, scopes, aud []string, ttl time.Duration, pluginID string) (*IssuedToken, error) {
+func (s *Server) issue(p issueParams) (*IssuedToken, error) {
+	clientID, scopes, aud, ttl := p.clientID, p.scopes, p.aud, p.ttl
 	if ttl <= 0 {
 		ttl = s.opts.DefaultTTL
 	}
@@ -86,7 +96,9 @@ func (s *Server) issue(clientID string, scopes, aud []string, ttl time.Duration,
 		Roles:     scopes,
 		TokenType: "Bearer",
 		SessionID: "sess_" + sess,
-		PluginID:  pluginID,
+		PluginID:  p.pluginID,
+
+		ServiceAccount: p.serviceAccount,
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
 	t.Header["kid"] = key.ID

@@ -2,6 +2,7 @@ package tokenserver
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/scopegate/scopegate/tokenserver/scope"
 )
@@ -33,8 +34,21 @@ type metadataDoc struct {
 
 var clientAuthMethods = []string{"client_secret_basic", "client_secret_post"}
 
+// authMethodAssertion is how the metadata names client authentication with
+// a projected ServiceAccount token: RFC 7523 §2.2 names no method, and
+// private_key_jwt (OpenID Connect Core §9, registered in the IANA OAuth
+// registry) is the registered name for an asymmetrically signed JWT
+// assertion, which a ServiceAccount token is (signed by the cluster's
+// service-account key, verified through the TokenReview API).
+const authMethodAssertion = "private_key_jwt"
+
 func (s *Server) handleMetadata(w http.ResponseWriter, _ *http.Request) {
 	iss := s.opts.Issuer
+	methods, grants := clientAuthMethods, []string{GrantClientCredentials}
+	if s.opts.Workloads != nil {
+		methods = append(slices.Clone(clientAuthMethods), authMethodAssertion)
+		grants = append(grants, GrantTokenExchange)
+	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	writeJSON(w, http.StatusOK, metadataDoc{
 		Issuer:                               iss,
@@ -43,11 +57,11 @@ func (s *Server) handleMetadata(w http.ResponseWriter, _ *http.Request) {
 		JWKSURI:                              iss + PathJWKS,
 		IntrospectionEndpoint:                iss + PathIntrospect,
 		RevocationEndpoint:                   iss + PathRevoke,
-		GrantTypesSupported:                  []string{GrantClientCredentials},
+		GrantTypesSupported:                  grants,
 		ResponseTypesSupported:               []string{},
-		TokenEndpointAuthMethodsSupported:    clientAuthMethods,
-		IntrospectionEndpointAuthMethods:     clientAuthMethods,
-		RevocationEndpointAuthMethods:        clientAuthMethods,
+		TokenEndpointAuthMethodsSupported:    methods,
+		IntrospectionEndpointAuthMethods:     methods,
+		RevocationEndpointAuthMethods:        methods,
 		ScopesSupported:                      scope.BuiltIns(),
 		AccessTokenSigningAlgValuesSupported: []string{"ES256"},
 		ResourceIndicatorsSupported:          true,

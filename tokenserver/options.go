@@ -79,6 +79,10 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// VerifyCacheSize bounds the cache of verified tokens.
 	VerifyCacheSize int
+	// Workloads authenticates projected ServiceAccount tokens for client
+	// assertions (RFC 7523) and token exchange (RFC 8693); nil turns both
+	// off.
+	Workloads WorkloadAuthenticator
 	// Metrics receives the server's collectors; nil registers nothing.
 	Metrics prometheus.Registerer
 	Log     logr.Logger

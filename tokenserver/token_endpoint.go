@@ -12,22 +12,26 @@ import (
 	"github.com/scopegate/scopegate/tokenserver/scope"
 )
 
-// GrantClientCredentials is the only grant type served (RFC 6749 §4.4).
+// GrantClientCredentials is RFC 6749 §4.4; GrantTokenExchange (RFC 8693)
+// is the other grant served.
 const GrantClientCredentials = "client_credentials"
 
-// tokenResponse is RFC 6749 §5.1's successful answer.
+// tokenResponse is RFC 6749 §5.1's successful answer; a token exchange adds
+// issued_token_type (RFC 8693 §2.2.1).
 type tokenResponse struct {
-	AccessToken string `json:"access_token"`
-	TokenType   string `json:"token_type"`
-	ExpiresIn   int64  `json:"expires_in"`
-	Scope       string `json:"scope"`
+	AccessToken     string `json:"access_token"`
+	IssuedTokenType string `json:"issued_token_type,omitempty"`
+	TokenType       string `json:"token_type"`
+	ExpiresIn       int64  `json:"expires_in"`
+	Scope           string `json:"scope"`
 }
 
 // handleToken is the token endpoint: one fixed pipeline, parse once →
-// authenticate the client → grant type → scope → audience → hook rule →
-// plugin_id → issue → write.
+// authenticate the client (a secret, a ServiceAccount token as client
+// assertion, or the subject_token of a token exchange) → grant type →
+// scope → audience → hook rule → plugin_id → issue → write.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
-	tok, e := s.token(w, r)
+	tok, issuedType, e := s.token(w, r)
 	if e != nil {
 		if e.Status == http.StatusTooManyRequests {
 			s.metrics.outcome(outcomeRateLimited)
@@ -40,57 +44,73 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	s.metrics.outcome(outcomeIssued)
 	noStore(w)
 	writeJSON(w, http.StatusOK, tokenResponse{
-		AccessToken: tok.Raw,
-		TokenType:   "Bearer",
-		ExpiresIn:   int64(tok.ExpiresAt.Sub(tok.IssuedAt).Seconds()),
-		Scope:       tok.Claims.Scope,
+		AccessToken:     tok.Raw,
+		IssuedTokenType: issuedType,
+		TokenType:       "Bearer",
+		ExpiresIn:       int64(tok.ExpiresAt.Sub(tok.IssuedAt).Seconds()),
+		Scope:           tok.Claims.Scope,
 	})
 }
 
-func (s *Server) token(w http.ResponseWriter, r *http.Request) (*IssuedToken, *Error) {
+// token runs the pipeline; issuedType is set for a token exchange.
+func (s *Server) token(w http.ResponseWriter, r *http.Request) (tok *IssuedToken, issuedType string, e *Error) {
 	req, e := readForm(w, r)
 	if e != nil {
-		return nil, e
+		return nil, "", e
 	}
-	client, e := s.authenticate(w, r, req.Creds)
+	gt := req.Form.Get("grant_type")
+	exchange := gt == GrantTokenExchange
+	var client authenticated
+	if exchange {
+		client, e = s.exchangeClient(w, r, req)
+	} else {
+		client, e = s.authenticate(w, r, req.Creds)
+	}
 	if e != nil {
-		return nil, e
+		return nil, "", e
 	}
 	if s.successByID != nil {
 		if ok, wait := s.successByID.allow(client.ID, s.now()); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(retryAfter(wait)))
-			return nil, oauthError(http.StatusTooManyRequests, ErrCodeTemporarilyUnavailable, "token request rate limit exceeded; retry later")
+			return nil, "", oauthError(http.StatusTooManyRequests, ErrCodeTemporarilyUnavailable, "token request rate limit exceeded; retry later")
 		}
 	}
-	if e := checkGrantType(req.Form.Get("grant_type"), client); e != nil {
-		return nil, e
+	if e := checkGrantType(gt, client.Client); e != nil {
+		return nil, "", e
 	}
-	granted, e := grantScopes(req.Form, client)
-	if e != nil {
-		return nil, e
+	var granted []string
+	if _, given := req.Form["scope"]; exchange && !given {
+		// RFC 8693 §2.1: scope is optional; the client's allowed scopes.
+		granted = slices.Clone(client.Scopes)
+	} else if granted, e = grantScopes(req.Form, client.Client); e != nil {
+		return nil, "", e
 	}
-	aud, e := s.audiences(req.Form, client)
+	aud, e := s.audiences(req.Form, client.Client)
 	if e != nil {
-		return nil, e
+		return nil, "", e
 	}
 	if e := checkHookRule(granted, aud); e != nil {
-		return nil, e
+		return nil, "", e
 	}
-	pluginID, e := pluginID(req.Form, client)
+	pluginID, e := pluginID(req.Form, client.Client)
 	if e != nil {
-		return nil, e
+		return nil, "", e
 	}
-	tok, err := s.issue(client.ID, granted, aud, client.TTL, pluginID)
+	tok, err := s.issue(issueParams{clientID: client.ID, scopes: granted, aud: aud, ttl: client.TTL, pluginID: pluginID, serviceAccount: client.ServiceAccount})
 	if err != nil {
 		s.opts.Log.Error(err, "Cannot issue access token", "clientID", client.ID)
 		if errors.Is(err, keys.ErrNoKey) {
 			w.Header().Set("Retry-After", "5")
-			return nil, oauthError(http.StatusServiceUnavailable, ErrCodeTemporarilyUnavailable, "signing keys are not loaded yet")
+			return nil, "", oauthError(http.StatusServiceUnavailable, ErrCodeTemporarilyUnavailable, "signing keys are not loaded yet")
 		}
-		return nil, oauthError(http.StatusInternalServerError, ErrCodeServerError, "cannot issue access token")
+		return nil, "", oauthError(http.StatusInternalServerError, ErrCodeServerError, "cannot issue access token")
 	}
-	s.opts.Log.V(1).Info("Issued access token", "clientID", client.ID, "jti", tok.Claims.ID, "scope", tok.Claims.Scope, "aud", aud, "kid", tok.KeyID)
-	return tok, nil
+	s.opts.Log.V(1).Info("Issued access token", "clientID", client.ID, "jti", tok.Claims.ID, "scope", tok.Claims.Scope, "aud", aud, "kid", tok.KeyID,
+		"serviceAccount", client.ServiceAccount, "grantType", gt)
+	if exchange {
+		issuedType = TokenTypeAccessToken
+	}
+	return tok, issuedType, nil
 }
 
 // checkGrantType applies RFC 6749 §5.2 to grant_type.
@@ -98,8 +118,8 @@ func checkGrantType(gt string, client *registry.Client) *Error {
 	switch {
 	case gt == "":
 		return badRequest(ErrCodeInvalidRequest, "grant_type is required")
-	case gt != GrantClientCredentials:
-		return badRequest(ErrCodeUnsupportedGrantType, "only client_credentials is supported")
+	case gt != GrantClientCredentials && gt != GrantTokenExchange:
+		return badRequest(ErrCodeUnsupportedGrantType, "the supported grant types are client_credentials and "+GrantTokenExchange)
 	}
 	allowed := client.GrantTypes
 	if len(allowed) == 0 {

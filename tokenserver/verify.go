@@ -67,6 +67,14 @@ func (s *Server) parse(raw string) (*Claims, string, error) {
 	if c.ID == "" || c.ClientID == "" {
 		return nil, "", fmt.Errorf("%w: jti and client_id are required", ErrInvalidToken)
 	}
+	// The gateway forwards these as identity headers and logs them: a
+	// control character (encoding/json decodes \u0000 and friends) must not
+	// reach a backend or a log line.
+	for _, v := range [...]string{c.ID, c.ClientID, c.Subject, c.Scope, c.PluginID, c.SessionID, c.ServiceAccount} {
+		if !isText(v) {
+			return nil, "", fmt.Errorf("%w: an identity claim holds a control character", ErrInvalidToken)
+		}
+	}
 	kid, _ := t.Header["kid"].(string) // keyFunc found a key by it
 	return c, kid, nil
 }
@@ -74,6 +82,9 @@ func (s *Server) parse(raw string) (*Claims, string, error) {
 // keyFunc checks the JOSE header (RFC 9068 §4: typ at+jwt) and finds the
 // published key named by kid.
 func (s *Server) keyFunc(t *jwt.Token) (any, error) {
+	if err := checkCrit(t.Header); err != nil {
+		return nil, err
+	}
 	typ, _ := t.Header["typ"].(string)
 	if typ != TypAccessToken && typ != "application/"+TypAccessToken {
 		return nil, errors.New("typ is not at+jwt")
@@ -84,6 +95,47 @@ func (s *Server) keyFunc(t *jwt.Token) (any, error) {
 		return nil, errors.New("unknown signing key")
 	}
 	return pub, nil
+}
+
+// checkCrit refuses a JOSE header with a crit parameter (RFC 7515
+// §4.1.11). scopegate implements no JWS extension, so a recipient that
+// "does not understand" every listed one MUST reject the JWS; the other
+// violations (not an array, empty, a registered name, a name whose member
+// is absent) are refused too, with their own reason. Tokens scopegate
+// issues never carry crit. Called before the signature is checked, so such
+// a token never reaches the verification cache.
+func checkCrit(header map[string]any) error {
+	v, ok := header["crit"]
+	if !ok {
+		return nil
+	}
+	names, ok := v.([]any)
+	if !ok {
+		return errors.New("crit is not an array")
+	}
+	if len(names) == 0 {
+		return errors.New("crit is empty")
+	}
+	for _, n := range names {
+		name, ok := n.(string)
+		switch {
+		case !ok:
+			return errors.New("crit lists a non-string")
+		case registeredJOSEHeader[name]:
+			return errors.New("crit lists a registered header parameter")
+		case !present(header, name):
+			return errors.New("crit lists an absent header parameter")
+		}
+	}
+	return errors.New("crit lists an extension that is not understood")
+}
+
+// registeredJOSEHeader are the header parameters that RFC 7515 §4.1 and
+// RFC 7518 §4.1 (JWS use) define; they must not appear in crit.
+var registeredJOSEHeader = map[string]bool{
+	"alg": true, "jku": true, "jwk": true, "kid": true, "x5u": true, "x5c": true,
+	"x5t": true, "x5t#S256": true, "typ": true, "cty": true, "crit": true,
+	"epk": true, "apu": true, "apv": true, "iv": true, "tag": true, "p2s": true, "p2c": true,
 }
 
 // checkLive checks what may change during a token's life: revocation and
@@ -100,4 +152,9 @@ func (s *Server) checkLive(c *Claims) error {
 		return fmt.Errorf("%w: client suspended", ErrInvalidToken)
 	}
 	return nil
+}
+
+func present(header map[string]any, name string) bool {
+	_, ok := header[name]
+	return ok
 }

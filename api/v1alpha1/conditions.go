@@ -60,6 +60,11 @@ const (
 	// for the current spec. Absent when spec.tokenSecret is unset.
 	ConditionTokenReady = "TokenReady"
 
+	// ConditionServiceAccountsBound (OAuthClient): every ServiceAccount in
+	// spec.serviceAccounts acts for this client and no other. Absent when
+	// spec.serviceAccounts is empty.
+	ConditionServiceAccountsBound = "ServiceAccountsBound"
+
 	// ConditionAccepted (GatewayRoute): the route holds its pathPrefix.
 	ConditionAccepted = "Accepted"
 
@@ -82,6 +87,10 @@ const (
 	ReasonSecretCreated    = "SecretCreated"
 	ReasonCredentialsError = "CredentialsError"
 	ReasonWaiting          = "Waiting"
+	// ReasonServiceAccountConflict: an older OAuthClient of the namespace
+	// holds a ServiceAccount this one names.
+	ReasonServiceAccountConflict = "ServiceAccountConflict"
+	ReasonBound                  = "Bound"
 
 	// Token Secret issuance reasons (why a token was (re-)issued).
 	ReasonIssued            = "Issued"

@@ -49,3 +49,18 @@ func AudienceStrings(in []Audience) []string {
 	}
 	return out
 }
+
+// UsesClientSecret reports whether the client has a client secret:
+// clientAuthentication secret, the default.
+func (c *OAuthClient) UsesClientSecret() bool {
+	return c.Spec.ClientAuthentication != ClientAuthenticationServiceAccountToken
+}
+
+// ServiceAccountNames lists spec.serviceAccounts' names.
+func (c *OAuthClient) ServiceAccountNames() []string {
+	out := make([]string, 0, len(c.Spec.ServiceAccounts))
+	for _, sa := range c.Spec.ServiceAccounts {
+		out = append(out, sa.Name)
+	}
+	return out
+}

@@ -5,14 +5,47 @@ import (
 )
 
 // GrantType is an OAuth 2.0 grant type the client may use.
-// +kubebuilder:validation:Enum=client_credentials
+// +kubebuilder:validation:Enum=client_credentials;"urn:ietf:params:oauth:grant-type:token-exchange"
 type GrantType string
 
-// GrantTypeClientCredentials is RFC 6749 §4.4.
-const GrantTypeClientCredentials GrantType = "client_credentials"
+const (
+	// GrantTypeClientCredentials is RFC 6749 §4.4.
+	GrantTypeClientCredentials GrantType = "client_credentials"
+	// GrantTypeTokenExchange is RFC 8693: a bound ServiceAccount's projected
+	// token is exchanged for an access token of this client.
+	GrantTypeTokenExchange GrantType = "urn:ietf:params:oauth:grant-type:token-exchange"
+)
+
+// ClientAuthentication is how a client proves its identity at the token
+// endpoint.
+// +kubebuilder:validation:Enum=secret;serviceAccountToken
+type ClientAuthentication string
+
+const (
+	// ClientAuthenticationSecret: a client secret in the credentials Secret
+	// (client_secret_basic or client_secret_post). Bound ServiceAccounts may
+	// authenticate as well.
+	ClientAuthenticationSecret ClientAuthentication = "secret"
+	// ClientAuthenticationServiceAccountToken: no client secret exists; only
+	// the projected tokens of spec.serviceAccounts authenticate the client
+	// (RFC 7523 client assertion or RFC 8693 token exchange).
+	ClientAuthenticationServiceAccountToken ClientAuthentication = "serviceAccountToken"
+)
+
+// ServiceAccountRef names a ServiceAccount in the client's namespace.
+type ServiceAccountRef struct {
+	// name of the ServiceAccount.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.matches(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="serviceAccounts[].name must be a lowercase DNS subdomain (a ServiceAccount name)"
+	Name string `json:"name"`
+}
 
 // OAuthClientSpec declares a machine client of the token server.
 //
+// +kubebuilder:validation:XValidation:rule="!has(self.clientAuthentication) || self.clientAuthentication != 'serviceAccountToken' || (has(self.serviceAccounts) && size(self.serviceAccounts) > 0)",message="clientAuthentication serviceAccountToken needs at least one entry in serviceAccounts",fieldPath=".serviceAccounts"
+// +kubebuilder:validation:XValidation:rule="!has(self.grantTypes) || !self.grantTypes.exists(g, g == 'urn:ietf:params:oauth:grant-type:token-exchange') || (has(self.serviceAccounts) && size(self.serviceAccounts) > 0)",message="grantTypes token-exchange needs at least one entry in serviceAccounts",fieldPath=".grantTypes"
 // +kubebuilder:validation:XValidation:rule="!has(self.tokenSecret) || !has(self.tokenSecret.scopes) || self.tokenSecret.scopes.all(s, s in self.scopes)",message="tokenSecret.scopes must be a subset of scopes",fieldPath=".tokenSecret.scopes"
 // +kubebuilder:validation:XValidation:rule="!has(self.tokenSecret) || !has(self.tokenSecret.audiences) || !has(self.audiences) || size(self.audiences) == 0 || self.tokenSecret.audiences.all(a, a in self.audiences)",message="tokenSecret.audiences must be a subset of audiences",fieldPath=".tokenSecret.audiences"
 // +kubebuilder:validation:XValidation:rule="!has(self.tokenSecret) || !has(self.tokenSecret.renewBefore) || has(self.tokenSecret.duration) || !has(self.accessTokenTTL) || duration(self.tokenSecret.renewBefore) < duration(self.accessTokenTTL)",message="tokenSecret.renewBefore must be shorter than the token lifetime (accessTokenTTL)",fieldPath=".tokenSecret.renewBefore"
@@ -71,6 +104,24 @@ type OAuthClientSpec struct {
 	// rateLimit is enforced per client at the gateway, across all routes.
 	// +optional
 	RateLimit *RateLimit `json:"rateLimit,omitempty"`
+
+	// clientAuthentication is how the client authenticates: secret (a client
+	// secret in the credentials Secret, the default) or serviceAccountToken
+	// (no client secret exists; pods authenticate with the projected tokens
+	// of serviceAccounts).
+	// +optional
+	// +kubebuilder:default=secret
+	ClientAuthentication ClientAuthentication `json:"clientAuthentication,omitempty"`
+
+	// serviceAccounts of the client's namespace whose projected tokens (with
+	// the issuer as audience) authenticate as this client. A ServiceAccount
+	// acts for one client only: when two clients name it, the older one
+	// holds it and the other is not Ready.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=16
+	ServiceAccounts []ServiceAccountRef `json:"serviceAccounts,omitempty"`
 
 	// tokenSecret, when set, makes the controller keep a fresh access token in
 	// a Secret that pods can mount.

@@ -149,6 +149,21 @@ var _ = Describe("OAuthClient controller", func() {
 		Eventually(func() []string { return eventReasons(ns, "renewer") }).Should(ContainElement("Normal/Renewed"))
 	})
 
+	It("schedules a two-minute token with renewBefore 1m 90s before its expiry", func() {
+		// The kubelet can take about a minute to refresh a mounted Secret:
+		// renewing 60s ahead could hand a pod an expired token.
+		createClient(ns, "short", func(c *scopegatev1alpha1.OAuthClient) {
+			c.Spec.AccessTokenTTL = &metav1.Duration{Duration: 2 * time.Minute}
+			c.Spec.TokenSecret.Duration = &metav1.Duration{Duration: 2 * time.Minute}
+			c.Spec.TokenSecret.RenewBefore = &metav1.Duration{Duration: time.Minute}
+		})
+		c := waitRevision(ns, "short", 1)
+		Expect(c.Status.Token.NotAfter.Sub(c.Status.Token.NotBefore.Time)).To(Equal(2 * time.Minute))
+		Expect(c.Status.Token.RenewalTime.Time).To(Equal(c.Status.Token.NotAfter.Add(-90 * time.Second)))
+		Expect(getSecret(ns, "short-token").Annotations).To(HaveKeyWithValue(scopegatev1alpha1.AnnotationRenewalTime,
+			c.Status.Token.NotBefore.Add(30*time.Second).UTC().Format(time.RFC3339)))
+	})
+
 	It("re-issues the token when its scopes change", func() {
 		createClient(ns, "scoped", func(c *scopegatev1alpha1.OAuthClient) {
 			c.Spec.TokenSecret.Scopes = []scopegatev1alpha1.Scope{"mcp"}

@@ -48,7 +48,9 @@ func (r *Reconciler) reconcileCredentials(ctx context.Context, p *pass) (ctrl.Re
 			p.setCondition(scopegatev1alpha1.ConditionCredentialsReady, metav1.ConditionFalse, scopegatev1alpha1.ReasonCredentialsError, "Cannot create the credentials Secret")
 			return ctrl.Result{}, false, err
 		}
-		creds.LastRotationTime = ptrTime(p.now)
+		if obj.UsesClientSecret() {
+			creds.LastRotationTime = ptrTime(p.now)
+		}
 		r.event(obj, corev1.EventTypeNormal, scopegatev1alpha1.ReasonSecretCreated, "CreateCredentials", "Created credentials Secret %s", name)
 	} else {
 		s := found.Secret.DeepCopy()
@@ -63,14 +65,17 @@ func (r *Reconciler) reconcileCredentials(ctx context.Context, p *pass) (ctrl.Re
 		}
 		r.reportCredentialsChange(p, creds, name, ch)
 	}
-	if v := obj.Annotations[scopegatev1alpha1.AnnotationRotateCredentials]; v != "" {
+	if v := obj.Annotations[scopegatev1alpha1.AnnotationRotateCredentials]; v != "" && obj.UsesClientSecret() {
 		// Both paths above answered it: a new Secret or a rotation.
 		creds.Rotation = v
 	}
 	obj.Status.Credentials = creds
 	p.credentialsReady = true
-	p.setCondition(scopegatev1alpha1.ConditionCredentialsReady, metav1.ConditionTrue, scopegatev1alpha1.ReasonReady,
-		fmt.Sprintf("Credentials Secret %s holds the client secret", name))
+	msg := fmt.Sprintf("Credentials Secret %s holds the client secret", name)
+	if !obj.UsesClientSecret() {
+		msg = fmt.Sprintf("Credentials Secret %s holds the client_id and token_url; the ServiceAccount tokens of spec.serviceAccounts authenticate, no client secret exists", name)
+	}
+	p.setCondition(scopegatev1alpha1.ConditionCredentialsReady, metav1.ConditionTrue, scopegatev1alpha1.ReasonReady, msg)
 
 	var res ctrl.Result
 	if !ch.PreviousNotAfter.IsZero() {
@@ -118,6 +123,12 @@ func (r *Reconciler) reportCredentialsChange(p *pass, creds *scopegatev1alpha1.C
 		creds.LastRotationTime = ptrTime(p.now)
 		r.event(obj, corev1.EventTypeWarning, "CredentialsRepaired", "RepairCredentials",
 			"The client_secret in Secret %s was missing or edited; a new secret was generated", name)
+	}
+	if ch.SecretRemoved {
+		creds.LastRotationTime = nil
+		creds.Rotation = ""
+		r.event(obj, corev1.EventTypeNormal, "ClientSecretRemoved", "RemoveCredentials",
+			"Removed the client secret from Secret %s: the client authenticates with ServiceAccount tokens", name)
 	}
 	if len(ch.Repaired) > 0 {
 		r.event(obj, corev1.EventTypeWarning, "CredentialsRepaired", "RepairCredentials",

@@ -83,9 +83,13 @@ type credentialsChange struct {
 	// Rotated: a new secret answers a new rotation annotation; the previous
 	// one stays valid for the grace period.
 	Rotated bool
-	// Regenerated: client_secret was missing, malformed or edited and was
-	// replaced; the edited value is not trusted and gets no grace period.
+	// Regenerated: client_secret was missing (also after a switch back from
+	// clientAuthentication serviceAccountToken), malformed or edited and
+	// was replaced; an edited value is not trusted and gets no grace period.
 	Regenerated bool
+	// SecretRemoved: a client that authenticates with ServiceAccount tokens
+	// had a client secret, which was removed.
+	SecretRemoved bool
 	// Repaired lists the other keys that were restored.
 	Repaired []string
 	// PreviousDropped: the grace period of the previous secret ended.
@@ -102,7 +106,7 @@ type credentialsChange struct {
 
 // Changed reports whether the Secret must be written.
 func (c credentialsChange) Changed() bool {
-	return c.Rotated || c.Regenerated || len(c.Repaired) > 0 || c.PreviousDropped || c.Metadata || c.Bundle
+	return c.Rotated || c.Regenerated || c.SecretRemoved || len(c.Repaired) > 0 || c.PreviousDropped || c.Metadata || c.Bundle
 }
 
 // convergeBundle makes ca.crt of s the bundle (removed when there is none)
@@ -146,6 +150,14 @@ func convergeCredentials(s *corev1.Secret, c *scopegatev1alpha1.OAuthClient, o *
 	if s.Annotations == nil {
 		s.Annotations = map[string]string{}
 	}
+	if !c.UsesClientSecret() {
+		// clientAuthentication serviceAccountToken: no secret exists. One
+		// left from before the switch is removed with its digests, so it
+		// authenticates no one, on no replica.
+		ch.SecretRemoved = dropClientSecret(s)
+		repairCredentialKeys(s, c, o, &ch)
+		return ch, nil
+	}
 	current, valid := currentDigest(s)
 
 	if !valid {
@@ -165,13 +177,7 @@ func convergeCredentials(s *corev1.Secret, c *scopegatev1alpha1.OAuthClient, o *
 		s.Annotations[scopegatev1alpha1.AnnotationRotation] = want
 		ch.Rotated = true
 	}
-	for _, k := range []string{KeyClientID, KeyTokenURL, KeyIssuer} {
-		if v := desiredCredentials(c, o)[k]; string(s.Data[k]) != v {
-			s.Data[k] = []byte(v)
-			ch.Repaired = append(ch.Repaired, k)
-		}
-	}
-	ch.Bundle = convergeBundle(s, o.bundle())
+	repairCredentialKeys(s, c, o, &ch)
 
 	_, hasDigest := s.Annotations[scopegatev1alpha1.AnnotationPreviousSecretDigest]
 	_, hasNotAfter := s.Annotations[scopegatev1alpha1.AnnotationPreviousSecretNotAfter]
@@ -183,6 +189,34 @@ func convergeCredentials(s *corev1.Secret, c *scopegatev1alpha1.OAuthClient, o *
 		ch.PreviousDropped = true
 	}
 	return ch, nil
+}
+
+// repairCredentialKeys restores client_id, token_url and issuer, and sets
+// ca.crt to the current CA bundle.
+func repairCredentialKeys(s *corev1.Secret, c *scopegatev1alpha1.OAuthClient, o *Options, ch *credentialsChange) {
+	want := desiredCredentials(c, o)
+	for _, k := range []string{KeyClientID, KeyTokenURL, KeyIssuer} {
+		if v := want[k]; string(s.Data[k]) != v {
+			s.Data[k] = []byte(v)
+			ch.Repaired = append(ch.Repaired, k)
+		}
+	}
+	ch.Bundle = convergeBundle(s, o.bundle())
+}
+
+// dropClientSecret removes the client secret and every digest of one from
+// s, and reports whether there was anything to remove.
+func dropClientSecret(s *corev1.Secret) bool {
+	_, had := s.Data[KeyClientSecret]
+	delete(s.Data, KeyClientSecret)
+	for _, a := range []string{scopegatev1alpha1.AnnotationSecretDigest, scopegatev1alpha1.AnnotationPreviousSecretDigest,
+		scopegatev1alpha1.AnnotationPreviousSecretNotAfter, scopegatev1alpha1.AnnotationRotation} {
+		if _, ok := s.Annotations[a]; ok {
+			delete(s.Annotations, a)
+			had = true
+		}
+	}
+	return had
 }
 
 // setClientSecret writes a fresh client secret and its digest annotation.

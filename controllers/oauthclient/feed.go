@@ -96,7 +96,11 @@ func ClientFor(obj *scopegatev1alpha1.OAuthClient, secret *corev1.Secret) *regis
 	if rl := obj.Spec.RateLimit; rl != nil {
 		c.RateLimit = &registry.RateLimit{RequestsPerSecond: float64(rl.RequestsPerSecond), Burst: rl.EffectiveBurst()}
 	}
-	if secret != nil {
+	c.ServiceAccounts = obj.ServiceAccountNames()
+	c.Created = obj.CreationTimestamp.Time
+	// A secretless client is never authenticated by a secret, not even one
+	// left in its Secret until the leader removes it.
+	if secret != nil && obj.UsesClientSecret() {
 		if d, ok := currentDigest(secret); ok {
 			c.Secrets = append(c.Secrets, registry.SecretDigest{Digest: d})
 		}

@@ -89,7 +89,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 
 	obj.Status.ClientID = obj.ClientID()
 	obj.Status.ObservedGeneration = obj.Generation
-	for _, step := range []subReconciler{r.reconcileSpec, r.reconcileCredentials, r.reconcileToken, r.reconcileTrustBundle} {
+	for _, step := range []subReconciler{r.reconcileSpec, r.reconcileServiceAccounts, r.reconcileCredentials, r.reconcileToken, r.reconcileTrustBundle} {
 		res, stop, err := step(ctx, p)
 		result = soonest(result, res)
 		if err != nil || stop {
@@ -173,6 +173,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&scopegatev1alpha1.OAuthClient{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Owns(&corev1.Secret{}).
+		// Another client's ServiceAccounts decide this one's binding.
+		Watches(&scopegatev1alpha1.OAuthClient{}, handler.EnqueueRequestsFromMapFunc(clientsSharingServiceAccounts(r.Client)),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		// Every OAuthClient of a namespace owns its trust-bundle ConfigMap
 		// (not as controller): an edit or deletion wakes them all.
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &scopegatev1alpha1.OAuthClient{}))

@@ -27,7 +27,17 @@ func TestRenewalTime(t *testing.T) {
 		{"A renewBefore not shorter than the lifetime falls back to a third", time.Hour, d("1h"), 40 * time.Minute},
 		{"A 60s token is renewed at half its life, since 90s ahead is impossible", time.Minute, nil, 30 * time.Second},
 		{"A 60s token with renewBefore 58s is renewed 2s after issuance", time.Minute, d("58s"), 2 * time.Second},
-		{"A two-minute token keeps a 60s margin", 2 * time.Minute, nil, time.Minute},
+		{"A 60s token with renewBefore 10s is still renewed at half-life", time.Minute, d("10s"), 30 * time.Second},
+		{"A 90s token is renewed at half-life, since 90s ahead would be at issuance", 90 * time.Second, nil, 45 * time.Second},
+		{"A 90s token with renewBefore 60s is renewed 30s after issuance", 90 * time.Second, d("60s"), 30 * time.Second},
+		{"A 119s token is renewed at half-life: 90s ahead would leave less than a quarter", 119 * time.Second, nil, 59 * time.Second},
+		{"A two-minute token keeps the 90s margin and renews at 30s", 2 * time.Minute, nil, 30 * time.Second},
+		{"A two-minute token with renewBefore 1m keeps the 90s margin", 2 * time.Minute, d("1m"), 30 * time.Second},
+		{"A two-minute token with renewBefore 100s is renewed at 20s", 2 * time.Minute, d("100s"), 20 * time.Second},
+		{"A three-minute token keeps the 90s margin over its third", 3 * time.Minute, nil, 90 * time.Second},
+		{"A three-minute token with renewBefore 1m keeps the 90s margin", 3 * time.Minute, d("1m"), 90 * time.Second},
+		{"A three-minute token with renewBefore 2m is renewed at 1m", 3 * time.Minute, d("2m"), time.Minute},
+		{"A one-hour token with renewBefore 1m keeps the 90s margin", time.Hour, d("1m"), time.Hour - 90*time.Second},
 		{"A 24h token is renewed 8h before expiry", 24 * time.Hour, nil, 16 * time.Hour},
 	}
 	for _, c := range cases {
@@ -45,7 +55,7 @@ func TestRenewalTime(t *testing.T) {
 
 func TestRenewalTimeIsWholeSeconds(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	got := RenewalTime(t0, t0.Add(100*time.Second), nil) // 100s/2 = 50s margin
+	got := RenewalTime(t0, t0.Add(101*time.Second), nil) // 101s/2 = 50.5s margin
 	if got.Nanosecond() != 0 {
 		t.Fatalf("RenewalTime = %s has a fraction of a second", got)
 	}

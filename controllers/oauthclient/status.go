@@ -29,7 +29,7 @@ func (r *Reconciler) summarize(p *pass) {
 		}
 		return
 	}
-	for _, t := range []string{scopegatev1alpha1.ConditionCredentialsReady, scopegatev1alpha1.ConditionTokenReady} {
+	for _, t := range []string{scopegatev1alpha1.ConditionCredentialsReady, scopegatev1alpha1.ConditionServiceAccountsBound, scopegatev1alpha1.ConditionTokenReady} {
 		c := meta.FindStatusCondition(obj.Status.Conditions, t)
 		if c == nil && t == scopegatev1alpha1.ConditionCredentialsReady {
 			p.setCondition(scopegatev1alpha1.ConditionReady, metav1.ConditionFalse, scopegatev1alpha1.ReasonNotReady, "The credentials are not reconciled yet")

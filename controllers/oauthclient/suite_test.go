@@ -41,6 +41,7 @@ import (
 	"github.com/scopegate/scopegate/tokenserver/keys"
 	"github.com/scopegate/scopegate/tokenserver/registry"
 	"github.com/scopegate/scopegate/tokenserver/revocation"
+	"github.com/scopegate/scopegate/tokenserver/workload"
 )
 
 const suiteIssuer = "http://scopegate.test"
@@ -147,15 +148,6 @@ func startManager() *harness { return startManagerWith(managerConfig{clock: clk,
 
 func startManagerWith(mc managerConfig) *harness {
 	h := &harness{registry: registry.New(), metrics: prometheus.NewRegistry(), done: make(chan error, 1), clock: mc.clock}
-	var err error
-	h.server, err = tokenserver.New(tokenserver.Options{
-		Issuer:      suiteIssuer,
-		Registry:    h.registry,
-		Keys:        mc.ring,
-		Revocations: revocation.NewMemory(mc.clock.Now),
-		Now:         mc.clock.Now,
-	})
-	Expect(err).NotTo(HaveOccurred())
 	metrics, err := NewMetrics(h.metrics)
 	Expect(err).NotTo(HaveOccurred())
 
@@ -173,6 +165,22 @@ func startManagerWith(mc managerConfig) *harness {
 		Cache:                  cacheOpts,
 		// A restarted manager registers the same controller names again.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	Expect(err).NotTo(HaveOccurred())
+	// ServiceAccount tokens are reviewed with the manager's own
+	// permissions, against the real TokenReview API; on the real clock,
+	// since the API server's tokens expire in real time.
+	workloads, err := workload.NewReviewer(workload.Options{
+		Client: m.GetClient(), Audiences: []string{suiteIssuer, suiteIssuer + tokenserver.PathToken},
+	})
+	Expect(err).NotTo(HaveOccurred())
+	h.server, err = tokenserver.New(tokenserver.Options{
+		Issuer:      suiteIssuer,
+		Registry:    h.registry,
+		Keys:        mc.ring,
+		Revocations: revocation.NewMemory(mc.clock.Now),
+		Now:         mc.clock.Now,
+		Workloads:   workloads,
 	})
 	Expect(err).NotTo(HaveOccurred())
 	var tokens tokenserver.TokenIssuer = &flakyIssuer{inner: h.server, failing: failing}

@@ -116,6 +116,8 @@ var _ = Describe("The CRDs", func() {
 		Expect(k8s.Get(ctx, key(ns, "ok"), oac)).To(Succeed())
 		grants, _, _ := unstructured.NestedStringSlice(oac.Object, "spec", "grantTypes")
 		Expect(grants).To(Equal([]string{"client_credentials"}))
+		auth, _, _ := unstructured.NestedString(oac.Object, "spec", "clientAuthentication")
+		Expect(auth).To(Equal("secret"))
 	})
 
 	DescribeTable("refuse a bad manifest with a message naming the field",
@@ -196,6 +198,36 @@ apiVersion: scopegate.dev/v1alpha1
 kind: OAuthClient
 metadata: {name: bad}
 spec: {scopes: [mcp], accessTokenTTL: 10m, tokenSecret: {renewBefore: 15m}}`, "spec.tokenSecret.renewBefore", "shorter than the token lifetime"),
+		Entry("an OAuthClient with a ServiceAccount name that is not a DNS subdomain", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], serviceAccounts: [{name: "Not_A_Name"}]}`, "spec.serviceAccounts[0].name", "lowercase DNS subdomain"),
+		Entry("an OAuthClient naming more than 16 ServiceAccounts", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], serviceAccounts: [`+serviceAccountList(17)+`]}`, "spec.serviceAccounts", "must have at most 16 items"),
+		Entry("an OAuthClient naming a ServiceAccount twice", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], serviceAccounts: [{name: a}, {name: a}]}`, "spec.serviceAccounts[1]", "Duplicate value"),
+		Entry("a secretless OAuthClient without ServiceAccounts", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], clientAuthentication: serviceAccountToken}`, "spec.serviceAccounts", "needs at least one entry in serviceAccounts"),
+		Entry("an OAuthClient allowed token exchange without ServiceAccounts", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], grantTypes: [client_credentials, "urn:ietf:params:oauth:grant-type:token-exchange"]}`, "spec.grantTypes", "token-exchange needs at least one entry in serviceAccounts"),
+		Entry("an OAuthClient with an unknown clientAuthentication", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], clientAuthentication: mtls}`, "spec.clientAuthentication", "Unsupported value"),
 		Entry("an OAuthClient with an unknown grant type", `
 apiVersion: scopegate.dev/v1alpha1
 kind: OAuthClient
@@ -346,4 +378,13 @@ func writeKubeconfig() string {
 	f := filepath.Join(GinkgoT().TempDir(), "kubeconfig")
 	Expect(os.WriteFile(f, data, 0o600)).To(Succeed())
 	return f
+}
+
+// serviceAccountList is n ServiceAccount references as a YAML flow list body.
+func serviceAccountList(n int) string {
+	items := make([]string, n)
+	for i := range items {
+		items[i] = fmt.Sprintf("{name: sa-%d}", i)
+	}
+	return strings.Join(items, ", ")
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -174,8 +175,9 @@ func kubectl(t *testing.T, root, kubeconfig string, stdin io.Reader, args ...str
 }
 
 // checkIssuerVerifies fetches the metadata of the issuer the banner names,
-// trusting only the CA file the banner names, as its curl does.
-func checkIssuerVerifies(t *testing.T, banner, caFile string) {
+// trusting only the CA file the banner names, as its curl does, and
+// returns that client.
+func checkIssuerVerifies(t *testing.T, banner, caFile string) *http.Client {
 	t.Helper()
 	var issuer string
 	for _, line := range strings.Split(banner, "\n") {
@@ -200,6 +202,7 @@ func checkIssuerVerifies(t *testing.T, banner, caFile string) {
 	if res.StatusCode != http.StatusOK {
 		t.Errorf("GET %s metadata: %s", issuer, res.Status)
 	}
+	return c
 }
 
 func TestMakeRunKeepsObjectsAcrossRestartsAndLeavesNothingBehind(t *testing.T) {
@@ -215,8 +218,8 @@ func TestMakeRunKeepsObjectsAcrossRestartsAndLeavesNothingBehind(t *testing.T) {
 	kubeconfig := filepath.Join(dataDir, "kubeconfig")
 
 	first := start(t, devcluster, manager, dataDir, samples, withoutKubeconfig()...)
-	if !strings.Contains(first.out.String(), "3 created, 0 already present") {
-		t.Errorf("the first run should create the 3 samples; it said:\n%s", first.out.String())
+	if !strings.Contains(first.out.String(), "5 created, 0 already present") {
+		t.Errorf("the first run should create the 5 sample objects; it said:\n%s", first.out.String())
 	}
 	caFile := filepath.Join(dataDir, "ca.crt")
 	for _, want := range []string{"kubeconfig:  " + kubeconfig, "issuer:      https://localhost:", "gateway:     https://localhost:", "CA bundle:   " + caFile, "curl -s --cacert " + caFile + " ", "grant_type=client_credentials"} {
@@ -224,7 +227,7 @@ func TestMakeRunKeepsObjectsAcrossRestartsAndLeavesNothingBehind(t *testing.T) {
 			t.Errorf("the banner lacks %q", want)
 		}
 	}
-	checkIssuerVerifies(t, first.out.String(), caFile)
+	trusting := checkIssuerVerifies(t, first.out.String(), caFile)
 	got := kubectl(t, root, kubeconfig, nil, "get", "oauthclients,gatewayroutes", "-A", "-o", "name")
 	for _, want := range []string{"oauthclient.scopegate.dev/demo-agent", "oauthclient.scopegate.dev/reporting-job", "gatewayroute.scopegate.dev/echo"} {
 		if !strings.Contains(got, want) {
@@ -238,13 +241,14 @@ metadata: {name: mine, namespace: default}
 spec: {scopes: ["mcp:mine:read"]}
 `), "apply", "-f", "-")
 	kubectl(t, root, kubeconfig, nil, "wait", "--for=condition=Ready", "oauthclient/mine", "--timeout=60s")
+	secretlessStep(t, root, kubeconfig, bannerValue(t, first.out.String(), "issuer:"), trusting)
 
 	apiServer := apiServerAddress(t, kubeconfig)
 	first.interrupt(t)
 	assertStopped(t, tmp, apiServer)
 
 	second := start(t, devcluster, manager, dataDir, samples, withoutKubeconfig()...)
-	if !strings.Contains(second.out.String(), "0 created, 3 already present") {
+	if !strings.Contains(second.out.String(), "0 created, 5 already present") {
 		t.Errorf("the second run must not re-create the samples; it said:\n%s", second.out.String())
 	}
 	got = kubectl(t, root, kubeconfig, nil, "get", "oauthclient", "mine", "-n", "default", "-o", "jsonpath={.spec.scopes[0]}")
@@ -289,5 +293,38 @@ spec: {scopes: [mcp]}
 	run.interrupt(t)
 	if left := leftovers(tmp); len(left) > 0 {
 		t.Fatalf("Ctrl-C left processes behind:\n%s", strings.Join(left, "\n"))
+	}
+}
+
+// bannerValue is the first word after label in make run's banner.
+func bannerValue(t *testing.T, out, label string) string {
+	t.Helper()
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), label); ok {
+			if f := strings.Fields(v); len(f) > 0 {
+				return f[0]
+			}
+		}
+	}
+	t.Fatalf("the banner has no %q line:\n%s", label, out)
+	return ""
+}
+
+// secretlessStep is the README's secretless walkthrough step: a token of
+// the sample ServiceAccount mcp-agent from `kubectl create token`, with the
+// issuer as audience, gets an access token as a client assertion.
+func secretlessStep(t *testing.T, root, kubeconfig, issuer string, hc *http.Client) {
+	t.Helper()
+	sa := strings.TrimSpace(kubectl(t, root, kubeconfig, nil, "create", "token", "mcp-agent", "-n", "default", "--audience", issuer))
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"mcp"}, "audience": {"mcp"},
+		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {sa}}
+	res, err := hc.PostForm(issuer+"/oauth/token", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(b), `"access_token"`) {
+		t.Errorf("the secretless sample client got %d: %s", res.StatusCode, b)
 	}
 }

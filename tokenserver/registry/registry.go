@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -38,6 +39,24 @@ type Client struct {
 	// the current one, and during a rotation the previous one until its
 	// NotAfter.
 	Secrets []SecretDigest
+	// ServiceAccounts are the names of the ServiceAccounts of Namespace
+	// whose tokens may authenticate this client. When two clients name the
+	// same ServiceAccount, the one that Precedes holds it.
+	ServiceAccounts []string
+	// Created is when the OAuthClient was created; it decides which client
+	// holds a ServiceAccount that two claim.
+	Created time.Time
+}
+
+// Precedes reports whether a client created at createdA with client_id idA
+// holds a ServiceAccount that a client created at createdB with idB also
+// claims: the older one, and on a tie the smaller client_id. The
+// controller reports conflicts with the same rule.
+func Precedes(createdA time.Time, idA string, createdB time.Time, idB string) bool {
+	if !createdA.Equal(createdB) {
+		return createdA.Before(createdB)
+	}
+	return idA < idB
 }
 
 // RateLimit is a token bucket.
@@ -86,6 +105,9 @@ func (c *Client) CheckSecret(secret string, now time.Time) bool {
 type Registry struct {
 	mu      sync.RWMutex
 	clients map[string]*Client
+	// bySA indexes the clients by the ServiceAccounts they name
+	// ("<namespace>/<name>"); more than one is a conflict.
+	bySA    map[string][]*Client
 	version atomic.Uint64
 
 	listenersMu sync.Mutex
@@ -93,12 +115,21 @@ type Registry struct {
 }
 
 // New returns an empty registry.
-func New() *Registry { return &Registry{clients: map[string]*Client{}} }
+func New() *Registry {
+	return &Registry{clients: map[string]*Client{}, bySA: map[string][]*Client{}}
+}
 
 // Upsert adds or replaces c. c must not be modified afterwards.
 func (r *Registry) Upsert(c *Client) {
 	r.mu.Lock()
+	if old, ok := r.clients[c.ID]; ok {
+		r.unindex(old)
+	}
 	r.clients[c.ID] = c
+	for _, sa := range c.ServiceAccounts {
+		k := saKey(c.Namespace, sa)
+		r.bySA[k] = append(r.bySA[k], c)
+	}
 	r.mu.Unlock()
 	r.changed(c.ID)
 }
@@ -106,12 +137,45 @@ func (r *Registry) Upsert(c *Client) {
 // Delete removes the client id; its tokens stop working at once.
 func (r *Registry) Delete(id string) {
 	r.mu.Lock()
-	_, ok := r.clients[id]
+	old, ok := r.clients[id]
+	if ok {
+		r.unindex(old)
+	}
 	delete(r.clients, id)
 	r.mu.Unlock()
 	if ok {
 		r.changed(id)
 	}
+}
+
+// unindex removes c from the ServiceAccount index; r.mu is held.
+func (r *Registry) unindex(c *Client) {
+	for _, sa := range c.ServiceAccounts {
+		k := saKey(c.Namespace, sa)
+		kept := slices.DeleteFunc(slices.Clone(r.bySA[k]), func(o *Client) bool { return o == c })
+		if len(kept) == 0 {
+			delete(r.bySA, k)
+		} else {
+			r.bySA[k] = kept
+		}
+	}
+}
+
+func saKey(namespace, name string) string { return namespace + "/" + name }
+
+// ByServiceAccount returns the client that the ServiceAccount namespace/name
+// authenticates: the one that Precedes among those naming it. A client only
+// names ServiceAccounts of its own namespace.
+func (r *Registry) ByServiceAccount(namespace, name string) (*Client, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var holder *Client
+	for _, c := range r.bySA[saKey(namespace, name)] {
+		if holder == nil || Precedes(c.Created, c.ID, holder.Created, holder.ID) {
+			holder = c
+		}
+	}
+	return holder, holder != nil
 }
 
 // Get returns the client id. The result must not be modified.

@@ -3,10 +3,12 @@
 // its own: 401 → protected-resource metadata (RFC 9728) → authorization-server
 // metadata (RFC 8414) → token → retry; then it lists tools and calls echo.
 //
-// Config: {url, issuer, clientId, clientSecret, scope, expect: "ok"|"insufficient_scope", message?}
+// Config: {url, issuer, clientId, clientSecret | assertion, scope, expect: "ok"|"insufficient_scope", message?}
+//   assertion: a projected ServiceAccount token, sent as an RFC 7523 client
+//   assertion by the SDK's StaticPrivateKeyJwtProvider instead of a secret.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
+import { ClientCredentialsProvider, StaticPrivateKeyJwtProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
 import { run, step, check } from './lib.mjs';
 
 run('mcp-sdk', async (cfg) => {
@@ -23,12 +25,19 @@ run('mcp-sdk', async (cfg) => {
     });
     return res;
   };
-  const provider = new ClientCredentialsProvider({
-    clientId: cfg.clientId,
-    clientSecret: cfg.clientSecret,
-    scope: cfg.scope,
-    expectedIssuer: cfg.issuer,
-  });
+  const provider = cfg.assertion
+    ? new StaticPrivateKeyJwtProvider({
+      clientId: cfg.clientId,
+      jwtBearerAssertion: cfg.assertion,
+      scope: cfg.scope,
+      expectedIssuer: cfg.issuer,
+    })
+    : new ClientCredentialsProvider({
+      clientId: cfg.clientId,
+      clientSecret: cfg.clientSecret,
+      scope: cfg.scope,
+      expectedIssuer: cfg.issuer,
+    });
   const transport = new StreamableHTTPClientTransport(new URL(cfg.url), { authProvider: provider, fetch: recordingFetch });
   const mcp = new Client({ name: 'scopegate-e2e', version: '1.0.0' });
 
