@@ -6,6 +6,9 @@ SHELL := /usr/bin/env bash -o pipefail
 BIN        ?= $(CURDIR)/bin
 K8S_BIN    := $(BIN)/k8s
 IMG        ?= scopegate:dev
+ARCH       ?= $(shell $(GO) env GOARCH)
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION   ?= $(shell git rev-parse HEAD 2>/dev/null)
 GO         ?= go
 CONTROLLER_GEN := $(GO) tool controller-gen
 export KUBEBUILDER_ASSETS := $(K8S_BIN)
@@ -28,6 +31,7 @@ help: ## Show this help.
 .PHONY: manifests
 manifests: ## Generate the CRDs and the RBAC role from markers.
 	$(CONTROLLER_GEN) crd rbac:roleName=scopegate-manager-role paths=./... output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	hack/sync-chart.sh
 
 .PHONY: generate
 generate: ## Generate DeepCopy methods from markers.
@@ -38,10 +42,12 @@ verify: ## Fail when generated files (CRDs, RBAC role, deepcopy) or formatting d
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	@snap=$$(mktemp -d); trap 'rm -rf "$$snap"' EXIT; \
 	  cp -r config/crd/bases "$$snap/crd"; cp config/rbac/role.yaml "$$snap/role.yaml"; cp api/v1alpha1/zz_generated.deepcopy.go "$$snap/"; \
+	  cp -r dist/chart/crds "$$snap/chart-crds"; cp -r dist/chart/files "$$snap/chart-files"; \
 	  $(MAKE) -s manifests generate; \
 	  diff -ru "$$snap/crd" config/crd/bases && diff -u "$$snap/role.yaml" config/rbac/role.yaml && \
-	  diff -u "$$snap/zz_generated.deepcopy.go" api/v1alpha1/zz_generated.deepcopy.go || \
-	  { echo "generated files drifted from their markers: run 'make manifests generate' and commit the result"; exit 1; }
+	  diff -u "$$snap/zz_generated.deepcopy.go" api/v1alpha1/zz_generated.deepcopy.go && \
+	  diff -ru "$$snap/chart-crds" dist/chart/crds && diff -ru "$$snap/chart-files" dist/chart/files || \
+	  { echo "generated files (or their copies in dist/chart) drifted from their markers: run 'make manifests generate' and commit the result"; exit 1; }
 
 .PHONY: fmt
 fmt: ## Run gofmt.
@@ -52,8 +58,12 @@ vet: ## Run go vet.
 	$(GO) vet ./...
 
 .PHONY: k8s-binaries
-k8s-binaries: ## Build kube-apiserver, etcd and kubectl from Go modules into bin/k8s (cached per user).
+k8s-binaries: ## Build kube-apiserver, kube-controller-manager, etcd and kubectl from Go modules into bin/k8s (cached per user).
 	hack/build-k8s.sh
+
+.PHONY: helm
+helm: ## Build helm from Go modules into bin/helm (cached per user), for the chart tests.
+	hack/build-helm.sh
 
 ##@ Test
 
@@ -61,7 +71,7 @@ k8s-binaries: ## Build kube-apiserver, etcd and kubectl from Go modules into bin
 test: k8s-binaries verify vet test-go fuzz test-e2e ## Run every test: unit, envtest, fuzz (briefly) and end-to-end.
 
 .PHONY: test-go
-test-go: k8s-binaries ## Unit and envtest suites.
+test-go: k8s-binaries helm ## Unit and envtest suites (with the image, chart and install-bundle tests).
 	$(GO) test -count=1 -timeout 25m $$($(GO) list ./... | grep -v /test/e2e)
 
 .PHONY: fuzz
@@ -93,11 +103,25 @@ build: ## Build the manager binary into bin/scopegate.
 run: k8s-binaries build ## Run the manager; with no kubeconfig, on a local control plane kept under bin/dev.
 	$(GO) run ./hack/devcluster --manager $(BIN)/scopegate -- $(ARGS)
 
+.PHONY: image
+image: ## Build the OCI image tarball bin/scopegate-image.tar ($(IMG)) with no Docker daemon.
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/linux_$(ARCH)/scopegate .
+	$(GO) run ./hack/image -binary $(BIN)/linux_$(ARCH)/scopegate -arch $(ARCH) -out $(BIN)/scopegate-image.tar \
+	  -tag $(IMG) -version $(VERSION) -revision $(REVISION)
+
 .PHONY: docker-build
-docker-build: ## Build the container image $(IMG).
+docker-build: ## Build the container image $(IMG) with a Docker daemon (the same content as make image).
 	docker build -t $(IMG) .
 
 ##@ Deployment
+
+.PHONY: build-installer
+build-installer: k8s-binaries ## Write dist/install.yaml: CRDs, RBAC, Deployment and Service for image $(IMG), one file for kubectl apply.
+	@mkdir -p $(BIN)/installer dist
+	@printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [../../config/default]\nimages: [{name: scopegate, newName: %s, newTag: %s}]\n' \
+	  "$$(echo $(IMG) | sed 's/:[^:/]*$$//')" "$$(echo $(IMG) | sed -n 's/.*:\([^:/]*\)$$/\1/p')" > $(BIN)/installer/kustomization.yaml
+	$(K8S_BIN)/kubectl kustomize $(BIN)/installer > dist/install.yaml
+	@echo "wrote dist/install.yaml for image $(IMG)"
 
 .PHONY: install
 install: k8s-binaries ## Install the CRDs into the cluster of $KUBECONFIG.

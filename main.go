@@ -4,6 +4,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -14,6 +15,9 @@ import (
 func main() {
 	opts := zap.Options{}
 	cfg, err := parseFlags(flag.CommandLine, os.Args[1:], &opts)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0) // the flag package printed the usage
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
