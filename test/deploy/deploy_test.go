@@ -30,8 +30,8 @@ import (
 )
 
 var (
-	root    string
-	k8s     client.Client
+	root string
+	k8s  client.Client
 	// kubectl is envtest's kubectl, configured for the control plane.
 	kubectl interface {
 		Run(args ...string) (stdout, stderr io.Reader, err error)
