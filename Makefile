@@ -101,7 +101,8 @@ build: ## Build the manager binary into bin/scopegate.
 
 .PHONY: run
 run: k8s-binaries build ## Run the manager; with no kubeconfig, on a local control plane kept under bin/dev.
-	$(GO) run ./hack/devcluster --manager $(BIN)/scopegate -- $(ARGS)
+	@$(GO) build -o $(BIN)/devcluster ./hack/devcluster
+	$(BIN)/devcluster --manager $(BIN)/scopegate -- $(ARGS)
 
 .PHONY: image
 image: ## Build the OCI image tarball bin/scopegate-image.tar ($(IMG)) with no Docker daemon.

@@ -1,7 +1,9 @@
-// Package devcluster runs a local control plane — etcd and kube-apiserver
-// built by hack/build-k8s.sh — for `make run` and the end-to-end suite. Unlike
-// a test environment it can keep its etcd data in a directory, so objects
-// survive a restart, and it writes a kubeconfig that kubectl can use.
+// Package devcluster runs a local control plane — etcd, kube-apiserver and
+// kube-controller-manager built by hack/build-k8s.sh — for `make run` and
+// the end-to-end suite. Unlike a test environment it can keep its etcd data
+// in a directory, so objects survive a restart; it writes a kubeconfig that
+// kubectl can use; and its controller manager garbage-collects owned
+// objects and finalizes deleted namespaces, as a cluster does.
 package devcluster
 
 import (
@@ -30,6 +32,9 @@ type Options struct {
 	Namespaces []string
 	// Verbose attaches the control plane's output to this process's.
 	Verbose bool
+	// NoControllerManager leaves kube-controller-manager out: nothing
+	// garbage-collects then.
+	NoControllerManager bool
 }
 
 // Cluster is a running local control plane with scopegate's CRDs installed.
@@ -43,6 +48,7 @@ type Cluster struct {
 	Client client.Client
 
 	tmp string
+	cm  *controllerManager
 }
 
 // Start starts etcd and kube-apiserver, installs the CRDs, creates the
@@ -80,6 +86,14 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if c.Client, err = client.New(c.Config, client.Options{Scheme: testenv.Scheme()}); err != nil {
 		return nil, errors.Join(fmt.Errorf("create client: %w", err), c.Stop())
 	}
+	if !opts.NoControllerManager {
+		if c.cm, err = startControllerManager(env.BinaryAssetsDirectory, c.Kubeconfig, dir, opts.Verbose); err != nil {
+			return nil, errors.Join(err, c.Stop())
+		}
+		if err := c.waitDefaultServiceAccount(ctx, metav1.NamespaceDefault); err != nil {
+			return nil, errors.Join(err, c.Stop())
+		}
+	}
 	for _, ns := range opts.Namespaces {
 		err := c.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
 		if err != nil && !apierrors.IsAlreadyExists(err) {
@@ -92,9 +106,13 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 // Stop stops the control plane; the etcd data stays unless the directory was
 // temporary.
 func (c *Cluster) Stop() error {
-	err := c.Env.Stop()
+	err := errors.Join(c.cm.stop(), c.Env.Stop())
 	c.cleanup()
 	return err
+}
+
+func (c *Cluster) getServiceAccount(ctx context.Context, ns, name string) error {
+	return c.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &corev1.ServiceAccount{})
 }
 
 func (c *Cluster) cleanup() {

@@ -242,6 +242,7 @@ spec: {scopes: ["mcp:mine:read"]}
 `), "apply", "-f", "-")
 	kubectl(t, root, kubeconfig, nil, "wait", "--for=condition=Ready", "oauthclient/mine", "--timeout=60s")
 	secretlessStep(t, root, kubeconfig, bannerValue(t, first.out.String(), "issuer:"), trusting)
+	garbageCollectionStep(t, root, kubeconfig)
 
 	apiServer := apiServerAddress(t, kubeconfig)
 	first.interrupt(t)
@@ -327,4 +328,37 @@ func secretlessStep(t *testing.T, root, kubeconfig, issuer string, hc *http.Clie
 	if res.StatusCode != http.StatusOK || !strings.Contains(string(b), `"access_token"`) {
 		t.Errorf("the secretless sample client got %d: %s", res.StatusCode, b)
 	}
+}
+
+// garbageCollectionStep: the local control plane behaves like a cluster
+// (its kube-controller-manager runs): deleting an OAuthClient removes its
+// Secrets, and deleting a namespace completes.
+func garbageCollectionStep(t *testing.T, root, kubeconfig string) {
+	t.Helper()
+	kubectl(t, root, kubeconfig, strings.NewReader(`
+apiVersion: v1
+kind: Namespace
+metadata: {name: gc-check}
+---
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: doomed, namespace: gc-check}
+spec: {scopes: [mcp], tokenSecret: {}}
+`), "apply", "-f", "-")
+	kubectl(t, root, kubeconfig, nil, "wait", "-n", "gc-check", "--for=condition=Ready", "oauthclient/doomed", "--timeout=60s")
+	// The namespace's trust bundle exists while it holds an OAuthClient.
+	kubectl(t, root, kubeconfig, nil, "get", "configmap", "scopegate-ca", "-n", "gc-check", "-o", "name")
+	kubectl(t, root, kubeconfig, nil, "delete", "-n", "gc-check", "oauthclient/doomed", "--wait=true")
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		left := kubectl(t, root, kubeconfig, nil, "get", "secrets,configmaps", "-n", "gc-check", "-o", "name")
+		if !strings.Contains(left, "doomed-") && !strings.Contains(left, "configmap/scopegate-ca") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the deleted OAuthClient's Secrets (or the trust-bundle ConfigMap it alone owned) are still there after 60s:\n%s", left)
+		}
+		time.Sleep(time.Second)
+	}
+	kubectl(t, root, kubeconfig, nil, "delete", "namespace", "gc-check", "--wait=true", "--timeout=90s")
 }
