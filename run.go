@@ -29,6 +29,7 @@ import (
 	"github.com/scopegate/scopegate/tokenserver/keys"
 	"github.com/scopegate/scopegate/tokenserver/registry"
 	"github.com/scopegate/scopegate/tokenserver/revocation"
+	"github.com/scopegate/scopegate/tokenserver/servingcert"
 	"github.com/scopegate/scopegate/tokenserver/workload"
 )
 
@@ -73,7 +74,8 @@ func newManager(cfg *config, log logr.Logger) (ctrl.Manager, error) {
 		// Leaving voluntarily lets a new leader take over at once on a rollout.
 		LeaderElectionReleaseOnCancel: true,
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {Label: managed},
+			&corev1.Secret{}:    {Label: managed},
+			&corev1.ConfigMap{}: {Label: managed}, // the scopegate-ca trust bundles
 		}},
 	})
 }
@@ -106,7 +108,7 @@ func run(cfg *config, log logr.Logger) error {
 		return err
 	}
 	log.Info("Starting manager", "issuer", cfg.Issuer, "gatewayURL", cfg.GatewayURL,
-		"oauthAddress", cfg.OAuthBindAddress, "gatewayAddress", cfg.GatewayBindAddress)
+		"oauthAddress", cfg.OAuthBindAddress, "gatewayAddress", cfg.GatewayBindAddress, "tlsMode", cfg.TLS.Mode)
 	return mgr.Start(ctx)
 }
 
@@ -183,11 +185,20 @@ func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) 
 		return err
 	}
 
+	// nil with --tls-mode=off: plain HTTP and no ca.crt anywhere.
+	certs, err := servingcert.Setup(mgr, &cfg.TLS, log.WithName("serving-cert"))
+	if err != nil {
+		return fmt.Errorf("set up serving certificates: %w", err)
+	}
+	var bundle oauthclient.CABundle
+	if certs != nil {
+		bundle = certs
+	}
 	shutdown := 15 * time.Second
 	for _, r := range []manager.Runnable{
 		keyStore.Loader(), keyStore.Rotator(), revocations, revocations.Collector(),
-		&manager.Server{Name: "tokenserver", Server: httpServer(cfg.OAuthBindAddress, tokens.Handler()), ShutdownTimeout: &shutdown},
-		&manager.Server{Name: "gateway", Server: httpServer(cfg.GatewayBindAddress, gw), ShutdownTimeout: &shutdown},
+		&servingcert.Server{Name: "tokenserver", Server: httpServer(cfg.OAuthBindAddress, tokens.Handler()), Source: certs, ShutdownTimeout: shutdown, Log: log},
+		&servingcert.Server{Name: "gateway", Server: httpServer(cfg.GatewayBindAddress, gw), Source: certs, ShutdownTimeout: shutdown, Log: log},
 	} {
 		if err := mgr.Add(r); err != nil {
 			return fmt.Errorf("add runnable: %w", err)
@@ -201,6 +212,7 @@ func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) 
 		DefaultTTL:       cfg.AccessTokenTTL,
 		DefaultAudiences: cfg.DefaultAudiences,
 		Metrics:          clientMetrics,
+		CABundle:         bundle,
 	}); err != nil {
 		return fmt.Errorf("set up OAuthClient controllers: %w", err)
 	}

@@ -43,7 +43,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 		return err
 	}
 	log := mgr.GetLogger()
-	table := &TableReconciler{Client: mgr.GetClient(), Table: cfg.Table, Log: log.WithName("gatewayroute-table")}
+	table := &TableReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Table: cfg.Table, Log: log.WithName("gatewayroute-table")}
 	if err := table.SetupWithManager(mgr); err != nil {
 		return err
 	}
@@ -52,6 +52,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	}
 	status := &StatusReconciler{
 		Client:     mgr.GetClient(),
+		APIReader:  mgr.GetAPIReader(),
 		Recorder:   mgr.GetEventRecorder("scopegate-gatewayroute"),
 		GatewayURL: cfg.GatewayURL,
 		Clock:      cfg.Clock,

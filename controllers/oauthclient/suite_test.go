@@ -56,6 +56,8 @@ var (
 	failing = &failingIssuance{ids: map[string]bool{}}
 	// mgr is the running manager; a spec may replace it.
 	mgr *harness
+	// caBundle is the CA bundle the managers publish, as with TLS on.
+	caBundle *fakeBundle
 )
 
 func TestOAuthClientController(t *testing.T) {
@@ -85,6 +87,7 @@ var _ = BeforeSuite(func() {
 	clk = clocktesting.NewFakeClock(time.Now().Truncate(time.Second))
 	ring, err = keys.NewMemoryRing(keys.Policy{}, clk.Now)
 	Expect(err).NotTo(HaveOccurred())
+	caBundle = newFakeBundle("bundle-1")
 	mgr = startManager()
 })
 
@@ -148,7 +151,7 @@ func startManagerWith(mc managerConfig) *harness {
 	metrics, err := NewMetrics(h.metrics)
 	Expect(err).NotTo(HaveOccurred())
 
-	cacheOpts := cache.Options{ByObject: map[client.Object]cache.ByObject{&corev1.Secret{}: SecretCacheOptions()}}
+	cacheOpts := cache.Options{ByObject: map[client.Object]cache.ByObject{&corev1.Secret{}: SecretCacheOptions(), &corev1.ConfigMap{}: SecretCacheOptions()}}
 	if len(mc.namespaces) > 0 {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
 		for _, ns := range mc.namespaces {
@@ -191,6 +194,7 @@ func startManagerWith(mc managerConfig) *harness {
 		Keys:     h.server,
 		Clock:    mc.clock,
 		Metrics:  metrics,
+		CABundle: caBundle,
 	})).To(Succeed())
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -97,6 +97,9 @@ func (r *Reconciler) keepToken(ctx context.Context, p *pass, secret *corev1.Secr
 	renewal := RenewalTime(tok.NotBefore, tok.NotAfter, ts.RenewBefore)
 	s := secret.DeepCopy()
 	changed := setMetadata(s, p.obj.Spec.TokenSecret.SecretTemplate)
+	if convergeBundle(s, r.bundle()) {
+		changed = true
+	}
 	if at := renewal.UTC().Format(time.RFC3339); s.Annotations[scopegatev1alpha1.AnnotationRenewalTime] != at {
 		s.Annotations[scopegatev1alpha1.AnnotationRenewalTime] = at
 		changed = true
@@ -191,6 +194,7 @@ func (r *Reconciler) buildTokenSecret(p *pass, existing *corev1.Secret, issued *
 	}
 	s.Type = scopegatev1alpha1.SecretTypeAccessToken
 	s.Data = tokenSecretData(issued, r.Issuer)
+	convergeBundle(s, r.bundle())
 	setMetadata(s, p.obj.Spec.TokenSecret.SecretTemplate)
 	if s.Annotations == nil {
 		s.Annotations = map[string]string{}
