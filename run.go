@@ -175,6 +175,7 @@ func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) 
 		Issuer:         cfg.Issuer,
 		GatewayURL:     cfg.GatewayURL,
 		TrustedProxies: cfg.TrustedProxies,
+		DecisionLog:    cfg.DecisionLog,
 		Metrics:        metrics.Registry,
 		Log:            log.WithName("gateway"),
 	})
