@@ -215,6 +215,7 @@ func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) 
 	}
 	if err := oauthclient.SetupWithManager(mgr, oauthclient.Options{
 		Issuer:           cfg.Issuer,
+		GatewayURL:       cfg.GatewayURL,
 		Registry:         reg,
 		Tokens:           tokens,
 		Keys:             tokens,
