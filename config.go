@@ -4,8 +4,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net/netip"
 	"net/url"
+	"runtime"
 	"strings"
 	"time"
 
@@ -30,6 +32,19 @@ type config struct {
 	LeaderElectionNS       string
 	TrustedProxies         []netip.Prefix
 	TokenRateLimit         float64
+	// KubeAPIQPS and KubeAPIBurst are client-go's client-side limit on API
+	// requests; a negative QPS turns the limiter off (see --kube-api-qps).
+	KubeAPIQPS   float64
+	KubeAPIBurst int
+	// MaxConcurrentReconciles is the number of workers of every controller.
+	MaxConcurrentReconciles int
+}
+
+// defaultMaxConcurrentReconciles sizes the controllers' workers for the
+// machine: reconciles mostly wait for the API server, so a few per CPU keep
+// the manager busy without queueing in it.
+func defaultMaxConcurrentReconciles(cpus int) int {
+	return min(max(4*cpus, 4), 32)
 }
 
 func parseFlags(fs *flag.FlagSet, args []string, zapOpts *zap.Options) (*config, error) {
@@ -54,6 +69,9 @@ func parseFlags(fs *flag.FlagSet, args []string, zapOpts *zap.Options) (*config,
 	fs.StringVar(&c.LeaderElectionNS, "leader-election-namespace", "", "Namespace of the leader-election Lease. Defaults to the signing-keys Secret's namespace.")
 	fs.StringVar(&proxies, "trusted-proxies", "", "Comma-separated CIDRs whose X-Forwarded-For is believed.")
 	fs.Float64Var(&c.TokenRateLimit, "token-rate-limit", 0, "Successful token requests per second per client; 0 means off (failed authentications are always limited).")
+	fs.Float64Var(&c.KubeAPIQPS, "kube-api-qps", -1, "Client-side limit on the manager's Kubernetes API requests per second; -1 turns the client-side limiter off and leaves flow control to the API server's Priority and Fairness (controller-runtime's default).")
+	fs.IntVar(&c.KubeAPIBurst, "kube-api-burst", 0, "Burst above --kube-api-qps when that is positive; 0 means twice the QPS.")
+	fs.IntVar(&c.MaxConcurrentReconciles, "max-concurrent-reconciles", 0, fmt.Sprintf("Workers per controller; 0 means 4 per CPU, between 4 and 32 (here %d).", defaultMaxConcurrentReconciles(runtime.GOMAXPROCS(0))))
 	if zapOpts != nil {
 		zapOpts.BindFlags(fs)
 	}
@@ -125,6 +143,20 @@ func (c *config) complete(audiences, keysSecret, proxies string) error {
 	}
 	if c.TokenRateLimit < 0 {
 		errs = append(errs, errors.New("--token-rate-limit: must not be negative"))
+	}
+	switch {
+	case c.KubeAPIQPS == 0 || (c.KubeAPIQPS < 0 && c.KubeAPIQPS != -1):
+		errs = append(errs, errors.New("--kube-api-qps: want -1 (no client-side limit) or a positive rate"))
+	case c.KubeAPIBurst < 0:
+		errs = append(errs, errors.New("--kube-api-burst: must not be negative"))
+	case c.KubeAPIQPS > 0 && c.KubeAPIBurst == 0:
+		c.KubeAPIBurst = int(math.Ceil(2 * c.KubeAPIQPS))
+	}
+	switch {
+	case c.MaxConcurrentReconciles < 0:
+		errs = append(errs, errors.New("--max-concurrent-reconciles: must not be negative"))
+	case c.MaxConcurrentReconciles == 0:
+		c.MaxConcurrentReconciles = defaultMaxConcurrentReconciles(runtime.GOMAXPROCS(0))
 	}
 	return errors.Join(errs...)
 }
