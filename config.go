@@ -38,13 +38,15 @@ type config struct {
 	KubeAPIBurst int
 	// MaxConcurrentReconciles is the number of workers of every controller.
 	MaxConcurrentReconciles int
+	PprofBindAddress        string
 }
 
 // defaultMaxConcurrentReconciles sizes the controllers' workers for the
-// machine: reconciles mostly wait for the API server, so a few per CPU keep
-// the manager busy without queueing in it.
+// machine: reconciles mostly wait for the API server, so several per CPU
+// keep the manager busy (docs/benchmarks.md: 8 per CPU was the fastest of
+// 4, 8 and 16 on 2 CPUs).
 func defaultMaxConcurrentReconciles(cpus int) int {
-	return min(max(4*cpus, 4), 32)
+	return min(max(8*cpus, 8), 64)
 }
 
 func parseFlags(fs *flag.FlagSet, args []string, zapOpts *zap.Options) (*config, error) {
@@ -71,7 +73,8 @@ func parseFlags(fs *flag.FlagSet, args []string, zapOpts *zap.Options) (*config,
 	fs.Float64Var(&c.TokenRateLimit, "token-rate-limit", 0, "Successful token requests per second per client; 0 means off (failed authentications are always limited).")
 	fs.Float64Var(&c.KubeAPIQPS, "kube-api-qps", -1, "Client-side limit on the manager's Kubernetes API requests per second; -1 turns the client-side limiter off and leaves flow control to the API server's Priority and Fairness (controller-runtime's default).")
 	fs.IntVar(&c.KubeAPIBurst, "kube-api-burst", 0, "Burst above --kube-api-qps when that is positive; 0 means twice the QPS.")
-	fs.IntVar(&c.MaxConcurrentReconciles, "max-concurrent-reconciles", 0, fmt.Sprintf("Workers per controller; 0 means 4 per CPU, between 4 and 32 (here %d).", defaultMaxConcurrentReconciles(runtime.GOMAXPROCS(0))))
+	fs.IntVar(&c.MaxConcurrentReconciles, "max-concurrent-reconciles", 0, fmt.Sprintf("Workers per controller; 0 means 8 per CPU, between 8 and 64 (here %d).", defaultMaxConcurrentReconciles(runtime.GOMAXPROCS(0))))
+	fs.StringVar(&c.PprofBindAddress, "pprof-bind-address", "0", "Address of the net/http/pprof endpoints, for profiling; 0 disables them.")
 	if zapOpts != nil {
 		zapOpts.BindFlags(fs)
 	}

@@ -71,6 +71,7 @@ func newManager(cfg *config, log logr.Logger) (ctrl.Manager, error) {
 		Logger:                  log,
 		Metrics:                 metricsserver.Options{BindAddress: cfg.MetricsBindAddress},
 		HealthProbeBindAddress:  cfg.HealthProbeBindAddress,
+		PprofBindAddress:        cfg.PprofBindAddress,
 		LeaderElection:          cfg.LeaderElect,
 		LeaderElectionID:        "scopegate.dev",
 		LeaderElectionNamespace: cfg.LeaderElectionNS,

@@ -73,7 +73,7 @@ func (r *Reconciler) reconcileCredentials(ctx context.Context, p *pass) (ctrl.Re
 		if obj.UsesClientSecret() {
 			creds.LastRotationTime = ptrTime(p.now)
 		}
-		r.event(obj, corev1.EventTypeNormal, scopegatev1alpha1.ReasonSecretCreated, "CreateCredentials", "Created credentials Secret %s", name)
+		p.createdCredentials = name // reported with the token, or at the end
 	} else {
 		s := found.Secret.DeepCopy()
 		if ch, err = convergeCredentials(s, obj, &r.Options, p.now); err != nil {

@@ -195,6 +195,10 @@ func (r *Reconciler) issueToken(ctx context.Context, p *pass, secret *corev1.Sec
 	if failures > 0 {
 		note += fmt.Sprintf(", after %d failed attempts", failures)
 	}
+	if p.createdCredentials != "" {
+		note = fmt.Sprintf("Created credentials Secret %s; %s", p.createdCredentials, note)
+		p.createdCredentials = ""
+	}
 	eventReason := scopegatev1alpha1.ReasonIssued
 	if reason == scopegatev1alpha1.ReasonRenewing || reason == scopegatev1alpha1.ReasonExpired {
 		eventReason = "Renewed"

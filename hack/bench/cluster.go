@@ -30,7 +30,7 @@ type env struct {
 	cluster *devcluster.Cluster
 	manager *process
 
-	issuer, gatewayURL, metricsURL, healthURL string
+	issuer, gatewayURL, metricsURL, healthURL, pprofURL string
 }
 
 // startEnv starts a fresh control plane (etcd in a temporary directory),
@@ -53,11 +53,12 @@ func startEnv(ctx context.Context, o *options, name string) (*env, error) {
 		e.stop()
 		return nil, err
 	}
-	addrs, err := freeAddrs(4)
+	addrs, err := freeAddrs(5)
 	if err != nil {
 		e.stop()
 		return nil, err
 	}
+	e.pprofURL = "http://" + addrs[4]
 	e.issuer, e.gatewayURL = "http://"+addrs[0], "http://"+addrs[1]
 	e.metricsURL, e.healthURL = "http://"+addrs[2]+"/metrics", "http://"+addrs[3]
 	args := []string{
@@ -68,6 +69,9 @@ func startEnv(ctx context.Context, o *options, name string) (*env, error) {
 		"--health-probe-bind-address", addrs[3],
 		"--issuer", e.issuer,
 		"--gateway-url", e.gatewayURL,
+	}
+	if o.profileDir != "" {
+		args = append(args, "--pprof-bind-address", addrs[4])
 	}
 	args = append(args, o.tlsArgs...)
 	args = append(args, o.managerArgs...)

@@ -29,7 +29,7 @@ type ScaleResult struct {
 	// ApplySeconds is how long the harness took to create the OAuthClients.
 	ApplySeconds float64 `json:"apply_seconds"`
 	// ReadySeconds is from the first create to the last Ready=True.
-	ReadySeconds float64 `json:"ready_seconds"`
+	ReadySeconds     float64 `json:"ready_seconds"`
 	ClientsPerSecond float64 `json:"clients_per_second"`
 	// FloorSeconds is how long a plain client-go program with 16 workers
 	// takes to create 2 Secrets per client; FloorSecretsPerSecond its rate.

@@ -63,6 +63,10 @@ type options struct {
 	warmup      time.Duration
 	maxRequests int
 
+	// profileDir, when set, receives CPU and allocation profiles of the
+	// manager under the HTTP load (it is started with --pprof-bind-address).
+	profileDir string
+
 	outMD, outJSON string
 	keep           bool
 	note           string
@@ -100,6 +104,7 @@ func parseFlags() (*options, error) {
 	flag.StringVar(&o.outMD, "out", filepath.Join(root, "docs", "benchmarks.md"), "Markdown report to write; empty: stdout only.")
 	flag.StringVar(&o.outJSON, "json", filepath.Join(root, "docs", "benchmarks.json"), "JSON report to write; empty: none.")
 	flag.StringVar(&o.note, "note", "", "A sentence for the report about what else ran on the machine.")
+	flag.StringVar(&o.profileDir, "profile", "", "Write CPU and allocation profiles of the manager under the HTTP load into this directory.")
 	flag.BoolVar(&o.keep, "keep", false, "Keep the work directory (logs, kubeconfigs).")
 	flag.Parse()
 	if flag.NArg() > 0 {
