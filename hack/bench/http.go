@@ -46,6 +46,7 @@ const (
 	tToken    = "scopegate-token"
 	tUpstream = "upstream-direct"
 	tProxy    = "proxy-plain"
+	tPooled   = "proxy-pooled"
 	tGateway  = "scopegate-gateway"
 	tSSEProxy = "sse-direct"
 	tSSEGw    = "sse-gateway"
@@ -117,11 +118,11 @@ func runHTTP(ctx context.Context, o *options) (*HTTPResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	addrs, err := freeAddrs(4)
+	addrs, err := freeAddrs(5)
 	if err != nil {
 		return nil, err
 	}
-	upstreamURL, noopURL, issuerURL, proxyURL := "http://"+addrs[0], "http://"+addrs[1], "http://"+addrs[2], "http://"+addrs[3]
+	upstreamURL, noopURL, issuerURL, proxyURL, pooledURL := "http://"+addrs[0], "http://"+addrs[1], "http://"+addrs[2], "http://"+addrs[3], "http://"+addrs[4]
 	var procs []*process
 	defer func() {
 		for _, p := range procs {
@@ -129,7 +130,7 @@ func runHTTP(ctx context.Context, o *options) (*HTTPResult, error) {
 		}
 	}()
 	start := func(role, addr string, extra ...string) error {
-		p, err := startProcess(e.dir, role, o.baselines, append([]string{"-role", role, "-addr", addr}, extra...)...)
+		p, err := startProcess(e.dir, role+"-"+addr[strings.LastIndexByte(addr, ':')+1:], o.baselines, append([]string{"-role", role, "-addr", addr}, extra...)...)
 		if err != nil {
 			return err
 		}
@@ -145,6 +146,9 @@ func runHTTP(ctx context.Context, o *options) (*HTTPResult, error) {
 	if err := start("proxy", addrs[3], "-target", upstreamURL, "-prefix", routePrefix, "-backend-path", backendPath); err != nil {
 		return nil, err
 	}
+	if err := start("proxy", addrs[4], "-target", upstreamURL, "-prefix", routePrefix, "-backend-path", backendPath, "-buffer-pool"); err != nil {
+		return nil, err
+	}
 
 	id, secret, err := setUpClientAndRoute(ctx, c, upstreamURL)
 	if err != nil {
@@ -158,7 +162,7 @@ func runHTTP(ctx context.Context, o *options) (*HTTPResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, u := range []string{upstreamURL + "/", noopURL + "/", proxyURL + "/"} {
+	for _, u := range []string{upstreamURL + "/", noopURL + "/", proxyURL + "/", pooledURL + "/"} {
 		if err := waitHTTP(ctx, nil, u, 200, 10*time.Second); err != nil {
 			return nil, err
 		}
@@ -187,9 +191,10 @@ func runHTTP(ctx context.Context, o *options) (*HTTPResult, error) {
 			{Name: tToken, Method: http.MethodPost, URL: e.issuer + "/oauth/token", Headers: tokenHeaders, Body: form},
 			{Name: tUpstream, Method: http.MethodGet, URL: upstreamURL + backendPath + "/items", Headers: bearer},
 			{Name: tProxy, Method: http.MethodGet, URL: proxyURL + routePrefix + "/items", Headers: bearer},
+			{Name: tPooled, Method: http.MethodGet, URL: pooledURL + routePrefix + "/items", Headers: bearer},
 			{Name: tGateway, Method: http.MethodGet, URL: e.gatewayURL + routePrefix + "/items", Headers: bearer},
-			{Name: tSSEProxy, Method: http.MethodGet, URL: upstreamURL + backendPath + "/sse", Headers: bearer, FirstByte: true},
-			{Name: tSSEGw, Method: http.MethodGet, URL: e.gatewayURL + routePrefix + "/sse", Headers: bearer, FirstByte: true},
+			{Name: tSSEProxy, Method: http.MethodGet, URL: upstreamURL + backendPath + "/sse", Headers: bearer, FirstByte: true, Concurrency: 1},
+			{Name: tSSEGw, Method: http.MethodGet, URL: e.gatewayURL + routePrefix + "/sse", Headers: bearer, FirstByte: true, Concurrency: 1},
 		},
 	}
 	if o.profileDir != "" {
@@ -350,9 +355,10 @@ var targetWhat = map[string]string{
 	tToken:    "scopegate `POST /oauth/token` (client_secret_basic, ES256)",
 	tUpstream: "upstream direct",
 	tProxy:    "plain `httputil.ReverseProxy`",
+	tPooled:   "`httputil.ReverseProxy` with a `BufferPool`",
 	tGateway:  "scopegate gateway (JWT, scope, audience, identity headers, rate limits above the load)",
-	tSSEProxy: "SSE upstream direct: time to first event",
-	tSSEGw:    "SSE through the scopegate gateway: time to first event",
+	tSSEProxy: "SSE upstream direct: time to first event, 1 worker",
+	tSSEGw:    "SSE through the scopegate gateway: time to first event, 1 worker",
 }
 
 func summarizeHTTP(o *options, raw []plan.TargetResult) *HTTPResult {
@@ -375,6 +381,7 @@ func summarizeHTTP(o *options, raw []plan.TargetResult) *HTTPResult {
 		{tToken, tIssuer, "stretch ≥ 0.9"},
 		{tProxy, tUpstream, ""},
 		{tGateway, tProxy, "≥ 0.9, added p50 ≤ 100 µs; stretch ≥ 1.0"},
+		{tGateway, tPooled, "(the same proxy with the gateway's buffer recycling)"},
 		{tSSEGw, tSSEProxy, "added p50 ≤ 1000 µs"},
 	} {
 		t, b := by[c.target], by[c.base]

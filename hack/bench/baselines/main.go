@@ -9,7 +9,8 @@
 //     against one client, the form parsed, a JWT signed with crypto/ecdsa
 //     and written as a token response, nothing else;
 //   - proxy: a plain httputil.ReverseProxy to -target, with the gateway's
-//     own backend transport, so that only scopegate's work differs.
+//     own backend transport, so that only scopegate's work differs (with
+//     -buffer-pool also the gateway's buffer recycling).
 //
 // The servers use the manager's http.Server settings (run.go). With -tls-cert
 // and -tls-key they serve TLS, for the TLS round of the harness.
@@ -36,6 +37,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/scopegate/scopegate/tokenserver/gateway"
@@ -54,6 +56,7 @@ type options struct {
 	target, prefix, path string
 	clientID, secret     string
 	issuer               string
+	bufferPool           bool
 }
 
 func run() error {
@@ -67,6 +70,7 @@ func run() error {
 	flag.StringVar(&o.path, "backend-path", "/echo", "proxy: the path that replaces -prefix.")
 	flag.StringVar(&o.clientID, "client-id", "", "issuer: the one client_id accepted.")
 	flag.StringVar(&o.issuer, "issuer", "", "issuer: iss of the tokens.")
+	flag.BoolVar(&o.bufferPool, "buffer-pool", false, "proxy: recycle the 32 KiB copy buffers (httputil.ReverseProxy.BufferPool), as the gateway does.")
 	flag.Parse()
 	// The client secret comes through the environment, never the command
 	// line (visible in ps).
@@ -134,7 +138,7 @@ func newProxy(o options) (http.Handler, error) {
 	if err != nil || target.Host == "" {
 		return nil, fmt.Errorf("-target %q: want an absolute URL", o.target)
 	}
-	return &httputil.ReverseProxy{
+	p := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			pr.Out.URL.Path = o.path + strings.TrimPrefix(pr.In.URL.Path, o.prefix)
@@ -143,7 +147,23 @@ func newProxy(o options) (http.Handler, error) {
 		Transport:     gateway.NewTransport(),
 		FlushInterval: -1,
 		ErrorLog:      log.New(io.Discard, "", 0),
-	}, nil
+	}
+	if o.bufferPool {
+		p.BufferPool = &pool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+	}
+	return p, nil
+}
+
+// pool is a plain httputil.BufferPool.
+type pool struct{ p sync.Pool }
+
+func (p *pool) Get() []byte { return *p.p.Get().(*[]byte) }
+
+func (p *pool) Put(b []byte) {
+	if cap(b) == 32<<10 {
+		b = b[:cap(b)]
+		p.p.Put(&b)
+	}
 }
 
 // issuer is the minimal ES256 token endpoint.

@@ -76,8 +76,14 @@ func run(ctx context.Context) error {
 		defer meters[i].client.CloseIdleConnections()
 	}
 	for _, m := range meters {
+		if m.target.Concurrency < 0 || m.target.Concurrency > maxConcurrency {
+			return fmt.Errorf("target %s: concurrency must be between 0 and %d", m.target.Name, maxConcurrency)
+		}
+		if m.target.Concurrency == 0 {
+			m.target.Concurrency = p.Concurrency
+		}
 		if p.Warmup > 0 {
-			m.drive(ctx, p.Concurrency, p.MaxRequests, p.Warmup)
+			m.drive(ctx, m.target.Concurrency, p.MaxRequests, p.Warmup)
 		}
 	}
 	for r := range p.Rounds {
@@ -89,7 +95,7 @@ func run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			m.result.Rounds = append(m.result.Rounds, m.drive(ctx, p.Concurrency, p.MaxRequests, p.Round))
+			m.result.Rounds = append(m.result.Rounds, m.drive(ctx, m.target.Concurrency, p.MaxRequests, p.Round))
 			fmt.Fprintf(os.Stderr, "loadgen: round %d %s: %.0f req/s\n", r+1, m.target.Name, m.result.Rounds[len(m.result.Rounds)-1].RPS)
 		}
 	}

@@ -29,6 +29,9 @@ type Target struct {
 	URL     string            `json:"url"`
 	Headers map[string]string `json:"headers,omitempty"`
 	Body    string            `json:"body,omitempty"`
+	// Concurrency overrides Plan.Concurrency for this target (a latency
+	// target such as time to first event runs with one worker).
+	Concurrency int `json:"concurrency,omitempty"`
 	// FirstByte measures the time to the first byte of the body (SSE)
 	// instead of the whole answer.
 	FirstByte bool `json:"first_byte,omitempty"`
