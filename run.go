@@ -77,7 +77,7 @@ func newManager(cfg *config, log logr.Logger) (ctrl.Manager, error) {
 		LeaderElectionNamespace: cfg.LeaderElectionNS,
 		// Leaving voluntarily lets a new leader take over at once on a rollout.
 		LeaderElectionReleaseOnCancel: true,
-		Controller: ctrlconfig.Controller{MaxConcurrentReconciles: cfg.MaxConcurrentReconciles},
+		Controller:                    ctrlconfig.Controller{MaxConcurrentReconciles: cfg.MaxConcurrentReconciles},
 		Cache: cache.Options{
 			ByObject: map[client.Object]cache.ByObject{
 				&corev1.Secret{}: {Label: managed},

@@ -145,4 +145,3 @@ func (m mapper) routesWithSamePrefix(ctx context.Context, o client.Object) []rec
 	gr := o.(*scopegatev1alpha1.GatewayRoute)
 	return m.list(ctx, client.MatchingFields{indexPrefix: gateway.CleanPrefix(gr.Spec.PathPrefix)})
 }
-

@@ -38,6 +38,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
 	"github.com/scopegate/scopegate/internal/testenv"
 )
 
@@ -140,6 +143,9 @@ func parseFlags() (*options, error) {
 }
 
 func run(ctx context.Context) error {
+	// envtest logs through controller-runtime's logger; the harness's own
+	// lines are its output, the control plane's chatter is not.
+	ctrllog.SetLogger(logr.Discard())
 	o, err := parseFlags()
 	if err != nil {
 		return err
@@ -162,9 +168,9 @@ func run(ctx context.Context) error {
 		Date:      time.Now().UTC().Format(time.RFC3339),
 		GoVersion: runtime.Version(),
 		Machine:   machine(),
-		Manager:   o.manager,
+		Manager:   relative(o.root, o.manager),
 		Commit:    gitCommit(o.root),
-		Command:   strings.Join(os.Args, " "),
+		Command:   commandLine(),
 		Note:      o.note,
 		TLSMode:   o.tlsMode,
 		LoadStart: loadAverage(),
@@ -227,6 +233,25 @@ func (o *options) resolveTLS() error {
 		return fmt.Errorf("-tls-mode %s: the TLS round is not implemented yet; only off is measured", o.tlsMode)
 	}
 	return nil
+}
+
+// commandLine is how the harness was started, as one would type it.
+func commandLine() string {
+	parts := []string{"go run ./hack/bench"}
+	for _, a := range os.Args[1:] {
+		if a == "" || strings.ContainsAny(a, " '\"") {
+			a = strconv.Quote(a)
+		}
+		parts = append(parts, a)
+	}
+	return strings.Join(parts, " ")
+}
+
+func relative(root, path string) string {
+	if r, err := filepath.Rel(root, path); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return path
 }
 
 func machine() string {
