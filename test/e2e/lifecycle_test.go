@@ -149,9 +149,14 @@ func TestRotatedCredentialsKeepTheOldSecretWorkingDuringTheGracePeriod(t *testin
 	}
 	tok := h.token(t, fresh, "mcp", nil)
 	h.expectGateway(t, "token from the new secret", "/e2e/life/echo/rotate", tok, http.StatusOK)
-	if got := h.oauthClient(t, "e2e-life", "rotator").Status.Credentials; got == nil || got.Rotation != value {
-		t.Errorf("e2e: status.credentials %+v, want rotation %q", got, value)
-	}
+	// The status is written after the Secret, in the same pass: the test
+	// can see the new secret work before the status patch lands.
+	eventually(t, "status.credentials.rotation", defaultWait, pollInterval, func() (bool, string) {
+		if got := h.oauthClient(t, "e2e-life", "rotator").Status.Credentials; got == nil || got.Rotation != value {
+			return false, fmt.Sprintf("status.credentials %+v, want rotation %q", got, value)
+		}
+		return true, ""
+	})
 }
 
 func TestATokenSecretIsRenewedAndTheNewTokenWorks(t *testing.T) {
