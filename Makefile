@@ -88,10 +88,18 @@ test-e2e: k8s-binaries build e2e-deps ## End-to-end suite: the built binary driv
 e2e-deps: ## Install the Node.js clients of the end-to-end suite.
 	@if [ -f test/e2e/package-lock.json ] && [ ! -d test/e2e/node_modules ]; then cd test/e2e && npm ci --no-audit --no-fund; fi
 
+# Micro-benchmarks: packages, repetitions (for benchstat) and time per run.
+BENCH_PKGS  ?= ./tokenserver ./tokenserver/gateway ./tokenserver/registry ./tokenserver/scope
+BENCH_COUNT ?= 6
+BENCH_TIME  ?= 500ms
+# Flags of the external harness, e.g. BENCH_ARGS="-clients 100 -note 'quiet machine'".
+BENCH_ARGS  ?=
+
 .PHONY: bench
-bench: ## Benchmarks and the load harness, reported as ratios to baselines measured in the same run.
-	$(GO) test -run='^$$' -bench=. -benchmem ./tokenserver/...
-	$(GO) run ./hack/loadtest -fresh-tokens
+bench: k8s-binaries build ## Micro-benchmarks (bin/bench/micro.txt, for benchstat), then the external harness: the built binary on a local control plane against baselines in their own processes; writes docs/benchmarks.md and docs/benchmarks.json.
+	@mkdir -p $(BIN)/bench
+	$(GO) test -run='^$$' -bench=. -benchmem -count=$(BENCH_COUNT) -benchtime=$(BENCH_TIME) $(BENCH_PKGS) | tee $(BIN)/bench/micro.txt
+	$(GO) run ./hack/bench -manager $(BIN)/scopegate $(BENCH_ARGS)
 
 ##@ Build
 

@@ -126,3 +126,39 @@ func TestBadFlagsAreRefusedNamingTheFlag(t *testing.T) {
 		}
 	}
 }
+
+func TestTheKubernetesClientIsUnthrottledAndTheWorkersSizedForTheMachineByDefault(t *testing.T) {
+	c, err := parse(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.KubeAPIQPS != -1 || c.KubeAPIBurst != 0 {
+		t.Errorf("QPS %v, burst %d; want -1 (no client-side limiter) and 0", c.KubeAPIQPS, c.KubeAPIBurst)
+	}
+	if c.MaxConcurrentReconciles < 8 || c.MaxConcurrentReconciles > 64 {
+		t.Errorf("max concurrent reconciles %d, want 8..64", c.MaxConcurrentReconciles)
+	}
+	if c.PprofBindAddress != "0" {
+		t.Errorf("pprof address %q, want 0 (off)", c.PprofBindAddress)
+	}
+	for cpus, want := range map[int]int{1: 8, 2: 16, 4: 32, 16: 64} {
+		if got := defaultMaxConcurrentReconciles(cpus); got != want {
+			t.Errorf("%d CPUs: %d workers, want %d", cpus, got, want)
+		}
+	}
+}
+
+func TestAClientSideLimitTakesADefaultBurstAndBadValuesAreRefused(t *testing.T) {
+	c, err := parse(t, "--kube-api-qps=20.5", "--max-concurrent-reconciles=3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.KubeAPIQPS != 20.5 || c.KubeAPIBurst != 41 || c.MaxConcurrentReconciles != 3 {
+		t.Errorf("QPS %v, burst %d, workers %d; want 20.5, 41, 3", c.KubeAPIQPS, c.KubeAPIBurst, c.MaxConcurrentReconciles)
+	}
+	for _, args := range [][]string{{"--kube-api-qps=0"}, {"--kube-api-qps=-2"}, {"--kube-api-burst=-1"}, {"--max-concurrent-reconciles=-1"}} {
+		if _, err := parse(t, args...); err == nil {
+			t.Errorf("%v was accepted", args)
+		}
+	}
+}

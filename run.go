@@ -16,6 +16,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -63,21 +64,30 @@ func newManager(cfg *config, log logr.Logger) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A negative QPS turns client-go's client-side limiter off; the API
+	// server's Priority and Fairness governs instead (docs/benchmarks.md).
+	restCfg.QPS, restCfg.Burst = float32(cfg.KubeAPIQPS), cfg.KubeAPIBurst
 	managed := labels.SelectorFromSet(labels.Set{managedByLabel: managedByValue})
 	return ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                  scheme,
 		Logger:                  log,
 		Metrics:                 metricsserver.Options{BindAddress: cfg.MetricsBindAddress},
 		HealthProbeBindAddress:  cfg.HealthProbeBindAddress,
+		PprofBindAddress:        cfg.PprofBindAddress,
 		LeaderElection:          cfg.LeaderElect,
 		LeaderElectionID:        "scopegate.dev",
 		LeaderElectionNamespace: cfg.LeaderElectionNS,
 		// Leaving voluntarily lets a new leader take over at once on a rollout.
 		LeaderElectionReleaseOnCancel: true,
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}:    {Label: managed},
-			&corev1.ConfigMap{}: {Label: managed}, // the scopegate-ca trust bundles
-		}},
+		Controller:                    ctrlconfig.Controller{MaxConcurrentReconciles: cfg.MaxConcurrentReconciles},
+		Cache: cache.Options{
+			ByObject: map[client.Object]cache.ByObject{
+				&corev1.Secret{}:    {Label: managed},
+				&corev1.ConfigMap{}: {Label: managed}, // the scopegate-ca trust bundles
+			},
+			// Nothing reads managedFields; dropping them saves memory.
+			DefaultTransform: cache.TransformStripManagedFields(),
+		},
 	})
 }
 

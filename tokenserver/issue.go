@@ -100,10 +100,7 @@ func (s *Server) issue(p issueParams) (*IssuedToken, error) {
 
 		ServiceAccount: p.serviceAccount,
 	}
-	t := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
-	t.Header["kid"] = key.ID
-	t.Header["typ"] = TypAccessToken
-	raw, err := t.SignedString(key.Private)
+	raw, err := s.signer.sign(key.ID, key.Private, claims)
 	if err != nil {
 		return nil, fmt.Errorf("sign access token: %w", err)
 	}

@@ -25,6 +25,7 @@ type Server struct {
 	failedByIP  *limiters
 	successByID *limiters // nil when TokenRateLimit is 0
 	revokedByID *limiters
+	signer      signer
 }
 
 var (

@@ -106,7 +106,8 @@ func (r *StatusReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&scopegatev1alpha1.GatewayRoute{}, handler.EnqueueRequestsFromMapFunc(m.routesWithSamePrefix)).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(m.routesOfService)).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(m.routesOfSlice)).
-		Watches(&scopegatev1alpha1.OAuthClient{}, handler.EnqueueRequestsFromMapFunc(m.allRoutes)).
+		// Coalesced: see clientEvents.
+		Watches(&scopegatev1alpha1.OAuthClient{}, &clientEvents{routes: mgr.GetClient(), delay: r.scopesRecheckDelay(), log: r.Log}).
 		Complete(r)
 }
 
@@ -144,8 +145,4 @@ func (m mapper) routesOfSlice(ctx context.Context, o client.Object) []reconcile.
 func (m mapper) routesWithSamePrefix(ctx context.Context, o client.Object) []reconcile.Request {
 	gr := o.(*scopegatev1alpha1.GatewayRoute)
 	return m.list(ctx, client.MatchingFields{indexPrefix: gateway.CleanPrefix(gr.Spec.PathPrefix)})
-}
-
-func (m mapper) allRoutes(ctx context.Context, _ client.Object) []reconcile.Request {
-	return m.list(ctx)
 }

@@ -34,6 +34,16 @@ type StatusReconciler struct {
 	// Clock stamps condition transitions; nil means the real clock.
 	Clock clock.PassiveClock
 	Log   logr.Logger
+	// ScopesRecheckDelay gathers OAuthClient events before the routes are
+	// evaluated again; zero means DefaultScopesRecheckDelay.
+	ScopesRecheckDelay time.Duration
+}
+
+func (r *StatusReconciler) scopesRecheckDelay() time.Duration {
+	if r.ScopesRecheckDelay > 0 {
+		return r.ScopesRecheckDelay
+	}
+	return DefaultScopesRecheckDelay
 }
 
 // Reconcile computes the route's conditions from the cache and writes the

@@ -80,7 +80,10 @@ var _ = Describe("OAuthClient controller", func() {
 		Expect(tok.Labels).To(HaveKeyWithValue("team", "a"))
 
 		By("events and metrics")
-		Eventually(func() []string { return eventReasons(ns, "writer") }).Should(ContainElements("Normal/SecretCreated", "Normal/Issued"))
+		// A new client's credentials and first token are one event.
+		Eventually(func() []string { return eventReasons(ns, "writer") }).Should(ContainElement("Normal/Issued"))
+		Expect(eventReasons(ns, "writer")).NotTo(ContainElement("Normal/SecretCreated"))
+		Expect(eventsFor(ns, "writer")[0].Note).To(HavePrefix("Created credentials Secret writer-credentials; Issued access token revision 1 into Secret writer-token"))
 		for _, e := range eventsFor(ns, "writer") {
 			Expect(e.Note).NotTo(ContainSubstring(string(creds.Data[KeyClientSecret])))
 			Expect(e.Note).NotTo(ContainSubstring(string(tok.Data[KeyAccessToken])))
@@ -318,6 +321,7 @@ var _ = Describe("OAuthClient controller", func() {
 			return condition(getClient(ns, "rotated"), scopegatev1alpha1.ConditionReady) != nil
 		}).Should(BeTrue())
 		id, old := credentials(ns, "rotated")
+		Eventually(func() []string { return eventReasons(ns, "rotated") }).Should(ContainElement("Normal/SecretCreated"), "a client without a token Secret reports its credentials alone")
 		Eventually(func() int { rec, _ := requestToken(id, old, "mcp"); return rec.Code }).Should(Equal(http.StatusOK))
 
 		updateClient(ns, "rotated", func(c *scopegatev1alpha1.OAuthClient) {

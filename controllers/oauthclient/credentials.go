@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -23,10 +24,36 @@ const conflictRecheck = time.Minute
 func (r *Reconciler) reconcileCredentials(ctx context.Context, p *pass) (ctrl.Result, bool, error) {
 	obj := p.obj
 	name := obj.CredentialsSecret()
-	found, err := lookupSecret(ctx, r.Client, r.APIReader, obj, name)
+	// A client that met a foreign Secret last time looks past the cache at
+	// once: the foreign Secret is not in it.
+	confirm := p.wasReason(scopegatev1alpha1.ConditionCredentialsReady, scopegatev1alpha1.ReasonSecretConflict)
+	found, err := lookupSecret(ctx, r.Client, r.APIReader, obj, name, confirm)
 	if err != nil {
 		p.setCondition(scopegatev1alpha1.ConditionCredentialsReady, metav1.ConditionFalse, scopegatev1alpha1.ReasonCredentialsError, "Cannot read the credentials Secret")
 		return ctrl.Result{}, false, err
+	}
+	var ch credentialsChange
+	created := false
+	if found.Secret == nil && !found.Foreign {
+		ch, err = r.createCredentials(ctx, p, name)
+		switch {
+		case err == nil:
+			created = true
+		case apierrors.IsAlreadyExists(err):
+			// Not in the cache, yet there: foreign, ours without its
+			// label, or ours and not cached yet. Only the API server
+			// tells which; nothing was written.
+			if found, err = lookupLive(ctx, r.APIReader, obj, name); err == nil && found.Secret == nil && !found.Foreign {
+				err = fmt.Errorf("credentials Secret %s/%s: %w", obj.Namespace, name, errSecretVanished)
+			}
+			if err != nil {
+				p.setCondition(scopegatev1alpha1.ConditionCredentialsReady, metav1.ConditionFalse, scopegatev1alpha1.ReasonCredentialsError, "Cannot read the credentials Secret")
+				return ctrl.Result{}, false, err
+			}
+		default:
+			p.setCondition(scopegatev1alpha1.ConditionCredentialsReady, metav1.ConditionFalse, scopegatev1alpha1.ReasonCredentialsError, "Cannot create the credentials Secret")
+			return ctrl.Result{}, false, err
+		}
 	}
 	if found.Foreign {
 		msg := fmt.Sprintf("Secret %s exists and is not owned by this OAuthClient; it is left untouched", name)
@@ -42,16 +69,11 @@ func (r *Reconciler) reconcileCredentials(ctx context.Context, p *pass) (ctrl.Re
 	} else {
 		creds = creds.DeepCopy()
 	}
-	var ch credentialsChange
-	if found.Secret == nil {
-		if ch, err = r.createCredentials(ctx, p, name); err != nil {
-			p.setCondition(scopegatev1alpha1.ConditionCredentialsReady, metav1.ConditionFalse, scopegatev1alpha1.ReasonCredentialsError, "Cannot create the credentials Secret")
-			return ctrl.Result{}, false, err
-		}
+	if created {
 		if obj.UsesClientSecret() {
 			creds.LastRotationTime = ptrTime(p.now)
 		}
-		r.event(obj, corev1.EventTypeNormal, scopegatev1alpha1.ReasonSecretCreated, "CreateCredentials", "Created credentials Secret %s", name)
+		p.createdCredentials = name // reported with the token, or at the end
 	} else {
 		s := found.Secret.DeepCopy()
 		if ch, err = convergeCredentials(s, obj, &r.Options, p.now); err != nil {

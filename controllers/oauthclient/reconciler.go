@@ -45,6 +45,11 @@ type pass struct {
 	credentialsReady bool
 	// invalid holds the spec mistake found by reconcileSpec.
 	invalid error
+	// createdCredentials names the credentials Secret this pass created.
+	// Its event joins the token's issuance event of the same pass, so a
+	// new client costs one Event write, not two; a pass that issues no
+	// token reports it alone at the end.
+	createdCredentials string
 }
 
 // subReconciler is one ordered step of Reconcile. A step that sets stop ends
@@ -81,6 +86,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	original := obj.DeepCopy()
 	defer func() {
 		r.summarize(p)
+		if p.createdCredentials != "" {
+			r.event(obj, corev1.EventTypeNormal, scopegatev1alpha1.ReasonSecretCreated, "CreateCredentials", "Created credentials Secret %s", p.createdCredentials)
+		}
 		r.Metrics.observe(obj)
 		if err := r.patchStatus(ctx, original, obj); err != nil {
 			retErr = kerrors.NewAggregate([]error{retErr, err})

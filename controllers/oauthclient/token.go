@@ -47,10 +47,36 @@ func (r *Reconciler) reconcileToken(ctx context.Context, p *pass) (ctrl.Result, 
 		return ctrl.Result{}, false, nil
 	}
 
-	found, err := lookupSecret(ctx, r.Client, r.APIReader, obj, ts.SecretName)
+	// A pass that wrote this Secret before, or met a foreign one there,
+	// confirms a cache miss with the API server; a new client's Secret is
+	// created at once, and a create answered AlreadyExists is resolved with
+	// an uncached read (see lookupSecret).
+	confirm := (obj.Status.Token != nil && obj.Status.Token.SecretName == ts.SecretName) ||
+		p.wasReason(scopegatev1alpha1.ConditionTokenReady, scopegatev1alpha1.ReasonSecretConflict)
+	found, err := lookupSecret(ctx, r.Client, r.APIReader, obj, ts.SecretName, confirm)
 	if err != nil {
 		return ctrl.Result{}, false, err
 	}
+	res, stop, err := r.convergeToken(ctx, p, found)
+	if !apierrors.IsAlreadyExists(err) {
+		return res, stop, err
+	}
+	// Nothing was written and the status is untouched: decide again on
+	// what the API server holds.
+	if found, err = lookupLive(ctx, r.APIReader, obj, ts.SecretName); err != nil {
+		return ctrl.Result{}, false, err
+	}
+	if found.Secret == nil && !found.Foreign {
+		return ctrl.Result{}, false, fmt.Errorf("token Secret %s/%s: %w", obj.Namespace, ts.SecretName, errSecretVanished)
+	}
+	return r.convergeToken(ctx, p, found)
+}
+
+// convergeToken decides on the token Secret found and converges it: a
+// conflict for a foreign Secret, else keep or re-issue as the policies say.
+func (r *Reconciler) convergeToken(ctx context.Context, p *pass, found secretLookup) (ctrl.Result, bool, error) {
+	obj, ts := p.obj, p.token
+	var err error
 	if found.Foreign {
 		msg := fmt.Sprintf("Secret %s exists and is not owned by this OAuthClient; it is left untouched", ts.SecretName)
 		if p.setCondition(scopegatev1alpha1.ConditionTokenReady, metav1.ConditionFalse, scopegatev1alpha1.ReasonSecretConflict, msg) {
@@ -175,6 +201,10 @@ func (r *Reconciler) issueToken(ctx context.Context, p *pass, secret *corev1.Sec
 	if failures > 0 {
 		note += fmt.Sprintf(", after %d failed attempts", failures)
 	}
+	if p.createdCredentials != "" {
+		note = fmt.Sprintf("Created credentials Secret %s; %s", p.createdCredentials, note)
+		p.createdCredentials = ""
+	}
 	eventReason := scopegatev1alpha1.ReasonIssued
 	if reason == scopegatev1alpha1.ReasonRenewing || reason == scopegatev1alpha1.ReasonExpired {
 		eventReason = "Renewed"
@@ -260,7 +290,9 @@ func (r *Reconciler) deleteStaleTokenSecret(ctx context.Context, p *pass) error 
 	if st == nil || st.SecretName == "" || (p.token != nil && p.token.SecretName == st.SecretName) {
 		return nil
 	}
-	found, err := lookupSecret(ctx, r.Client, r.APIReader, p.obj, st.SecretName)
+	// Rare (a renamed or removed tokenSecret): a cache miss is confirmed,
+	// so an unlabelled Secret of ours is deleted too.
+	found, err := lookupSecret(ctx, r.Client, r.APIReader, p.obj, st.SecretName, true)
 	if err != nil || found.Secret == nil {
 		return err
 	}

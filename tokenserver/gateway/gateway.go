@@ -81,6 +81,8 @@ type Gateway struct {
 	limiters     *limiterStore
 	anonLimiters *limiterStore
 	proxy        http.Handler
+	// buffers recycles the proxy's copy buffers.
+	buffers *bufferPool
 	// afterFunc starts the timer of an upgrade request's timeout
 	// (time.AfterFunc; tests fire it by hand).
 	afterFunc func(time.Duration, func()) (stop func() bool)
@@ -114,6 +116,7 @@ func New(opts Options) (*Gateway, error) {
 		trustedProxies: opts.TrustedProxies,
 		log:            opts.Log,
 		now:            opts.Now,
+		buffers:        newBufferPool(),
 	}
 	if g.table == nil {
 		g.table = NewTable()

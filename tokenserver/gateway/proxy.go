@@ -77,6 +77,7 @@ func (g *Gateway) newReverseProxy(transport http.RoundTripper) http.Handler {
 		Rewrite:        g.rewrite,
 		Transport:      transport,
 		FlushInterval:  -1, // flush every write: SSE events reach the client at once
+		BufferPool:     g.buffers,
 		ModifyResponse: g.modifyResponse,
 		ErrorHandler:   g.backendError,
 		ErrorLog:       nil,

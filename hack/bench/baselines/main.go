@@ -1,0 +1,238 @@
+// Command baselines serves one of the reference servers that `make bench`
+// measures scopegate against, each in its own process, on a loopback
+// address:
+//
+//   - upstream: the backend behind every proxy; a small fixed JSON answer
+//     (GET /sse answers one server-sent event at once);
+//   - noop: a no-op Go HTTP handler, the ceiling of any Go HTTP server here;
+//   - issuer: a minimal stdlib ES256 issuer: client_secret_basic checked
+//     against one client, the form parsed, a JWT signed with crypto/ecdsa
+//     and written as a token response, nothing else;
+//   - proxy: a plain httputil.ReverseProxy to -target, with the gateway's
+//     own backend transport, so that only scopegate's work differs (with
+//     -buffer-pool also the gateway's buffer recycling).
+//
+// The servers use the manager's http.Server settings (run.go). With -tls-cert
+// and -tls-key they serve TLS, for the TLS round of the harness.
+//
+//	baselines -role upstream|noop|issuer|proxy -addr 127.0.0.1:PORT [flags]
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/scopegate/scopegate/tokenserver/gateway"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "baselines:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	role, addr           string
+	certFile, keyFile    string
+	target, prefix, path string
+	clientID, secret     string
+	issuer               string
+	bufferPool           bool
+}
+
+func run() error {
+	var o options
+	flag.StringVar(&o.role, "role", "", "upstream, noop, issuer or proxy")
+	flag.StringVar(&o.addr, "addr", "127.0.0.1:0", "Loopback address to listen on.")
+	flag.StringVar(&o.certFile, "tls-cert", "", "Serve TLS with this certificate (PEM).")
+	flag.StringVar(&o.keyFile, "tls-key", "", "Key of -tls-cert (PEM).")
+	flag.StringVar(&o.target, "target", "", "proxy: the upstream's base URL.")
+	flag.StringVar(&o.prefix, "prefix", "/api/bench", "proxy: the path prefix replaced by -backend-path, as a GatewayRoute does.")
+	flag.StringVar(&o.path, "backend-path", "/echo", "proxy: the path that replaces -prefix.")
+	flag.StringVar(&o.clientID, "client-id", "", "issuer: the one client_id accepted.")
+	flag.StringVar(&o.issuer, "issuer", "", "issuer: iss of the tokens.")
+	flag.BoolVar(&o.bufferPool, "buffer-pool", false, "proxy: recycle the 32 KiB copy buffers (httputil.ReverseProxy.BufferPool), as the gateway does.")
+	flag.Parse()
+	// The client secret comes through the environment, never the command
+	// line (visible in ps).
+	o.secret = os.Getenv("BASELINE_CLIENT_SECRET")
+
+	host, _, err := net.SplitHostPort(o.addr)
+	if err != nil {
+		return fmt.Errorf("-addr %q: %w", o.addr, err)
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("-addr %q: only loopback addresses are served", o.addr)
+	}
+	var h http.Handler
+	switch o.role {
+	case "upstream":
+		h = upstream{}
+	case "noop":
+		h = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"ok":true}`)
+		})
+	case "issuer":
+		if h, err = newIssuer(o); err != nil {
+			return err
+		}
+	case "proxy":
+		if h, err = newProxy(o); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("-role %q: want upstream, noop, issuer or proxy", o.role)
+	}
+	srv := &http.Server{
+		Addr:              o.addr,
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	if o.certFile != "" {
+		return srv.ListenAndServeTLS(o.certFile, o.keyFile)
+	}
+	return srv.ListenAndServe()
+}
+
+// upstream is the backend: a small fixed answer, or one SSE event.
+type upstream struct{}
+
+func (upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	if strings.HasSuffix(r.URL.Path, "/sse") {
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, "event: message\ndata: {\"ok\":true}\n\n")
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = io.WriteString(w, `{"ok":true}`)
+}
+
+func newProxy(o options) (http.Handler, error) {
+	target, err := url.Parse(o.target)
+	if err != nil || target.Host == "" {
+		return nil, fmt.Errorf("-target %q: want an absolute URL", o.target)
+	}
+	p := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.Out.URL.Path = o.path + strings.TrimPrefix(pr.In.URL.Path, o.prefix)
+			pr.SetXForwarded()
+		},
+		Transport:     gateway.NewTransport(),
+		FlushInterval: -1,
+		ErrorLog:      log.New(io.Discard, "", 0),
+	}
+	if o.bufferPool {
+		p.BufferPool = &pool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+	}
+	return p, nil
+}
+
+// pool is a plain httputil.BufferPool.
+type pool struct{ p sync.Pool }
+
+func (p *pool) Get() []byte { return *p.p.Get().(*[]byte) }
+
+func (p *pool) Put(b []byte) {
+	if cap(b) == 32<<10 {
+		b = b[:cap(b)]
+		p.p.Put(&b)
+	}
+}
+
+// issuer is the minimal ES256 token endpoint.
+type issuer struct {
+	key      *ecdsa.PrivateKey
+	clientID string
+	digest   [32]byte
+	iss      string
+	header   string
+}
+
+func newIssuer(o options) (*issuer, error) {
+	if o.clientID == "" || o.secret == "" || o.issuer == "" {
+		return nil, fmt.Errorf("issuer: -client-id, -issuer and $BASELINE_CLIENT_SECRET are required")
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate ES256 key: %w", err)
+	}
+	hdr := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"ES256","kid":"baseline","typ":"at+jwt"}`))
+	return &issuer{key: key, clientID: o.clientID, digest: sha256.Sum256([]byte(o.secret)), iss: o.issuer, header: hdr}, nil
+}
+
+func (is *issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	id, secret, ok := r.BasicAuth()
+	if ok {
+		id, _ = url.QueryUnescape(id)
+		secret, _ = url.QueryUnescape(secret)
+	}
+	d := sha256.Sum256([]byte(secret))
+	if !ok || id != is.clientID || subtle.ConstantTimeCompare(d[:], is.digest[:]) != 1 {
+		w.Header().Set("WWW-Authenticate", "Basic")
+		http.Error(w, `{"error":"invalid_client"}`, http.StatusUnauthorized)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") != "client_credentials" || r.PostForm.Get("scope") == "" {
+		http.Error(w, `{"error":"invalid_request"}`, http.StatusBadRequest)
+		return
+	}
+	now := time.Now()
+	jti := make([]byte, 16)
+	_, _ = rand.Read(jti)
+	claims, err := json.Marshal(map[string]any{
+		"iss": is.iss, "sub": id, "aud": []string{"api"}, "exp": now.Add(time.Hour).Unix(), "iat": now.Unix(), "nbf": now.Unix(),
+		"jti": hex.EncodeToString(jti), "client_id": id, "scope": r.PostForm.Get("scope"),
+	})
+	if err != nil {
+		http.Error(w, "encode claims", http.StatusInternalServerError)
+		return
+	}
+	signing := is.header + "." + base64.RawURLEncoding.EncodeToString(claims)
+	sum := sha256.Sum256([]byte(signing))
+	rr, ss, err := ecdsa.Sign(rand.Reader, is.key, sum[:])
+	if err != nil {
+		http.Error(w, "sign", http.StatusInternalServerError)
+		return
+	}
+	sig := make([]byte, 64)
+	rr.FillBytes(sig[:32])
+	ss.FillBytes(sig[32:])
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"access_token": signing + "." + base64.RawURLEncoding.EncodeToString(sig),
+		"token_type":   "Bearer", "expires_in": 3600, "scope": r.PostForm.Get("scope"),
+	})
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/scopegate/scopegate/internal/devcluster"
+)
+
+// operatorNamespace holds the signing keys, revocations and the Lease.
+const operatorNamespace = "scopegate-system"
+
+// managerIdentity is the ServiceAccount the deployment runs as; the harness
+// runs the manager as that identity with the deployment's RBAC, so that the
+// API server's Priority and Fairness treats it as it treats a real
+// deployment (an admin client would be exempt from flow control).
+const managerIdentity = "system:serviceaccount:scopegate-system:scopegate"
+
+// env is one local control plane and the manager running on it.
+type env struct {
+	root    string
+	dir     string
+	cluster *devcluster.Cluster
+	manager *process
+
+	issuer, gatewayURL, metricsURL, healthURL, pprofURL string
+}
+
+// startEnv starts a fresh control plane (etcd in a temporary directory),
+// installs the RBAC of config/rbac and starts the manager binary as a
+// separate process, exactly as a user starts it: default flags except the
+// loopback addresses and the kubeconfig.
+func startEnv(ctx context.Context, o *options, name string) (*env, error) {
+	e := &env{root: o.root}
+	var err error
+	if e.dir, err = os.MkdirTemp(o.workDir, name+"-"); err != nil {
+		return nil, fmt.Errorf("create work directory: %w", err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if e.cluster, err = devcluster.Start(sctx, devcluster.Options{Dir: filepath.Join(e.dir, "cluster"), Namespaces: []string{operatorNamespace}}); err != nil {
+		return nil, fmt.Errorf("start local control plane: %w", err)
+	}
+	kubeconfig, err := e.managerKubeconfig()
+	if err != nil {
+		e.stop()
+		return nil, err
+	}
+	addrs, err := freeAddrs(5)
+	if err != nil {
+		e.stop()
+		return nil, err
+	}
+	e.pprofURL = "http://" + addrs[4]
+	e.issuer, e.gatewayURL = "http://"+addrs[0], "http://"+addrs[1]
+	e.metricsURL, e.healthURL = "http://"+addrs[2]+"/metrics", "http://"+addrs[3]
+	args := []string{
+		"--kubeconfig", kubeconfig,
+		"--oauth-bind-address", addrs[0],
+		"--gateway-bind-address", addrs[1],
+		"--metrics-bind-address", addrs[2],
+		"--health-probe-bind-address", addrs[3],
+		"--issuer", e.issuer,
+		"--gateway-url", e.gatewayURL,
+	}
+	if o.profileDir != "" {
+		args = append(args, "--pprof-bind-address", addrs[4])
+	}
+	args = append(args, o.tlsArgs...)
+	args = append(args, o.managerArgs...)
+	if e.manager, err = startProcess(e.dir, "manager", o.manager, args...); err != nil {
+		e.stop()
+		return nil, err
+	}
+	if err := waitHTTP(ctx, e.manager, e.healthURL+"/readyz", 200, 90*time.Second); err != nil {
+		e.stop()
+		return nil, fmt.Errorf("manager not ready: %w", err)
+	}
+	return e, nil
+}
+
+// managerKubeconfig applies config/rbac and returns a kubeconfig that
+// authenticates as the manager's ServiceAccount.
+func (e *env) managerKubeconfig() (string, error) {
+	kubectl := filepath.Join(e.root, "bin", "k8s", "kubectl")
+	out, err := exec.Command(kubectl, "--kubeconfig", e.cluster.Kubeconfig, "apply", "--server-side", "-k", filepath.Join(e.root, "config", "rbac")).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("kubectl apply -k config/rbac: %w: %s", err, strings.TrimSpace(string(out)))
+	}
+	user, err := e.cluster.Env.AddUser(envtest.User{
+		Name:   managerIdentity,
+		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + operatorNamespace, "system:authenticated"},
+	}, nil)
+	if err != nil {
+		return "", fmt.Errorf("create the manager's identity: %w", err)
+	}
+	data, err := user.KubeConfig()
+	if err != nil {
+		return "", fmt.Errorf("kubeconfig of the manager's identity: %w", err)
+	}
+	path := filepath.Join(e.dir, "manager.kubeconfig")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return "", fmt.Errorf("write the manager's kubeconfig: %w", err)
+	}
+	return path, nil
+}
+
+func (e *env) stop() {
+	if e.manager != nil {
+		e.manager.stop(20 * time.Second)
+	}
+	if e.cluster != nil {
+		if err := e.cluster.Stop(); err != nil {
+			say("stop control plane: %v", err)
+		}
+	}
+}
+
+func say(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "[bench %s] "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}

@@ -1,0 +1,297 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
+	"github.com/scopegate/scopegate/internal/testenv"
+)
+
+// writers is the number of concurrent writers of the harness's own client
+// (the clients "applied at once", and the plain-client floor).
+const writers = 16
+
+// ScaleResult is one controller-scale run.
+type ScaleResult struct {
+	Clients int `json:"clients"`
+	// ApplySeconds is how long the harness took to create the OAuthClients.
+	ApplySeconds float64 `json:"apply_seconds"`
+	// ReadySeconds is from the first create to the last Ready=True.
+	ReadySeconds     float64 `json:"ready_seconds"`
+	ClientsPerSecond float64 `json:"clients_per_second"`
+	// FloorSeconds is how long a plain client-go program with 16 workers
+	// takes to create 2 Secrets per client; FloorSecretsPerSecond its rate.
+	FloorSeconds          float64 `json:"floor_seconds"`
+	FloorSecretsPerSecond float64 `json:"floor_secrets_per_second"`
+	// RatioToFloor is ReadySeconds / FloorSeconds.
+	RatioToFloor float64 `json:"ratio_to_floor"`
+	// RequestsPerClient counts the manager's API requests from the first
+	// create until convergence, by HTTP method, divided by Clients.
+	RequestsPerClient map[string]float64 `json:"requests_per_client"`
+	// RouteStatusReconciles is the GatewayRoute status controller's
+	// reconciles in the same window (3 routes exist).
+	RouteStatusReconciles float64 `json:"route_status_reconciles"`
+	// ClientReconciles is the OAuthClient controller's reconciles.
+	ClientReconciles float64 `json:"client_reconciles"`
+	PeakRSSBytes     int64   `json:"peak_rss_bytes"`
+	// IdleCPUCores is the manager's CPU time over the idle window divided
+	// by its length; IdleWrites its write requests in that window.
+	IdleSeconds  float64            `json:"idle_seconds"`
+	IdleCPUCores float64            `json:"idle_cpu_cores"`
+	IdleRequests map[string]float64 `json:"idle_requests"`
+	// Reissued counts token Secrets past revision 1 (should be 0).
+	Reissued int `json:"reissued"`
+	// LoadAverage is /proc/loadavg when the run began.
+	LoadAverage string `json:"load_average"`
+}
+
+const benchNamespace = "bench"
+
+// runScale measures one controller-scale run of n clients on its own
+// control plane and manager.
+func runScale(ctx context.Context, o *options, n int, idle time.Duration) (*ScaleResult, error) {
+	res := &ScaleResult{Clients: n, LoadAverage: loadAverage()}
+	e, err := startEnv(ctx, o, fmt.Sprintf("scale-%d", n))
+	if err != nil {
+		return nil, err
+	}
+	defer e.stop()
+	// The harness's own client has no client-side limit: it is the load.
+	cfg := rest.CopyConfig(e.cluster.Config)
+	cfg.QPS, cfg.Burst = -1, 0
+	c, err := client.New(cfg, client.Options{Scheme: testenv.Scheme()})
+	if err != nil {
+		return nil, fmt.Errorf("create harness client: %w", err)
+	}
+	for _, ns := range []string{benchNamespace, "floor"} {
+		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			return nil, fmt.Errorf("create namespace %s: %w", ns, err)
+		}
+	}
+
+	say("Scale %d: plain-client floor, %d Secrets with %d workers", n, 2*n, writers)
+	floor, err := createFloorSecrets(ctx, c, 2*n)
+	if err != nil {
+		return nil, err
+	}
+	res.FloorSeconds = floor.Seconds()
+	res.FloorSecretsPerSecond = float64(2*n) / floor.Seconds()
+
+	if err := createRoutes(ctx, c); err != nil {
+		return nil, err
+	}
+	// Let the routes settle so that their reconciles are not counted.
+	time.Sleep(2 * time.Second)
+	before, err := scrape(ctx, e.metricsURL)
+	if err != nil {
+		return nil, err
+	}
+
+	say("Scale %d: creating %d OAuthClients with token Secrets (%d writers)", n, n, writers)
+	start := time.Now()
+	if err := forEach(ctx, n, func(i int) error {
+		return c.Create(ctx, benchClient(i))
+	}); err != nil {
+		return nil, err
+	}
+	res.ApplySeconds = time.Since(start).Seconds()
+	readyAt, err := waitAllReady(ctx, c, e, n, o.scaleTimeout)
+	if err != nil {
+		return nil, err
+	}
+	res.ReadySeconds = readyAt.Sub(start).Seconds()
+	res.ClientsPerSecond = float64(n) / res.ReadySeconds
+	res.RatioToFloor = res.ReadySeconds / res.FloorSeconds
+	say("Scale %d: all Ready after %.1fs (apply %.1fs, floor %.1fs)", n, res.ReadySeconds, res.ApplySeconds, res.FloorSeconds)
+
+	// Whatever the manager still does because of the burst belongs to it.
+	time.Sleep(3 * time.Second)
+	after, err := scrape(ctx, e.metricsURL)
+	if err != nil {
+		return nil, err
+	}
+	reqs := delta(sumBy(before, "rest_client_requests_total", "method", nil), sumBy(after, "rest_client_requests_total", "method", nil))
+	res.RequestsPerClient = map[string]float64{}
+	for m, v := range reqs {
+		res.RequestsPerClient[m] = v / float64(n)
+	}
+	recon := func(s []sample, name string) float64 {
+		return sumBy(s, "controller_runtime_reconcile_total", "", map[string]string{"controller": name})[""]
+	}
+	res.RouteStatusReconciles = recon(after, "gatewayroute-status") - recon(before, "gatewayroute-status")
+	res.ClientReconciles = recon(after, "oauthclient") - recon(before, "oauthclient")
+
+	say("Scale %d: idle window of %s", n, idle)
+	p0, err := readProcStats(e.manager.pid())
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(idle):
+	}
+	p1, err := readProcStats(e.manager.pid())
+	if err != nil {
+		return nil, err
+	}
+	end, err := scrape(ctx, e.metricsURL)
+	if err != nil {
+		return nil, err
+	}
+	res.IdleSeconds = time.Since(t0).Seconds()
+	res.IdleCPUCores = (p1.CPU - p0.CPU).Seconds() / res.IdleSeconds
+	res.IdleRequests = delta(sumBy(after, "rest_client_requests_total", "method", nil), sumBy(end, "rest_client_requests_total", "method", nil))
+	res.PeakRSSBytes = p1.PeakRSS
+
+	var secrets corev1.SecretList
+	if err := c.List(ctx, &secrets, client.InNamespace(benchNamespace)); err != nil {
+		return nil, fmt.Errorf("list token Secrets: %w", err)
+	}
+	for _, s := range secrets.Items {
+		if rev, _ := strconv.Atoi(s.Annotations[scopegatev1alpha1.AnnotationRevision]); rev > 1 {
+			res.Reissued++
+		}
+	}
+	return res, nil
+}
+
+// benchClient is the i-th OAuthClient of a scale run: a client secret and a
+// token Secret, as in the issue's measurement.
+func benchClient(i int) *scopegatev1alpha1.OAuthClient {
+	return &scopegatev1alpha1.OAuthClient{
+		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("client-%04d", i), Namespace: benchNamespace},
+		Spec: scopegatev1alpha1.OAuthClientSpec{
+			Scopes:      []scopegatev1alpha1.Scope{"mcp", "mcp:bench:read"},
+			TokenSecret: &scopegatev1alpha1.TokenSecretSpec{},
+		},
+	}
+}
+
+// createRoutes creates three GatewayRoutes whose ScopesSatisfiable the
+// clients affect: one that the first client satisfies, one that none does,
+// and one that requires all of two scopes.
+func createRoutes(ctx context.Context, c client.Client) error {
+	routes := []struct {
+		name, prefix string
+		scopes       []scopegatev1alpha1.Scope
+		match        scopegatev1alpha1.ScopeMatch
+	}{
+		{"satisfied", "/bench/satisfied", []scopegatev1alpha1.Scope{"mcp:bench:read"}, ""},
+		{"unsatisfied", "/bench/unsatisfied", []scopegatev1alpha1.Scope{"mcp:nobody:write"}, ""},
+		{"all", "/bench/all", []scopegatev1alpha1.Scope{"mcp", "mcp:bench:read"}, scopegatev1alpha1.ScopeMatchAll},
+	}
+	for _, r := range routes {
+		gr := &scopegatev1alpha1.GatewayRoute{
+			ObjectMeta: metav1.ObjectMeta{Name: r.name, Namespace: benchNamespace},
+			Spec: scopegatev1alpha1.GatewayRouteSpec{
+				PathPrefix:     r.prefix,
+				Backend:        scopegatev1alpha1.Backend{URL: "http://127.0.0.1:9"},
+				RequiredScopes: r.scopes,
+				ScopeMatch:     r.match,
+			},
+		}
+		if err := c.Create(ctx, gr); err != nil {
+			return fmt.Errorf("create GatewayRoute %s: %w", r.name, err)
+		}
+	}
+	return nil
+}
+
+// createFloorSecrets creates n Secrets of about a token Secret's size with
+// the harness's writers and returns how long that took.
+func createFloorSecrets(ctx context.Context, c client.Client, n int) (time.Duration, error) {
+	payload := make([]byte, 1536)
+	if _, err := rand.Read(payload); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	err := forEach(ctx, n, func(i int) error {
+		return c.Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("floor-%05d", i), Namespace: "floor"},
+			Data:       map[string][]byte{"payload": payload},
+		})
+	})
+	return time.Since(start), err
+}
+
+// forEach runs f(0..n-1) on the harness's writers and returns the first
+// error.
+func forEach(ctx context.Context, n int, f func(i int) error) error {
+	var next atomic.Int64
+	var once sync.Once
+	var first error
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				if err := f(i); err != nil {
+					once.Do(func() { first = err })
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		return fmt.Errorf("create objects: %w", first)
+	}
+	return ctx.Err()
+}
+
+// waitAllReady polls the OAuthClients until n are Ready for their current
+// generation, and returns when the last one became so (to the poll's
+// resolution).
+func waitAllReady(ctx context.Context, c client.Client, e *env, n int, timeout time.Duration) (time.Time, error) {
+	deadline := time.Now().Add(timeout)
+	lastLog := time.Now()
+	for {
+		if e.manager.exited() {
+			return time.Time{}, fmt.Errorf("manager exited: %v (log %s)", e.manager.err, e.manager.logPath)
+		}
+		var list scopegatev1alpha1.OAuthClientList
+		if err := c.List(ctx, &list, client.InNamespace(benchNamespace)); err != nil {
+			return time.Time{}, fmt.Errorf("list OAuthClients: %w", err)
+		}
+		ready := 0
+		for i := range list.Items {
+			cond := meta.FindStatusCondition(list.Items[i].Status.Conditions, scopegatev1alpha1.ConditionReady)
+			if cond != nil && cond.Status == metav1.ConditionTrue && cond.ObservedGeneration == list.Items[i].Generation {
+				ready++
+			}
+		}
+		now := time.Now()
+		if ready >= n {
+			return now, nil
+		}
+		if now.After(deadline) {
+			return time.Time{}, fmt.Errorf("only %d of %d OAuthClients Ready after %s", ready, n, timeout)
+		}
+		if now.Sub(lastLog) > 15*time.Second {
+			say("  %d of %d Ready", ready, n)
+			lastLog = now
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}

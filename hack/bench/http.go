@@ -1,0 +1,415 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
+	"github.com/scopegate/scopegate/hack/bench/plan"
+	"github.com/scopegate/scopegate/internal/testenv"
+)
+
+// The client and route of the HTTP measurements.
+const (
+	httpNamespace = "bench-http"
+	httpClient    = "loader"
+	httpScope     = "api:bench:read"
+	httpAudience  = "api"
+	routePrefix   = "/api/bench"
+	backendPath   = "/echo"
+	// Rate limits far above what 16 workers offer, so the limiter runs on
+	// every request and never refuses one.
+	highRate  = 100000
+	highBurst = 1000000
+)
+
+// Target names.
+const (
+	tNoop     = "noop"
+	tIssuer   = "issuer-es256"
+	tToken    = "scopegate-token"
+	tUpstream = "upstream-direct"
+	tProxy    = "proxy-plain"
+	tPooled   = "proxy-pooled"
+	tGateway  = "scopegate-gateway"
+	tSSEProxy = "sse-direct"
+	tSSEGw    = "sse-gateway"
+)
+
+// HTTPResult is the token endpoint and gateway measurements.
+type HTTPResult struct {
+	Concurrency int                 `json:"concurrency"`
+	Rounds      int                 `json:"rounds"`
+	RoundSecs   float64             `json:"round_seconds"`
+	Targets     []TargetSummary     `json:"targets"`
+	Ratios      []RatioSummary      `json:"ratios"`
+	Raw         []plan.TargetResult `json:"raw"`
+}
+
+// TargetSummary is one target's medians over the rounds, with min–max.
+type TargetSummary struct {
+	Name     string `json:"name"`
+	What     string `json:"what"`
+	Requests int    `json:"requests"`
+	Errors   int    `json:"errors"`
+	RPS      Spread `json:"rps"`
+	P50us    Spread `json:"p50_us"`
+	P99us    Spread `json:"p99_us"`
+}
+
+// RatioSummary compares a target with a baseline round by round.
+type RatioSummary struct {
+	Target   string `json:"target"`
+	Baseline string `json:"baseline"`
+	// Throughput is target rps / baseline rps per round; AddedP50us is
+	// target p50 - baseline p50 per round.
+	Throughput Spread `json:"throughput"`
+	AddedP50us Spread `json:"added_p50_us"`
+	Goal       string `json:"goal,omitempty"`
+}
+
+// Spread is a median with its min and max.
+type Spread struct {
+	Median float64 `json:"median"`
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
+}
+
+func spread(v []float64) Spread {
+	if len(v) == 0 {
+		return Spread{}
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	m := s[len(s)/2]
+	if len(s)%2 == 0 {
+		m = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return Spread{Median: m, Min: s[0], Max: s[len(s)-1]}
+}
+
+// runHTTP starts a control plane and the manager, the baselines, and the
+// load generator, and measures.
+func runHTTP(ctx context.Context, o *options) (*HTTPResult, error) {
+	e, err := startEnv(ctx, o, "http")
+	if err != nil {
+		return nil, err
+	}
+	defer e.stop()
+	cfg := rest.CopyConfig(e.cluster.Config)
+	cfg.QPS = -1
+	c, err := client.New(cfg, client.Options{Scheme: testenv.Scheme()})
+	if err != nil {
+		return nil, err
+	}
+	addrs, err := freeAddrs(5)
+	if err != nil {
+		return nil, err
+	}
+	upstreamURL, noopURL, issuerURL, proxyURL, pooledURL := "http://"+addrs[0], "http://"+addrs[1], "http://"+addrs[2], "http://"+addrs[3], "http://"+addrs[4]
+	var procs []*process
+	defer func() {
+		for _, p := range procs {
+			p.stop(5 * time.Second)
+		}
+	}()
+	start := func(role, addr string, extra ...string) error {
+		p, err := startProcess(e.dir, role+"-"+addr[strings.LastIndexByte(addr, ':')+1:], o.baselines, append([]string{"-role", role, "-addr", addr}, extra...)...)
+		if err != nil {
+			return err
+		}
+		procs = append(procs, p)
+		return nil
+	}
+	if err := start("upstream", addrs[0]); err != nil {
+		return nil, err
+	}
+	if err := start("noop", addrs[1]); err != nil {
+		return nil, err
+	}
+	if err := start("proxy", addrs[3], "-target", upstreamURL, "-prefix", routePrefix, "-backend-path", backendPath); err != nil {
+		return nil, err
+	}
+	if err := start("proxy", addrs[4], "-target", upstreamURL, "-prefix", routePrefix, "-backend-path", backendPath, "-buffer-pool"); err != nil {
+		return nil, err
+	}
+
+	id, secret, err := setUpClientAndRoute(ctx, c, upstreamURL)
+	if err != nil {
+		return nil, err
+	}
+	// The issuer baseline accepts the same client; its secret goes through
+	// the environment.
+	os.Setenv("BASELINE_CLIENT_SECRET", secret)
+	err = start("issuer", addrs[2], "-client-id", id, "-issuer", issuerURL)
+	os.Unsetenv("BASELINE_CLIENT_SECRET")
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range []string{upstreamURL + "/", noopURL + "/", proxyURL + "/", pooledURL + "/"} {
+		if err := waitHTTP(ctx, nil, u, 200, 10*time.Second); err != nil {
+			return nil, err
+		}
+	}
+	if err := waitHTTP(ctx, nil, issuerURL+"/", 405, 10*time.Second); err != nil {
+		return nil, err
+	}
+
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(secret)))
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {httpScope}}.Encode()
+	tokenHeaders := map[string]string{"Authorization": basic, "Content-Type": "application/x-www-form-urlencoded"}
+	token, err := fetchToken(ctx, e.issuer+"/oauth/token", tokenHeaders, form)
+	if err != nil {
+		return nil, err
+	}
+	bearer := map[string]string{"Authorization": "Bearer " + token}
+	if err := waitGateway(ctx, e.gatewayURL+routePrefix+"/items", token); err != nil {
+		return nil, err
+	}
+
+	p := plan.Plan{
+		Concurrency: o.concurrency, Rounds: o.rounds, Round: o.round, Warmup: o.warmup, MaxRequests: o.maxRequests,
+		Targets: []plan.Target{
+			{Name: tNoop, Method: http.MethodGet, URL: noopURL + "/"},
+			{Name: tIssuer, Method: http.MethodPost, URL: issuerURL + "/oauth/token", Headers: tokenHeaders, Body: form},
+			{Name: tToken, Method: http.MethodPost, URL: e.issuer + "/oauth/token", Headers: tokenHeaders, Body: form},
+			{Name: tUpstream, Method: http.MethodGet, URL: upstreamURL + backendPath + "/items", Headers: bearer},
+			{Name: tProxy, Method: http.MethodGet, URL: proxyURL + routePrefix + "/items", Headers: bearer},
+			{Name: tPooled, Method: http.MethodGet, URL: pooledURL + routePrefix + "/items", Headers: bearer},
+			{Name: tGateway, Method: http.MethodGet, URL: e.gatewayURL + routePrefix + "/items", Headers: bearer},
+			{Name: tSSEProxy, Method: http.MethodGet, URL: upstreamURL + backendPath + "/sse", Headers: bearer, FirstByte: true, Concurrency: 1},
+			{Name: tSSEGw, Method: http.MethodGet, URL: e.gatewayURL + routePrefix + "/sse", Headers: bearer, FirstByte: true, Concurrency: 1},
+		},
+	}
+	if o.profileDir != "" {
+		stopProfiles, err := profile(ctx, o, e)
+		if err != nil {
+			return nil, err
+		}
+		defer stopProfiles()
+	}
+	raw, err := runLoadgen(ctx, o, e.dir, p)
+	if err != nil {
+		return nil, err
+	}
+	return summarizeHTTP(o, raw), nil
+}
+
+// setUpClientAndRoute creates the measured OAuthClient and GatewayRoute,
+// waits until both are Ready, and returns the client's credentials.
+func setUpClientAndRoute(ctx context.Context, c client.Client, upstreamURL string) (id, secret string, err error) {
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: httpNamespace}}); err != nil {
+		return "", "", fmt.Errorf("create namespace: %w", err)
+	}
+	rl := &scopegatev1alpha1.RateLimit{RequestsPerSecond: highRate, Burst: highBurst}
+	oc := &scopegatev1alpha1.OAuthClient{
+		ObjectMeta: metav1.ObjectMeta{Name: httpClient, Namespace: httpNamespace},
+		Spec: scopegatev1alpha1.OAuthClientSpec{
+			Scopes:    []scopegatev1alpha1.Scope{httpScope},
+			Audiences: []scopegatev1alpha1.Audience{httpAudience},
+			RateLimit: rl,
+		},
+	}
+	gr := &scopegatev1alpha1.GatewayRoute{
+		ObjectMeta: metav1.ObjectMeta{Name: "echo", Namespace: httpNamespace},
+		Spec: scopegatev1alpha1.GatewayRouteSpec{
+			PathPrefix:     routePrefix,
+			Backend:        scopegatev1alpha1.Backend{URL: upstreamURL, Path: backendPath},
+			RequiredScopes: []scopegatev1alpha1.Scope{httpScope},
+			Audiences:      []scopegatev1alpha1.Audience{httpAudience},
+			RateLimit:      rl,
+		},
+	}
+	for _, obj := range []client.Object{oc, gr} {
+		if err := c.Create(ctx, obj); err != nil {
+			return "", "", fmt.Errorf("create %s: %w", obj.GetName(), err)
+		}
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var o scopegatev1alpha1.OAuthClient
+		var g scopegatev1alpha1.GatewayRoute
+		if err := c.Get(ctx, client.ObjectKeyFromObject(oc), &o); err != nil {
+			return "", "", err
+		}
+		if err := c.Get(ctx, client.ObjectKeyFromObject(gr), &g); err != nil {
+			return "", "", err
+		}
+		if meta.IsStatusConditionTrue(o.Status.Conditions, scopegatev1alpha1.ConditionReady) && meta.IsStatusConditionTrue(g.Status.Conditions, scopegatev1alpha1.ConditionReady) {
+			break
+		}
+		if time.Now().After(deadline) {
+			return "", "", fmt.Errorf("OAuthClient or GatewayRoute not Ready within 60s: %v / %v", o.Status.Conditions, g.Status.Conditions)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	var s corev1.Secret
+	if err := c.Get(ctx, client.ObjectKey{Namespace: httpNamespace, Name: oc.CredentialsSecret()}, &s); err != nil {
+		return "", "", fmt.Errorf("read credentials Secret: %w", err)
+	}
+	return string(s.Data["client_id"]), string(s.Data["client_secret"]), nil
+}
+
+func fetchToken(ctx context.Context, u string, headers map[string]string, form string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form))
+	if err != nil {
+		return "", err
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("token request: %w", err)
+	}
+	defer res.Body.Close()
+	var tr struct {
+		AccessToken string `json:"access_token"`
+	}
+	if res.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(res.Body, 512))
+		return "", fmt.Errorf("token request: %s: %s", res.Status, b)
+	}
+	if err := json.NewDecoder(res.Body).Decode(&tr); err != nil || tr.AccessToken == "" {
+		return "", fmt.Errorf("token response without access_token: %v", err)
+	}
+	return tr.AccessToken, nil
+}
+
+// waitGateway waits until the gateway's table has the route.
+func waitGateway(ctx context.Context, u, token string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	last := ""
+	for time.Now().Before(deadline) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, res.Body)
+			_ = res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return nil
+			}
+			last = res.Status
+		} else {
+			last = err.Error()
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("gateway does not route %s within 30s: %s", u, last)
+}
+
+func runLoadgen(ctx context.Context, o *options, dir string, p plan.Plan) ([]plan.TargetResult, error) {
+	planPath, outPath := filepath.Join(dir, "plan.json"), filepath.Join(dir, "result.json")
+	if err := writeJSON(planPath, p); err != nil {
+		return nil, err
+	}
+	say("HTTP: %d targets, %d rounds of %s, %d workers", len(p.Targets), p.Rounds, p.Round, p.Concurrency)
+	lg, err := startProcess(dir, "loadgen", o.loadgen, "-plan", planPath, "-out", outPath)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case <-lg.done:
+	case <-ctx.Done():
+		lg.stop(5 * time.Second)
+		return nil, ctx.Err()
+	}
+	if lg.err != nil {
+		b, _ := os.ReadFile(lg.logPath)
+		return nil, fmt.Errorf("load generator: %v: %s", lg.err, b)
+	}
+	raw, err := os.ReadFile(outPath)
+	if err != nil {
+		return nil, err
+	}
+	var res plan.Result
+	if err := json.Unmarshal(raw, &res); err != nil {
+		return nil, fmt.Errorf("decode load generator result: %w", err)
+	}
+	return res.Targets, nil
+}
+
+var targetWhat = map[string]string{
+	tNoop:     "no-op Go HTTP handler (ceiling)",
+	tIssuer:   "minimal stdlib ES256 issuer (ceiling with a signature)",
+	tToken:    "scopegate `POST /oauth/token` (client_secret_basic, ES256)",
+	tUpstream: "upstream direct",
+	tProxy:    "plain `httputil.ReverseProxy`",
+	tPooled:   "`httputil.ReverseProxy` with a `BufferPool`",
+	tGateway:  "scopegate gateway (JWT, scope, audience, identity headers, rate limits above the load)",
+	tSSEProxy: "SSE upstream direct: time to first event, 1 worker",
+	tSSEGw:    "SSE through the scopegate gateway: time to first event, 1 worker",
+}
+
+func summarizeHTTP(o *options, raw []plan.TargetResult) *HTTPResult {
+	h := &HTTPResult{Concurrency: o.concurrency, Rounds: o.rounds, RoundSecs: o.round.Seconds(), Raw: raw}
+	by := map[string]plan.TargetResult{}
+	for _, t := range raw {
+		by[t.Name] = t
+		s := TargetSummary{Name: t.Name, What: targetWhat[t.Name]}
+		var rps, p50, p99 []float64
+		for _, r := range t.Rounds {
+			s.Requests += r.Requests
+			s.Errors += r.Errors
+			rps, p50, p99 = append(rps, r.RPS), append(p50, r.P50us), append(p99, r.P99us)
+		}
+		s.RPS, s.P50us, s.P99us = spread(rps), spread(p50), spread(p99)
+		h.Targets = append(h.Targets, s)
+	}
+	for _, c := range []struct{ target, base, goal string }{
+		{tToken, tNoop, "≥ 0.5"},
+		{tToken, tIssuer, "stretch ≥ 0.9"},
+		{tProxy, tUpstream, ""},
+		{tGateway, tProxy, "≥ 0.9, added p50 ≤ 100 µs; stretch ≥ 1.0"},
+		{tGateway, tPooled, "(the same proxy with the gateway's buffer recycling)"},
+		{tSSEGw, tSSEProxy, "added p50 ≤ 1000 µs"},
+	} {
+		t, b := by[c.target], by[c.base]
+		var thr, add []float64
+		for i := range min(len(t.Rounds), len(b.Rounds)) {
+			if b.Rounds[i].RPS > 0 {
+				thr = append(thr, t.Rounds[i].RPS/b.Rounds[i].RPS)
+			}
+			add = append(add, t.Rounds[i].P50us-b.Rounds[i].P50us)
+		}
+		h.Ratios = append(h.Ratios, RatioSummary{Target: c.target, Baseline: c.base, Throughput: spread(thr), AddedP50us: spread(add), Goal: c.goal})
+	}
+	return h
+}
+
+func (h *HTTPResult) markdown(b *strings.Builder) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("### Token endpoint and gateway\n\n")
+	p("%d keep-alive workers of the separate load generator, %d alternating rounds of %.0f s per target; medians over the rounds with min–max. Every target is its own process.\n\n", h.Concurrency, h.Rounds, h.RoundSecs)
+	p("| target | what | req/s | p50 | p99 | requests | errors |\n|---|---|---|---|---|---|---|\n")
+	for _, t := range h.Targets {
+		p("| `%s` | %s | %.0f (%.0f–%.0f) | %.0f µs (%.0f–%.0f) | %.0f µs | %d | %d |\n",
+			t.Name, t.What, t.RPS.Median, t.RPS.Min, t.RPS.Max, t.P50us.Median, t.P50us.Min, t.P50us.Max, t.P99us.Median, t.Requests, t.Errors)
+	}
+	p("\n| target | baseline | throughput ratio | added p50 | goal |\n|---|---|---|---|---|\n")
+	for _, r := range h.Ratios {
+		p("| `%s` | `%s` | **%.2f×** (%.2f–%.2f) | %+.0f µs (%+.0f–%+.0f) | %s |\n",
+			r.Target, r.Baseline, r.Throughput.Median, r.Throughput.Min, r.Throughput.Max, r.AddedP50us.Median, r.AddedP50us.Min, r.AddedP50us.Max, r.Goal)
+	}
+	p("\n")
+}

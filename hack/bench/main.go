@@ -1,0 +1,284 @@
+// Command bench is scopegate's external benchmark harness (`make bench`).
+// Every figure comes from separate processes on this machine, talking over
+// 127.0.0.1 only:
+//
+//   - the built manager (bin/scopegate), started exactly as a user starts
+//     it: its own process on a local control plane (etcd and kube-apiserver
+//     from bin/k8s), signing keys and revocations in the API server, the
+//     deployment's RBAC, default flags except loopback addresses;
+//   - the baselines (hack/bench/baselines): a no-op Go HTTP server, a
+//     minimal stdlib ES256 issuer, a plain httputil.ReverseProxy and the
+//     upstream itself, each its own process;
+//   - the load generator (hack/bench/loadgen), its own process: keep-alive
+//     workers, alternating rounds, per-round figures.
+//
+// Speed is reported as ratios to the baselines measured in the same run, as
+// medians over the rounds with their min–max. The controller-scale part
+// creates N OAuthClients with token Secrets at once on a fresh control
+// plane and reports the time until all are Ready, the API requests per
+// client by verb, peak RSS, idle CPU, and the plain-client floor: the time a
+// client-go program with 16 workers needs to create the same number of
+// Secrets, in the same run.
+//
+//	go run ./hack/bench [-clients 100,1000] [-rounds 3] [-round 4s] [-c 16] [-out docs/benchmarks.md] [-json docs/benchmarks.json]
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/scopegate/scopegate/internal/testenv"
+)
+
+type options struct {
+	root, workDir string
+	manager       string
+	baselines     string
+	loadgen       string
+	managerArgs   []string
+	// tlsMode is passed as --tls-mode when the manager knows the flag.
+	tlsMode string
+	tlsArgs []string
+
+	clients      []int
+	idle         time.Duration
+	scaleTimeout time.Duration
+	skipScale    bool
+	skipHTTP     bool
+
+	concurrency int
+	rounds      int
+	round       time.Duration
+	warmup      time.Duration
+	maxRequests int
+
+	// profileDir, when set, receives CPU and allocation profiles of the
+	// manager under the HTTP load (it is started with --pprof-bind-address).
+	profileDir string
+
+	outMD, outJSON string
+	keep           bool
+	note           string
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func parseFlags() (*options, error) {
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	o := &options{root: root}
+	var clients, managerArgs string
+	flag.StringVar(&o.manager, "manager", filepath.Join(root, "bin", "scopegate"), "The manager binary under test (make build).")
+	flag.StringVar(&managerArgs, "manager-args", "", "Extra manager flags, space-separated.")
+	flag.StringVar(&o.tlsMode, "tls-mode", "off", "Passed to the manager as --tls-mode when it has that flag; only off is measured yet.")
+	flag.StringVar(&clients, "clients", "100,1000", "Comma-separated numbers of OAuthClients for the controller-scale runs; empty skips them.")
+	flag.DurationVar(&o.idle, "idle", 60*time.Second, "Idle window after convergence of the largest scale run (the others use a third of it).")
+	flag.DurationVar(&o.scaleTimeout, "scale-timeout", 10*time.Minute, "Upper bound on one scale run's wait for Ready.")
+	flag.BoolVar(&o.skipHTTP, "skip-http", false, "Skip the token endpoint and gateway measurements.")
+	flag.IntVar(&o.concurrency, "c", 16, "Keep-alive workers of the load generator.")
+	flag.IntVar(&o.rounds, "rounds", 3, "Alternating rounds per target.")
+	flag.DurationVar(&o.round, "round", 4*time.Second, "Length of one round of one target.")
+	flag.DurationVar(&o.warmup, "warmup", time.Second, "Unmeasured warm-up per target.")
+	flag.IntVar(&o.maxRequests, "max-requests", 500_000, "Upper bound on the requests of one round.")
+	flag.StringVar(&o.outMD, "out", filepath.Join(root, "docs", "benchmarks.md"), "Markdown report to write; empty: stdout only.")
+	flag.StringVar(&o.outJSON, "json", filepath.Join(root, "docs", "benchmarks.json"), "JSON report to write; empty: none.")
+	flag.StringVar(&o.note, "note", "", "A sentence for the report about what else ran on the machine.")
+	flag.StringVar(&o.profileDir, "profile", "", "Write CPU and allocation profiles of the manager under the HTTP load into this directory.")
+	flag.BoolVar(&o.keep, "keep", false, "Keep the work directory (logs, kubeconfigs).")
+	flag.Parse()
+	if flag.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", flag.Args())
+	}
+	for _, s := range strings.Split(clients, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 5000 {
+			return nil, fmt.Errorf("-clients: %q is not a number between 1 and 5000", s)
+		}
+		o.clients = append(o.clients, n)
+	}
+	o.skipScale = len(o.clients) == 0
+	if managerArgs = strings.TrimSpace(managerArgs); managerArgs != "" {
+		o.managerArgs = strings.Fields(managerArgs)
+	}
+	switch {
+	case o.concurrency < 1 || o.concurrency > 256:
+		return nil, fmt.Errorf("-c must be between 1 and 256")
+	case o.rounds < 1 || o.rounds > 20:
+		return nil, fmt.Errorf("-rounds must be between 1 and 20")
+	case o.round <= 0 || o.round > time.Minute:
+		return nil, fmt.Errorf("-round must be positive and at most 1m")
+	case o.idle < time.Second || o.idle > 5*time.Minute:
+		return nil, fmt.Errorf("-idle must be between 1s and 5m")
+	case o.maxRequests < 1 || o.maxRequests > 5_000_000:
+		return nil, fmt.Errorf("-max-requests must be between 1 and 5000000")
+	}
+	return o, nil
+}
+
+func run(ctx context.Context) error {
+	// envtest logs through controller-runtime's logger; the harness's own
+	// lines are its output, the control plane's chatter is not.
+	ctrllog.SetLogger(logr.Discard())
+	o, err := parseFlags()
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(o.manager); err != nil {
+		return fmt.Errorf("manager binary %s: run `make build` first: %w", o.manager, err)
+	}
+	if o.workDir, err = os.MkdirTemp("", "scopegate-bench-"); err != nil {
+		return err
+	}
+	if o.keep {
+		say("Work directory (kept): %s", o.workDir)
+	} else {
+		defer os.RemoveAll(o.workDir)
+	}
+	if err := o.resolveTLS(); err != nil {
+		return err
+	}
+	rep := &Report{
+		Date:      time.Now().UTC().Format(time.RFC3339),
+		GoVersion: runtime.Version(),
+		Machine:   machine(),
+		Manager:   relative(o.root, o.manager),
+		Commit:    gitCommit(o.root),
+		Command:   commandLine(),
+		Note:      o.note,
+		TLSMode:   o.tlsMode,
+		LoadStart: loadAverage(),
+	}
+	if !o.skipHTTP {
+		if err := o.buildHelpers(ctx); err != nil {
+			return err
+		}
+		h, err := runHTTP(ctx, o)
+		if err != nil {
+			return fmt.Errorf("HTTP measurements: %w", err)
+		}
+		rep.HTTP = h
+	}
+	for i, n := range o.clients {
+		idle := o.idle / 3
+		if i == len(o.clients)-1 {
+			idle = o.idle
+		}
+		r, err := runScale(ctx, o, n, idle)
+		if err != nil {
+			return fmt.Errorf("controller scale with %d clients: %w", n, err)
+		}
+		rep.Scale = append(rep.Scale, r)
+	}
+	rep.LoadEnd = loadAverage()
+	return rep.write(o)
+}
+
+// buildHelpers builds the baselines and the load generator into the work
+// directory, so that they run as plain processes (not under `go run`).
+func (o *options) buildHelpers(ctx context.Context) error {
+	o.baselines = filepath.Join(o.workDir, "baselines")
+	o.loadgen = filepath.Join(o.workDir, "loadgen")
+	for bin, pkg := range map[string]string{o.baselines: "./hack/bench/baselines", o.loadgen: "./hack/bench/loadgen"} {
+		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, pkg)
+		cmd.Dir = o.root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("build %s: %w: %s", pkg, err, out)
+		}
+	}
+	return nil
+}
+
+// resolveTLS decides the --tls-mode argument. The TLS work (issue 10) adds
+// the flag; a manager without it serves plain HTTP and gets no argument.
+// Hook for the TLS round: when -tls-mode is not off, the baselines must be
+// started with the manager's serving certificate as well (see runHTTP).
+func (o *options) resolveTLS() error {
+	out, _ := exec.Command(o.manager, "--help").CombinedOutput()
+	has := strings.Contains(string(out), "-tls-mode")
+	switch {
+	case has:
+		o.tlsArgs = []string{"--tls-mode=" + o.tlsMode}
+	case o.tlsMode != "off":
+		return fmt.Errorf("-tls-mode %s: the manager %s has no --tls-mode flag", o.tlsMode, o.manager)
+	}
+	if o.tlsMode != "off" {
+		return fmt.Errorf("-tls-mode %s: the TLS round is not implemented yet; only off is measured", o.tlsMode)
+	}
+	return nil
+}
+
+// commandLine is how the harness was started, as one would type it.
+func commandLine() string {
+	parts := []string{"go run ./hack/bench"}
+	for _, a := range os.Args[1:] {
+		if a == "" || strings.ContainsAny(a, " '\"") {
+			a = strconv.Quote(a)
+		}
+		parts = append(parts, a)
+	}
+	return strings.Join(parts, " ")
+}
+
+func relative(root, path string) string {
+	if r, err := filepath.Rel(root, path); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return path
+}
+
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%s, %d CPUs, %s/%s", model, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+}
+
+func gitCommit(root string) string {
+	out, err := exec.Command("git", "-C", root, "describe", "--always", "--dirty").Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}

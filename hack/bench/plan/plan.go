@@ -1,0 +1,64 @@
+// Package plan is the contract between the benchmark harness (hack/bench)
+// and its load generator (hack/bench/loadgen), which run as separate
+// processes: what to load, and what was measured, as JSON.
+package plan
+
+import "time"
+
+// Plan is what the load generator runs.
+type Plan struct {
+	// Concurrency is the number of keep-alive workers, each with one
+	// request in flight.
+	Concurrency int `json:"concurrency"`
+	// Rounds alternate the targets' order (A B, B A, ...), so that the
+	// machine's drifting background load weighs on all alike.
+	Rounds int `json:"rounds"`
+	// Round bounds each target's share of a round in time, MaxRequests in
+	// requests.
+	Round       time.Duration `json:"round_ns"`
+	MaxRequests int           `json:"max_requests"`
+	// Warmup is the unmeasured time per target before the first round.
+	Warmup  time.Duration `json:"warmup_ns"`
+	Targets []Target      `json:"targets"`
+}
+
+// Target is one endpoint and the request sent to it.
+type Target struct {
+	Name    string            `json:"name"`
+	Method  string            `json:"method"`
+	URL     string            `json:"url"`
+	Headers map[string]string `json:"headers,omitempty"`
+	Body    string            `json:"body,omitempty"`
+	// Concurrency overrides Plan.Concurrency for this target (a latency
+	// target such as time to first event runs with one worker).
+	Concurrency int `json:"concurrency,omitempty"`
+	// FirstByte measures the time to the first byte of the body (SSE)
+	// instead of the whole answer.
+	FirstByte bool `json:"first_byte,omitempty"`
+}
+
+// Result is what the load generator measured, per target and round.
+type Result struct {
+	Targets []TargetResult `json:"targets"`
+}
+
+// TargetResult is one target's rounds in order.
+type TargetResult struct {
+	Name   string  `json:"name"`
+	Rounds []Round `json:"rounds"`
+}
+
+// Round is one measured phase of one target.
+type Round struct {
+	Seconds float64 `json:"seconds"`
+	// Requests counts answers and transport failures; Errors the non-2xx
+	// answers and the transport failures.
+	Requests int         `json:"requests"`
+	Errors   int         `json:"errors"`
+	Statuses map[int]int `json:"statuses"`
+	// RPS is successful answers per second.
+	RPS   float64 `json:"rps"`
+	P50us float64 `json:"p50_us"`
+	P90us float64 `json:"p90_us"`
+	P99us float64 `json:"p99_us"`
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+)
+
+// Report is the machine-readable result of one `make bench` (the JSON file)
+// and the source of docs/benchmarks.md's measured section.
+type Report struct {
+	Date      string         `json:"date"`
+	GoVersion string         `json:"go_version"`
+	Machine   string         `json:"machine"`
+	Manager   string         `json:"manager"`
+	Commit    string         `json:"commit"`
+	Command   string         `json:"command"`
+	Note      string         `json:"note,omitempty"`
+	TLSMode   string         `json:"tls_mode"`
+	LoadStart string         `json:"load_average_start"`
+	LoadEnd   string         `json:"load_average_end"`
+	HTTP      *HTTPResult    `json:"http,omitempty"`
+	Scale     []*ScaleResult `json:"controller_scale,omitempty"`
+}
+
+// write prints the Markdown to stdout and writes the files asked for. The
+// Markdown goes between markers in the -out file, so the hand-written
+// sections around it (profiles, changes) stay.
+func (r *Report) write(o *options) error {
+	md := r.markdown()
+	fmt.Print(md)
+	if o.outJSON != "" {
+		if err := writeJSON(o.outJSON, r); err != nil {
+			return fmt.Errorf("write %s: %w", o.outJSON, err)
+		}
+	}
+	if o.outMD == "" {
+		return nil
+	}
+	return spliceFile(o.outMD, md)
+}
+
+const (
+	beginMarker = "<!-- BEGIN make bench -->\n"
+	endMarker   = "<!-- END make bench -->\n"
+)
+
+// spliceFile replaces the text between the markers of path with body, or
+// creates the file with just the markers and body.
+func spliceFile(path, body string) error {
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	s := string(old)
+	i, j := strings.Index(s, beginMarker), strings.Index(s, endMarker)
+	var out string
+	if i < 0 || j < i {
+		out = "# Benchmarks\n\n" + beginMarker + body + endMarker + s
+	} else {
+		out = s[:i+len(beginMarker)] + body + s[j:]
+	}
+	return os.WriteFile(path, []byte(out), 0o644)
+}
+
+func (r *Report) markdown() string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	p("Measured by `make bench` (`%s`) on %s, %s, %s, manager %s at commit %s. Load average %s at the start, %s at the end.",
+		r.Command, r.Date, r.Machine, r.GoVersion, r.Manager, r.Commit, r.LoadStart, r.LoadEnd)
+	if r.Note != "" {
+		p(" %s", r.Note)
+	}
+	p("\n\n")
+	if h := r.HTTP; h != nil {
+		h.markdown(&b)
+	}
+	if len(r.Scale) > 0 {
+		p("### Controller scale\n\n")
+		p("N OAuthClients with token Secrets created at once by %d writers on a fresh local control plane; the manager runs as its ServiceAccount with the deployment's RBAC. The floor is a plain client-go program (the harness) creating 2·N Secrets with %d workers on the same control plane, just before.\n\n", writers, writers)
+		p("| clients | apply | all Ready | clients/s | floor (2·N Secrets) | Ready / floor | API requests per client | route status reconciles | client reconciles | peak RSS | idle CPU | idle requests | re-issued |\n")
+		p("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+		for _, s := range r.Scale {
+			p("| %d | %.1f s | **%.1f s** | %.1f | %.2f s (%.0f/s) | %.1f× | %s | %.0f | %.0f | %.0f MiB | %.4f cores over %.0f s | %s | %d |\n",
+				s.Clients, s.ApplySeconds, s.ReadySeconds, s.ClientsPerSecond, s.FloorSeconds, s.FloorSecretsPerSecond, s.RatioToFloor,
+				verbs(s.RequestsPerClient), s.RouteStatusReconciles, s.ClientReconciles, float64(s.PeakRSSBytes)/(1<<20),
+				s.IdleCPUCores, s.IdleSeconds, counts(s.IdleRequests), s.Reissued)
+		}
+		p("\n")
+	}
+	return b.String()
+}
+
+func verbs(m map[string]float64) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	keys := make([]string, 0, len(m))
+	total := 0.0
+	for k, v := range m {
+		keys = append(keys, k)
+		total += v
+	}
+	slices.Sort(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %.2f", k, m[k]))
+	}
+	return fmt.Sprintf("%.2f (%s)", total, strings.Join(parts, ", "))
+}
+
+func counts(m map[string]float64) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %.0f", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
+}

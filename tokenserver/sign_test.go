@@ -1,0 +1,50 @@
+package tokenserver
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+func TestTheSignerWritesWhatGolangJWTWritesAndItVerifies(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	claims := &Claims{
+		RegisteredClaims: jwt.RegisteredClaims{Issuer: testIssuer, Subject: "s", Audience: jwt.ClaimStrings{"mcp"},
+			ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour)), IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), ID: "j"},
+		ClientID: "team-a.alpha", Scope: "mcp", Roles: []string{"mcp"}, TokenType: "Bearer",
+	}
+	ref := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
+	ref.Header["kid"], ref.Header["typ"] = "k1", TypAccessToken
+	want, err := ref.SigningString()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s signer
+	for _, kid := range []string{"k1", "k1", "k2", "k1"} { // cached, replaced, back
+		raw, err := s.sign(kid, key, claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := strings.LastIndexByte(raw, '.')
+		if kid == "k1" && raw[:i] != want {
+			t.Fatalf("header and payload\n%s\nwant what golang-jwt writes\n%s", raw[:i], want)
+		}
+		tok, err := jwt.ParseWithClaims(raw, &Claims{}, func(*jwt.Token) (any, error) { return &key.PublicKey, nil },
+			jwt.WithValidMethods([]string{"ES256"}), jwt.WithTimeFunc(func() time.Time { return now }))
+		if err != nil {
+			t.Fatalf("the token does not verify: %v", err)
+		}
+		if tok.Header["kid"] != kid || tok.Header["typ"] != TypAccessToken {
+			t.Fatalf("header %v, want kid %s and typ %s", tok.Header, kid, TypAccessToken)
+		}
+	}
+}
