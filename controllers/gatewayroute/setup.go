@@ -39,14 +39,26 @@ type Config struct {
 
 // Setup registers the field indexes and both controllers with mgr.
 func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
+	if err := SetupTable(ctx, mgr, cfg); err != nil {
+		return err
+	}
+	return SetupStatus(mgr, cfg)
+}
+
+// SetupTable registers the field indexes and the route-table feed, which
+// every replica runs for as long as it serves.
+func SetupTable(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	if err := IndexFields(ctx, mgr); err != nil {
 		return err
 	}
-	log := mgr.GetLogger()
-	table := &TableReconciler{Client: mgr.GetClient(), Table: cfg.Table, Log: log.WithName("gatewayroute-table")}
-	if err := table.SetupWithManager(mgr); err != nil {
-		return err
-	}
+	table := &TableReconciler{Client: mgr.GetClient(), Table: cfg.Table, Log: mgr.GetLogger().WithName("gatewayroute-table")}
+	return table.SetupWithManager(mgr)
+}
+
+// SetupStatus registers the status writer: leader-only work, registered on
+// each term's manager (internal/leader), whose cache must hold the field
+// indexes (it borrows the serving manager's, where SetupTable put them).
+func SetupStatus(mgr ctrl.Manager, cfg Config) error {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
@@ -55,7 +67,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 		Recorder:   mgr.GetEventRecorder("scopegate-gatewayroute"),
 		GatewayURL: cfg.GatewayURL,
 		Clock:      cfg.Clock,
-		Log:        log.WithName("gatewayroute-status"),
+		Log:        mgr.GetLogger().WithName("gatewayroute-status"),
 	}
 	return status.SetupWithManager(mgr)
 }
