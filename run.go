@@ -8,8 +8,11 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -24,6 +27,7 @@ import (
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
 	"github.com/scopegate/scopegate/controllers/gatewayroute"
 	"github.com/scopegate/scopegate/controllers/oauthclient"
+	"github.com/scopegate/scopegate/internal/apiserver"
 	"github.com/scopegate/scopegate/tokenserver"
 	"github.com/scopegate/scopegate/tokenserver/gateway"
 	"github.com/scopegate/scopegate/tokenserver/keys"
@@ -62,16 +66,22 @@ func newManager(cfg *config, log logr.Logger) (ctrl.Manager, error) {
 		return nil, err
 	}
 	managed := labels.SelectorFromSet(labels.Set{managedByLabel: managedByValue})
+	// Every kind scopegate reads or writes: no discovery, so a replica
+	// started while the API server is unreachable waits instead of failing.
+	mapper, err := apiserver.StaticRESTMapper(scheme, &corev1.Secret{}, &corev1.ConfigMap{}, &corev1.Service{},
+		&discoveryv1.EndpointSlice{}, &scopegatev1alpha1.OAuthClient{}, &scopegatev1alpha1.GatewayRoute{})
+	if err != nil {
+		return nil, err
+	}
 	return ctrl.NewManager(restCfg, ctrl.Options{
-		Scheme:                  scheme,
-		Logger:                  log,
-		Metrics:                 metricsserver.Options{BindAddress: cfg.MetricsBindAddress},
-		HealthProbeBindAddress:  cfg.HealthProbeBindAddress,
-		LeaderElection:          cfg.LeaderElect,
-		LeaderElectionID:        "scopegate.dev",
-		LeaderElectionNamespace: cfg.LeaderElectionNS,
-		// Leaving voluntarily lets a new leader take over at once on a rollout.
-		LeaderElectionReleaseOnCancel: true,
+		Scheme:                 scheme,
+		Logger:                 log,
+		Metrics:                metricsserver.Options{BindAddress: cfg.MetricsBindAddress},
+		HealthProbeBindAddress: cfg.HealthProbeBindAddress,
+		// This manager serves on every replica and never elects: losing the
+		// Lease must stop the controllers, not the process (leader.go).
+		LeaderElection: false,
+		MapperProvider: func(*rest.Config, *http.Client) (meta.RESTMapper, error) { return mapper, nil },
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
 			&corev1.Secret{}: {Label: managed},
 		}},
@@ -114,7 +124,9 @@ func run(cfg *config, log logr.Logger) error {
 // revocations (followed on every replica, maintained by the leader), the
 // token server and the gateway (serving on every replica), and the
 // controllers (the registry and route-table feeds on every replica, status
-// and Secrets from the leader).
+// and Secrets from the leader). The leader's parts run on a manager of their
+// own per term of leadership (leader.go), so that losing the Lease stops
+// them and nothing else.
 func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) error {
 	reg := registry.New()
 
@@ -134,6 +146,7 @@ func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) 
 	}
 	revocations, err := revocation.NewCluster(revocation.ClusterOptions{
 		Config:    mgr.GetConfig(),
+		Mapper:    mgr.GetRESTMapper(),
 		Namespace: cfg.SigningKeysSecret.Namespace,
 		Log:       log.WithName("revocations"),
 	})
@@ -185,7 +198,7 @@ func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) 
 
 	shutdown := 15 * time.Second
 	for _, r := range []manager.Runnable{
-		keyStore.Loader(), keyStore.Rotator(), revocations, revocations.Collector(),
+		keyStore.Loader(), revocations,
 		&manager.Server{Name: "tokenserver", Server: httpServer(cfg.OAuthBindAddress, tokens.Handler()), ShutdownTimeout: &shutdown},
 		&manager.Server{Name: "gateway", Server: httpServer(cfg.GatewayBindAddress, gw), ShutdownTimeout: &shutdown},
 	} {
@@ -193,7 +206,7 @@ func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) 
 			return fmt.Errorf("add runnable: %w", err)
 		}
 	}
-	if err := oauthclient.SetupWithManager(mgr, oauthclient.Options{
+	clientOpts := oauthclient.Options{
 		Issuer:           cfg.Issuer,
 		Registry:         reg,
 		Tokens:           tokens,
@@ -201,19 +214,60 @@ func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) 
 		DefaultTTL:       cfg.AccessTokenTTL,
 		DefaultAudiences: cfg.DefaultAudiences,
 		Metrics:          clientMetrics,
-	}); err != nil {
+	}
+	routeCfg := gatewayroute.Config{Table: gw.Table(), GatewayURL: cfg.GatewayURL}
+	if err := oauthclient.SetupRegistryFeed(mgr, clientOpts); err != nil {
 		return fmt.Errorf("set up OAuthClient controllers: %w", err)
 	}
-	if err := gatewayroute.Setup(ctx, mgr, gatewayroute.Config{Table: gw.Table(), GatewayURL: cfg.GatewayURL}); err != nil {
+	if err := gatewayroute.SetupTable(ctx, mgr, routeCfg); err != nil {
 		return fmt.Errorf("set up GatewayRoute controllers: %w", err)
 	}
+	// Leader-only work: the writers. It runs on a manager of its own per
+	// term of leadership (leader.go), which borrows this one's cache.
+	if err := setupLeaderWork(mgr, cfg, log, func(m manager.Manager) error {
+		for _, r := range []manager.Runnable{keyStore.Rotator(), revocations.Collector()} {
+			if err := m.Add(r); err != nil {
+				return fmt.Errorf("add runnable: %w", err)
+			}
+		}
+		if err := oauthclient.SetupReconciler(m, clientOpts); err != nil {
+			return fmt.Errorf("set up OAuthClient controllers: %w", err)
+		}
+		if err := gatewayroute.SetupStatus(m, routeCfg); err != nil {
+			return fmt.Errorf("set up GatewayRoute controllers: %w", err)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
 
-	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+	dc, err := discovery.NewDiscoveryClientForConfigAndClient(mgr.GetConfig(), mgr.GetHTTPClient())
+	if err != nil {
+		return fmt.Errorf("create API-server probe client: %w", err)
+	}
+	probe, err := apiserver.NewProbe(apiserver.ProbeOptions{Client: dc.RESTClient(), Metrics: metrics.Registry, Log: log.WithName("apiserver")})
+	if err != nil {
+		return err
+	}
+	// Beside the manager, which starts its runnables only after the first
+	// sync: the probe also reports an outage at start.
+	go func() { _ = probe.Start(ctx) }()
+	// Healthy while the process is not wedged, reachable API server or not.
+	if err := mgr.AddHealthzCheck("healthz", probe.Healthz); err != nil {
 		return fmt.Errorf("add health check: %w", err)
 	}
 	// Ready when this replica can sign and verify: the signing keys are
 	// loaded, the revocation list is synced, and the informer caches that
-	// feed the registry and the route table are synced.
+	// feed the registry and the route table synced once. It stays ready
+	// through an API-server outage: the caches keep serving.
+	synced, err := apiserver.NewFirstSync(ctx, mgr.GetCache(), &scopegatev1alpha1.OAuthClient{}, &corev1.Secret{},
+		&scopegatev1alpha1.GatewayRoute{}, &corev1.Service{}, &discoveryv1.EndpointSlice{})
+	if err != nil {
+		return err
+	}
+	if err := mgr.Add(synced); err != nil {
+		return fmt.Errorf("add runnable: %w", err)
+	}
 	for name, check := range map[string]healthz.Checker{
 		"signing-keys": func(*http.Request) error {
 			if !ring.Ready() {
@@ -222,12 +276,7 @@ func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) 
 			return nil
 		},
 		"revocations": revocations.Ready,
-		"caches": func(r *http.Request) error {
-			if !mgr.GetCache().WaitForCacheSync(r.Context()) {
-				return fmt.Errorf("informer caches not synced")
-			}
-			return nil
-		},
+		"caches":      synced.Check,
 	} {
 		if err := mgr.AddReadyzCheck(name, check); err != nil {
 			return fmt.Errorf("add ready check %s: %w", name, err)

@@ -168,3 +168,14 @@ func (i *borrowedInformer) AddEventHandlerWithOptions(h toolscache.ResourceEvent
 	r, err := i.Informer.AddEventHandlerWithOptions(h, o)
 	return i.b.track(i.Informer, r, err)
 }
+
+// Unelected runs term for the whole life of the process, for a replica
+// started without leader election.
+func Unelected(term func(context.Context) error) manager.Runnable { return unelected(term) }
+
+type unelected func(context.Context) error
+
+func (u unelected) Start(ctx context.Context) error { return u(ctx) }
+
+// NeedLeaderElection is false: there is no election.
+func (unelected) NeedLeaderElection() bool { return false }
