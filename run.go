@@ -74,10 +74,11 @@ func newManager(cfg *config, log logr.Logger) (ctrl.Manager, error) {
 		return nil, err
 	}
 	return ctrl.NewManager(restCfg, ctrl.Options{
-		Scheme:                 scheme,
-		Logger:                 log,
-		Metrics:                metricsserver.Options{BindAddress: cfg.MetricsBindAddress},
-		HealthProbeBindAddress: cfg.HealthProbeBindAddress,
+		Scheme:  scheme,
+		Logger:  log,
+		Metrics: metricsserver.Options{BindAddress: cfg.MetricsBindAddress},
+		// The probes are served by setup (503 when not ready, not 500).
+		HealthProbeBindAddress: "0",
 		// This manager serves on every replica and never elects: losing the
 		// Lease must stop the controllers, not the process (leader.go).
 		LeaderElection: false,
@@ -252,10 +253,6 @@ func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) 
 	// Beside the manager, which starts its runnables only after the first
 	// sync: the probe also reports an outage at start.
 	go func() { _ = probe.Start(ctx) }()
-	// Healthy while the process is not wedged, reachable API server or not.
-	if err := mgr.AddHealthzCheck("healthz", probe.Healthz); err != nil {
-		return fmt.Errorf("add health check: %w", err)
-	}
 	// Ready when this replica can sign and verify: the signing keys are
 	// loaded, the revocation list is synced, and the informer caches that
 	// feed the registry and the route table synced once. It stays ready
@@ -268,7 +265,7 @@ func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) 
 	if err := mgr.Add(synced); err != nil {
 		return fmt.Errorf("add runnable: %w", err)
 	}
-	for name, check := range map[string]healthz.Checker{
+	ready := map[string]healthz.Checker{
 		"signing-keys": func(*http.Request) error {
 			if !ring.Ready() {
 				return fmt.Errorf("signing keys not loaded yet")
@@ -277,9 +274,13 @@ func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) 
 		},
 		"revocations": revocations.Ready,
 		"caches":      synced.Check,
-	} {
-		if err := mgr.AddReadyzCheck(name, check); err != nil {
-			return fmt.Errorf("add ready check %s: %w", name, err)
+	}
+	// Healthy while the process is not wedged, reachable API server or not.
+	live := map[string]healthz.Checker{"healthz": probe.Healthz}
+	if cfg.HealthProbeBindAddress != "" && cfg.HealthProbeBindAddress != "0" {
+		probes := &manager.Server{Name: "health-probe", Server: httpServer(cfg.HealthProbeBindAddress, apiserver.HealthHandler(live, ready)), ShutdownTimeout: &shutdown}
+		if err := mgr.Add(probes); err != nil {
+			return fmt.Errorf("add health probe server: %w", err)
 		}
 	}
 	return nil
