@@ -207,16 +207,20 @@ func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) 
 			return fmt.Errorf("add runnable: %w", err)
 		}
 	}
+	// Readiness waits until the feeds have reconciled what their caches held.
+	clientsFed := apiserver.NewFirstPass(&scopegatev1alpha1.OAuthClientList{})
+	routesFed := apiserver.NewFirstPass(&scopegatev1alpha1.GatewayRouteList{})
 	clientOpts := oauthclient.Options{
 		Issuer:           cfg.Issuer,
 		Registry:         reg,
+		Fed:              clientsFed.Fed,
 		Tokens:           tokens,
 		Keys:             tokens,
 		DefaultTTL:       cfg.AccessTokenTTL,
 		DefaultAudiences: cfg.DefaultAudiences,
 		Metrics:          clientMetrics,
 	}
-	routeCfg := gatewayroute.Config{Table: gw.Table(), GatewayURL: cfg.GatewayURL}
+	routeCfg := gatewayroute.Config{Table: gw.Table(), GatewayURL: cfg.GatewayURL, Fed: routesFed.Fed}
 	if err := oauthclient.SetupRegistryFeed(mgr, clientOpts); err != nil {
 		return fmt.Errorf("set up OAuthClient controllers: %w", err)
 	}
@@ -255,10 +259,11 @@ func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) 
 	go func() { _ = probe.Start(ctx) }()
 	// Ready when this replica can sign and verify: the signing keys are
 	// loaded, the revocation list is synced, and the informer caches that
-	// feed the registry and the route table synced once. It stays ready
-	// through an API-server outage: the caches keep serving.
-	synced, err := apiserver.NewFirstSync(ctx, mgr.GetCache(), &scopegatev1alpha1.OAuthClient{}, &corev1.Secret{},
-		&scopegatev1alpha1.GatewayRoute{}, &corev1.Service{}, &discoveryv1.EndpointSlice{})
+	// feed the registry and the route table synced once and the feeds went
+	// through them. It stays ready through an API-server outage: the caches
+	// keep serving.
+	synced, err := apiserver.NewFirstSync(ctx, mgr.GetCache(), []client.Object{&scopegatev1alpha1.OAuthClient{}, &corev1.Secret{},
+		&scopegatev1alpha1.GatewayRoute{}, &corev1.Service{}, &discoveryv1.EndpointSlice{}}, clientsFed, routesFed)
 	if err != nil {
 		return err
 	}

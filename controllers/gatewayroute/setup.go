@@ -7,6 +7,7 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -35,6 +36,9 @@ type Config struct {
 	GatewayURL string
 	// Clock stamps condition transitions; nil means the real clock.
 	Clock clock.PassiveClock
+	// Fed, when set, is told of each GatewayRoute the table feed
+	// reconciled without an error (readiness waits for the first pass).
+	Fed func(types.NamespacedName)
 }
 
 // Setup registers the field indexes and both controllers with mgr.
@@ -51,7 +55,7 @@ func SetupTable(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	if err := IndexFields(ctx, mgr); err != nil {
 		return err
 	}
-	table := &TableReconciler{Client: mgr.GetClient(), Table: cfg.Table, Log: mgr.GetLogger().WithName("gatewayroute-table")}
+	table := &TableReconciler{Client: mgr.GetClient(), Table: cfg.Table, Fed: cfg.Fed, Log: mgr.GetLogger().WithName("gatewayroute-table")}
 	return table.SetupWithManager(mgr)
 }
 
@@ -103,7 +107,13 @@ func (r *TableReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(m.routesOfService)).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(m.routesOfSlice)).
 		WithOptions(controller.Options{NeedLeaderElection: ptr.To(false)}).
-		Complete(r)
+		Complete(reconcile.Func(func(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+			res, err := r.Reconcile(ctx, req)
+			if err == nil && r.Fed != nil {
+				r.Fed(req.NamespacedName)
+			}
+			return res, err
+		}))
 }
 
 // SetupWithManager registers the status writer (leader-elected).

@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-logr/logr"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -37,7 +38,9 @@ type TableReconciler struct {
 	// Client reads from the informer cache.
 	Client client.Reader
 	Table  *gateway.Table
-	Log    logr.Logger
+	// Fed, when set, is told of each route reconciled without an error.
+	Fed func(types.NamespacedName)
+	Log logr.Logger
 }
 
 // Reconcile puts one route, with its backend resolved, into the table, or

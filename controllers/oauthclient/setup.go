@@ -22,7 +22,7 @@ func SetupRegistryFeed(mgr ctrl.Manager, opts Options) error {
 	if opts.Registry == nil {
 		return fmt.Errorf("oauthclient options: Registry is required")
 	}
-	if err := (&RegistryFeed{Registry: opts.Registry}).SetupWithManager(mgr); err != nil {
+	if err := (&RegistryFeed{Registry: opts.Registry, Fed: opts.Fed}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up OAuthClient registry feed: %w", err)
 	}
 	return nil

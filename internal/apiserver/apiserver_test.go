@@ -15,10 +15,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	testingclock "k8s.io/utils/clock/testing"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 )
 
@@ -157,4 +161,32 @@ func metricNames(t *testing.T, reg *prometheus.Registry) []string {
 		out = append(out, mf.GetName())
 	}
 	return out
+}
+
+func TestTheFirstPassEndsOnceTheFeedReconciledEveryObjectOfTheFirstSync(t *testing.T) {
+	objs := []client.Object{
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "one"}},
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "b", Name: "two"}},
+	}
+	reader := fake.NewClientBuilder().WithObjects(objs...).Build()
+	p := NewFirstPass(&corev1.ConfigMapList{})
+	p.Fed(types.NamespacedName{Namespace: "a", Name: "one"})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := p.wait(ctx, reader, 10*time.Millisecond); err == nil {
+		t.Fatal("wait returned with b/two never fed, want it to wait")
+	}
+
+	p.Fed(types.NamespacedName{Namespace: "b", Name: "two"})
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel2()
+	if err := p.wait(ctx2, reader, 10*time.Millisecond); err != nil {
+		t.Fatalf("wait after both were fed: %v", err)
+	}
+	// Done: the pass forgets its keys and records no more.
+	p.Fed(types.NamespacedName{Namespace: "c", Name: "three"})
+	if p.fed != nil {
+		t.Errorf("the first pass still records keys after it ended: %v", p.fed)
+	}
 }
