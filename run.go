@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -68,8 +69,10 @@ func newManager(cfg *config, log logr.Logger) (ctrl.Manager, error) {
 	managed := labels.SelectorFromSet(labels.Set{managedByLabel: managedByValue})
 	// Every kind scopegate reads or writes: no discovery, so a replica
 	// started while the API server is unreachable waits instead of failing.
-	mapper, err := apiserver.StaticRESTMapper(scheme, &corev1.Secret{}, &corev1.ConfigMap{}, &corev1.Service{},
-		&discoveryv1.EndpointSlice{}, &scopegatev1alpha1.OAuthClient{}, &scopegatev1alpha1.GatewayRoute{})
+	mapper, err := apiserver.StaticRESTMapper(scheme,
+		[]client.Object{&corev1.Secret{}, &corev1.ConfigMap{}, &corev1.Service{}, &discoveryv1.EndpointSlice{},
+			&scopegatev1alpha1.OAuthClient{}, &scopegatev1alpha1.GatewayRoute{}},
+		[]client.Object{&authenticationv1.TokenReview{}})
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -255,8 +256,8 @@ func TestARevocationTheAPIServerDoesNotConfirmAnswers503WithinTheWriteTimeout(t 
 	if w.Code != http.StatusServiceUnavailable {
 		t.Fatalf("status %d, want 503: the revocation was not stored", w.Code)
 	}
-	if got := w.Header().Get("Retry-After"); got != "1" {
-		t.Errorf("Retry-After %q, want 1 (the write timeout rounded up to a second)", got)
+	if n, err := strconv.Atoi(w.Header().Get("Retry-After")); err != nil || n <= 0 {
+		t.Errorf("Retry-After %q, want a number of seconds", w.Header().Get("Retry-After"))
 	}
 	if got := w.Header().Get("Cache-Control"); got != "no-store" {
 		t.Errorf("Cache-Control %q, want no-store", got)

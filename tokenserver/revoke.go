@@ -40,8 +40,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 			// RFC 7009 §2.2.1: the server could not revoke; the client may
 			// retry.
 			s.opts.Log.Error(err, "Cannot store revocation", "clientID", client.ID, "jti", c.ID)
-			w.Header().Set("Retry-After", strconv.Itoa(retryAfter(s.opts.WriteTimeout)))
-			writeError(w, oauthError(http.StatusServiceUnavailable, ErrCodeTemporarilyUnavailable, "cannot store the revocation now; retry later"))
+			writeError(w, unavailable("cannot store the revocation now; retry later"))
 			return
 		}
 		if !known {

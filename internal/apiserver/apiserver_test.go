@@ -13,6 +13,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -27,9 +28,16 @@ import (
 )
 
 func TestTheStaticMapperMapsTheGivenKindsWithoutAnAPIServer(t *testing.T) {
-	m, err := StaticRESTMapper(clientgoscheme.Scheme, &corev1.Secret{}, &corev1.ConfigMap{})
+	m, err := StaticRESTMapper(clientgoscheme.Scheme, []client.Object{&corev1.Secret{}, &corev1.ConfigMap{}}, []client.Object{&authenticationv1.TokenReview{}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	tr, err := m.RESTMapping(schema.GroupKind{Group: "authentication.k8s.io", Kind: "TokenReview"}, "v1")
+	if err != nil {
+		t.Fatalf("RESTMapping(TokenReview): %v", err)
+	}
+	if tr.Resource.Resource != "tokenreviews" || tr.Scope.Name() != meta.RESTScopeNameRoot {
+		t.Errorf("TokenReview maps to %v scope %s, want tokenreviews, cluster-scoped", tr.Resource, tr.Scope.Name())
 	}
 	got, err := m.RESTMapping(schema.GroupKind{Kind: "ConfigMap"}, "v1")
 	if err != nil {
