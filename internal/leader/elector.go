@@ -131,8 +131,13 @@ func (e *Elector) campaign(ctx context.Context) {
 		t.run(leadCtx, ctx, e.lead)
 	}))
 	if err != nil {
-		// New validated the same configuration; this cannot happen.
+		// New validated the same configuration, so this should not happen;
+		// if it does, do not spin.
 		e.opts.Log.Error(err, "Cannot create leader elector")
+		select {
+		case <-ctx.Done():
+		case <-e.opts.Clock.After(e.opts.RetryPeriod):
+		}
 		return
 	}
 	ran := make(chan struct{})
