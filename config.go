@@ -11,6 +11,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/scopegate/scopegate/tokenserver/servingcert"
 )
 
 // config is the manager's configuration, from its flags (SPEC §2).
@@ -30,6 +32,8 @@ type config struct {
 	LeaderElectionNS       string
 	TrustedProxies         []netip.Prefix
 	TokenRateLimit         float64
+	// TLS is the listeners' certificate source (--tls-*).
+	TLS servingcert.Config
 }
 
 func parseFlags(fs *flag.FlagSet, args []string, zapOpts *zap.Options) (*config, error) {
@@ -44,8 +48,8 @@ func parseFlags(fs *flag.FlagSet, args []string, zapOpts *zap.Options) (*config,
 	fs.StringVar(&c.GatewayBindAddress, "gateway-bind-address", ":8000", "Address the gateway listens on.")
 	fs.StringVar(&c.MetricsBindAddress, "metrics-bind-address", ":9090", "Address of the Prometheus /metrics endpoint; 0 disables it.")
 	fs.StringVar(&c.HealthProbeBindAddress, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz.")
-	fs.StringVar(&c.Issuer, "issuer", "", "Issuer URL: iss of every token and issuer in the metadata. Defaults to http://localhost<oauth-bind-address port>.")
-	fs.StringVar(&c.GatewayURL, "gateway-url", "", "External base URL of the gateway. Defaults to http://localhost<gateway-bind-address port>.")
+	fs.StringVar(&c.Issuer, "issuer", "", "Issuer URL: iss of every token and issuer in the metadata. Defaults to https://localhost<oauth-bind-address port> (http:// with --tls-mode=off).")
+	fs.StringVar(&c.GatewayURL, "gateway-url", "", "External base URL of the gateway. Defaults to https://localhost<gateway-bind-address port> (http:// with --tls-mode=off).")
 	fs.StringVar(&audiences, "default-audiences", "api,mcp,a2a", "Comma-separated aud of tokens whose request names none.")
 	fs.DurationVar(&c.AccessTokenTTL, "access-token-ttl", time.Hour, "Default access-token lifetime (60s..24h).")
 	fs.StringVar(&keysSecret, "signing-keys-secret", "scopegate-system/scopegate-signing-keys", "namespace/name of the Secret holding the signing keys.")
@@ -54,6 +58,7 @@ func parseFlags(fs *flag.FlagSet, args []string, zapOpts *zap.Options) (*config,
 	fs.StringVar(&c.LeaderElectionNS, "leader-election-namespace", "", "Namespace of the leader-election Lease. Defaults to the signing-keys Secret's namespace.")
 	fs.StringVar(&proxies, "trusted-proxies", "", "Comma-separated CIDRs whose X-Forwarded-For is believed.")
 	fs.Float64Var(&c.TokenRateLimit, "token-rate-limit", 0, "Successful token requests per second per client; 0 means off (failed authentications are always limited).")
+	c.TLS.BindFlags(fs)
 	if zapOpts != nil {
 		zapOpts.BindFlags(fs)
 	}
@@ -72,11 +77,15 @@ func parseFlags(fs *flag.FlagSet, args []string, zapOpts *zap.Options) (*config,
 // complete derives defaults and validates the configuration.
 func (c *config) complete(audiences, keysSecret, proxies string) error {
 	var errs []error
+	ns, name, ok := strings.Cut(keysSecret, "/")
+	if err := c.TLS.Complete(ns); err != nil {
+		errs = append(errs, err)
+	}
 	if c.Issuer == "" {
-		c.Issuer = "http://localhost" + portOf(c.OAuthBindAddress)
+		c.Issuer = c.TLS.Scheme() + "://localhost" + portOf(c.OAuthBindAddress)
 	}
 	if c.GatewayURL == "" {
-		c.GatewayURL = "http://localhost" + portOf(c.GatewayBindAddress)
+		c.GatewayURL = c.TLS.Scheme() + "://localhost" + portOf(c.GatewayBindAddress)
 	}
 	c.Issuer = strings.TrimSuffix(c.Issuer, "/")
 	c.GatewayURL = strings.TrimSuffix(c.GatewayURL, "/")
@@ -84,6 +93,11 @@ func (c *config) complete(audiences, keysSecret, proxies string) error {
 		u, err := url.Parse(v)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 			errs = append(errs, fmt.Errorf("%s %q: want an absolute http(s) URL without query or fragment", name, v))
+		}
+		if err == nil && u.Scheme == "http" && c.TLS.Enabled() {
+			// The listener speaks TLS: an http:// URL would be advertised
+			// in every token, Secret and metadata document and never work.
+			errs = append(errs, fmt.Errorf("%s %q: the listeners serve HTTPS (--tls-mode=%s); use https:// or --tls-mode=off", name, v, c.TLS.Mode))
 		}
 	}
 	for _, a := range strings.Split(audiences, ",") {
@@ -97,7 +111,6 @@ func (c *config) complete(audiences, keysSecret, proxies string) error {
 	if c.AccessTokenTTL < time.Minute || c.AccessTokenTTL > 24*time.Hour {
 		errs = append(errs, fmt.Errorf("--access-token-ttl %s: must be between 60s and 24h", c.AccessTokenTTL))
 	}
-	ns, name, ok := strings.Cut(keysSecret, "/")
 	if !ok || ns == "" || name == "" {
 		errs = append(errs, fmt.Errorf("--signing-keys-secret %q: want namespace/name", keysSecret))
 	}

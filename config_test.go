@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/scopegate/scopegate/tokenserver/servingcert"
 )
 
 func parse(t *testing.T, args ...string) (*config, error) {
@@ -25,8 +27,46 @@ func TestFlagsHaveTheDocumentedDefaults(t *testing.T) {
 	if c.OAuthBindAddress != ":8080" || c.GatewayBindAddress != ":8000" || c.MetricsBindAddress != ":9090" || c.HealthProbeBindAddress != ":8081" {
 		t.Errorf("bind addresses = %s %s %s %s", c.OAuthBindAddress, c.GatewayBindAddress, c.MetricsBindAddress, c.HealthProbeBindAddress)
 	}
+	if c.Issuer != "https://localhost:8080" || c.GatewayURL != "https://localhost:8000" {
+		t.Errorf("issuer %q, gateway URL %q: HTTPS is the default", c.Issuer, c.GatewayURL)
+	}
+	if c.TLS.Mode != servingcert.ModeAuto || c.TLS.CASecret.String() != "scopegate-system/scopegate-ca" || c.TLS.TLSSecret.String() != "scopegate-system/scopegate-tls" {
+		t.Errorf("TLS mode %s, CA Secret %s, TLS Secret %s", c.TLS.Mode, c.TLS.CASecret, c.TLS.TLSSecret)
+	}
+	if !slices.Equal(c.TLS.Names, []string{"scopegate.scopegate-system.svc", "scopegate.scopegate-system.svc.cluster.local", "localhost", "127.0.0.1"}) {
+		t.Errorf("TLS names %v", c.TLS.Names)
+	}
+}
+
+func TestTLSOffDefaultsToHTTPURLs(t *testing.T) {
+	c, err := parse(t, "--tls-mode=off")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if c.Issuer != "http://localhost:8080" || c.GatewayURL != "http://localhost:8000" {
 		t.Errorf("issuer %q, gateway URL %q", c.Issuer, c.GatewayURL)
+	}
+	// Behind a mesh or an ingress that terminates TLS, the external URL
+	// may still be https.
+	if _, err := parse(t, "--tls-mode=off", "--issuer=https://auth.example.com"); err != nil {
+		t.Errorf("an https issuer with --tls-mode=off: %v", err)
+	}
+}
+
+func TestTLSModesTakeTheirFlags(t *testing.T) {
+	c, err := parse(t, "--tls-mode=secret", "--tls-secret=certs/scopegate-tls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TLS.Mode != servingcert.ModeSecret || c.TLS.Secret.String() != "certs/scopegate-tls" {
+		t.Errorf("secret mode: %s %s", c.TLS.Mode, c.TLS.Secret)
+	}
+	c, err = parse(t, "--tls-mode=files", "--tls-cert-file=/tls/tls.crt", "--tls-key-file=/tls/tls.key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TLS.Mode != servingcert.ModeFiles || c.TLS.CertFile != "/tls/tls.crt" || c.TLS.KeyFile != "/tls/tls.key" {
+		t.Errorf("files mode: %+v", c.TLS)
 	}
 	if !slices.Equal(c.DefaultAudiences, []string{"api", "mcp", "a2a"}) {
 		t.Errorf("default audiences = %v", c.DefaultAudiences)
@@ -73,6 +113,12 @@ func TestBadFlagsAreRefusedNamingTheFlag(t *testing.T) {
 		{[]string{"--trusted-proxies=10.0.0.0/99"}, "--trusted-proxies"},
 		{[]string{"--token-rate-limit=-1"}, "--token-rate-limit"},
 		{[]string{"stray"}, "unexpected arguments"},
+		{[]string{"--tls-mode=insecure"}, "--tls-mode"},
+		{[]string{"--issuer=http://auth.example.com"}, "--issuer"},
+		{[]string{"--tls-mode=secret"}, "--tls-secret"},
+		{[]string{"--tls-mode=files", "--tls-cert-file=/x"}, "--tls-key-file"},
+		{[]string{"--tls-dns-names= , "}, "--tls-dns-names"},
+		{[]string{"--tls-ca-overlap=0s"}, "--tls-ca-overlap"},
 	} {
 		_, err := parse(t, tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

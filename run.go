@@ -29,11 +29,13 @@ import (
 	"github.com/scopegate/scopegate/controllers/gatewayroute"
 	"github.com/scopegate/scopegate/controllers/oauthclient"
 	"github.com/scopegate/scopegate/internal/apiserver"
+	"github.com/scopegate/scopegate/internal/leader"
 	"github.com/scopegate/scopegate/tokenserver"
 	"github.com/scopegate/scopegate/tokenserver/gateway"
 	"github.com/scopegate/scopegate/tokenserver/keys"
 	"github.com/scopegate/scopegate/tokenserver/registry"
 	"github.com/scopegate/scopegate/tokenserver/revocation"
+	"github.com/scopegate/scopegate/tokenserver/servingcert"
 	"github.com/scopegate/scopegate/tokenserver/workload"
 )
 
@@ -76,7 +78,7 @@ func newManager(cfg *config, log logr.Logger) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ctrl.NewManager(restCfg, ctrl.Options{
+	m, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:  scheme,
 		Logger:  log,
 		Metrics: metricsserver.Options{BindAddress: cfg.MetricsBindAddress},
@@ -87,9 +89,15 @@ func newManager(cfg *config, log logr.Logger) (ctrl.Manager, error) {
 		LeaderElection: false,
 		MapperProvider: func(*rest.Config, *http.Client) (meta.RESTMapper, error) { return mapper, nil },
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {Label: managed},
+			&corev1.Secret{}:    {Label: managed},
+			&corev1.ConfigMap{}: {Label: managed}, // the scopegate-ca trust bundles
 		}},
 	})
+	if err != nil {
+		return nil, err
+	}
+	// Leader-elected runnables added to it would run on every replica.
+	return leader.Serving(m), nil
 }
 
 func restConfig(kubeconfig string) (*rest.Config, error) {
@@ -120,7 +128,7 @@ func run(cfg *config, log logr.Logger) error {
 		return err
 	}
 	log.Info("Starting manager", "issuer", cfg.Issuer, "gatewayURL", cfg.GatewayURL,
-		"oauthAddress", cfg.OAuthBindAddress, "gatewayAddress", cfg.GatewayBindAddress)
+		"oauthAddress", cfg.OAuthBindAddress, "gatewayAddress", cfg.GatewayBindAddress, "tlsMode", cfg.TLS.Mode)
 	return mgr.Start(ctx)
 }
 
@@ -200,11 +208,20 @@ func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) 
 		return err
 	}
 
+	// nil with --tls-mode=off: plain HTTP and no ca.crt anywhere.
+	certs, certLeaderWork, err := servingcert.Setup(mgr, &cfg.TLS, log.WithName("serving-cert"))
+	if err != nil {
+		return fmt.Errorf("set up serving certificates: %w", err)
+	}
+	var bundle oauthclient.CABundle
+	if certs != nil {
+		bundle = certs
+	}
 	shutdown := 15 * time.Second
 	for _, r := range []manager.Runnable{
 		keyStore.Loader(), revocations,
-		&manager.Server{Name: "tokenserver", Server: httpServer(cfg.OAuthBindAddress, tokens.Handler()), ShutdownTimeout: &shutdown},
-		&manager.Server{Name: "gateway", Server: httpServer(cfg.GatewayBindAddress, gw), ShutdownTimeout: &shutdown},
+		&servingcert.Server{Name: "tokenserver", Server: httpServer(cfg.OAuthBindAddress, tokens.Handler()), Source: certs, ShutdownTimeout: shutdown, Log: log},
+		&servingcert.Server{Name: "gateway", Server: httpServer(cfg.GatewayBindAddress, gw), Source: certs, ShutdownTimeout: shutdown, Log: log},
 	} {
 		if err := mgr.Add(r); err != nil {
 			return fmt.Errorf("add runnable: %w", err)
@@ -222,6 +239,7 @@ func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) 
 		DefaultTTL:       cfg.AccessTokenTTL,
 		DefaultAudiences: cfg.DefaultAudiences,
 		Metrics:          clientMetrics,
+		CABundle:         bundle,
 	}
 	routeCfg := gatewayroute.Config{Table: gw.Table(), GatewayURL: cfg.GatewayURL, Fed: routesFed.Fed}
 	if err := oauthclient.SetupRegistryFeed(mgr, clientOpts); err != nil {
@@ -233,7 +251,7 @@ func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) 
 	// Leader-only work: the writers. It runs on a manager of its own per
 	// term of leadership (leader.go), which borrows this one's cache.
 	if err := setupLeaderWork(mgr, cfg, log, func(m manager.Manager) error {
-		for _, r := range []manager.Runnable{keyStore.Rotator(), revocations.Collector()} {
+		for _, r := range append([]manager.Runnable{keyStore.Rotator(), revocations.Collector()}, certLeaderWork...) {
 			if err := m.Add(r); err != nil {
 				return fmt.Errorf("add runnable: %w", err)
 			}
@@ -282,6 +300,9 @@ func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) 
 		},
 		"revocations": revocations.Ready,
 		"caches":      synced.Check,
+	}
+	if certs != nil {
+		ready["serving-cert"] = certs.Ready
 	}
 	// Healthy while the process is not wedged, reachable API server or not.
 	live := map[string]healthz.Checker{"healthz": probe.Healthz}

@@ -2,8 +2,11 @@ package tokenserver
 
 import (
 	"fmt"
+	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/scopegate/scopegate/tokenserver/keys"
 )
 
 // Outcomes of scopegate_token_requests_total: a fixed set, one per OAuth
@@ -17,10 +20,21 @@ var outcomes = []string{outcomeIssued, outcomeRateLimited, ErrCodeInvalidRequest
 	ErrCodeUnauthorizedClient, ErrCodeUnsupportedGrantType, ErrCodeInvalidScope, ErrCodeInvalidTarget,
 	ErrCodeServerError, ErrCodeTemporarilyUnavailable}
 
+// Endpoints of scopegate_token_request_duration_seconds.
+const (
+	endpointToken      = "token"
+	endpointIntrospect = "introspect"
+	endpointRevoke     = "revoke"
+)
+
 type metrics struct {
-	issued   prometheus.Counter
-	requests *prometheus.CounterVec
-	verify   *prometheus.CounterVec
+	issued prometheus.Counter
+	// durationBy holds scopegate_token_request_duration_seconds' children
+	// by endpoint, resolved once.
+	duration   *prometheus.HistogramVec
+	durationBy map[string]prometheus.Observer
+	requests   *prometheus.CounterVec
+	verify     *prometheus.CounterVec
 	// verifyBy holds verify's four children by [valid][cached], resolved
 	// once: Verify is on the gateway's hot path.
 	verifyBy     [2][2]prometheus.Counter
@@ -28,7 +42,7 @@ type metrics struct {
 	revoked      prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, ring *keys.Ring) (*metrics, error) {
 	m := &metrics{
 		issued: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "scopegate_tokens_issued_total", Help: "Access tokens signed (token endpoint and token Secrets).",
@@ -45,6 +59,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		revoked: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "scopegate_tokens_revoked_total", Help: "Access tokens revoked by their client.",
 		}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "scopegate_token_request_duration_seconds",
+			Help:    "Time to answer a request of the token, introspection or revocation endpoint, by endpoint.",
+			Buckets: []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5},
+		}, []string{"endpoint"}),
+		durationBy: map[string]prometheus.Observer{},
+	}
+	for _, e := range []string{endpointToken, endpointIntrospect, endpointRevoke} {
+		m.durationBy[e] = m.duration.WithLabelValues(e)
 	}
 	for _, o := range outcomes {
 		m.requests.WithLabelValues(o)
@@ -57,7 +80,20 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.issued, m.requests, m.verify, m.introspected, m.revoked} {
+	// When the current signing key started signing, read at scrape time:
+	// an alert on its age catches a rotation that stopped (no leader, no
+	// write access to the signing-keys Secret).
+	signingKey := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "scopegate_signing_key_activation_timestamp_seconds",
+		Help: "When the signing key this replica signs with became active, in Unix seconds; 0 before the keys are loaded.",
+	}, func() float64 {
+		k, err := ring.Signing()
+		if err != nil {
+			return 0
+		}
+		return float64(k.ActivateAt.Unix())
+	})
+	for _, c := range []prometheus.Collector{m.issued, m.requests, m.verify, m.introspected, m.revoked, m.duration, signingKey} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register token server metrics: %w", err)
 		}
@@ -89,4 +125,14 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// timed observes how long h takes to answer, as the endpoint's latency.
+func (s *Server) timed(endpoint string, h http.HandlerFunc) http.HandlerFunc {
+	obs := s.metrics.durationBy[endpoint]
+	return func(w http.ResponseWriter, r *http.Request) {
+		start := s.opts.Now()
+		h(w, r)
+		obs.Observe(s.opts.Now().Sub(start).Seconds())
+	}
 }

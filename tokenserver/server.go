@@ -39,7 +39,7 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := newMetrics(o.Metrics)
+	m, err := newMetrics(o.Metrics, o.Keys)
 	if err != nil {
 		return nil, err
 	}
@@ -64,9 +64,9 @@ func (s *Server) Issuer() string { return s.opts.Issuer }
 
 // Mount registers the endpoints on mux.
 func (s *Server) Mount(mux *http.ServeMux) {
-	mux.HandleFunc(PathToken, s.handleToken)
-	mux.HandleFunc(PathIntrospect, s.handleIntrospect)
-	mux.HandleFunc(PathRevoke, s.handleRevoke)
+	mux.HandleFunc(PathToken, s.timed(endpointToken, s.handleToken))
+	mux.HandleFunc(PathIntrospect, s.timed(endpointIntrospect, s.handleIntrospect))
+	mux.HandleFunc(PathRevoke, s.timed(endpointRevoke, s.handleRevoke))
 	mux.HandleFunc(PathAuthorize, s.handleAuthorize)
 	mux.HandleFunc("GET "+PathJWKS, s.handleJWKS)
 	mux.HandleFunc("GET "+PathMetadata, s.handleMetadata)

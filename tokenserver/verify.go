@@ -138,18 +138,26 @@ var registeredJOSEHeader = map[string]bool{
 	"epk": true, "apu": true, "apv": true, "iv": true, "tag": true, "p2s": true, "p2c": true,
 }
 
+// Why a signed, unexpired token is refused; each wraps ErrInvalidToken in
+// Verify's error, so callers that only need "refused" check that.
+var (
+	ErrRevoked         = errors.New("token revoked")
+	ErrClientDeleted   = errors.New("client no longer exists")
+	ErrClientSuspended = errors.New("client suspended")
+)
+
 // checkLive checks what may change during a token's life: revocation and
 // the client's existence and suspension.
 func (s *Server) checkLive(c *Claims) error {
 	if s.opts.Revocations.Revoked(c.ID) {
-		return fmt.Errorf("%w: token revoked", ErrInvalidToken)
+		return fmt.Errorf("%w: %w", ErrInvalidToken, ErrRevoked)
 	}
 	client, ok := s.opts.Registry.Get(c.ClientID)
 	if !ok {
-		return fmt.Errorf("%w: client no longer exists", ErrInvalidToken)
+		return fmt.Errorf("%w: %w", ErrInvalidToken, ErrClientDeleted)
 	}
 	if client.Suspended {
-		return fmt.Errorf("%w: client suspended", ErrInvalidToken)
+		return fmt.Errorf("%w: %w", ErrInvalidToken, ErrClientSuspended)
 	}
 	return nil
 }

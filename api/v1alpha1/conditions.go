@@ -109,8 +109,12 @@ const (
 	ReasonServiceNotFound  = "ServiceNotFound"
 	ReasonPortNotFound     = "PortNotFound"
 	ReasonNoReadyEndpoints = "NoReadyEndpoints"
-	ReasonSatisfiable      = "Satisfiable"
-	ReasonNoMatchingClient = "NoMatchingClient"
-	ReasonAnonymousAllowed = "AnonymousAllowed"
-	ReasonNoScopesRequired = "NoScopesRequired"
+	// ReasonBackendCAUnavailable: backend.tls.caSecretRef names a Secret
+	// (or key) that is missing or holds no PEM certificate; the route
+	// answers 503 until it can verify its backend.
+	ReasonBackendCAUnavailable = "BackendCAUnavailable"
+	ReasonSatisfiable          = "Satisfiable"
+	ReasonNoMatchingClient     = "NoMatchingClient"
+	ReasonAnonymousAllowed     = "AnonymousAllowed"
+	ReasonNoScopesRequired     = "NoScopesRequired"
 )

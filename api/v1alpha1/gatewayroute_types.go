@@ -111,6 +111,37 @@ type Backend struct {
 	// +kubebuilder:validation:XValidation:rule="self.startsWith('/')",message="path must start with '/'"
 	// +kubebuilder:validation:XValidation:rule="!self.contains('..')",message="path must not contain '..'"
 	Path string `json:"path,omitempty"`
+
+	// tls configures how an https backend (an https url, or a Service port
+	// with appProtocol https) is verified: always against the system roots,
+	// plus the CA bundle named here. Certificate verification cannot be
+	// turned off.
+	// +optional
+	TLS *BackendTLS `json:"tls,omitempty"`
+}
+
+// BackendTLS names extra roots for verifying a backend's certificate.
+type BackendTLS struct {
+	// caSecretRef is a Secret in the route's namespace whose key (default
+	// ca.crt) holds PEM CA certificates trusted for this backend, in
+	// addition to the system roots.
+	// +optional
+	CASecretRef *SecretKeySelector `json:"caSecretRef,omitempty"`
+}
+
+// SecretKeySelector names a key of a Secret in the same namespace.
+type SecretKeySelector struct {
+	// name of the Secret.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+
+	// key in the Secret's data. Defaults to ca.crt.
+	// +optional
+	// +kubebuilder:default="ca.crt"
+	// +kubebuilder:validation:MaxLength=253
+	Key string `json:"key,omitempty"`
 }
 
 // ServiceBackend names a Service port.

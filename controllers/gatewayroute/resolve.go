@@ -32,6 +32,9 @@ type backend struct {
 	// Terminating: no endpoint is ready and Endpoints are terminating ones
 	// that still serve (see endpointHosts).
 	Terminating bool
+	// ServerName is the name an https Service backend's certificate is
+	// verified for (<name>.<namespace>.svc): its endpoints are IPs.
+	ServerName string
 }
 
 // resolveBackend finds where a route's traffic goes: its fixed URL, or the
@@ -120,7 +123,11 @@ func resolveService(ctx context.Context, c client.Reader, ns string, sb *scopega
 	if terminating {
 		msg = fmt.Sprintf("Service %s/%s port %d has no ready endpoints; %d terminating endpoints still serve", ns, sb.Name, sb.Port, len(eps))
 	}
-	return backend{Endpoints: eps, Resolved: true, Reason: scopegatev1alpha1.ReasonResolved, Message: msg, Terminating: terminating}, nil
+	out := backend{Endpoints: eps, Resolved: true, Reason: scopegatev1alpha1.ReasonResolved, Message: msg, Terminating: terminating}
+	if scheme == "https" {
+		out.ServerName = sb.Name + "." + ns + ".svc"
+	}
+	return out, nil
 }
 
 // endpointHosts lists host:port of the endpoints traffic may go to, the way

@@ -55,7 +55,7 @@ func SetupTable(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	if err := IndexFields(ctx, mgr); err != nil {
 		return err
 	}
-	table := &TableReconciler{Client: mgr.GetClient(), Table: cfg.Table, Fed: cfg.Fed, Log: mgr.GetLogger().WithName("gatewayroute-table")}
+	table := &TableReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Table: cfg.Table, Fed: cfg.Fed, Log: mgr.GetLogger().WithName("gatewayroute-table")}
 	return table.SetupWithManager(mgr)
 }
 
@@ -68,6 +68,7 @@ func SetupStatus(mgr ctrl.Manager, cfg Config) error {
 	}
 	status := &StatusReconciler{
 		Client:     mgr.GetClient(),
+		APIReader:  mgr.GetAPIReader(),
 		Recorder:   mgr.GetEventRecorder("scopegate-gatewayroute"),
 		GatewayURL: cfg.GatewayURL,
 		Clock:      cfg.Clock,

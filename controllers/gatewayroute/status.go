@@ -23,8 +23,10 @@ import (
 // StatusReconciler writes GatewayRoute status. It is leader-elected: one
 // writer for the cluster.
 type StatusReconciler struct {
-	Client   client.Client
-	Recorder events.EventRecorder
+	Client client.Client
+	// APIReader reads backend.tls.caSecretRef Secrets (not in the cache).
+	APIReader client.Reader
+	Recorder  events.EventRecorder
 	// GatewayURL is the gateway's external base URL; status.url is
 	// <GatewayURL><pathPrefix>.
 	GatewayURL string
@@ -51,6 +53,14 @@ func (r *StatusReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	be, err := resolveBackend(ctx, r.Client, &gr)
 	if err != nil {
 		return ctrl.Result{}, err
+	}
+	var result ctrl.Result
+	if ref := caSecretRef(&gr); ref != nil && be.Resolved && r.APIReader != nil {
+		// Not watched: looked at again as often as the table feed does.
+		result.RequeueAfter = caRecheck
+		if _, err := readBackendCA(ctx, r.APIReader, gr.Namespace, ref); err != nil {
+			be.Resolved, be.Reason, be.Message, be.Endpoints = false, scopegatev1alpha1.ReasonBackendCAUnavailable, err.Error(), nil
+		}
 	}
 	var clients scopegatev1alpha1.OAuthClientList
 	if err := r.Client.List(ctx, &clients); err != nil {
@@ -90,13 +100,13 @@ func (r *StatusReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	}
 
 	if equality.Semantic.DeepEqual(gr.Status, next.Status) {
-		return ctrl.Result{}, nil
+		return result, nil
 	}
 	if err := r.Client.Status().Patch(ctx, next, client.MergeFrom(&gr)); err != nil {
 		return ctrl.Result{}, fmt.Errorf("patch status of GatewayRoute %s: %w", req.NamespacedName, err)
 	}
 	r.announce(&gr, gr.Status.Conditions, next.Status.Conditions)
-	return ctrl.Result{}, nil
+	return result, nil
 }
 
 // readyPolicy: a route is Ready when it holds its prefix, its backend

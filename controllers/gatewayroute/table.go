@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -14,6 +15,7 @@ import (
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
 	"github.com/scopegate/scopegate/tokenserver/gateway"
 	"github.com/scopegate/scopegate/tokenserver/registry"
+	"github.com/scopegate/scopegate/tokenserver/servingcert"
 )
 
 // DefaultTimeout bounds forwarded requests of an HTTP route that sets no
@@ -37,7 +39,10 @@ func defaultTimeout(p gateway.Protocol) time.Duration {
 type TableReconciler struct {
 	// Client reads from the informer cache.
 	Client client.Reader
-	Table  *gateway.Table
+	// APIReader reads backend.tls.caSecretRef Secrets, which the
+	// manager's cache (managed Secrets only) does not hold.
+	APIReader client.Reader
+	Table     *gateway.Table
 	// Fed, when set, is told of each route reconciled without an error.
 	Fed func(types.NamespacedName)
 	Log logr.Logger
@@ -65,9 +70,64 @@ func (r *TableReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	r.Table.Set(routeFor(&gr, be))
-	r.Log.V(1).Info("Route set in the gateway table", "route", key, "prefix", gr.Spec.PathPrefix, "endpoints", len(be.Endpoints))
-	return ctrl.Result{}, nil
+	rt := routeFor(&gr, be)
+	var res ctrl.Result
+	if ref := caSecretRef(&gr); ref != nil {
+		// The Secret is not watched (it need not be labelled); it is read
+		// again every minute so that a renewed CA is picked up.
+		res.RequeueAfter = caRecheck
+		reader := r.APIReader
+		if reader == nil {
+			reader = r.Client
+		}
+		bundle, err := readBackendCA(ctx, reader, gr.Namespace, ref)
+		if err != nil {
+			// Verification cannot happen without the roots asked for:
+			// the route answers 503 until the Secret is readable.
+			r.Log.Error(err, "Backend CA bundle unavailable; the route has no endpoints until it is", "route", key)
+			rt.Endpoints = nil
+		} else {
+			rt.TLS = &gateway.BackendTLS{ServerName: be.ServerName, CABundle: bundle}
+		}
+	}
+	r.Table.Set(rt)
+	r.Log.V(1).Info("Route set in the gateway table", "route", key, "prefix", gr.Spec.PathPrefix, "endpoints", len(rt.Endpoints))
+	return res, nil
+}
+
+// caRecheck is how often a route with backend.tls.caSecretRef re-reads it.
+const caRecheck = time.Minute
+
+func caSecretRef(gr *scopegatev1alpha1.GatewayRoute) *scopegatev1alpha1.SecretKeySelector {
+	if t := gr.Spec.Backend.TLS; t != nil {
+		return t.CASecretRef
+	}
+	return nil
+}
+
+// readBackendCA reads the PEM bundle of a backend's caSecretRef. The error
+// names the Secret and key, never their contents.
+func readBackendCA(ctx context.Context, reader client.Reader, ns string, ref *scopegatev1alpha1.SecretKeySelector) ([]byte, error) {
+	k := ref.Key
+	if k == "" {
+		k = "ca.crt"
+	}
+	var s corev1.Secret
+	if err := reader.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, &s); err != nil {
+		return nil, fmt.Errorf("read backend CA Secret %s/%s: %w", ns, ref.Name, err)
+	}
+	b := s.Data[k]
+	if _, err := servingcert.ParseCerts(b); err != nil {
+		return nil, fmt.Errorf("backend CA Secret %s/%s key %s: %w", ns, ref.Name, k, err)
+	}
+	return b, nil
+}
+
+func serverNameTLS(name string) *gateway.BackendTLS {
+	if name == "" {
+		return nil
+	}
+	return &gateway.BackendTLS{ServerName: name}
 }
 
 // routeFor converts a GatewayRoute and its resolved backend into a table
@@ -75,6 +135,7 @@ func (r *TableReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 func routeFor(gr *scopegatev1alpha1.GatewayRoute, be backend) *gateway.Route {
 	s := gr.Spec
 	rt := &gateway.Route{
+		TLS:               serverNameTLS(be.ServerName),
 		Key:               gr.Namespace + "/" + gr.Name,
 		PathPrefix:        gateway.CleanPrefix(s.PathPrefix),
 		Protocol:          gateway.Protocol(s.Protocol),

@@ -54,12 +54,14 @@ var _ = Describe("OAuthClient controller", func() {
 		Expect(string(creds.Data[KeyClientSecret])).To(MatchRegexp(`^[A-Za-z0-9_-]{43,}$`))
 		Expect(string(creds.Data[KeyTokenURL])).To(Equal(suiteIssuer + "/oauth/token"))
 		Expect(string(creds.Data[KeyIssuer])).To(Equal(suiteIssuer))
+		Expect(creds.Data[KeyCACert]).To(Equal(caBundle.Bundle()))
 
 		By("the token Secret")
 		tok := getSecret(ns, "writer-token")
 		Expect(metav1.IsControlledBy(tok, c)).To(BeTrue())
 		Expect(string(tok.Type)).To(Equal(scopegatev1alpha1.SecretTypeAccessToken))
-		Expect(tok.Data).To(HaveLen(7))
+		Expect(tok.Data).To(HaveLen(8))
+		Expect(tok.Data[KeyCACert]).To(Equal(caBundle.Bundle()))
 		Expect(string(tok.Data[KeyTokenType])).To(Equal("Bearer"))
 		Expect(string(tok.Data[KeyScope])).To(Equal("mcp mcp:github:read"))
 		Expect(string(tok.Data[KeyAudience])).To(Equal("mcp"))
@@ -431,6 +433,7 @@ var _ = Describe("OAuthClient controller", func() {
 	It("backs off after a failed issuance, counts it in status and recovers", func() {
 		failing.set(ns+".flaky", true)
 		DeferCleanup(func() { failing.set(ns+".flaky", false) })
+		failedBefore := counter(mgr.metrics, "scopegate_token_secret_issuances_total", "result", "failed", "reason", scopegatev1alpha1.ReasonDoesNotExist)
 		createClient(ns, "flaky", nil)
 		Eventually(func(g Gomega) {
 			c := getClient(ns, "flaky")
@@ -442,6 +445,7 @@ var _ = Describe("OAuthClient controller", func() {
 			g.Expect(condition(c, scopegatev1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionFalse))
 		}).Should(Succeed())
 		Eventually(func() []string { return eventReasons(ns, "flaky") }).Should(ContainElement("Warning/IssuanceFailed"))
+		Expect(counter(mgr.metrics, "scopegate_token_secret_issuances_total", "result", "failed", "reason", scopegatev1alpha1.ReasonDoesNotExist)).To(BeNumerically(">", failedBefore))
 
 		By("the fake clock has not moved, so the back-off holds: one attempt, one event")
 		poke(ns, "flaky")

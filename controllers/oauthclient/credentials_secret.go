@@ -1,6 +1,7 @@
 package oauthclient
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -20,6 +21,9 @@ const (
 	KeyClientID     = "client_id"
 	KeyClientSecret = "client_secret"
 	KeyTokenURL     = "token_url"
+	// KeyCACert is the CA bundle that verifies the token server and the
+	// gateway, present while TLS is on (in the token Secret too).
+	KeyCACert = "ca.crt"
 	// The credentials Secret also has KeyIssuer ("issuer").
 )
 
@@ -92,6 +96,9 @@ type credentialsChange struct {
 	PreviousDropped bool
 	// Metadata: labels were restored.
 	Metadata bool
+	// Bundle: ca.crt was set to the current CA bundle (a rotation, or TLS
+	// turned on or off).
+	Bundle bool
 	// PreviousNotAfter is when the previous secret stops working, zero when
 	// there is none; the controller comes back then to drop it.
 	PreviousNotAfter time.Time
@@ -99,7 +106,27 @@ type credentialsChange struct {
 
 // Changed reports whether the Secret must be written.
 func (c credentialsChange) Changed() bool {
-	return c.Rotated || c.Regenerated || c.SecretRemoved || len(c.Repaired) > 0 || c.PreviousDropped || c.Metadata
+	return c.Rotated || c.Regenerated || c.SecretRemoved || len(c.Repaired) > 0 || c.PreviousDropped || c.Metadata || c.Bundle
+}
+
+// convergeBundle makes ca.crt of s the bundle (removed when there is none)
+// and reports whether it changed.
+func convergeBundle(s *corev1.Secret, bundle []byte) bool {
+	if len(bundle) == 0 {
+		if _, ok := s.Data[KeyCACert]; ok {
+			delete(s.Data, KeyCACert)
+			return true
+		}
+		return false
+	}
+	if s.Data == nil {
+		s.Data = map[string][]byte{}
+	}
+	if bytes.Equal(s.Data[KeyCACert], bundle) {
+		return false
+	}
+	s.Data[KeyCACert] = bytes.Clone(bundle)
+	return true
 }
 
 // desiredCredentials are the keys of the credentials Secret besides the
@@ -164,7 +191,8 @@ func convergeCredentials(s *corev1.Secret, c *scopegatev1alpha1.OAuthClient, o *
 	return ch, nil
 }
 
-// repairCredentialKeys restores client_id, token_url and issuer.
+// repairCredentialKeys restores client_id, token_url and issuer, and sets
+// ca.crt to the current CA bundle.
 func repairCredentialKeys(s *corev1.Secret, c *scopegatev1alpha1.OAuthClient, o *Options, ch *credentialsChange) {
 	want := desiredCredentials(c, o)
 	for _, k := range []string{KeyClientID, KeyTokenURL, KeyIssuer} {
@@ -173,6 +201,7 @@ func repairCredentialKeys(s *corev1.Secret, c *scopegatev1alpha1.OAuthClient, o 
 			ch.Repaired = append(ch.Repaired, k)
 		}
 	}
+	ch.Bundle = convergeBundle(s, o.bundle())
 }
 
 // dropClientSecret removes the client secret and every digest of one from

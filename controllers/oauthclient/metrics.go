@@ -14,7 +14,14 @@ import (
 type Metrics struct {
 	expiration *prometheus.GaugeVec
 	ready      *prometheus.GaugeVec
+	issuances  *prometheus.CounterVec
 }
+
+// Results of scopegate_token_secret_issuances_total.
+const (
+	issuanceIssued = "issued"
+	issuanceFailed = "failed"
+)
 
 // NewMetrics creates the gauges and registers them on reg (the manager
 // passes controller-runtime's metrics.Registry).
@@ -28,8 +35,12 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "scopegate_oauthclient_ready",
 			Help: "1 when the OAuthClient's Ready condition is True, else 0.",
 		}, []string{"namespace", "name"}),
+		issuances: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scopegate_token_secret_issuances_total",
+			Help: "Token Secret issuances by result (issued, failed) and reason (DoesNotExist, SpecChanged, SecretMismatch, SigningKeyRetired, Expired, Renewing).",
+		}, []string{"result", "reason"}),
 	}
-	for _, c := range []prometheus.Collector{m.expiration, m.ready} {
+	for _, c := range []prometheus.Collector{m.expiration, m.ready, m.issuances} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register OAuthClient metrics: %w", err)
 		}
@@ -64,4 +75,12 @@ func (m *Metrics) forget(namespace, name string) {
 	labels := prometheus.Labels{"namespace": namespace, "name": name}
 	m.expiration.Delete(labels)
 	m.ready.Delete(labels)
+}
+
+// issuance counts one token Secret issuance attempt.
+func (m *Metrics) issuance(result, reason string) {
+	if m == nil {
+		return
+	}
+	m.issuances.WithLabelValues(result, reason).Inc()
 }

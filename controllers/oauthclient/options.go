@@ -48,6 +48,29 @@ type Options struct {
 	Recorder events.EventRecorder
 	// Metrics, when set, exports token expiry and readiness gauges.
 	Metrics *Metrics
+	// CABundle is the CA bundle clients trust scopegate's listeners with;
+	// it is published as ca.crt in every credentials and token Secret and
+	// in the scopegate-ca ConfigMap of every namespace holding an
+	// OAuthClient. nil (TLS off) publishes none.
+	CABundle CABundle
+}
+
+// CABundle is the source of the published CA bundle
+// (servingcert.Source).
+type CABundle interface {
+	// Bundle is the PEM bundle; empty when there is nothing to publish.
+	Bundle() []byte
+	// Subscribe returns a channel that receives a value after the bundle
+	// changed.
+	Subscribe() <-chan struct{}
+}
+
+// bundle is the bundle to publish now, nil when none.
+func (o *Options) bundle() []byte {
+	if o.CABundle == nil {
+		return nil
+	}
+	return o.CABundle.Bundle()
 }
 
 // DefaultTokenTTL is the lifetime used when Options.DefaultTTL is zero; it

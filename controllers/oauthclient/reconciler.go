@@ -15,6 +15,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -88,7 +89,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 
 	obj.Status.ClientID = obj.ClientID()
 	obj.Status.ObservedGeneration = obj.Generation
-	for _, step := range []subReconciler{r.reconcileSpec, r.reconcileServiceAccounts, r.reconcileCredentials, r.reconcileToken} {
+	for _, step := range []subReconciler{r.reconcileSpec, r.reconcileServiceAccounts, r.reconcileCredentials, r.reconcileToken, r.reconcileTrustBundle} {
 		res, stop, err := step(ctx, p)
 		result = soonest(result, res)
 		if err != nil || stop {
@@ -174,7 +175,17 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&corev1.Secret{}).
 		// Another client's ServiceAccounts decide this one's binding.
 		Watches(&scopegatev1alpha1.OAuthClient{}, handler.EnqueueRequestsFromMapFunc(clientsSharingServiceAccounts(r.Client)),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{}))
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// Every OAuthClient of a namespace owns its trust-bundle ConfigMap
+		// (not as controller): an edit or deletion wakes them all.
+		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &scopegatev1alpha1.OAuthClient{}))
+	if r.CABundle != nil {
+		w := &bundleWatch{reader: r.Client, changes: r.CABundle.Subscribe(), events: make(chan event.GenericEvent), log: mgr.GetLogger().WithName("oauthclient-ca-bundle")}
+		if err := mgr.Add(w); err != nil {
+			return fmt.Errorf("add CA bundle watch: %w", err)
+		}
+		b = b.WatchesRawSource(source.Channel(w.events, &handler.EnqueueRequestForObject{}))
+	}
 	if r.Keys != nil {
 		// A signing key retires at a moment in time, not on an API event.
 		w := newKeyRetirementWatch(r.Client, &r.Options, mgr.GetLogger().WithName("oauthclient-keys"))

@@ -56,6 +56,8 @@ var (
 	failing = &failingIssuance{ids: map[string]bool{}}
 	// mgr is the running manager; a spec may replace it.
 	mgr *harness
+	// caBundle is the CA bundle the managers publish, as with TLS on.
+	caBundle *fakeBundle
 )
 
 func TestOAuthClientController(t *testing.T) {
@@ -85,6 +87,7 @@ var _ = BeforeSuite(func() {
 	clk = clocktesting.NewFakeClock(time.Now().Truncate(time.Second))
 	ring, err = keys.NewMemoryRing(keys.Policy{}, clk.Now)
 	Expect(err).NotTo(HaveOccurred())
+	caBundle = newFakeBundle("bundle-1")
 	mgr = startManager()
 })
 
@@ -148,7 +151,7 @@ func startManagerWith(mc managerConfig) *harness {
 	metrics, err := NewMetrics(h.metrics)
 	Expect(err).NotTo(HaveOccurred())
 
-	cacheOpts := cache.Options{ByObject: map[client.Object]cache.ByObject{&corev1.Secret{}: SecretCacheOptions()}}
+	cacheOpts := cache.Options{ByObject: map[client.Object]cache.ByObject{&corev1.Secret{}: SecretCacheOptions(), &corev1.ConfigMap{}: SecretCacheOptions()}}
 	if len(mc.namespaces) > 0 {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
 		for _, ns := range mc.namespaces {
@@ -191,6 +194,7 @@ func startManagerWith(mc managerConfig) *harness {
 		Keys:     h.server,
 		Clock:    mc.clock,
 		Metrics:  metrics,
+		CABundle: caBundle,
 	})).To(Succeed())
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -406,6 +410,33 @@ func gauge(reg *prometheus.Registry, name, ns, client string) (float64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// counter is the value of the counter name whose labels include kv
+// (name, value pairs), summed over its series.
+func counter(reg *prometheus.Registry, name string, kv ...string) float64 {
+	families, err := reg.Gather()
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	total := 0.0
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			for i := 0; i+1 < len(kv); i += 2 {
+				if labels[kv[i]] != kv[i+1] {
+					continue series
+				}
+			}
+			total += m.GetCounter().GetValue()
+		}
+	}
+	return total
 }
 
 // poke makes the controller look at the client again without changing what

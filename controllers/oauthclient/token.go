@@ -97,6 +97,9 @@ func (r *Reconciler) keepToken(ctx context.Context, p *pass, secret *corev1.Secr
 	renewal := RenewalTime(tok.NotBefore, tok.NotAfter, ts.RenewBefore)
 	s := secret.DeepCopy()
 	changed := setMetadata(s, p.obj.Spec.TokenSecret.SecretTemplate)
+	if convergeBundle(s, r.bundle()) {
+		changed = true
+	}
 	if at := renewal.UTC().Format(time.RFC3339); s.Annotations[scopegatev1alpha1.AnnotationRenewalTime] != at {
 		s.Annotations[scopegatev1alpha1.AnnotationRenewalTime] = at
 		changed = true
@@ -144,6 +147,7 @@ func (r *Reconciler) issueToken(ctx context.Context, p *pass, secret *corev1.Sec
 		return res, stop, kerr
 	}
 	if err != nil {
+		r.Metrics.issuance(issuanceFailed, reason)
 		return r.issuanceFailed(ctx, p, fmt.Errorf("issue access token: %w", err))
 	}
 	revision := storedRevision(secret) + 1
@@ -152,12 +156,14 @@ func (r *Reconciler) issueToken(ctx context.Context, p *pass, secret *corev1.Sec
 	}
 	s, tok, err := r.buildTokenSecret(p, secret, issued, revision)
 	if err != nil {
+		r.Metrics.issuance(issuanceFailed, reason)
 		return r.issuanceFailed(ctx, p, err)
 	}
 	if err := r.writeTokenSecret(ctx, secret, s); err != nil {
 		return ctrl.Result{}, false, err
 	}
 
+	r.Metrics.issuance(issuanceIssued, reason)
 	renewal := RenewalTime(tok.NotBefore, tok.NotAfter, ts.RenewBefore)
 	failures := obj.Status.FailedIssuanceAttempts
 	obj.Status.Token = tokenStatus(ts.SecretName, tok, renewal)
@@ -188,6 +194,7 @@ func (r *Reconciler) buildTokenSecret(p *pass, existing *corev1.Secret, issued *
 	}
 	s.Type = scopegatev1alpha1.SecretTypeAccessToken
 	s.Data = tokenSecretData(issued, r.Issuer)
+	convergeBundle(s, r.bundle())
 	setMetadata(s, p.obj.Spec.TokenSecret.SecretTemplate)
 	if s.Annotations == nil {
 		s.Annotations = map[string]string{}

@@ -59,7 +59,7 @@ func run() error {
 	}
 	if kubeconfig != "" {
 		say("Using the cluster of %s; starting no control plane", kubeconfig)
-		return runManager(ctx, *manager, managerArgs, kubeconfig, "")
+		return runManager(ctx, *manager, managerArgs, kubeconfig, "", *dir)
 	}
 
 	say("Starting a local control plane (etcd data in %s)", filepath.Join(*dir, "etcd"))
@@ -83,12 +83,12 @@ func run() error {
 		}
 		defer srv.Close()
 	}
-	return runManager(ctx, *manager, append([]string{"--kubeconfig", cluster.Kubeconfig}, managerArgs...), cluster.Kubeconfig, *echo)
+	return runManager(ctx, *manager, append([]string{"--kubeconfig", cluster.Kubeconfig}, managerArgs...), cluster.Kubeconfig, *echo, *dir)
 }
 
 // runManager runs the manager until it exits or ctx ends, then stops it with
 // SIGTERM (and SIGKILL after 20 s).
-func runManager(ctx context.Context, bin string, args []string, kubeconfig, echo string) error {
+func runManager(ctx context.Context, bin string, args []string, kubeconfig, echo, dir string) error {
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
@@ -96,7 +96,7 @@ func runManager(ctx context.Context, bin string, args []string, kubeconfig, echo
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start manager %s: %w", bin, err)
 	}
-	go banner(ctx, args, kubeconfig, echo)
+	go banner(ctx, args, kubeconfig, echo, filepath.Join(dir, "ca.crt"))
 	err := cmd.Wait()
 	if ctx.Err() != nil {
 		return nil // stopped by a signal, as asked
@@ -104,11 +104,19 @@ func runManager(ctx context.Context, bin string, args []string, kubeconfig, echo
 	return fmt.Errorf("manager exited: %w", err)
 }
 
-// banner prints where everything is once the manager answers /readyz.
-func banner(ctx context.Context, args []string, kubeconfig, echo string) {
+// banner prints where everything is once the manager answers /readyz. With
+// TLS on (the default, --tls-mode=auto) it first writes the manager's CA
+// bundle to caFile, keeps it current while the manager runs, and the curl
+// it prints verifies the token server with it.
+func banner(ctx context.Context, args []string, kubeconfig, echo, caFile string) {
 	oauth, gateway, probes := flagValue(args, "oauth-bind-address", ":8080"), flagValue(args, "gateway-bind-address", ":8000"), flagValue(args, "health-probe-bind-address", ":8081")
-	issuer := flagValue(args, "issuer", "http://localhost"+port(oauth))
-	gatewayURL := flagValue(args, "gateway-url", "http://localhost"+port(gateway))
+	mode := flagValue(args, "tls-mode", "auto")
+	scheme := "https"
+	if mode == "off" {
+		scheme = "http"
+	}
+	issuer := flagValue(args, "issuer", scheme+"://localhost"+port(oauth))
+	gatewayURL := flagValue(args, "gateway-url", scheme+"://localhost"+port(gateway))
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get("http://127.0.0.1" + port(probes) + "/readyz")
@@ -124,6 +132,15 @@ func banner(ctx context.Context, args []string, kubeconfig, echo string) {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+	cacert := ""
+	if mode == "auto" {
+		if err := writeCA(ctx, kubeconfig, caFile); err != nil {
+			say("cannot write the CA bundle to %s: %v", caFile, err)
+		} else {
+			cacert = "--cacert " + caFile + " "
+			go keepCA(ctx, kubeconfig, caFile)
+		}
+	}
 	kubectl := "kubectl --kubeconfig " + kubeconfig
 	secret := func(key string) string {
 		return fmt.Sprintf(`$(%s -n default get secret demo-agent-credentials -o jsonpath='{.data.%s}' | base64 -d)`, kubectl, key)
@@ -133,11 +150,17 @@ func banner(ctx context.Context, args []string, kubeconfig, echo string) {
 	fmt.Fprintf(&b, "  kubeconfig:  %s\n", kubeconfig)
 	fmt.Fprintf(&b, "  issuer:      %s   (metadata: %s/.well-known/oauth-authorization-server)\n", issuer, issuer)
 	fmt.Fprintf(&b, "  gateway:     %s\n", gatewayURL)
+	switch {
+	case cacert != "":
+		fmt.Fprintf(&b, "  CA bundle:   %s   (scopegate's own CA; curl --cacert, NODE_EXTRA_CA_CERTS=...)\n", caFile)
+	case mode == "off":
+		fmt.Fprintf(&b, "  TLS:         off (plain HTTP)\n")
+	}
 	if echo != "" {
 		fmt.Fprintf(&b, "  echo backend behind %s/mcp/echo: http://%s\n", gatewayURL, echo)
 	}
-	fmt.Fprintf(&b, "\n  Fetch a token for the sample client:\n\n    curl -s -u \"%s:%s\" -d grant_type=client_credentials -d scope=mcp %s/oauth/token\n\n",
-		secret("client_id"), secret("client_secret"), issuer)
+	fmt.Fprintf(&b, "\n  Fetch a token for the sample client:\n\n    curl -s %s-u \"%s:%s\" -d grant_type=client_credentials -d scope=mcp %s/oauth/token\n\n",
+		cacert, secret("client_id"), secret("client_secret"), issuer)
 	say("%s", b.String())
 }
 

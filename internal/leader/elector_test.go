@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 )
 
 const testNS, testLease = "scopegate-system", "scopegate.dev"
@@ -255,4 +256,37 @@ func TestTwoReplicasNeverRunTermsAtTheSameTime(t *testing.T) {
 	if overlaps.Load() != 0 {
 		t.Errorf("terms of the two replicas overlapped %d times", overlaps.Load())
 	}
+}
+
+func TestTheServingManagerRefusesLeaderOnlyRunnables(t *testing.T) {
+	m := Serving(&recordingManager{})
+	if err := m.Add(leaderOnly{}); err == nil {
+		t.Error("Add(a runnable that needs leader election) = nil, want an error: it would run on every replica")
+	}
+	if err := m.Add(manager.RunnableFunc(func(context.Context) error { return nil })); err == nil {
+		t.Error("Add(a runnable without NeedLeaderElection) = nil, want an error: controller-runtime elects those")
+	}
+	if err := m.Add(Unelected(func(context.Context) error { return nil })); err != nil {
+		t.Errorf("Add(a runnable every replica runs) = %v, want nil", err)
+	}
+	if n := len(m.(servingManager).Manager.(*recordingManager).added); n != 1 {
+		t.Errorf("%d runnables reached the manager, want 1", n)
+	}
+}
+
+type leaderOnly struct{}
+
+func (leaderOnly) Start(context.Context) error { return nil }
+func (leaderOnly) NeedLeaderElection() bool    { return true }
+
+// recordingManager is a manager.Manager that records Add; nothing else is
+// called.
+type recordingManager struct {
+	manager.Manager
+	added []manager.Runnable
+}
+
+func (m *recordingManager) Add(r manager.Runnable) error {
+	m.added = append(m.added, r)
+	return nil
 }

@@ -313,6 +313,11 @@ apiVersion: scopegate.dev/v1alpha1
 kind: GatewayRoute
 metadata: {name: bad}
 spec: {pathPrefix: /x, backend: {service: {name: x, port: 70000}}}`, "spec.backend.service.port"),
+		Entry("a GatewayRoute whose backend CA Secret has no name", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /x, backend: {url: "https://backend.example", tls: {caSecretRef: {key: ca.crt}}}}`, "spec.backend.tls.caSecretRef.name"),
 	)
 })
 
@@ -328,6 +333,23 @@ var _ = Describe("The deployment manifests", func() {
 		Expect(string(out)).To(ContainSubstring("deployment.apps/scopegate"))
 		Expect(string(out)).To(ContainSubstring("customresourcedefinition.apiextensions.k8s.io/oauthclients.scopegate.dev"))
 		Expect(string(out)).To(ContainSubstring("clusterrole.rbac.authorization.k8s.io/scopegate-manager-role"))
+	})
+
+	It("serve HTTPS by default, and with cert-manager's certificate in config/default-with-cert-manager", func() {
+		kubectl := filepath.Join(rootDir, "bin", "k8s", "kubectl")
+		out, err := exec.Command(kubectl, "kustomize", filepath.Join(rootDir, "config", "default")).CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), "kubectl said:\n%s", out)
+		Expect(string(out)).To(ContainSubstring("--tls-mode=auto"))
+		Expect(string(out)).To(ContainSubstring("--issuer=https://"))
+		Expect(string(out)).To(ContainSubstring("--gateway-url=https://"))
+
+		out, err = exec.Command(kubectl, "kustomize", filepath.Join(rootDir, "config", "default-with-cert-manager")).CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), "kubectl said:\n%s", out)
+		Expect(string(out)).To(ContainSubstring("--tls-mode=secret"))
+		Expect(string(out)).NotTo(ContainSubstring("--tls-mode=auto"))
+		Expect(string(out)).To(ContainSubstring("--tls-secret=scopegate-system/scopegate-serving-cert"))
+		Expect(string(out)).To(ContainSubstring("kind: Certificate"))
+		Expect(string(out)).To(ContainSubstring("secretName: scopegate-serving-cert"))
 	})
 
 	It("make kubectl refuse an invalid OAuthClient with a field-naming message", func() {

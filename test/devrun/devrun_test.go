@@ -6,6 +6,8 @@ package devrun
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"net"
 	"net/http"
@@ -172,6 +174,37 @@ func kubectl(t *testing.T, root, kubeconfig string, stdin io.Reader, args ...str
 	return string(b)
 }
 
+// checkIssuerVerifies fetches the metadata of the issuer the banner names,
+// trusting only the CA file the banner names, as its curl does, and
+// returns that client.
+func checkIssuerVerifies(t *testing.T, banner, caFile string) *http.Client {
+	t.Helper()
+	var issuer string
+	for _, line := range strings.Split(banner, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "issuer:"); ok {
+			issuer = strings.Fields(v)[0]
+		}
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatalf("the CA bundle the banner names: %v", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("%s holds no certificate", caFile)
+	}
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	res, err := c.Get(issuer + "/.well-known/oauth-authorization-server")
+	if err != nil {
+		t.Fatalf("GET the issuer's metadata with --cacert %s: %v", caFile, err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("GET %s metadata: %s", issuer, res.Status)
+	}
+	return c
+}
+
 func TestMakeRunKeepsObjectsAcrossRestartsAndLeavesNothingBehind(t *testing.T) {
 	root, err := testenv.RepoRoot()
 	if err != nil {
@@ -188,11 +221,13 @@ func TestMakeRunKeepsObjectsAcrossRestartsAndLeavesNothingBehind(t *testing.T) {
 	if !strings.Contains(first.out.String(), "5 created, 0 already present") {
 		t.Errorf("the first run should create the 5 sample objects; it said:\n%s", first.out.String())
 	}
-	for _, want := range []string{"kubeconfig:  " + kubeconfig, "issuer:", "gateway:", "grant_type=client_credentials"} {
+	caFile := filepath.Join(dataDir, "ca.crt")
+	for _, want := range []string{"kubeconfig:  " + kubeconfig, "issuer:      https://localhost:", "gateway:     https://localhost:", "CA bundle:   " + caFile, "curl -s --cacert " + caFile + " ", "grant_type=client_credentials"} {
 		if !strings.Contains(first.out.String(), want) {
 			t.Errorf("the banner lacks %q", want)
 		}
 	}
+	trusting := checkIssuerVerifies(t, first.out.String(), caFile)
 	got := kubectl(t, root, kubeconfig, nil, "get", "oauthclients,gatewayroutes", "-A", "-o", "name")
 	for _, want := range []string{"oauthclient.scopegate.dev/demo-agent", "oauthclient.scopegate.dev/reporting-job", "gatewayroute.scopegate.dev/echo"} {
 		if !strings.Contains(got, want) {
@@ -206,7 +241,7 @@ metadata: {name: mine, namespace: default}
 spec: {scopes: ["mcp:mine:read"]}
 `), "apply", "-f", "-")
 	kubectl(t, root, kubeconfig, nil, "wait", "--for=condition=Ready", "oauthclient/mine", "--timeout=60s")
-	secretlessStep(t, root, kubeconfig, bannerValue(t, first.out.String(), "issuer:"))
+	secretlessStep(t, root, kubeconfig, bannerValue(t, first.out.String(), "issuer:"), trusting)
 	garbageCollectionStep(t, root, kubeconfig)
 
 	apiServer := apiServerAddress(t, kubeconfig)
@@ -279,12 +314,12 @@ func bannerValue(t *testing.T, out, label string) string {
 // secretlessStep is the README's secretless walkthrough step: a token of
 // the sample ServiceAccount mcp-agent from `kubectl create token`, with the
 // issuer as audience, gets an access token as a client assertion.
-func secretlessStep(t *testing.T, root, kubeconfig, issuer string) {
+func secretlessStep(t *testing.T, root, kubeconfig, issuer string, hc *http.Client) {
 	t.Helper()
 	sa := strings.TrimSpace(kubectl(t, root, kubeconfig, nil, "create", "token", "mcp-agent", "-n", "default", "--audience", issuer))
 	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"mcp"}, "audience": {"mcp"},
 		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {sa}}
-	res, err := http.PostForm(issuer+"/oauth/token", form)
+	res, err := hc.PostForm(issuer+"/oauth/token", form)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,15 +346,17 @@ metadata: {name: doomed, namespace: gc-check}
 spec: {scopes: [mcp], tokenSecret: {}}
 `), "apply", "-f", "-")
 	kubectl(t, root, kubeconfig, nil, "wait", "-n", "gc-check", "--for=condition=Ready", "oauthclient/doomed", "--timeout=60s")
+	// The namespace's trust bundle exists while it holds an OAuthClient.
+	kubectl(t, root, kubeconfig, nil, "get", "configmap", "scopegate-ca", "-n", "gc-check", "-o", "name")
 	kubectl(t, root, kubeconfig, nil, "delete", "-n", "gc-check", "oauthclient/doomed", "--wait=true")
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		left := kubectl(t, root, kubeconfig, nil, "get", "secrets", "-n", "gc-check", "-o", "name")
-		if !strings.Contains(left, "doomed-") {
+		left := kubectl(t, root, kubeconfig, nil, "get", "secrets,configmaps", "-n", "gc-check", "-o", "name")
+		if !strings.Contains(left, "doomed-") && !strings.Contains(left, "configmap/scopegate-ca") {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the deleted OAuthClient's Secrets are still there after 60s:\n%s", left)
+			t.Fatalf("the deleted OAuthClient's Secrets (or the trust-bundle ConfigMap it alone owned) are still there after 60s:\n%s", left)
 		}
 		time.Sleep(time.Second)
 	}

@@ -109,6 +109,9 @@ func (h *harness) oauthClient(t *testing.T, ns, name string) *scopegatev1alpha1.
 // creds are the contents of a credentials Secret (SPEC §4).
 type creds struct {
 	ClientID, ClientSecret, TokenURL, Issuer string
+	// CACert is the Secret's ca.crt: the bundle that verifies the token
+	// server and the gateway.
+	CACert []byte
 }
 
 // credentials reads <name>-credentials of the OAuthClient ns/name once it
@@ -116,7 +119,7 @@ type creds struct {
 func (h *harness) credentials(t *testing.T, ns, name string) creds {
 	t.Helper()
 	s := h.secret(t, ns, name+"-credentials", func(s *corev1.Secret) (bool, string) {
-		for _, k := range []string{"client_id", "client_secret", "token_url", "issuer"} {
+		for _, k := range []string{"client_id", "client_secret", "token_url", "issuer", "ca.crt"} {
 			if len(s.Data[k]) == 0 {
 				return false, "key " + k + " missing"
 			}
@@ -128,6 +131,7 @@ func (h *harness) credentials(t *testing.T, ns, name string) creds {
 		ClientSecret: string(s.Data["client_secret"]),
 		TokenURL:     string(s.Data["token_url"]),
 		Issuer:       string(s.Data["issuer"]),
+		CACert:       s.Data["ca.crt"],
 	}
 }
 

@@ -3,6 +3,7 @@ package e2e
 import (
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -36,11 +37,11 @@ func TestKubectlAppliesTheSamplesAndTheyBecomeReady(t *testing.T) {
 			t.Errorf("e2e: gateway error for a dead backend: Content-Type %q, want JSON (SPEC §6); got %s", r.Header.Get("Content-Type"), r)
 		}
 	}
-	// reporting-job holds only service: 403 insufficient_scope.
+	// reporting-job holds only reports:read: 403 insufficient_scope naming mcp.
 	rj := h.credentials(t, "default", "reporting-job")
-	forbidden := h.expectGateway(t, "sample reporting-job token on /mcp/echo", "/mcp/echo/", h.token(t, rj, "service", nil), http.StatusForbidden)
-	if got := bearerError(forbidden.Header); got != "insufficient_scope" {
-		t.Errorf("e2e: reporting-job on /mcp/echo: error %q, want insufficient_scope; got %s", got, forbidden)
+	forbidden := h.expectGateway(t, "sample reporting-job token on /mcp/echo", "/mcp/echo/", h.token(t, rj, "reports:read", url.Values{"audience": {"mcp"}}), http.StatusForbidden)
+	if got := bearerError(forbidden.Header); got != "insufficient_scope" || !strings.Contains(forbidden.Header.Get("WWW-Authenticate"), `scope="mcp"`) {
+		t.Errorf("e2e: reporting-job on /mcp/echo: error %q, want insufficient_scope with scope=\"mcp\"; got %s", got, forbidden)
 	}
 }
 

@@ -37,8 +37,10 @@ type harness struct {
 	gatewayURL string // --gateway-url
 	metricsURL string
 	healthURL  string
-	http       *http.Client
-	keep       bool // keep the logs: something failed
+	// trust is the CA bundle http verifies scopegate with.
+	trust *trust
+	http  *http.Client
+	keep  bool // keep the logs: something failed
 }
 
 func TestMain(m *testing.M) {
@@ -70,7 +72,7 @@ func startHarness() (*harness, error) {
 	if err != nil {
 		return nil, fmt.Errorf("e2e: find repository root: %w", err)
 	}
-	h := &harness{root: root, http: &http.Client{Timeout: 30 * time.Second}}
+	h := &harness{root: root}
 	bin := filepath.Join(root, "bin", "scopegate")
 	if b := os.Getenv("E2E_MANAGER_BIN"); b != "" {
 		// Another build of the manager, e.g. one being debugged.
@@ -95,6 +97,8 @@ func startHarness() (*harness, error) {
 	if h.dir, err = os.MkdirTemp("", "scopegate-e2e-"); err != nil {
 		return nil, fmt.Errorf("e2e: create log directory: %w", err)
 	}
+	h.trust = newTrust(h.dir, "ca.crt")
+	h.http = h.trust.client()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -117,8 +121,10 @@ func startHarness() (*harness, error) {
 	gatewayAddr := fmt.Sprintf("127.0.0.1:%d", ports[1])
 	metricsAddr := fmt.Sprintf("127.0.0.1:%d", ports[2])
 	healthAddr := fmt.Sprintf("127.0.0.1:%d", ports[3])
-	h.issuer = "http://" + oauthAddr
-	h.gatewayURL = "http://" + gatewayAddr
+	// TLS is on, as by default: the manager's own CA (--tls-mode=auto),
+	// whose serving certificate names 127.0.0.1.
+	h.issuer = "https://" + oauthAddr
+	h.gatewayURL = "https://" + gatewayAddr
 	h.metricsURL = "http://" + metricsAddr
 	h.healthURL = "http://" + healthAddr
 	h.manager = &manager{
@@ -132,6 +138,9 @@ func startHarness() (*harness, error) {
 			"--health-probe-bind-address", healthAddr,
 			"--issuer", h.issuer,
 			"--gateway-url", h.gatewayURL,
+			// A CA rotation (TestRotationUnderLoad) publishes the new CA
+			// this long before it signs.
+			"--tls-ca-overlap", caOverlap.String(),
 		},
 	}
 	if err := h.startManager(); err != nil {
@@ -158,7 +167,17 @@ func (h *harness) waitServing(timeout time.Duration) error {
 		{"token server metadata", h.issuer + "/.well-known/oauth-authorization-server"},
 		{"token server JWKS", h.issuer + "/.well-known/jwks.json"},
 	}
-	for _, c := range checks {
+	for i, c := range checks {
+		if i == 1 {
+			// Ready means the serving certificate is loaded; trust the
+			// bundle it was issued with.
+			ctx, cancel := context.WithDeadline(context.Background(), deadline)
+			err := h.loadTrust(ctx)
+			cancel()
+			if err != nil {
+				return err
+			}
+		}
 		last := "no answer yet"
 		for {
 			if h.manager.exited() {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -63,6 +64,9 @@ func tryNode(script string, cfg, out any) error {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", filepath.Join("clients", script), string(arg))
 	cmd.Dir = filepath.Join(suite.root, "test", "e2e")
+	// The clients trust scopegate through the published ca.crt only, the
+	// way a pod that mounts it does: no client has an insecure switch.
+	cmd.Env = append(os.Environ(), "NODE_EXTRA_CA_CERTS="+suite.trust.file)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	runErr := cmd.Run()

@@ -10,7 +10,9 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
@@ -40,9 +42,39 @@ func (h *harness) tokenWith(c creds, scope string, params url.Values, style oaut
 		EndpointParams: params,
 		AuthStyle:      style,
 	}
-	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, h.http)
+	hc := h.http
+	if len(c.CACert) > 0 {
+		// As a pod would: trust only the ca.crt of the credentials Secret.
+		var err error
+		if hc, err = h.clientTrusting(c.CACert); err != nil {
+			return nil, err
+		}
+	}
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, hc)
 	return cfg.Token(ctx)
 }
+
+// clientTrusting is an http.Client whose only roots are bundle; one per
+// bundle, so that its connections are reused.
+func (h *harness) clientTrusting(bundle []byte) (*http.Client, error) {
+	clientsMu.Lock()
+	defer clientsMu.Unlock()
+	if c, ok := clientsByBundle[string(bundle)]; ok {
+		return c, nil
+	}
+	pool, err := poolOf(bundle)
+	if err != nil {
+		return nil, err
+	}
+	c := &http.Client{Timeout: 30 * time.Second, Transport: newTransport(pool)}
+	clientsByBundle[string(bundle)] = c
+	return c, nil
+}
+
+var (
+	clientsMu       sync.Mutex
+	clientsByBundle = map[string]*http.Client{}
+)
 
 // oauthResponse is an answer of the token server.
 type oauthResponse struct {

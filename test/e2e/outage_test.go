@@ -70,7 +70,7 @@ func (f *frozenAPIServer) thaw(t *testing.T) {
 // request that hangs counts as failed instead of stalling the test.
 func impatient(r *replica) *replica {
 	v := *r.harness
-	v.http = &http.Client{Timeout: 5 * time.Second}
+	v.http = &http.Client{Timeout: 5 * time.Second, Transport: r.http.Transport} // the pair's CA trust
 	return &replica{name: r.name, harness: &v}
 }
 

@@ -83,12 +83,15 @@ func startReplicaPair(t *testing.T, base *harness) *replicaPair {
 	if err != nil {
 		t.Fatalf("e2e: replicas: %v", err)
 	}
-	p.issuer, p.gatewayURL = "http://"+addr(0), "http://"+addr(1)
+	p.issuer, p.gatewayURL = "https://"+addr(0), "https://"+addr(1)
+	// The pair has a CA of its own, in its own control plane.
+	pairTrust := newTrust(base.dir, "replicas-ca.crt")
 	for i, name := range []string{"A", "B"} {
 		oauth, gw, metrics, health := addr(4*i), addr(4*i+1), addr(4*i+2), addr(4*i+3)
 		view := *base
 		view.cluster = cluster
-		view.issuer, view.gatewayURL = "http://"+oauth, "http://"+gw
+		view.trust, view.http = pairTrust, pairTrust.client()
+		view.issuer, view.gatewayURL = "https://"+oauth, "https://"+gw
 		view.metricsURL, view.healthURL = "http://"+metrics, "http://"+health
 		view.manager = &manager{
 			bin:     base.manager.bin,

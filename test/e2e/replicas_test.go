@@ -48,6 +48,19 @@ func TestTwoLeaderElectedReplicasServeOneDeployment(t *testing.T) {
 				}
 			}
 			t.Logf("e2e: replicas: replica %s leads (Lease holder %s), replica %s follows", leader.name, leaderID, follower.name)
+			// The leader wrote the serving certificate; both serve it.
+			pool, err := poolOf(a.trust.bundle())
+			if err != nil {
+				t.Fatal(err)
+			}
+			ca, errA := a.peer(pool)
+			cb, errB := b.peer(pool)
+			if errA != nil || errB != nil {
+				t.Fatalf("e2e: step 1: TLS to the replicas: A %v, B %v", errA, errB)
+			}
+			if ca.SerialNumber.Cmp(cb.SerialNumber) != 0 {
+				t.Errorf("e2e: step 1: replica A serves certificate %s, B %s: want the one the leader wrote", ca.SerialNumber.Text(16), cb.SerialNumber.Text(16))
+			}
 		}},
 
 		{"A client applied with kubectl gets its credentials from the leader and both replicas issue tokens the other accepts", func(t *testing.T) {

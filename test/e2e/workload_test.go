@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+	corev1 "k8s.io/api/core/v1"
 )
 
 const (
@@ -42,13 +43,20 @@ func TestWorkloadIdentity(t *testing.T) {
 	h.waitRoute(t, "/e2e/wl/echo")
 	h.waitRoute(t, "/mcp/wl")
 
-	creds := h.secret(t, "e2e-wl", "wl-agent-credentials", nil)
+	creds := h.secret(t, "e2e-wl", "wl-agent-credentials", func(s *corev1.Secret) (bool, string) {
+		return len(s.Data["ca.crt"]) > 0, "no ca.crt yet"
+	})
 	if _, ok := creds.Data["client_secret"]; ok {
 		t.Fatalf("e2e: the credentials Secret of a secretless client holds a client_secret")
 	}
 	clientID, tokenURL := string(creds.Data["client_id"]), string(creds.Data["token_url"])
 	saToken := h.serviceAccountToken(t, "e2e-wl", "wl-agent")
-	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, h.http)
+	// Trust scopegate through the Secret's ca.crt only, as the pod would.
+	hc, err := h.clientTrusting(creds.Data["ca.crt"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, hc)
 
 	t.Run("x/oauth2 with the ServiceAccount token as client assertion calls the gateway", func(t *testing.T) {
 		cfg := clientcredentials.Config{

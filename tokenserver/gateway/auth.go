@@ -89,7 +89,10 @@ func isB64Token(s string) bool {
 func (g *Gateway) authenticate(ctx context.Context, rt *Route, token string) (*tokenserver.Claims, *gatewayError) {
 	claims, err := g.verifier.Verify(ctx, token)
 	if err != nil {
-		return nil, g.invalidToken(rt, "the access token is invalid, expired or revoked", "invalid_token")
+		// The reason (revoked, expired, client_suspended, ...) goes to the
+		// decision log and metrics only; the answer is the same for all.
+		_, reason := tokenCheck(err)
+		return nil, g.invalidToken(rt, "the access token is invalid, expired or revoked", reason)
 	}
 	return claims, nil
 }

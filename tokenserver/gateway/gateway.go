@@ -116,7 +116,7 @@ func New(opts Options) (*Gateway, error) {
 	if transport == nil {
 		transport = NewTransport()
 	}
-	g.proxy = g.newReverseProxy(transport)
+	g.proxy = g.newReverseProxy(&routeTransport{shared: transport, tls: &backendTransports{}})
 	return g, nil
 }
 

@@ -67,6 +67,18 @@ func (s *limiterStore) get(key string, l registry.RateLimit, now time.Time) *rat
 	return b.lim
 }
 
+// peek is how many requests the bucket for key could serve at now, without
+// taking any or creating the bucket: a bucket not held is full.
+func (s *limiterStore) peek(key string, l registry.RateLimit, now time.Time) float64 {
+	s.mu.Lock()
+	b, ok := s.buckets[key]
+	s.mu.Unlock()
+	if !ok {
+		return float64(l.Burst)
+	}
+	return b.lim.TokensAt(now)
+}
+
 // sweep drops buckets that have refilled; s.mu is held.
 func (s *limiterStore) sweep(now time.Time) {
 	s.lastSweep = now

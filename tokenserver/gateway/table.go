@@ -50,6 +50,9 @@ type Route struct {
 	// http://10.0.0.7:8080); requests go round-robin over them. None means
 	// 503.
 	Endpoints []*url.URL
+	// TLS verifies https endpoints beyond the defaults; nil means system
+	// roots and the endpoint's host.
+	TLS *BackendTLS
 	// BackendPath replaces PathPrefix in the forwarded path ("/" if empty).
 	BackendPath    string
 	RequiredScopes []string

@@ -4,26 +4,26 @@
 //
 // Config: {issuer, accessToken, audience, resource}
 //   resource: <gateway-url><pathPrefix>, the route's resource identifier.
+// scopegate is trusted through NODE_EXTRA_CA_CERTS (the published ca.crt),
+// with no insecure switch.
 import * as oauth from 'oauth4webapi';
 import { run, step, check } from './lib.mjs';
-
-const insecure = { [oauth.allowInsecureRequests]: true };
 
 run('oauth4webapi', async (cfg) => {
   const issuer = new URL(cfg.issuer);
   const as = await step('authorization server discovery', async () => {
-    const res = await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure });
+    const res = await oauth.discoveryRequest(issuer, { algorithm: 'oauth2' });
     return oauth.processDiscoveryResponse(issuer, res);
   });
 
   const request = (token) => new Request(cfg.resource, { headers: { authorization: `Bearer ${token}` } });
   const claims = await step('validateJwtAccessToken', () =>
-    oauth.validateJwtAccessToken(as, request(cfg.accessToken), cfg.audience, insecure));
+    oauth.validateJwtAccessToken(as, request(cfg.accessToken), cfg.audience));
   check('validateJwtAccessToken', claims.iss === cfg.issuer, `iss ${claims.iss}`);
 
   let wrongAudience;
   try {
-    await oauth.validateJwtAccessToken(as, request(cfg.accessToken), 'not-an-audience-of-this-token', insecure);
+    await oauth.validateJwtAccessToken(as, request(cfg.accessToken), 'not-an-audience-of-this-token');
     wrongAudience = 'accepted';
   } catch (err) {
     wrongAudience = err.code ?? err.message;
@@ -32,7 +32,7 @@ run('oauth4webapi', async (cfg) => {
 
   const resource = new URL(cfg.resource);
   const rs = await step('protected resource discovery', async () => {
-    const res = await oauth.resourceDiscoveryRequest(resource, insecure);
+    const res = await oauth.resourceDiscoveryRequest(resource);
     return oauth.processResourceDiscoveryResponse(resource, res);
   });
   check('protected resource discovery', Array.isArray(rs.authorization_servers) && rs.authorization_servers.includes(cfg.issuer),

@@ -11,7 +11,6 @@ run('openid-client', async (cfg) => {
   const config = await step('discovery', () =>
     client.discovery(new URL(cfg.issuer), cfg.clientId, undefined, auth, {
       algorithm: 'oauth2', // RFC 8414: /.well-known/oauth-authorization-server
-      execute: [client.allowInsecureRequests],
     }),
   );
   const md = config.serverMetadata();
@@ -38,7 +37,7 @@ run('openid-client', async (cfg) => {
   try {
     const bad = await client.discovery(new URL(cfg.issuer), cfg.clientId, undefined,
       cfg.authMethod === 'post' ? client.ClientSecretPost('not-the-secret') : client.ClientSecretBasic('not-the-secret'),
-      { algorithm: 'oauth2', execute: [client.allowInsecureRequests] });
+      { algorithm: 'oauth2' });
     await client.clientCredentialsGrant(bad, params);
     wrong = { accepted: true };
   } catch (err) {
