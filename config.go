@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/scopegate/scopegate/tokenserver/gateway"
+
 	"github.com/scopegate/scopegate/tokenserver/servingcert"
 )
 
@@ -32,6 +34,7 @@ type config struct {
 	LeaderElectionNS       string
 	TrustedProxies         []netip.Prefix
 	TokenRateLimit         float64
+	DecisionLog            string
 	// TLS is the listeners' certificate source (--tls-*).
 	TLS servingcert.Config
 }
@@ -58,6 +61,7 @@ func parseFlags(fs *flag.FlagSet, args []string, zapOpts *zap.Options) (*config,
 	fs.StringVar(&c.LeaderElectionNS, "leader-election-namespace", "", "Namespace of the leader-election Lease. Defaults to the signing-keys Secret's namespace.")
 	fs.StringVar(&proxies, "trusted-proxies", "", "Comma-separated CIDRs whose X-Forwarded-For is believed.")
 	fs.Float64Var(&c.TokenRateLimit, "token-rate-limit", 0, "Successful token requests per second per client; 0 means off (failed authentications are always limited).")
+	fs.StringVar(&c.DecisionLog, "decision-log", gateway.DecisionLogDenied, "Which gateway decisions get a log line: denied, all or off (every decision is counted in scopegate_gateway_decisions_total).")
 	c.TLS.BindFlags(fs)
 	if zapOpts != nil {
 		zapOpts.BindFlags(fs)
@@ -135,6 +139,11 @@ func (c *config) complete(audiences, keysSecret, proxies string) error {
 			prefix = netip.PrefixFrom(addr, addr.BitLen())
 		}
 		c.TrustedProxies = append(c.TrustedProxies, prefix.Masked())
+	}
+	switch c.DecisionLog {
+	case gateway.DecisionLogDenied, gateway.DecisionLogAll, gateway.DecisionLogOff:
+	default:
+		errs = append(errs, fmt.Errorf("--decision-log: %q must be denied, all or off", c.DecisionLog))
 	}
 	if c.TokenRateLimit < 0 {
 		errs = append(errs, errors.New("--token-rate-limit: must not be negative"))

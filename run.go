@@ -31,6 +31,7 @@ import (
 	"github.com/scopegate/scopegate/internal/apiserver"
 	"github.com/scopegate/scopegate/internal/leader"
 	"github.com/scopegate/scopegate/tokenserver"
+	"github.com/scopegate/scopegate/tokenserver/admin"
 	"github.com/scopegate/scopegate/tokenserver/gateway"
 	"github.com/scopegate/scopegate/tokenserver/keys"
 	"github.com/scopegate/scopegate/tokenserver/registry"
@@ -197,11 +198,19 @@ func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) 
 		Issuer:         cfg.Issuer,
 		GatewayURL:     cfg.GatewayURL,
 		TrustedProxies: cfg.TrustedProxies,
+		DecisionLog:    cfg.DecisionLog,
 		Metrics:        metrics.Registry,
 		Log:            log.WithName("gateway"),
 	})
 	if err != nil {
 		return fmt.Errorf("create gateway: %w", err)
+	}
+	adminAPI, err := admin.New(admin.Options{
+		Verifier: tokens, Reader: mgr.GetClient(), Keys: ring, Revocations: revocations, Explainer: gw,
+		Log: log.WithName("admin"),
+	})
+	if err != nil {
+		return err
 	}
 	clientMetrics, err := oauthclient.NewMetrics(metrics.Registry)
 	if err != nil {
@@ -221,7 +230,7 @@ func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) 
 	for _, r := range []manager.Runnable{
 		keyStore.Loader(), revocations,
 		&servingcert.Server{Name: "tokenserver", Server: httpServer(cfg.OAuthBindAddress, tokens.Handler()), Source: certs, ShutdownTimeout: shutdown, Log: log},
-		&servingcert.Server{Name: "gateway", Server: httpServer(cfg.GatewayBindAddress, gw), Source: certs, ShutdownTimeout: shutdown, Log: log},
+		&servingcert.Server{Name: "gateway", Server: httpServer(cfg.GatewayBindAddress, adminAPI.Wrap(gw)), Source: certs, ShutdownTimeout: shutdown, Log: log},
 	} {
 		if err := mgr.Add(r); err != nil {
 			return fmt.Errorf("add runnable: %w", err)

@@ -29,7 +29,8 @@ const (
 // GatewayRouteSpec declares one route through the embedded gateway.
 type GatewayRouteSpec struct {
 	// pathPrefix is the path this route serves, unique across the cluster;
-	// it matches on path-segment boundaries after path cleaning.
+	// it matches on path-segment boundaries after path cleaning. /admin/v1
+	// is reserved for the gateway's admin API.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=256
@@ -37,6 +38,7 @@ type GatewayRouteSpec struct {
 	// +kubebuilder:validation:XValidation:rule="!self.contains('..')",message="pathPrefix must not contain '..'"
 	// +kubebuilder:validation:XValidation:rule="!self.contains('//')",message="pathPrefix must not contain '//'"
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9._~!$&()*+,;=:@%/-]*$')",message="pathPrefix may hold only URL path characters (no spaces, '?' or '#')"
+	// +kubebuilder:validation:XValidation:rule="self != '/admin/v1' && !self.startsWith('/admin/v1/')",message="pathPrefix must not be under /admin/v1, where the gateway serves its admin API"
 	PathPrefix string `json:"pathPrefix"`
 
 	// protocol is HTTP (default), MCP or A2A.

@@ -198,6 +198,11 @@ apiVersion: scopegate.dev/v1alpha1
 kind: OAuthClient
 metadata: {name: bad}
 spec: {scopes: [mcp], accessTokenTTL: 10m, tokenSecret: {renewBefore: 15m}}`, "spec.tokenSecret.renewBefore", "shorter than the token lifetime"),
+		Entry("a GatewayRoute under the admin API's prefix", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /admin/v1/clients, backend: {url: "http://127.0.0.1:1"}}`, "spec.pathPrefix", "must not be under /admin/v1"),
 		Entry("an OAuthClient with a ServiceAccount name that is not a DNS subdomain", `
 apiVersion: scopegate.dev/v1alpha1
 kind: OAuthClient

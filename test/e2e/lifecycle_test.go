@@ -149,9 +149,11 @@ func TestRotatedCredentialsKeepTheOldSecretWorkingDuringTheGracePeriod(t *testin
 	}
 	tok := h.token(t, fresh, "mcp", nil)
 	h.expectGateway(t, "token from the new secret", "/e2e/life/echo/rotate", tok, http.StatusOK)
-	if got := h.oauthClient(t, "e2e-life", "rotator").Status.Credentials; got == nil || got.Rotation != value {
-		t.Errorf("e2e: status.credentials %+v, want rotation %q", got, value)
-	}
+	// The status is patched at the end of the pass that wrote the Secret.
+	eventually(t, "status.credentials.rotation", defaultWait, pollInterval, func() (bool, string) {
+		got := h.oauthClient(t, "e2e-life", "rotator").Status.Credentials
+		return got != nil && got.Rotation == value, fmt.Sprintf("status.credentials %+v, want rotation %q", got, value)
+	})
 }
 
 func TestATokenSecretIsRenewedAndTheNewTokenWorks(t *testing.T) {

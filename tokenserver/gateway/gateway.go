@@ -49,7 +49,18 @@ type Options struct {
 	// MaxRateLimitKeys caps the token buckets held in memory, for
 	// clients and for source addresses each; 0 means 100000.
 	MaxRateLimitKeys int
+	// DecisionLog is which decisions get a log line: DecisionLogDenied
+	// (the default), DecisionLogAll or DecisionLogOff. Every decision is
+	// counted in the metrics whatever it is.
+	DecisionLog string
 }
+
+// Values of Options.DecisionLog (--decision-log).
+const (
+	DecisionLogDenied = "denied"
+	DecisionLogAll    = "all"
+	DecisionLogOff    = "off"
+)
 
 // Gateway is the embedded API gateway, an http.Handler.
 type Gateway struct {
@@ -60,6 +71,8 @@ type Gateway struct {
 	table          *Table
 	trustedProxies []netip.Prefix
 	log            logr.Logger
+	logAllowed     bool
+	logDenied      bool
 	now            func() time.Time
 	metrics        *metrics
 	// limiters hold the buckets of authenticated clients, anonLimiters
@@ -85,7 +98,14 @@ func New(opts Options) (*Gateway, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("create gateway: gateway URL %q must be an absolute http(s) URL", opts.GatewayURL)
 	}
+	switch opts.DecisionLog {
+	case "", DecisionLogDenied, DecisionLogAll, DecisionLogOff:
+	default:
+		return nil, fmt.Errorf("create gateway: decision log %q must be denied, all or off", opts.DecisionLog)
+	}
 	g := &Gateway{
+		logAllowed:     opts.DecisionLog == DecisionLogAll,
+		logDenied:      opts.DecisionLog != DecisionLogOff,
 		verifier:       opts.Verifier,
 		registry:       opts.Registry,
 		issuer:         opts.Issuer,
@@ -131,6 +151,17 @@ type decision struct {
 	jti      string
 	decision string
 	reason   string
+	// traceID is the request's x-trace-id, computed on first use.
+	traceID string
+}
+
+// trace is the request's trace id: from its traceparent, or new, the same
+// for the forwarded x-trace-id and the decision log.
+func (d *decision) trace(r *http.Request) string {
+	if d.traceID == "" {
+		d.traceID = traceID(r.Header.Get("Traceparent"))
+	}
+	return d.traceID
 }
 
 const (
@@ -234,7 +265,7 @@ func (g *Gateway) deny(w http.ResponseWriter, d *decision, e *gatewayError) {
 }
 
 // finish logs and counts one decision. The token never appears here: only
-// its client_id and jti.
+// its client_id and jti; the path is logged without its query string.
 func (g *Gateway) finish(rec *statusRecorder, r *http.Request, d *decision, start time.Time) {
 	latency := g.now().Sub(start)
 	status := rec.code()
@@ -243,8 +274,21 @@ func (g *Gateway) finish(rec *statusRecorder, r *http.Request, d *decision, star
 	}
 	g.metrics.requests.WithLabelValues(d.route, strconv.Itoa(status), d.decision).Inc()
 	g.metrics.duration.WithLabelValues(d.route, d.decision).Observe(latency.Seconds())
+	g.metrics.decisions.WithLabelValues(d.route, d.decision, d.reason).Inc()
+	if d.decision == decisionAllow && !g.logAllowed || d.decision == decisionDeny && !g.logDenied {
+		return
+	}
 	g.log.Info("Gateway decision",
-		"route", d.route, "client_id", d.clientID, "jti", d.jti,
+		"trace_id", d.trace(r), "route", d.route, "client_id", d.clientID, "jti", d.jti,
 		"decision", d.decision, "reason", d.reason, "status", status,
-		"method", r.Method, "latency", latency)
+		"method", r.Method, "path", logPath(r.URL.Path), "latency", latency)
+}
+
+// logPath bounds a logged path: the decision log is not a place for
+// megabyte-long URLs.
+func logPath(p string) string {
+	if len(p) > 256 {
+		return p[:256] + "..."
+	}
+	return p
 }

@@ -610,7 +610,7 @@ func TestADeletedRoutesMetricSeriesAreDropped(t *testing.T) {
 }
 
 func TestMetricsAndDecisionLog(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, func(o *Options) { o.DecisionLog = DecisionLogAll })
 	be := echoBackend(t, "github")
 	f.gw.Table().Set(githubRoute(t, be.URL))
 	tok := f.ver.sign(t, tokenSpec{clientID: "team-a.github", scopes: []string{"mcp:github:read"}, aud: []string{"mcp"}, jti: "jti-logged"})
@@ -638,6 +638,57 @@ func TestMetricsAndDecisionLog(t *testing.T) {
 	}
 	if n := strings.Count(logs, "Gateway decision"); n != 3 {
 		t.Errorf("%d decision lines, want 3", n)
+	}
+	for reason, want := range map[string]float64{"authorized": 1, "missing_token": 1, "bad_signature": 1} {
+		decision := "deny"
+		if reason == "authorized" {
+			decision = "allow"
+		}
+		if got := testutil.ToFloat64(f.gw.metrics.decisions.WithLabelValues("team-a/github", decision, reason)); got != want {
+			t.Errorf("scopegate_gateway_decisions_total{reason=%q} = %v, want %v", reason, got, want)
+		}
+	}
+}
+
+func TestTheDecisionLogModes(t *testing.T) {
+	for _, tc := range []struct {
+		mode            string
+		allowed, denied int
+	}{{"", 0, 1}, {DecisionLogDenied, 0, 1}, {DecisionLogAll, 1, 1}, {DecisionLogOff, 0, 0}} {
+		t.Run("mode "+tc.mode, func(t *testing.T) {
+			f := newFixture(t, func(o *Options) { o.DecisionLog = tc.mode })
+			f.gw.Table().Set(githubRoute(t, echoBackend(t, "github").URL))
+			tok := f.token(t, "team-a.github", []string{"mcp:github:read"}, []string{"mcp"})
+			readEcho(t, f.do(t, "GET", "/mcp/github/x?secret=query", tok, nil))
+			f.do(t, "GET", "/mcp/github/x?secret=query", "", nil).Body.Close()
+			logs := f.logs.all()
+			if n := strings.Count(logs, `"decision"="allow"`); n != tc.allowed {
+				t.Errorf("%d allowed lines, want %d:\n%s", n, tc.allowed, logs)
+			}
+			if n := strings.Count(logs, `"decision"="deny"`); n != tc.denied {
+				t.Errorf("%d denied lines, want %d:\n%s", n, tc.denied, logs)
+			}
+			if strings.Contains(logs, "secret=query") {
+				t.Errorf("the query string was logged:\n%s", logs)
+			}
+			if tc.denied > 0 && !strings.Contains(logs, `"path"="/mcp/github/x"`) {
+				t.Errorf("the path is not logged:\n%s", logs)
+			}
+		})
+	}
+	if _, err := New(Options{Verifier: newTestVerifier(t, registry.New(), time.Now), Issuer: testIssuer, GatewayURL: testGatewayURL, DecisionLog: "verbose"}); err == nil {
+		t.Errorf("an unknown decision log mode was accepted")
+	}
+}
+
+func TestTheLoggedTraceIDIsTheForwardedOne(t *testing.T) {
+	f := newFixture(t, func(o *Options) { o.DecisionLog = DecisionLogAll })
+	f.gw.Table().Set(githubRoute(t, echoBackend(t, "github").URL))
+	tok := f.token(t, "team-a.github", []string{"mcp:github:read"}, []string{"mcp"})
+	e := readEcho(t, f.do(t, "GET", "/mcp/github/x", tok, nil))
+	id := e.Header.Get(HeaderTraceID)
+	if len(id) != 32 || !strings.Contains(f.logs.all(), `"trace_id"="`+id+`"`) {
+		t.Errorf("forwarded x-trace-id %q is not the logged trace_id:\n%s", id, f.logs.all())
 	}
 }
 

@@ -9,8 +9,9 @@ import (
 
 // metrics are the gateway's Prometheus series (SPEC §7).
 type metrics struct {
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
+	requests  *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
+	decisions *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -24,6 +25,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time from receiving a request to finishing its response, by route and decision.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 10),
 		}, []string{"route", "decision"}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scopegate_gateway_decisions_total",
+			Help: "Gateway decisions by route, decision (allow, deny) and reason code (authorized, missing_token, revoked, insufficient_scope, rate_limited, ...; the reason codes of the decision log and of explain).",
+		}, []string{"route", "decision", "reason"}),
 	}
 	if reg == nil {
 		return m, nil
@@ -35,6 +40,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if m.duration, err = register(reg, m.duration); err != nil {
 		return nil, err
 	}
+	if m.decisions, err = register(reg, m.decisions); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 
@@ -42,6 +50,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 func (m *metrics) forget(key string) {
 	m.requests.DeletePartialMatch(prometheus.Labels{"route": key})
 	m.duration.DeletePartialMatch(prometheus.Labels{"route": key})
+	m.decisions.DeletePartialMatch(prometheus.Labels{"route": key})
 }
 
 // register registers c, or reuses the collector already registered under

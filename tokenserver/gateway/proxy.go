@@ -45,6 +45,7 @@ func forwarding(name string) bool {
 // forward is the per-request state the reverse proxy's hooks read.
 type forward struct {
 	route       *Route
+	traceID     string
 	target      *url.URL
 	path        string
 	claims      *tokenserver.Claims // nil for anonymous requests
@@ -90,6 +91,7 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, e *entry, f *f
 		return
 	}
 	d.decision, d.reason = decisionAllow, reason
+	f.traceID = d.trace(r)
 	ctx := context.WithValue(r.Context(), forwardKey{}, f)
 	if t := f.route.Timeout; t > 0 && r.Header.Get("Upgrade") != "" {
 		// An upgrade (WebSocket) is bounded until the backend answers it:
@@ -141,7 +143,7 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 			delete(h, k)
 		}
 	}
-	h.Set(HeaderTraceID, traceID(pr.In.Header.Get("Traceparent")))
+	h.Set(HeaderTraceID, f.traceID)
 	if c := f.claims; c != nil {
 		h.Set(HeaderClientID, c.ClientID)
 		h.Set(HeaderUserID, c.Subject)

@@ -257,3 +257,6 @@ func (g *Collector) Start(ctx context.Context) error {
 		}
 	}
 }
+
+// Stats summarises the revocations this replica holds.
+func (c *Cluster) Stats() Stats { return c.s.stats() }

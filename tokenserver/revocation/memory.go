@@ -36,3 +36,6 @@ func (m *Memory) Len() int { return m.s.len() }
 // CollectGarbage forgets revocations of tokens that expired more than
 // Retention ago and returns how many.
 func (m *Memory) CollectGarbage() int { return len(m.s.expired(m.now())) }
+
+// Stats summarises the revocations held.
+func (m *Memory) Stats() Stats { return m.s.stats() }

@@ -52,3 +52,22 @@ func (s *set) expired(now time.Time) []string {
 	}
 	return out
 }
+
+// Stats summarises a store: how many revocations it holds and the earliest
+// expiry of a revoked token among them (zero when it holds none).
+type Stats struct {
+	Count        int       `json:"count"`
+	OldestExpiry time.Time `json:"oldestExpiry,omitzero"`
+}
+
+func (s *set) stats() Stats {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	st := Stats{Count: len(s.m)}
+	for _, exp := range s.m {
+		if st.OldestExpiry.IsZero() || exp.Before(st.OldestExpiry) {
+			st.OldestExpiry = exp
+		}
+	}
+	return st
+}

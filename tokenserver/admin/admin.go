@@ -1,0 +1,138 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/go-logr/logr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/scopegate/scopegate/tokenserver"
+	"github.com/scopegate/scopegate/tokenserver/gateway"
+	"github.com/scopegate/scopegate/tokenserver/keys"
+	"github.com/scopegate/scopegate/tokenserver/revocation"
+)
+
+// Prefix is where the admin API is served on the gateway's port; no
+// GatewayRoute can take it.
+const Prefix = "/admin/v1/"
+
+// Scope and Audience a token needs to call the admin API.
+const (
+	Scope    = "admin"
+	Audience = "admin"
+)
+
+// Options are the admin API's sources, all read-only.
+type Options struct {
+	// Verifier checks the caller's bearer token (the token server).
+	Verifier tokenserver.TokenVerifier
+	// Reader lists OAuthClients and GatewayRoutes (the manager's cache).
+	Reader client.Reader
+	Keys   *keys.Ring
+	// Revocations summarises the revocation list.
+	Revocations interface{ Stats() revocation.Stats }
+	// Explainer is the gateway.
+	Explainer interface {
+		Explain(context.Context, gateway.ExplainRequest) (*gateway.Explanation, error)
+	}
+	Log logr.Logger
+}
+
+// API is the admin API, an http.Handler for the paths under Prefix.
+type API struct {
+	opts Options
+	mux  *http.ServeMux
+}
+
+// New returns the admin API.
+func New(o Options) (*API, error) {
+	if o.Verifier == nil || o.Reader == nil || o.Keys == nil || o.Revocations == nil || o.Explainer == nil {
+		return nil, errors.New("admin API: verifier, reader, keys, revocations and explainer are required")
+	}
+	a := &API{opts: o, mux: http.NewServeMux()}
+	a.mux.HandleFunc("GET "+Prefix+"clients", a.clients)
+	a.mux.HandleFunc("GET "+Prefix+"routes", a.routes)
+	a.mux.HandleFunc("GET "+Prefix+"keys", a.keys)
+	a.mux.HandleFunc("GET "+Prefix+"revocations", a.revocations)
+	a.mux.HandleFunc("POST "+Prefix+"explain", a.explain)
+	return a, nil
+}
+
+// Wrap serves the admin API under Prefix and everything else with next
+// (the gateway).
+func (a *API) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == strings.TrimSuffix(Prefix, "/") || strings.HasPrefix(r.URL.Path, Prefix) {
+			a.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// ServeHTTP authorizes the caller, then answers.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	if e := a.authorize(r); e != nil {
+		writeError(w, e)
+		return
+	}
+	a.mux.ServeHTTP(w, r)
+}
+
+// apiError is an RFC 6750 answer.
+type apiError struct {
+	status     int
+	code, desc string
+	challenge  string
+}
+
+const realm = `Bearer realm="scopegate-admin"`
+
+// authorize requires one Bearer token (RFC 6750 §2.1) that verifies, holds
+// the admin scope and the admin audience.
+func (a *API) authorize(r *http.Request) *apiError {
+	vals := r.Header.Values("Authorization")
+	if len(vals) == 0 {
+		return &apiError{status: http.StatusUnauthorized, code: "unauthorized", desc: "a bearer token with the admin scope is required", challenge: realm}
+	}
+	scheme, tok, _ := strings.Cut(vals[0], " ")
+	if len(vals) > 1 || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+		return &apiError{status: http.StatusBadRequest, code: "invalid_request", desc: "the Authorization header is malformed",
+			challenge: realm + `, error="invalid_request"`}
+	}
+	c, err := a.opts.Verifier.Verify(r.Context(), strings.TrimSpace(tok))
+	if err != nil {
+		return &apiError{status: http.StatusUnauthorized, code: "invalid_token", desc: "the access token is invalid, expired or revoked",
+			challenge: realm + `, error="invalid_token"`}
+	}
+	if !slices.Contains(c.Scopes(), Scope) || !slices.Contains(c.Audience, Audience) {
+		return &apiError{status: http.StatusForbidden, code: "insufficient_scope", desc: "the admin API needs the admin scope and the audience admin",
+			challenge: realm + `, error="insufficient_scope", scope="admin"`}
+	}
+	return nil
+}
+
+func writeError(w http.ResponseWriter, e *apiError) {
+	if e.challenge != "" {
+		w.Header().Set("WWW-Authenticate", e.challenge)
+	}
+	writeJSON(w, e.status, map[string]string{"error": e.code, "error_description": e.desc})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func badRequest(w http.ResponseWriter, desc string) {
+	writeError(w, &apiError{status: http.StatusBadRequest, code: "invalid_request", desc: desc})
+}
