@@ -20,6 +20,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -89,6 +90,9 @@ func newManager(cfg *config, log logr.Logger) (ctrl.Manager, error) {
 		// Lease must stop the controllers, not the process (leader.go).
 		LeaderElection: false,
 		MapperProvider: func(*rest.Config, *http.Client) (meta.RESTMapper, error) { return mapper, nil },
+		// A feed that reads the API server itself (a backend CA Secret)
+		// gives up during an outage instead of holding its worker.
+		Controller: ctrlconfig.Controller{ReconciliationTimeout: 10 * time.Second},
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
 			&corev1.Secret{}:    {Label: managed},
 			&corev1.ConfigMap{}: {Label: managed}, // the scopegate-ca trust bundles
