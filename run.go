@@ -245,6 +245,7 @@ func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) 
 	routesFed := apiserver.NewFirstPass(&scopegatev1alpha1.GatewayRouteList{})
 	clientOpts := oauthclient.Options{
 		Issuer:           cfg.Issuer,
+		GatewayURL:       cfg.GatewayURL,
 		Registry:         reg,
 		Fed:              clientsFed.Fed,
 		Tokens:           tokens,

@@ -72,6 +72,11 @@ const (
 	// send traffic.
 	ConditionBackendResolved = "BackendResolved"
 
+	// ConditionReachable (GatewayRoute): at least one OAuthClient, not
+	// suspended, may hold a token the route accepts (scopes and audience);
+	// see status.authorizedClients.
+	ConditionReachable = "Reachable"
+
 	// ConditionScopesSatisfiable (GatewayRoute): at least one OAuthClient may
 	// hold a scope that satisfies the route.
 	ConditionScopesSatisfiable = "ScopesSatisfiable"
@@ -115,6 +120,9 @@ const (
 	ReasonBackendCAUnavailable = "BackendCAUnavailable"
 	ReasonSatisfiable          = "Satisfiable"
 	ReasonNoMatchingClient     = "NoMatchingClient"
-	ReasonAnonymousAllowed     = "AnonymousAllowed"
-	ReasonNoScopesRequired     = "NoScopesRequired"
+	// Reachable reasons.
+	ReasonAuthorizedClients  = "AuthorizedClients"
+	ReasonNoAuthorizedClient = "NoAuthorizedClient"
+	ReasonAnonymousAllowed   = "AnonymousAllowed"
+	ReasonNoScopesRequired   = "NoScopesRequired"
 )

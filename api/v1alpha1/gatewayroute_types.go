@@ -168,7 +168,8 @@ type GatewayRouteStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// conditions: Accepted, BackendResolved, ScopesSatisfiable, Ready.
+	// conditions: Accepted, BackendResolved, ScopesSatisfiable, Reachable,
+	// Ready.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -181,6 +182,12 @@ type GatewayRouteStatus struct {
 	// readyEndpoints is how many backend endpoints receive traffic.
 	// +optional
 	ReadyEndpoints int32 `json:"readyEndpoints,omitempty"`
+
+	// authorizedClients is how many OAuthClients, not suspended, may hold a
+	// token that this route accepts: scopes that satisfy requiredScopes and
+	// an audience the route accepts.
+	// +optional
+	AuthorizedClients int32 `json:"authorizedClients"`
 }
 
 // GatewayRoute declares a route through the embedded gateway: a path prefix,
@@ -193,6 +200,7 @@ type GatewayRouteStatus struct {
 // +kubebuilder:printcolumn:name="Protocol",type=string,JSONPath=`.spec.protocol`
 // +kubebuilder:printcolumn:name="Accepted",type=string,JSONPath=`.status.conditions[?(@.type=="Accepted")].status`
 // +kubebuilder:printcolumn:name="Backend",type=string,JSONPath=`.status.conditions[?(@.type=="BackendResolved")].status`
+// +kubebuilder:printcolumn:name="Clients",type=integer,JSONPath=`.status.authorizedClients`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type GatewayRoute struct {

@@ -223,6 +223,35 @@ type OAuthClientStatus struct {
 	// lastFailureTime is when issuance last failed.
 	// +optional
 	LastFailureTime *metav1.Time `json:"lastFailureTime,omitempty"`
+
+	// reachableRoutes are the GatewayRoutes whose required scopes and
+	// audiences this client's allowed scopes and audiences satisfy (the
+	// first 50 by namespace/name; reachableRouteCount counts them all).
+	// Empty while the client is suspended.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=50
+	ReachableRoutes []RouteReference `json:"reachableRoutes,omitempty"`
+
+	// reachableRouteCount is how many GatewayRoutes this client can reach.
+	// +optional
+	ReachableRouteCount int32 `json:"reachableRouteCount"`
+
+	// unusedScopes are allowed scopes that no GatewayRoute requires and
+	// that satisfy no scope a route requires: candidates to remove.
+	// +optional
+	// +listType=atomic
+	UnusedScopes []string `json:"unusedScopes,omitempty"`
+}
+
+// RouteReference names a GatewayRoute and its path prefix.
+type RouteReference struct {
+	// namespace of the GatewayRoute.
+	Namespace string `json:"namespace"`
+	// name of the GatewayRoute.
+	Name string `json:"name"`
+	// pathPrefix of the GatewayRoute.
+	PathPrefix string `json:"pathPrefix"`
 }
 
 // CredentialsStatus describes the credentials Secret of a client.
@@ -275,6 +304,7 @@ type TokenStatus struct {
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Client-ID",type=string,JSONPath=`.status.clientID`
 // +kubebuilder:printcolumn:name="Scopes",type=string,JSONPath=`.spec.scopes`
+// +kubebuilder:printcolumn:name="Routes",type=integer,JSONPath=`.status.reachableRouteCount`
 // +kubebuilder:printcolumn:name="Token-Expires",type=string,JSONPath=`.status.token.notAfter`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type OAuthClient struct {

@@ -1,6 +1,8 @@
 package gatewayroute
 
 import (
+	"time"
+
 	"context"
 	"fmt"
 	"io"
@@ -337,5 +339,45 @@ var _ = Describe("GatewayRoute controllers", func() {
 		both.Spec.Suspended = true
 		Expect(k8s.Update(ctx, both)).To(Succeed())
 		expectCondition(key, scopegatev1alpha1.ConditionScopesSatisfiable, metav1.ConditionFalse, scopegatev1alpha1.ReasonNoMatchingClient)
+	})
+
+	It("counts the clients that may call the route and says Reachable, scopes and audiences both", func() {
+		be := namedBackend("audited")
+		custom := scopegatev1alpha1.Scope("mcp:" + ns + ":audit")
+		gr := urlRoute(ns, "audited", "/"+ns+"/audited", be.URL)
+		gr.Spec.AllowAnonymous = false
+		gr.Spec.Protocol = scopegatev1alpha1.ProtocolMCP
+		gr.Spec.RequiredScopes = []scopegatev1alpha1.Scope{custom}
+		Expect(k8s.Create(ctx, gr)).To(Succeed())
+		key := client.ObjectKeyFromObject(gr)
+		authorized := func(g Gomega) int32 {
+			got := &scopegatev1alpha1.GatewayRoute{}
+			g.Expect(k8s.Get(ctx, key, got)).To(Succeed())
+			return got.Status.AuthorizedClients
+		}
+		expectCondition(key, scopegatev1alpha1.ConditionReachable, metav1.ConditionFalse, scopegatev1alpha1.ReasonNoAuthorizedClient)
+
+		newClient := func(name string, aud ...scopegatev1alpha1.Audience) *scopegatev1alpha1.OAuthClient {
+			c := &scopegatev1alpha1.OAuthClient{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+				Spec: scopegatev1alpha1.OAuthClientSpec{Scopes: []scopegatev1alpha1.Scope{custom}, Audiences: aud}}
+			Expect(k8s.Create(ctx, c)).To(Succeed())
+			return c
+		}
+		By("a client whose audience allow-list the route does not accept counts for nothing")
+		newClient("wrong-audience", "api")
+		Consistently(authorized).WithTimeout(2 * time.Second).Should(BeZero())
+		By("two clients that may, one with the protocol's default audience")
+		newClient("any-audience")
+		mcpOnly := newClient("mcp-audience", "mcp")
+		Eventually(authorized).Should(Equal(int32(2)))
+		expectCondition(key, scopegatev1alpha1.ConditionReachable, metav1.ConditionTrue, scopegatev1alpha1.ReasonAuthorizedClients)
+		By("a suspended client no longer counts, a deleted one neither")
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(mcpOnly), mcpOnly)).To(Succeed())
+		mcpOnly.Spec.Suspended = true
+		Expect(k8s.Update(ctx, mcpOnly)).To(Succeed())
+		Eventually(authorized).Should(Equal(int32(1)))
+		Expect(k8s.Delete(ctx, &scopegatev1alpha1.OAuthClient{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "any-audience"}})).To(Succeed())
+		Eventually(authorized).Should(BeZero())
+		expectCondition(key, scopegatev1alpha1.ConditionReachable, metav1.ConditionFalse, scopegatev1alpha1.ReasonNoAuthorizedClient)
 	})
 })

@@ -80,3 +80,16 @@ func scopesPolicy(gr *scopegatev1alpha1.GatewayRoute, clients []scopegatev1alpha
 	return false, scopegatev1alpha1.ReasonNoMatchingClient,
 		"no OAuthClient may hold a scope satisfying " + strings.Join(missing, " ")
 }
+
+// reachablePolicy: some OAuthClient, not suspended, may hold a token the
+// route accepts, scopes and audience both (audit.Reaches); n is how many.
+func reachablePolicy(n int32) (ok bool, reason, message string) {
+	if n == 0 {
+		return false, scopegatev1alpha1.ReasonNoAuthorizedClient,
+			"no OAuthClient may hold a token this route accepts (its scopes and an audience the route accepts)"
+	}
+	if n == 1 {
+		return true, scopegatev1alpha1.ReasonAuthorizedClients, "1 OAuthClient may call this route"
+	}
+	return true, scopegatev1alpha1.ReasonAuthorizedClients, fmt.Sprintf("%d OAuthClients may call this route", n)
+}

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
+	"github.com/scopegate/scopegate/controllers/audit"
 	"github.com/scopegate/scopegate/tokenserver/gateway"
 )
 
@@ -88,6 +89,10 @@ func (r *StatusReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	set(scopegatev1alpha1.ConditionBackendResolved, be.Resolved, be.Reason, be.Message)
 	satisfiable, sReason, sMsg := scopesPolicy(&gr, clients.Items)
 	set(scopegatev1alpha1.ConditionScopesSatisfiable, satisfiable, sReason, sMsg)
+	authorized := audit.AuthorizedClients(&gr, clients.Items, r.GatewayURL)
+	reachable, hReason, hMsg := reachablePolicy(authorized)
+	set(scopegatev1alpha1.ConditionReachable, reachable, hReason, hMsg)
+	next.Status.AuthorizedClients = authorized
 	ready, rReason, rMsg := readyPolicy(next.Status.Conditions)
 	set(scopegatev1alpha1.ConditionReady, ready, rReason, rMsg)
 

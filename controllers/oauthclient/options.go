@@ -21,6 +21,12 @@ type Options struct {
 	// TokenURL is the token endpoint written to the credentials Secret.
 	// Defaults to Issuer + "/oauth/token".
 	TokenURL string
+	// GatewayURL is --gateway-url: a route's resource URL, one of the
+	// audiences it accepts, starts with it.
+	GatewayURL string
+	// AuditDelay gathers GatewayRoute events before the clients'
+	// reachableRoutes are computed again; zero means DefaultAuditDelay.
+	AuditDelay time.Duration
 	// Registry is the client registry fed on every replica.
 	Registry *registry.Registry
 	// Fed, when set, is told of each OAuthClient the registry feed

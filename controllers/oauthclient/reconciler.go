@@ -89,7 +89,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 
 	obj.Status.ClientID = obj.ClientID()
 	obj.Status.ObservedGeneration = obj.Generation
-	for _, step := range []subReconciler{r.reconcileSpec, r.reconcileServiceAccounts, r.reconcileCredentials, r.reconcileToken, r.reconcileTrustBundle} {
+	for _, step := range []subReconciler{r.reconcileSpec, r.reconcileServiceAccounts, r.reconcileAudit, r.reconcileCredentials, r.reconcileToken, r.reconcileTrustBundle} {
 		res, stop, err := step(ctx, p)
 		result = soonest(result, res)
 		if err != nil || stop {
@@ -176,6 +176,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// Another client's ServiceAccounts decide this one's binding.
 		Watches(&scopegatev1alpha1.OAuthClient{}, handler.EnqueueRequestsFromMapFunc(clientsSharingServiceAccounts(r.Client)),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// The routes decide reachableRoutes and unusedScopes; coalesced.
+		Watches(&scopegatev1alpha1.GatewayRoute{}, &routeEvents{clients: r.Client, delay: r.auditDelay(), log: mgr.GetLogger().WithName("oauthclient-audit")}).
 		// Every OAuthClient of a namespace owns its trust-bundle ConfigMap
 		// (not as controller): an edit or deletion wakes them all.
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &scopegatev1alpha1.OAuthClient{}))
@@ -216,4 +218,11 @@ func (p *pass) setCondition(t string, status metav1.ConditionStatus, reason, mes
 func (p *pass) wasReason(t, reason string) bool {
 	c := meta.FindStatusCondition(p.before.Conditions, t)
 	return c != nil && c.Reason == reason
+}
+
+func (r *Reconciler) auditDelay() time.Duration {
+	if r.AuditDelay > 0 {
+		return r.AuditDelay
+	}
+	return DefaultAuditDelay
 }

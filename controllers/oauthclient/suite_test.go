@@ -44,14 +44,19 @@ import (
 	"github.com/scopegate/scopegate/tokenserver/workload"
 )
 
-const suiteIssuer = "http://scopegate.test"
+const (
+	suiteIssuer     = "http://scopegate.test"
+	suiteGatewayURL = "https://gateway.scopegate.test"
+)
 
 var (
-	env  *envtest.Environment
-	cfg  *rest.Config
-	k8s  client.Client
-	clk  *clocktesting.FakeClock
-	ring *keys.Ring
+	env *envtest.Environment
+	cfg *rest.Config
+	// adminCfg is the control plane's admin; cfg the managers' own user.
+	adminCfg *rest.Config
+	k8s      client.Client
+	clk      *clocktesting.FakeClock
+	ring     *keys.Ring
 	// failing makes issuance fail for chosen client IDs.
 	failing = &failingIssuance{ids: map[string]bool{}}
 	// mgr is the running manager; a spec may replace it.
@@ -75,7 +80,7 @@ var _ = BeforeSuite(func() {
 	// As on clusters that enforce it (OpenShift does): setting
 	// blockOwnerDeletion on a child needs update on the owner's finalizers.
 	env.ControlPlane.GetAPIServer().Configure().Append("enable-admission-plugins", "OwnerReferencesPermissionEnforcement")
-	adminCfg, err := env.Start()
+	adminCfg, err = env.Start()
 	Expect(err).NotTo(HaveOccurred())
 	k8s, err = client.New(adminCfg, client.Options{Scheme: testenv.Scheme()})
 	Expect(err).NotTo(HaveOccurred())
@@ -188,13 +193,14 @@ func startManagerWith(mc managerConfig) *harness {
 		tokens = mc.wrapIssuer(tokens)
 	}
 	Expect(SetupWithManager(m, Options{
-		Issuer:   suiteIssuer,
-		Registry: h.registry,
-		Tokens:   tokens,
-		Keys:     h.server,
-		Clock:    mc.clock,
-		Metrics:  metrics,
-		CABundle: caBundle,
+		Issuer:     suiteIssuer,
+		GatewayURL: suiteGatewayURL,
+		Registry:   h.registry,
+		Tokens:     tokens,
+		Keys:       h.server,
+		Clock:      mc.clock,
+		Metrics:    metrics,
+		CABundle:   caBundle,
 	})).To(Succeed())
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -1,0 +1,132 @@
+package oauthclient
+
+import (
+	"fmt"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
+)
+
+func auditRoute(ns, name, prefix string, required ...scopegatev1alpha1.Scope) *scopegatev1alpha1.GatewayRoute {
+	return &scopegatev1alpha1.GatewayRoute{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: scopegatev1alpha1.GatewayRouteSpec{PathPrefix: prefix, Protocol: scopegatev1alpha1.ProtocolMCP,
+			Backend: scopegatev1alpha1.Backend{URL: "http://127.0.0.1:9"}, RequiredScopes: required},
+	}
+}
+
+var _ = Describe("Scope audit in OAuthClient status", func() {
+	var ns string
+	BeforeEach(func() { ns = newNamespace() })
+
+	It("follows the routes and the client: reachable routes, their count and unused scopes", func() {
+		read := scopegatev1alpha1.Scope("mcp:" + ns + ":read")
+		write := scopegatev1alpha1.Scope("mcp:" + ns + ":write")
+		createClient(ns, "auditee", func(c *scopegatev1alpha1.OAuthClient) {
+			c.Spec.Scopes = []scopegatev1alpha1.Scope{read, write}
+			c.Spec.TokenSecret = nil
+		})
+		audited := func(g Gomega) *scopegatev1alpha1.OAuthClientStatus {
+			return &getClient(ns, "auditee").Status
+		}
+		Eventually(func(g Gomega) {
+			st := audited(g)
+			g.Expect(st.ReachableRouteCount).To(BeZero())
+			g.Expect(st.UnusedScopes).To(ConsistOf(string(read), string(write)))
+		}).Should(Succeed())
+
+		By("a route requiring one of its scopes")
+		Expect(k8s.Create(ctx, auditRoute(ns, "reader", "/"+ns+"/read", read))).To(Succeed())
+		Eventually(func(g Gomega) {
+			st := audited(g)
+			g.Expect(st.ReachableRouteCount).To(Equal(int32(1)))
+			g.Expect(st.ReachableRoutes).To(Equal([]scopegatev1alpha1.RouteReference{{Namespace: ns, Name: "reader", PathPrefix: "/" + ns + "/read"}}))
+			g.Expect(st.UnusedScopes).To(Equal([]string{string(write)}))
+		}).Should(Succeed())
+
+		By("an audience allow-list the route does not accept")
+		updateClient(ns, "auditee", func(c *scopegatev1alpha1.OAuthClient) { c.Spec.Audiences = []scopegatev1alpha1.Audience{"api"} })
+		Eventually(func(g Gomega) { g.Expect(audited(g).ReachableRouteCount).To(BeZero()) }).Should(Succeed())
+		updateClient(ns, "auditee", func(c *scopegatev1alpha1.OAuthClient) { c.Spec.Audiences = []scopegatev1alpha1.Audience{"mcp"} })
+		Eventually(func(g Gomega) { g.Expect(audited(g).ReachableRouteCount).To(Equal(int32(1))) }).Should(Succeed())
+
+		By("suspension")
+		updateClient(ns, "auditee", func(c *scopegatev1alpha1.OAuthClient) { c.Spec.Suspended = true })
+		Eventually(func(g Gomega) { g.Expect(audited(g).ReachableRoutes).To(BeEmpty()) }).Should(Succeed())
+		updateClient(ns, "auditee", func(c *scopegatev1alpha1.OAuthClient) { c.Spec.Suspended = false })
+		Eventually(func(g Gomega) { g.Expect(audited(g).ReachableRouteCount).To(Equal(int32(1))) }).Should(Succeed())
+
+		By("the route's scopes changing, then the route going")
+		r := &scopegatev1alpha1.GatewayRoute{}
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "reader"}, r)).To(Succeed())
+		r.Spec.RequiredScopes = []scopegatev1alpha1.Scope{write}
+		Expect(k8s.Update(ctx, r)).To(Succeed())
+		Eventually(func(g Gomega) { g.Expect(audited(g).UnusedScopes).To(Equal([]string{string(read)})) }).Should(Succeed())
+		Expect(k8s.Delete(ctx, r)).To(Succeed())
+		Eventually(func(g Gomega) {
+			st := audited(g)
+			g.Expect(st.ReachableRouteCount).To(BeZero())
+			g.Expect(st.UnusedScopes).To(HaveLen(2))
+		}).Should(Succeed())
+	})
+
+	It("coalesces route changes: a burst of new routes costs each client about one status write", func() {
+		scope := scopegatev1alpha1.Scope("mcp:" + ns + ":many")
+		const clients = 20
+		for i := range clients {
+			createClient(ns, fmt.Sprintf("c%02d", i), func(c *scopegatev1alpha1.OAuthClient) {
+				c.Spec.Scopes = []scopegatev1alpha1.Scope{scope}
+				c.Spec.TokenSecret = nil
+			})
+		}
+		for i := range clients {
+			Eventually(func(g Gomega) {
+				c := getClient(ns, fmt.Sprintf("c%02d", i))
+				g.Expect(condition(c, scopegatev1alpha1.ConditionReady)).NotTo(BeNil())
+				g.Expect(condition(c, scopegatev1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
+			}).Should(Succeed())
+		}
+		time.Sleep(DefaultAuditDelay + time.Second) // let the first passes settle
+
+		wc, err := client.NewWithWatch(adminCfg, client.Options{Scheme: k8s.Scheme()})
+		Expect(err).NotTo(HaveOccurred())
+		w, err := wc.Watch(ctx, &scopegatev1alpha1.OAuthClientList{}, client.InNamespace(ns))
+		Expect(err).NotTo(HaveOccurred())
+		defer w.Stop()
+		writes := map[string]int{}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for e := range w.ResultChan() {
+				if e.Type == watch.Modified {
+					writes[e.Object.(*scopegatev1alpha1.OAuthClient).Name]++
+				}
+			}
+		}()
+
+		const routes = 4
+		for i := range routes {
+			Expect(k8s.Create(ctx, auditRoute(ns, fmt.Sprintf("r%d", i), fmt.Sprintf("/%s/r%d", ns, i), scope))).To(Succeed())
+		}
+		for i := range clients {
+			Eventually(func(g Gomega) {
+				g.Expect(getClient(ns, fmt.Sprintf("c%02d", i)).Status.ReachableRouteCount).To(Equal(int32(routes)))
+			}).Should(Succeed())
+		}
+		time.Sleep(DefaultAuditDelay + time.Second) // any late write shows up
+		w.Stop()
+		<-done
+		total := 0
+		for name, n := range writes {
+			Expect(n).To(BeNumerically("<=", 2), "client %s written %d times for %d route creations", name, n, routes)
+			total += n
+		}
+		Expect(total).To(BeNumerically("<", clients*routes), "writes %v", writes)
+	})
+})
