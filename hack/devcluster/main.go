@@ -141,7 +141,13 @@ func banner(ctx context.Context, args []string, kubeconfig, echo, caFile string)
 			go keepCA(ctx, kubeconfig, caFile)
 		}
 	}
-	kubectl := "kubectl --kubeconfig " + kubeconfig
+	// The kubectl that hack/build-k8s.sh built: the banner's command works
+	// on a machine with no kubectl of its own.
+	kubectlBin := "kubectl"
+	if dir, err := testenv.AssetsDir(); err == nil {
+		kubectlBin = filepath.Join(dir, "kubectl")
+	}
+	kubectl := kubectlBin + " --kubeconfig " + kubeconfig
 	secret := func(key string) string {
 		return fmt.Sprintf(`$(%s -n default get secret demo-agent-credentials -o jsonpath='{.data.%s}' | base64 -d)`, kubectl, key)
 	}

@@ -90,6 +90,12 @@ func New() (*envtest.Environment, error) {
 // plane: it starts it, hands its admin config and client to setup, runs the
 // tests, stops the control plane and exits with the tests' code.
 func Main(m interface{ Run() int }, setup func(cfg *rest.Config, c client.Client)) {
+	MainEnv(m, func(_ *envtest.Environment, cfg *rest.Config, c client.Client) { setup(cfg, c) })
+}
+
+// MainEnv is Main for tests that also need the environment itself (its
+// kubectl, for one).
+func MainEnv(m interface{ Run() int }, setup func(env *envtest.Environment, cfg *rest.Config, c client.Client)) {
 	env, err := New()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -104,7 +110,7 @@ func Main(m interface{ Run() int }, setup func(cfg *rest.Config, c client.Client
 	if c, err := client.New(cfg, client.Options{Scheme: Scheme()}); err != nil {
 		fmt.Fprintln(os.Stderr, "create client:", err)
 	} else {
-		setup(cfg, c)
+		setup(env, cfg, c)
 		code = m.Run()
 	}
 	if err := env.Stop(); err != nil {

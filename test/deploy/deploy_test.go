@@ -24,7 +24,9 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/scopegate/scopegate/internal/testenv"
 )
@@ -44,25 +46,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	env, err := testenv.New()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	cfg, err := env.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start envtest:", err)
-		os.Exit(1)
-	}
-	code := 1
-	if k8s, err = client.New(cfg, client.Options{Scheme: testenv.Scheme()}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-	} else {
-		kubectl = env.ControlPlane.KubeCtl()
-		code = m.Run()
-	}
-	_ = env.Stop()
-	os.Exit(code)
+	testenv.MainEnv(m, func(env *envtest.Environment, _ *rest.Config, c client.Client) {
+		k8s, kubectl = c, env.ControlPlane.KubeCtl()
+	})
 }
 
 // helm runs bin/helm (hack/build-helm.sh) in the repository root.

@@ -222,7 +222,8 @@ func TestMakeRunKeepsObjectsAcrossRestartsAndLeavesNothingBehind(t *testing.T) {
 		t.Errorf("the first run should create the 5 sample objects; it said:\n%s", first.out.String())
 	}
 	caFile := filepath.Join(dataDir, "ca.crt")
-	for _, want := range []string{"kubeconfig:  " + kubeconfig, "issuer:      https://localhost:", "gateway:     https://localhost:", "CA bundle:   " + caFile, "curl -s --cacert " + caFile + " ", "grant_type=client_credentials"} {
+	for _, want := range []string{"kubeconfig:  " + kubeconfig, "issuer:      https://localhost:", "gateway:     https://localhost:", "CA bundle:   " + caFile, "curl -s --cacert " + caFile + " ", "grant_type=client_credentials",
+		"$(" + filepath.Join(root, "bin", "k8s", "kubectl") + " --kubeconfig " + kubeconfig} {
 		if !strings.Contains(first.out.String(), want) {
 			t.Errorf("the banner lacks %q", want)
 		}
