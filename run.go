@@ -7,9 +7,13 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -25,6 +29,8 @@ import (
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
 	"github.com/scopegate/scopegate/controllers/gatewayroute"
 	"github.com/scopegate/scopegate/controllers/oauthclient"
+	"github.com/scopegate/scopegate/internal/apiserver"
+	"github.com/scopegate/scopegate/internal/leader"
 	"github.com/scopegate/scopegate/tokenserver"
 	"github.com/scopegate/scopegate/tokenserver/admin"
 	"github.com/scopegate/scopegate/tokenserver/gateway"
@@ -68,18 +74,29 @@ func newManager(cfg *config, log logr.Logger) (ctrl.Manager, error) {
 	// server's Priority and Fairness governs instead (docs/benchmarks.md).
 	restCfg.QPS, restCfg.Burst = float32(cfg.KubeAPIQPS), cfg.KubeAPIBurst
 	managed := labels.SelectorFromSet(labels.Set{managedByLabel: managedByValue})
-	return ctrl.NewManager(restCfg, ctrl.Options{
-		Scheme:                  scheme,
-		Logger:                  log,
-		Metrics:                 metricsserver.Options{BindAddress: cfg.MetricsBindAddress},
-		HealthProbeBindAddress:  cfg.HealthProbeBindAddress,
-		PprofBindAddress:        cfg.PprofBindAddress,
-		LeaderElection:          cfg.LeaderElect,
-		LeaderElectionID:        "scopegate.dev",
-		LeaderElectionNamespace: cfg.LeaderElectionNS,
-		// Leaving voluntarily lets a new leader take over at once on a rollout.
-		LeaderElectionReleaseOnCancel: true,
-		Controller:                    ctrlconfig.Controller{MaxConcurrentReconciles: cfg.MaxConcurrentReconciles},
+	// Every kind scopegate reads or writes: no discovery, so a replica
+	// started while the API server is unreachable waits instead of failing.
+	mapper, err := apiserver.StaticRESTMapper(scheme,
+		[]client.Object{&corev1.Secret{}, &corev1.ConfigMap{}, &corev1.Service{}, &discoveryv1.EndpointSlice{},
+			&scopegatev1alpha1.OAuthClient{}, &scopegatev1alpha1.GatewayRoute{}},
+		[]client.Object{&authenticationv1.TokenReview{}})
+	if err != nil {
+		return nil, err
+	}
+	m, err := ctrl.NewManager(restCfg, ctrl.Options{
+		Scheme:  scheme,
+		Logger:  log,
+		Metrics: metricsserver.Options{BindAddress: cfg.MetricsBindAddress},
+		// The probes are served by setup (503 when not ready, not 500).
+		HealthProbeBindAddress: "0",
+		PprofBindAddress:       cfg.PprofBindAddress,
+		// This manager serves on every replica and never elects: losing the
+		// Lease must stop the controllers, not the process (leader.go).
+		LeaderElection: false,
+		MapperProvider: func(*rest.Config, *http.Client) (meta.RESTMapper, error) { return mapper, nil },
+		// A feed that reads the API server itself (a backend CA Secret)
+		// gives up during an outage instead of holding its worker.
+		Controller: ctrlconfig.Controller{ReconciliationTimeout: 10 * time.Second, MaxConcurrentReconciles: cfg.MaxConcurrentReconciles},
 		Cache: cache.Options{
 			ByObject: map[client.Object]cache.ByObject{
 				&corev1.Secret{}:    {Label: managed},
@@ -89,6 +106,11 @@ func newManager(cfg *config, log logr.Logger) (ctrl.Manager, error) {
 			DefaultTransform: cache.TransformStripManagedFields(),
 		},
 	})
+	if err != nil {
+		return nil, err
+	}
+	// Leader-elected runnables added to it would run on every replica.
+	return leader.Serving(m), nil
 }
 
 func restConfig(kubeconfig string) (*rest.Config, error) {
@@ -127,7 +149,9 @@ func run(cfg *config, log logr.Logger) error {
 // revocations (followed on every replica, maintained by the leader), the
 // token server and the gateway (serving on every replica), and the
 // controllers (the registry and route-table feeds on every replica, status
-// and Secrets from the leader).
+// and Secrets from the leader). The leader's parts run on a manager of their
+// own per term of leadership (leader.go), so that losing the Lease stops
+// them and nothing else.
 func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) error {
 	reg := registry.New()
 
@@ -147,6 +171,7 @@ func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) 
 	}
 	revocations, err := revocation.NewCluster(revocation.ClusterOptions{
 		Config:    mgr.GetConfig(),
+		Mapper:    mgr.GetRESTMapper(),
 		Namespace: cfg.SigningKeysSecret.Namespace,
 		Log:       log.WithName("revocations"),
 	})
@@ -205,7 +230,7 @@ func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) 
 	}
 
 	// nil with --tls-mode=off: plain HTTP and no ca.crt anywhere.
-	certs, err := servingcert.Setup(mgr, &cfg.TLS, log.WithName("serving-cert"))
+	certs, certLeaderWork, err := servingcert.Setup(mgr, &cfg.TLS, log.WithName("serving-cert"))
 	if err != nil {
 		return fmt.Errorf("set up serving certificates: %w", err)
 	}
@@ -215,7 +240,7 @@ func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) 
 	}
 	shutdown := 15 * time.Second
 	for _, r := range []manager.Runnable{
-		keyStore.Loader(), keyStore.Rotator(), revocations, revocations.Collector(),
+		keyStore.Loader(), revocations,
 		&servingcert.Server{Name: "tokenserver", Server: httpServer(cfg.OAuthBindAddress, tokens.Handler()), Source: certs, ShutdownTimeout: shutdown, Log: log},
 		&servingcert.Server{Name: "gateway", Server: httpServer(cfg.GatewayBindAddress, adminAPI.Wrap(gw)), Source: certs, ShutdownTimeout: shutdown, Log: log},
 	} {
@@ -223,30 +248,72 @@ func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) 
 			return fmt.Errorf("add runnable: %w", err)
 		}
 	}
-	if err := oauthclient.SetupWithManager(mgr, oauthclient.Options{
+	// Readiness waits until the feeds have reconciled what their caches held.
+	clientsFed := apiserver.NewFirstPass(&scopegatev1alpha1.OAuthClientList{})
+	routesFed := apiserver.NewFirstPass(&scopegatev1alpha1.GatewayRouteList{})
+	clientOpts := oauthclient.Options{
 		Issuer:           cfg.Issuer,
 		GatewayURL:       cfg.GatewayURL,
 		Registry:         reg,
+		Fed:              clientsFed.Fed,
 		Tokens:           tokens,
 		Keys:             tokens,
 		DefaultTTL:       cfg.AccessTokenTTL,
 		DefaultAudiences: cfg.DefaultAudiences,
 		Metrics:          clientMetrics,
 		CABundle:         bundle,
-	}); err != nil {
+	}
+	routeCfg := gatewayroute.Config{Table: gw.Table(), GatewayURL: cfg.GatewayURL, Fed: routesFed.Fed}
+	if err := oauthclient.SetupRegistryFeed(mgr, clientOpts); err != nil {
 		return fmt.Errorf("set up OAuthClient controllers: %w", err)
 	}
-	if err := gatewayroute.Setup(ctx, mgr, gatewayroute.Config{Table: gw.Table(), GatewayURL: cfg.GatewayURL}); err != nil {
+	if err := gatewayroute.SetupTable(ctx, mgr, routeCfg); err != nil {
 		return fmt.Errorf("set up GatewayRoute controllers: %w", err)
 	}
-
-	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
-		return fmt.Errorf("add health check: %w", err)
+	// Leader-only work: the writers. It runs on a manager of its own per
+	// term of leadership (leader.go), which borrows this one's cache.
+	if err := setupLeaderWork(mgr, cfg, log, func(m manager.Manager) error {
+		for _, r := range append([]manager.Runnable{keyStore.Rotator(), revocations.Collector()}, certLeaderWork...) {
+			if err := m.Add(r); err != nil {
+				return fmt.Errorf("add runnable: %w", err)
+			}
+		}
+		if err := oauthclient.SetupReconciler(m, clientOpts); err != nil {
+			return fmt.Errorf("set up OAuthClient controllers: %w", err)
+		}
+		if err := gatewayroute.SetupStatus(m, routeCfg); err != nil {
+			return fmt.Errorf("set up GatewayRoute controllers: %w", err)
+		}
+		return nil
+	}); err != nil {
+		return err
 	}
+
+	dc, err := discovery.NewDiscoveryClientForConfigAndClient(mgr.GetConfig(), mgr.GetHTTPClient())
+	if err != nil {
+		return fmt.Errorf("create API-server probe client: %w", err)
+	}
+	probe, err := apiserver.NewProbe(apiserver.ProbeOptions{Client: dc.RESTClient(), Metrics: metrics.Registry, Log: log.WithName("apiserver")})
+	if err != nil {
+		return err
+	}
+	// Beside the manager, which starts its runnables only after the first
+	// sync: the probe also reports an outage at start.
+	go func() { _ = probe.Start(ctx) }()
 	// Ready when this replica can sign and verify: the signing keys are
 	// loaded, the revocation list is synced, and the informer caches that
-	// feed the registry and the route table are synced.
-	for name, check := range map[string]healthz.Checker{
+	// feed the registry and the route table synced once and the feeds went
+	// through them. It stays ready through an API-server outage: the caches
+	// keep serving.
+	synced, err := apiserver.NewFirstSync(ctx, mgr.GetCache(), []client.Object{&scopegatev1alpha1.OAuthClient{}, &corev1.Secret{},
+		&scopegatev1alpha1.GatewayRoute{}, &corev1.Service{}, &discoveryv1.EndpointSlice{}}, clientsFed, routesFed)
+	if err != nil {
+		return err
+	}
+	if err := mgr.Add(synced); err != nil {
+		return fmt.Errorf("add runnable: %w", err)
+	}
+	ready := map[string]healthz.Checker{
 		"signing-keys": func(*http.Request) error {
 			if !ring.Ready() {
 				return fmt.Errorf("signing keys not loaded yet")
@@ -254,15 +321,17 @@ func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) 
 			return nil
 		},
 		"revocations": revocations.Ready,
-		"caches": func(r *http.Request) error {
-			if !mgr.GetCache().WaitForCacheSync(r.Context()) {
-				return fmt.Errorf("informer caches not synced")
-			}
-			return nil
-		},
-	} {
-		if err := mgr.AddReadyzCheck(name, check); err != nil {
-			return fmt.Errorf("add ready check %s: %w", name, err)
+		"caches":      synced.Check,
+	}
+	if certs != nil {
+		ready["serving-cert"] = certs.Ready
+	}
+	// Healthy while the process is not wedged, reachable API server or not.
+	live := map[string]healthz.Checker{"healthz": probe.Healthz}
+	if cfg.HealthProbeBindAddress != "" && cfg.HealthProbeBindAddress != "0" {
+		probes := &manager.Server{Name: "health-probe", Server: httpServer(cfg.HealthProbeBindAddress, apiserver.HealthHandler(live, ready)), ShutdownTimeout: &shutdown}
+		if err := mgr.Add(probes); err != nil {
+			return fmt.Errorf("add health probe server: %w", err)
 		}
 	}
 	return nil

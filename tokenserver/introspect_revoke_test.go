@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/scopegate/scopegate/tokenserver/keys"
+	"github.com/scopegate/scopegate/tokenserver/registry"
 	"github.com/scopegate/scopegate/tokenserver/revocation"
 )
 
@@ -224,5 +227,55 @@ func TestRevocationsPerClientAreRateLimited(t *testing.T) {
 	f.clock.Step(time.Second)
 	if w := f.post(PathRevoke, form("token", tokens[2]), basic("team-a.alpha", secretA)); w.Code != 200 || f.introspect(tokens[2])["active"] != false {
 		t.Fatalf("after the refill: status %d", w.Code)
+	}
+}
+
+// hangingStore never confirms a write, as a frozen API server: Revoke
+// returns only when its context ends.
+type hangingStore struct{ mem *revocation.Memory }
+
+func (s *hangingStore) Revoke(ctx context.Context, jti string, exp time.Time) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (s *hangingStore) Revoked(jti string) bool { return s.mem.Revoked(jti) }
+
+func TestARevocationTheAPIServerDoesNotConfirmAnswers503WithinTheWriteTimeout(t *testing.T) {
+	const timeout = 50 * time.Millisecond
+	f := newFixture(t, func(o *Options) {
+		o.Revocations = &hangingStore{mem: revocation.NewMemory(o.Now)}
+		o.WriteTimeout = timeout
+	})
+	raw := f.issue("team-a.alpha", "mcp")
+	start := time.Now()
+	w := f.post(PathRevoke, form("token", raw), basic("team-a.alpha", secretA))
+	if took := time.Since(start); took > 20*timeout {
+		t.Errorf("revocation answered after %s, want about the write timeout %s", took, timeout)
+	}
+	if w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("status %d, want 503: the revocation was not stored", w.Code)
+	}
+	if n, err := strconv.Atoi(w.Header().Get("Retry-After")); err != nil || n <= 0 {
+		t.Errorf("Retry-After %q, want a number of seconds", w.Header().Get("Retry-After"))
+	}
+	if got := w.Header().Get("Cache-Control"); got != "no-store" {
+		t.Errorf("Cache-Control %q, want no-store", got)
+	}
+	var body struct {
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body.Error != ErrCodeTemporarilyUnavailable {
+		t.Errorf("body %s (%v), want error %q", w.Body, err, ErrCodeTemporarilyUnavailable)
+	}
+}
+
+func TestTheWriteTimeoutDefaultsToThreeSeconds(t *testing.T) {
+	o, err := Options{Issuer: testIssuer, Registry: registry.New(), Keys: keys.NewRing(keys.Policy{}, nil), Revocations: revocation.NewMemory(nil)}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.WriteTimeout != 3*time.Second {
+		t.Errorf("WriteTimeout %s, want 3s", o.WriteTimeout)
 	}
 }

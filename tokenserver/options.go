@@ -37,6 +37,9 @@ const (
 	// is an object in the cluster until its token expires.
 	DefaultRevocationRate  = 1.0
 	DefaultRevocationBurst = 100
+	// DefaultWriteTimeout bounds a revocation's write to the API server; a
+	// client waits at most this long for a 503 during an outage.
+	DefaultWriteTimeout = 3 * time.Second
 	// DefaultLimiterEntries bounds each rate-limiter table.
 	DefaultLimiterEntries = 10000
 )
@@ -73,6 +76,10 @@ type Options struct {
 	// client (requests/s and bucket size).
 	RevocationRate  float64
 	RevocationBurst int
+	// WriteTimeout bounds every API-server write on the request path (a
+	// revocation): past it the request answers 503 temporarily_unavailable
+	// with Retry-After instead of hanging. Default DefaultWriteTimeout.
+	WriteTimeout time.Duration
 	// LimiterEntries bounds the memory of each rate-limiter table.
 	LimiterEntries int
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
@@ -131,6 +138,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.RevocationRate <= 0 {
 		o.RevocationRate = DefaultRevocationRate
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = DefaultWriteTimeout
 	}
 	if o.RevocationBurst <= 0 {
 		o.RevocationBurst = DefaultRevocationBurst

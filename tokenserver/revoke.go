@@ -1,6 +1,7 @@
 package tokenserver
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 )
@@ -29,12 +30,17 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		if err := s.opts.Revocations.Revoke(r.Context(), c.ID, c.ExpiresAt.Time); err != nil {
+		// A revocation is stored in the cluster or not answered 200: when
+		// the API server does not confirm within WriteTimeout (an outage),
+		// the client hears so at once and retries, rather than hanging.
+		ctx, cancel := context.WithTimeout(r.Context(), s.opts.WriteTimeout)
+		err := s.opts.Revocations.Revoke(ctx, c.ID, c.ExpiresAt.Time)
+		cancel()
+		if err != nil {
 			// RFC 7009 §2.2.1: the server could not revoke; the client may
 			// retry.
 			s.opts.Log.Error(err, "Cannot store revocation", "clientID", client.ID, "jti", c.ID)
-			w.Header().Set("Retry-After", "1")
-			writeError(w, oauthError(http.StatusServiceUnavailable, ErrCodeTemporarilyUnavailable, "cannot revoke the token now"))
+			writeError(w, unavailable("cannot store the revocation now; retry later"))
 			return
 		}
 		if !known {

@@ -7,6 +7,7 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -35,18 +36,33 @@ type Config struct {
 	GatewayURL string
 	// Clock stamps condition transitions; nil means the real clock.
 	Clock clock.PassiveClock
+	// Fed, when set, is told of each GatewayRoute the table feed
+	// reconciled without an error (readiness waits for the first pass).
+	Fed func(types.NamespacedName)
 }
 
 // Setup registers the field indexes and both controllers with mgr.
 func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
+	if err := SetupTable(ctx, mgr, cfg); err != nil {
+		return err
+	}
+	return SetupStatus(mgr, cfg)
+}
+
+// SetupTable registers the field indexes and the route-table feed, which
+// every replica runs for as long as it serves.
+func SetupTable(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	if err := IndexFields(ctx, mgr); err != nil {
 		return err
 	}
-	log := mgr.GetLogger()
-	table := &TableReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Table: cfg.Table, Log: log.WithName("gatewayroute-table")}
-	if err := table.SetupWithManager(mgr); err != nil {
-		return err
-	}
+	table := &TableReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Table: cfg.Table, Fed: cfg.Fed, Log: mgr.GetLogger().WithName("gatewayroute-table")}
+	return table.SetupWithManager(mgr)
+}
+
+// SetupStatus registers the status writer: leader-only work, registered on
+// each term's manager (internal/leader), whose cache must hold the field
+// indexes (it borrows the serving manager's, where SetupTable put them).
+func SetupStatus(mgr ctrl.Manager, cfg Config) error {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
@@ -56,7 +72,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 		Recorder:   mgr.GetEventRecorder("scopegate-gatewayroute"),
 		GatewayURL: cfg.GatewayURL,
 		Clock:      cfg.Clock,
-		Log:        log.WithName("gatewayroute-status"),
+		Log:        mgr.GetLogger().WithName("gatewayroute-status"),
 	}
 	return status.SetupWithManager(mgr)
 }
@@ -92,7 +108,13 @@ func (r *TableReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(m.routesOfService)).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(m.routesOfSlice)).
 		WithOptions(controller.Options{NeedLeaderElection: ptr.To(false)}).
-		Complete(r)
+		Complete(reconcile.Func(func(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+			res, err := r.Reconcile(ctx, req)
+			if err == nil && r.Fed != nil {
+				r.Fed(req.NamespacedName)
+			}
+			return res, err
+		}))
 }
 
 // SetupWithManager registers the status writer (leader-elected).

@@ -8,6 +8,7 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -42,7 +43,9 @@ type TableReconciler struct {
 	// manager's cache (managed Secrets only) does not hold.
 	APIReader client.Reader
 	Table     *gateway.Table
-	Log       logr.Logger
+	// Fed, when set, is told of each route reconciled without an error.
+	Fed func(types.NamespacedName)
+	Log logr.Logger
 }
 
 // Reconcile puts one route, with its backend resolved, into the table, or

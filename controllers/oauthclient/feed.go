@@ -8,10 +8,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
 	"github.com/scopegate/scopegate/tokenserver/registry"
@@ -25,6 +27,9 @@ type RegistryFeed struct {
 	// Client reads from the manager's cache.
 	Client   client.Reader
 	Registry *registry.Registry
+	// Fed, when set, is told of each OAuthClient reconciled without an
+	// error (readiness waits for the first pass; apiserver.FirstPass).
+	Fed func(types.NamespacedName)
 }
 
 // Reconcile registers, updates or removes one client.
@@ -126,5 +131,11 @@ func (f *RegistryFeed) SetupWithManager(mgr ctrl.Manager) error {
 		WithOptions(controller.Options{NeedLeaderElection: ptr.To(false)}).
 		For(&scopegatev1alpha1.OAuthClient{}).
 		Owns(&corev1.Secret{}).
-		Complete(f)
+		Complete(reconcile.Func(func(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+			res, err := f.Reconcile(ctx, req)
+			if err == nil && f.Fed != nil {
+				f.Fed(req.NamespacedName)
+			}
+			return res, err
+		}))
 }

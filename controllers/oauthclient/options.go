@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 
@@ -28,6 +29,9 @@ type Options struct {
 	AuditDelay time.Duration
 	// Registry is the client registry fed on every replica.
 	Registry *registry.Registry
+	// Fed, when set, is told of each OAuthClient the registry feed
+	// reconciled (RegistryFeed.Fed).
+	Fed func(types.NamespacedName)
 	// Tokens signs the access tokens kept in token Secrets, with the same
 	// keys and claims as the token endpoint.
 	Tokens tokenserver.TokenIssuer

@@ -7,16 +7,31 @@ import (
 )
 
 // SetupWithManager registers both OAuthClient controllers on mgr: the
-// registry feed, on every replica, and the leader-elected reconciler. The
-// manager's cache must be restricted to managed Secrets with
-// SecretCacheOptions.
+// registry feed and the reconciler. The manager's cache must be restricted
+// to managed Secrets with SecretCacheOptions.
 func SetupWithManager(mgr ctrl.Manager, opts Options) error {
+	if err := SetupRegistryFeed(mgr, opts); err != nil {
+		return err
+	}
+	return SetupReconciler(mgr, opts)
+}
+
+// SetupRegistryFeed registers the registry feed, which every replica runs
+// for as long as it serves.
+func SetupRegistryFeed(mgr ctrl.Manager, opts Options) error {
 	if opts.Registry == nil {
 		return fmt.Errorf("oauthclient options: Registry is required")
 	}
-	if err := (&RegistryFeed{Registry: opts.Registry}).SetupWithManager(mgr); err != nil {
+	if err := (&RegistryFeed{Registry: opts.Registry, Fed: opts.Fed}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up OAuthClient registry feed: %w", err)
 	}
+	return nil
+}
+
+// SetupReconciler registers the reconciler that writes credentials and
+// token Secrets and status: leader-only work, registered on each term's
+// manager (internal/leader).
+func SetupReconciler(mgr ctrl.Manager, opts Options) error {
 	if err := (&Reconciler{Options: opts}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up OAuthClient controller: %w", err)
 	}

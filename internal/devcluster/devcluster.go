@@ -7,11 +7,13 @@
 package devcluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -119,4 +121,38 @@ func (c *Cluster) cleanup() {
 	if c.tmp != "" {
 		_ = os.RemoveAll(c.tmp)
 	}
+}
+
+// APIServerProcess is this control plane's kube-apiserver process, found by
+// its --cert-dir (a directory of its own), so that tests can signal it:
+// SIGSTOP and SIGCONT stand in for an API-server outage. Linux only (/proc).
+func (c *Cluster) APIServerProcess() (*os.Process, error) {
+	if c.Env == nil || c.Env.ControlPlane.APIServer == nil || c.Env.ControlPlane.APIServer.CertDir == "" {
+		return nil, errors.New("find kube-apiserver: the control plane is not started")
+	}
+	want := []byte("--cert-dir=" + c.Env.ControlPlane.APIServer.CertDir)
+	cmdlines, err := filepath.Glob("/proc/[0-9]*/cmdline")
+	if err != nil {
+		return nil, fmt.Errorf("find kube-apiserver: %w", err)
+	}
+	for _, p := range cmdlines {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue // the process ended
+		}
+		args := bytes.Split(b, []byte{0})
+		if len(args) == 0 || filepath.Base(string(args[0])) != "kube-apiserver" {
+			continue
+		}
+		for _, a := range args[1:] {
+			if bytes.Equal(a, want) {
+				pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+				if err != nil {
+					return nil, fmt.Errorf("find kube-apiserver: %s: %w", p, err)
+				}
+				return os.FindProcess(pid)
+			}
+		}
+	}
+	return nil, fmt.Errorf("find kube-apiserver: no process with %s", want)
 }

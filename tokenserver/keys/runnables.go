@@ -44,7 +44,12 @@ func (l *Loop) Start(ctx context.Context) error {
 	t := time.NewTicker(l.interval)
 	defer t.Stop()
 	for {
-		if err := l.fn(ctx); err != nil && ctx.Err() == nil {
+		// Each run is bounded by the interval: a hung API server costs one
+		// run, and the next tick tries again.
+		runCtx, cancel := context.WithTimeout(ctx, l.interval)
+		err := l.fn(runCtx)
+		cancel()
+		if err != nil && ctx.Err() == nil {
 			log.Error(err, "Signing-key maintenance failed")
 		}
 		select {

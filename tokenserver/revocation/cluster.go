@@ -12,6 +12,7 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -49,7 +50,14 @@ type ClusterOptions struct {
 	// GCInterval is how often the leader deletes expired revocations.
 	// Default 5m.
 	GCInterval time.Duration
-	Log        logr.Logger
+	// Mapper maps ConfigMaps to their resource; nil asks discovery, which
+	// fails when the API server is unreachable at start.
+	Mapper meta.RESTMapper
+	// RequestTimeout bounds every write and list of the store (the watch
+	// is not bounded). Default 10s; callers on a request path set a
+	// shorter deadline on their context.
+	RequestTimeout time.Duration
+	Log            logr.Logger
 }
 
 // Cluster is a Store backed by ConfigMaps.
@@ -74,16 +82,23 @@ func NewCluster(o ClusterOptions) (*Cluster, error) {
 	if o.GCInterval <= 0 {
 		o.GCInterval = 5 * time.Minute
 	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = 10 * time.Second
+	}
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return nil, fmt.Errorf("build revocation scheme: %w", err)
 	}
-	c, err := client.New(o.Config, client.Options{Scheme: scheme})
+	// The watch must not carry a request timeout; writes and lists must.
+	bounded := rest.CopyConfig(o.Config)
+	bounded.Timeout = o.RequestTimeout
+	c, err := client.New(bounded, client.Options{Scheme: scheme, Mapper: o.Mapper})
 	if err != nil {
 		return nil, fmt.Errorf("build revocation client: %w", err)
 	}
 	ch, err := cache.New(o.Config, cache.Options{
 		Scheme:               scheme,
+		Mapper:               o.Mapper,
 		DefaultNamespaces:    map[string]cache.Config{o.Namespace: {}},
 		DefaultLabelSelector: labels.SelectorFromSet(labels.Set{RevocationLabel: "true"}),
 	})

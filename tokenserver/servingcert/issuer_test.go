@@ -27,7 +27,7 @@ type replica struct {
 func startReplica(t *testing.T, key types.NamespacedName) *replica {
 	t.Helper()
 	src := NewSource()
-	l, err := NewSecretLoader(cfg, key, src, logr.Discard())
+	l, err := NewSecretLoader(cfg, nil, key, src, logr.Discard())
 	if err != nil {
 		t.Fatal(err)
 	}

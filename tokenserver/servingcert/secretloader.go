@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -37,8 +38,10 @@ type SecretLoader struct {
 	lastRV atomic.Value
 }
 
-// NewSecretLoader returns a loader of the Secret key into source.
-func NewSecretLoader(cfg *rest.Config, key types.NamespacedName, source *Source, log logr.Logger) (*SecretLoader, error) {
+// NewSecretLoader returns a loader of the Secret key into source. mapper
+// maps Secrets without discovery (the manager's); nil asks discovery, which
+// fails when the API server is unreachable at start.
+func NewSecretLoader(cfg *rest.Config, mapper meta.RESTMapper, key types.NamespacedName, source *Source, log logr.Logger) (*SecretLoader, error) {
 	if key.Namespace == "" || key.Name == "" {
 		return nil, fmt.Errorf("TLS Secret needs a namespace and a name")
 	}
@@ -48,6 +51,7 @@ func NewSecretLoader(cfg *rest.Config, key types.NamespacedName, source *Source,
 	}
 	ch, err := cache.New(cfg, cache.Options{
 		Scheme:            scheme,
+		Mapper:            mapper,
 		DefaultNamespaces: map[string]cache.Config{key.Namespace: {}},
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Secret{}: {Field: fields.OneTermEqualSelector("metadata.name", key.Name)},
