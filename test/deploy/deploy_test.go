@@ -7,6 +7,7 @@ package deploy
 
 import (
 	"bytes"
+	"encoding/json"
 	"context"
 	"fmt"
 	"io"
@@ -327,4 +328,27 @@ func TestTheInstallBundle(t *testing.T) {
 		}
 	}
 	dryRun(t, "scopegate-system", string(b))
+}
+
+// TestTheControlPlaneReportsItsVersion: the kube-apiserver that hack/
+// builds carries the version stamps of a release build, so kubectl version
+// and Helm's kubeVersion checks can parse it.
+func TestTheControlPlaneReportsItsVersion(t *testing.T) {
+	stdout, stderr, err := kubectl.Run("version", "-o", "json")
+	out, _ := io.ReadAll(stdout)
+	if err != nil {
+		e, _ := io.ReadAll(stderr)
+		t.Fatalf("kubectl version: %v\n%s\n%s", err, out, e)
+	}
+	var v struct {
+		ClientVersion, ServerVersion struct{ GitVersion, Major, Minor string }
+	}
+	if err := json.Unmarshal(out, &v); err != nil {
+		t.Fatalf("decode kubectl version: %v\n%s", err, out)
+	}
+	for name, got := range map[string]struct{ GitVersion, Major, Minor string }{"server": v.ServerVersion, "client": v.ClientVersion} {
+		if got.GitVersion != "v1.37.2" || got.Major != "1" || got.Minor != "37" {
+			t.Errorf("%s version %+v, want v1.37.2 (1.37)", name, got)
+		}
+	}
 }

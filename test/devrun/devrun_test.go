@@ -110,7 +110,11 @@ func (r *devRun) interrupt(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- r.cmd.Wait() }()
 	select {
-	case <-done:
+	case err := <-done:
+		// A clean Ctrl-C is a success: make must not report an error.
+		if err != nil {
+			t.Errorf("make run exited with %v after SIGINT, want status 0", err)
+		}
 	case <-time.After(60 * time.Second):
 		t.Fatalf("make run did not stop within 60s of SIGINT; it said:\n%s", r.out.String())
 	}
