@@ -98,8 +98,15 @@ func runManager(ctx context.Context, bin string, args []string, kubeconfig, echo
 	}
 	go banner(ctx, args, kubeconfig, echo, filepath.Join(dir, "ca.crt"))
 	err := cmd.Wait()
-	if ctx.Err() != nil {
+	// Ctrl-C reaches the manager too (one process group): it may have
+	// stopped before this process saw the signal. Give the signal a moment.
+	select {
+	case <-ctx.Done():
 		return nil // stopped by a signal, as asked
+	case <-time.After(2 * time.Second):
+	}
+	if err == nil {
+		return nil // the manager stopped cleanly on its own
 	}
 	return fmt.Errorf("manager exited: %w", err)
 }

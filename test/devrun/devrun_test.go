@@ -113,7 +113,7 @@ func (r *devRun) interrupt(t *testing.T) {
 	case err := <-done:
 		// A clean Ctrl-C is a success: make must not report an error.
 		if err != nil {
-			t.Errorf("make run exited with %v after SIGINT, want status 0", err)
+			t.Errorf("make run exited with %v after SIGINT, want status 0; it said:\n%s", err, tail(r.out.String(), 40))
 		}
 	case <-time.After(60 * time.Second):
 		t.Fatalf("make run did not stop within 60s of SIGINT; it said:\n%s", r.out.String())
@@ -366,4 +366,13 @@ spec: {scopes: [mcp], tokenSecret: {}}
 		time.Sleep(time.Second)
 	}
 	kubectl(t, root, kubeconfig, nil, "delete", "namespace", "gc-check", "--wait=true", "--timeout=90s")
+}
+
+// tail is the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
