@@ -43,6 +43,7 @@ const (
 // Target names.
 const (
 	tNoop     = "noop"
+	tNoopTCP  = "noop-cleartext"
 	tIssuer   = "issuer-es256"
 	tToken    = "scopegate-token"
 	tUpstream = "upstream-direct"
@@ -146,11 +147,14 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	addrs, err := freeAddrs(5)
+	addrs, err := freeAddrs(6)
 	if err != nil {
 		return nil, err
 	}
 	upstreamURL := "http://" + addrs[0]
+	// With TLS on, a second no-op server in clear, measured in the same
+	// rounds: what TLS itself costs a Go server per request here.
+	noopClearURL := "http://" + addrs[5]
 	noopURL, issuerURL, proxyURL, pooledURL := scheme+addrs[1], scheme+addrs[2], scheme+addrs[3], scheme+addrs[4]
 	var procs []*process
 	defer func() {
@@ -171,6 +175,14 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 	}
 	if err := start("noop", addrs[1], serveTLS...); err != nil {
 		return nil, err
+	}
+	if tlsOn {
+		if err := start("noop", addrs[5]); err != nil {
+			return nil, err
+		}
+		if err := waitHTTP(ctx, e.client, nil, noopClearURL+"/", 200, 10*time.Second); err != nil {
+			return nil, err
+		}
 	}
 	proxyArgs := append([]string{"-target", upstreamURL, "-prefix", routePrefix, "-backend-path", backendPath}, serveTLS...)
 	if err := start("proxy", addrs[3], proxyArgs...); err != nil {
@@ -228,10 +240,12 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 		},
 	}
 	if tlsOn {
-		// Only targets whose baseline serves TLS too.
+		// Only targets whose baseline serves TLS too, and the no-op in
+		// clear next to the no-op over TLS.
 		p.Targets = slices.DeleteFunc(p.Targets, func(t plan.Target) bool {
 			return t.Name == tUpstream || t.Name == tSSEProxy || t.Name == tSSEGw
 		})
+		p.Targets = slices.Insert(p.Targets, 1, plan.Target{Name: tNoopTCP, Method: http.MethodGet, URL: noopClearURL + "/"})
 	}
 	if o.profileDir != "" {
 		stopProfiles, err := profile(ctx, o, e, filepath.Join(o.profileDir, name), len(p.Targets))
@@ -387,6 +401,7 @@ func runLoadgen(ctx context.Context, o *options, dir string, p plan.Plan, args .
 
 var targetWhat = map[string]string{
 	tNoop:     "no-op Go HTTP handler (ceiling)",
+	tNoopTCP:  "the same no-op handler in clear (HTTP/1.1 without TLS), same rounds",
 	tIssuer:   "minimal stdlib ES256 issuer (ceiling with a signature)",
 	tToken:    "scopegate `POST /oauth/token` (client_secret_basic, ES256)",
 	tUpstream: "upstream direct",
@@ -414,6 +429,7 @@ func summarizeHTTP(o *options, raw []plan.TargetResult, tlsOn bool) *HTTPResult 
 		h.Targets = append(h.Targets, s)
 	}
 	for _, c := range []struct{ target, base, goal string }{
+		{tNoop, tNoopTCP, "(what TLS costs the ceiling)"},
 		{tToken, tNoop, "≥ 0.5"},
 		{tToken, tIssuer, "stretch ≥ 0.9"},
 		{tProxy, tUpstream, ""},
