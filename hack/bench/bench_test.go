@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/scopegate/scopegate/hack/bench/plan"
 )
 
 func TestSpreadIsTheMedianWithItsExtremes(t *testing.T) {
@@ -78,5 +81,26 @@ func TestTheReportReplacesOnlyTheTextBetweenItsMarkers(t *testing.T) {
 	got := string(b)
 	if strings.Contains(got, "first") || !strings.Contains(got, beginMarker+"second\n"+endMarker) || !strings.HasSuffix(got, "## Written by hand\n") {
 		t.Fatalf("after the second run:\n%s", got)
+	}
+}
+
+func TestARatioIsLeftOutWhenItsBaselineWasNotMeasured(t *testing.T) {
+	round := func(rps, p50 float64) []plan.Round { return []plan.Round{{RPS: rps, P50us: p50}} }
+	tls := "HTTP/1.1, TLS 1.3, TLS_AES_128_GCM_SHA256, X25519MLKEM768"
+	raw := []plan.TargetResult{
+		{Name: tProxy, Proto: tls, Rounds: round(100, 1000)},
+		{Name: tGateway, Proto: tls, Rounds: round(110, 950)},
+		{Name: tSSEGw, Proto: tls, Rounds: round(10, 300)},
+	}
+	h := summarizeHTTP(&options{concurrency: 16, rounds: 1, round: time.Second}, raw, true)
+	if len(h.Ratios) != 1 {
+		t.Fatalf("ratios %+v, want only the gateway against the plain proxy", h.Ratios)
+	}
+	r := h.Ratios[0]
+	if r.Target != tGateway || r.Baseline != tProxy || r.Throughput.Median != 1.1 || r.AddedP50us.Median != -50 {
+		t.Fatalf("ratio %+v, want 1.1× and -50 µs", r)
+	}
+	if got := h.Protocols[tls]; len(got) != 3 {
+		t.Fatalf("protocols %v, want all three targets under %q", h.Protocols, tls)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"github.com/scopegate/scopegate/hack/bench/pki"
 	"github.com/scopegate/scopegate/internal/devcluster"
 )
 
@@ -29,6 +31,9 @@ type env struct {
 	dir     string
 	cluster *devcluster.Cluster
 	manager *process
+	// client is the harness's own HTTP client: it trusts the round's CA
+	// when the manager serves TLS.
+	client *http.Client
 
 	issuer, gatewayURL, metricsURL, healthURL, pprofURL string
 }
@@ -36,10 +41,23 @@ type env struct {
 // startEnv starts a fresh control plane (etcd in a temporary directory),
 // installs the RBAC of config/rbac and starts the manager binary as a
 // separate process, exactly as a user starts it: default flags except the
-// loopback addresses and the kubeconfig.
-func startEnv(ctx context.Context, o *options, name string) (*env, error) {
+// loopback addresses and the kubeconfig. With tlsFiles the token server and
+// the gateway serve that certificate (--tls-mode=files) on https URLs;
+// without, they serve plain HTTP (--tls-mode=off).
+func startEnv(ctx context.Context, o *options, name string, tlsFiles *pki.Files) (*env, error) {
 	e := &env{root: o.root}
 	var err error
+	scheme, tlsArgs := "http://", o.offArgs
+	e.client = &http.Client{Timeout: 10 * time.Second}
+	if tlsFiles != nil {
+		cfg, err := pki.ClientConfig(tlsFiles.CA)
+		if err != nil {
+			return nil, err
+		}
+		e.client.Transport = &http.Transport{TLSClientConfig: cfg}
+		scheme = "https://"
+		tlsArgs = []string{"--tls-mode=files", "--tls-cert-file", tlsFiles.Cert, "--tls-key-file", tlsFiles.Key, "--tls-ca-file", tlsFiles.CA}
+	}
 	if e.dir, err = os.MkdirTemp(o.workDir, name+"-"); err != nil {
 		return nil, fmt.Errorf("create work directory: %w", err)
 	}
@@ -59,7 +77,7 @@ func startEnv(ctx context.Context, o *options, name string) (*env, error) {
 		return nil, err
 	}
 	e.pprofURL = "http://" + addrs[4]
-	e.issuer, e.gatewayURL = "http://"+addrs[0], "http://"+addrs[1]
+	e.issuer, e.gatewayURL = scheme+addrs[0], scheme+addrs[1]
 	e.metricsURL, e.healthURL = "http://"+addrs[2]+"/metrics", "http://"+addrs[3]
 	args := []string{
 		"--kubeconfig", kubeconfig,
@@ -73,13 +91,13 @@ func startEnv(ctx context.Context, o *options, name string) (*env, error) {
 	if o.profileDir != "" {
 		args = append(args, "--pprof-bind-address", addrs[4])
 	}
-	args = append(args, o.tlsArgs...)
+	args = append(args, tlsArgs...)
 	args = append(args, o.managerArgs...)
 	if e.manager, err = startProcess(e.dir, "manager", o.manager, args...); err != nil {
 		e.stop()
 		return nil, err
 	}
-	if err := waitHTTP(ctx, e.manager, e.healthURL+"/readyz", 200, 90*time.Second); err != nil {
+	if err := waitHTTP(ctx, e.client, e.manager, e.healthURL+"/readyz", 200, 90*time.Second); err != nil {
 		e.stop()
 		return nil, fmt.Errorf("manager not ready: %w", err)
 	}

@@ -63,7 +63,7 @@ const benchNamespace = "bench"
 // control plane and manager.
 func runScale(ctx context.Context, o *options, n int, idle time.Duration) (*ScaleResult, error) {
 	res := &ScaleResult{Clients: n, LoadAverage: loadAverage()}
-	e, err := startEnv(ctx, o, fmt.Sprintf("scale-%d", n))
+	e, err := startEnv(ctx, o, fmt.Sprintf("scale-%d", n), nil)
 	if err != nil {
 		return nil, err
 	}

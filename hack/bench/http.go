@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
+	"github.com/scopegate/scopegate/hack/bench/pki"
 	"github.com/scopegate/scopegate/hack/bench/plan"
 	"github.com/scopegate/scopegate/internal/testenv"
 )
@@ -42,6 +43,7 @@ const (
 // Target names.
 const (
 	tNoop     = "noop"
+	tNoopTCP  = "noop-cleartext"
 	tIssuer   = "issuer-es256"
 	tToken    = "scopegate-token"
 	tUpstream = "upstream-direct"
@@ -54,6 +56,11 @@ const (
 
 // HTTPResult is the token endpoint and gateway measurements.
 type HTTPResult struct {
+	// TLS is whether every measured server but the upstream served TLS;
+	// Protocols are what the load generator's answers came over, with the
+	// targets that used each.
+	TLS         bool                `json:"tls"`
+	Protocols   map[string][]string `json:"protocols"`
 	Concurrency int                 `json:"concurrency"`
 	Rounds      int                 `json:"rounds"`
 	RoundSecs   float64             `json:"round_seconds"`
@@ -105,9 +112,31 @@ func spread(v []float64) Spread {
 }
 
 // runHTTP starts a control plane and the manager, the baselines, and the
-// load generator, and measures.
-func runHTTP(ctx context.Context, o *options) (*HTTPResult, error) {
-	e, err := startEnv(ctx, o, "http")
+// load generator, and measures. With tlsOn the manager and the no-op,
+// issuer and proxy baselines serve one throwaway certificate over https
+// and the load generator trusts its CA; the upstream (the backend of the
+// gateway and of the proxies) stays plain HTTP, so the SSE and
+// upstream-direct targets, which compare against it, are left out.
+func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
+	name, scheme := "http", "http://"
+	var files *pki.Files
+	var serveTLS, loadgenArgs []string
+	if tlsOn {
+		name, scheme = "https", "https://"
+		dir, err := os.MkdirTemp(o.workDir, "pki-")
+		if err != nil {
+			return nil, err
+		}
+		f, err := pki.Write(dir, time.Now())
+		if err != nil {
+			return nil, fmt.Errorf("write the TLS round's CA and certificate: %w", err)
+		}
+		files = &f
+		serveTLS = []string{"-tls-cert", f.Cert, "-tls-key", f.Key}
+		loadgenArgs = []string{"-ca-file", f.CA}
+	}
+	say("HTTP round: %s", name)
+	e, err := startEnv(ctx, o, name, files)
 	if err != nil {
 		return nil, err
 	}
@@ -118,11 +147,15 @@ func runHTTP(ctx context.Context, o *options) (*HTTPResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	addrs, err := freeAddrs(5)
+	addrs, err := freeAddrs(6)
 	if err != nil {
 		return nil, err
 	}
-	upstreamURL, noopURL, issuerURL, proxyURL, pooledURL := "http://"+addrs[0], "http://"+addrs[1], "http://"+addrs[2], "http://"+addrs[3], "http://"+addrs[4]
+	upstreamURL := "http://" + addrs[0]
+	// With TLS on, a second no-op server in clear, measured in the same
+	// rounds: what TLS itself costs a Go server per request here.
+	noopClearURL := "http://" + addrs[5]
+	noopURL, issuerURL, proxyURL, pooledURL := scheme+addrs[1], scheme+addrs[2], scheme+addrs[3], scheme+addrs[4]
 	var procs []*process
 	defer func() {
 		for _, p := range procs {
@@ -140,13 +173,22 @@ func runHTTP(ctx context.Context, o *options) (*HTTPResult, error) {
 	if err := start("upstream", addrs[0]); err != nil {
 		return nil, err
 	}
-	if err := start("noop", addrs[1]); err != nil {
+	if err := start("noop", addrs[1], serveTLS...); err != nil {
 		return nil, err
 	}
-	if err := start("proxy", addrs[3], "-target", upstreamURL, "-prefix", routePrefix, "-backend-path", backendPath); err != nil {
+	if tlsOn {
+		if err := start("noop", addrs[5]); err != nil {
+			return nil, err
+		}
+		if err := waitHTTP(ctx, e.client, nil, noopClearURL+"/", 200, 10*time.Second); err != nil {
+			return nil, err
+		}
+	}
+	proxyArgs := append([]string{"-target", upstreamURL, "-prefix", routePrefix, "-backend-path", backendPath}, serveTLS...)
+	if err := start("proxy", addrs[3], proxyArgs...); err != nil {
 		return nil, err
 	}
-	if err := start("proxy", addrs[4], "-target", upstreamURL, "-prefix", routePrefix, "-backend-path", backendPath, "-buffer-pool"); err != nil {
+	if err := start("proxy", addrs[4], append(proxyArgs, "-buffer-pool")...); err != nil {
 		return nil, err
 	}
 
@@ -157,29 +199,29 @@ func runHTTP(ctx context.Context, o *options) (*HTTPResult, error) {
 	// The issuer baseline accepts the same client; its secret goes through
 	// the environment.
 	os.Setenv("BASELINE_CLIENT_SECRET", secret)
-	err = start("issuer", addrs[2], "-client-id", id, "-issuer", issuerURL)
+	err = start("issuer", addrs[2], append([]string{"-client-id", id, "-issuer", issuerURL}, serveTLS...)...)
 	os.Unsetenv("BASELINE_CLIENT_SECRET")
 	if err != nil {
 		return nil, err
 	}
 	for _, u := range []string{upstreamURL + "/", noopURL + "/", proxyURL + "/", pooledURL + "/"} {
-		if err := waitHTTP(ctx, nil, u, 200, 10*time.Second); err != nil {
+		if err := waitHTTP(ctx, e.client, nil, u, 200, 10*time.Second); err != nil {
 			return nil, err
 		}
 	}
-	if err := waitHTTP(ctx, nil, issuerURL+"/", 405, 10*time.Second); err != nil {
+	if err := waitHTTP(ctx, e.client, nil, issuerURL+"/", 405, 10*time.Second); err != nil {
 		return nil, err
 	}
 
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(secret)))
 	form := url.Values{"grant_type": {"client_credentials"}, "scope": {httpScope}}.Encode()
 	tokenHeaders := map[string]string{"Authorization": basic, "Content-Type": "application/x-www-form-urlencoded"}
-	token, err := fetchToken(ctx, e.issuer+"/oauth/token", tokenHeaders, form)
+	token, err := fetchToken(ctx, e.client, e.issuer+"/oauth/token", tokenHeaders, form)
 	if err != nil {
 		return nil, err
 	}
 	bearer := map[string]string{"Authorization": "Bearer " + token}
-	if err := waitGateway(ctx, e.gatewayURL+routePrefix+"/items", token); err != nil {
+	if err := waitGateway(ctx, e.client, e.gatewayURL+routePrefix+"/items", token); err != nil {
 		return nil, err
 	}
 
@@ -197,18 +239,26 @@ func runHTTP(ctx context.Context, o *options) (*HTTPResult, error) {
 			{Name: tSSEGw, Method: http.MethodGet, URL: e.gatewayURL + routePrefix + "/sse", Headers: bearer, FirstByte: true, Concurrency: 1},
 		},
 	}
+	if tlsOn {
+		// Only targets whose baseline serves TLS too, and the no-op in
+		// clear next to the no-op over TLS.
+		p.Targets = slices.DeleteFunc(p.Targets, func(t plan.Target) bool {
+			return t.Name == tUpstream || t.Name == tSSEProxy || t.Name == tSSEGw
+		})
+		p.Targets = slices.Insert(p.Targets, 1, plan.Target{Name: tNoopTCP, Method: http.MethodGet, URL: noopClearURL + "/"})
+	}
 	if o.profileDir != "" {
-		stopProfiles, err := profile(ctx, o, e)
+		stopProfiles, err := profile(ctx, o, e, filepath.Join(o.profileDir, name), len(p.Targets))
 		if err != nil {
 			return nil, err
 		}
 		defer stopProfiles()
 	}
-	raw, err := runLoadgen(ctx, o, e.dir, p)
+	raw, err := runLoadgen(ctx, o, e.dir, p, loadgenArgs...)
 	if err != nil {
 		return nil, err
 	}
-	return summarizeHTTP(o, raw), nil
+	return summarizeHTTP(o, raw, tlsOn), nil
 }
 
 // setUpClientAndRoute creates the measured OAuthClient and GatewayRoute,
@@ -266,7 +316,7 @@ func setUpClientAndRoute(ctx context.Context, c client.Client, upstreamURL strin
 	return string(s.Data["client_id"]), string(s.Data["client_secret"]), nil
 }
 
-func fetchToken(ctx context.Context, u string, headers map[string]string, form string) (string, error) {
+func fetchToken(ctx context.Context, hc *http.Client, u string, headers map[string]string, form string) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form))
 	if err != nil {
 		return "", err
@@ -274,7 +324,7 @@ func fetchToken(ctx context.Context, u string, headers map[string]string, form s
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := hc.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("token request: %w", err)
 	}
@@ -293,7 +343,7 @@ func fetchToken(ctx context.Context, u string, headers map[string]string, form s
 }
 
 // waitGateway waits until the gateway's table has the route.
-func waitGateway(ctx context.Context, u, token string) error {
+func waitGateway(ctx context.Context, hc *http.Client, u, token string) error {
 	deadline := time.Now().Add(30 * time.Second)
 	last := ""
 	for time.Now().Before(deadline) {
@@ -302,7 +352,7 @@ func waitGateway(ctx context.Context, u, token string) error {
 			return err
 		}
 		req.Header.Set("Authorization", "Bearer "+token)
-		res, err := http.DefaultClient.Do(req)
+		res, err := hc.Do(req)
 		if err == nil {
 			_, _ = io.Copy(io.Discard, res.Body)
 			_ = res.Body.Close()
@@ -318,13 +368,13 @@ func waitGateway(ctx context.Context, u, token string) error {
 	return fmt.Errorf("gateway does not route %s within 30s: %s", u, last)
 }
 
-func runLoadgen(ctx context.Context, o *options, dir string, p plan.Plan) ([]plan.TargetResult, error) {
+func runLoadgen(ctx context.Context, o *options, dir string, p plan.Plan, args ...string) ([]plan.TargetResult, error) {
 	planPath, outPath := filepath.Join(dir, "plan.json"), filepath.Join(dir, "result.json")
 	if err := writeJSON(planPath, p); err != nil {
 		return nil, err
 	}
 	say("HTTP: %d targets, %d rounds of %s, %d workers", len(p.Targets), p.Rounds, p.Round, p.Concurrency)
-	lg, err := startProcess(dir, "loadgen", o.loadgen, "-plan", planPath, "-out", outPath)
+	lg, err := startProcess(dir, "loadgen", o.loadgen, append([]string{"-plan", planPath, "-out", outPath}, args...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -351,6 +401,7 @@ func runLoadgen(ctx context.Context, o *options, dir string, p plan.Plan) ([]pla
 
 var targetWhat = map[string]string{
 	tNoop:     "no-op Go HTTP handler (ceiling)",
+	tNoopTCP:  "the same no-op handler in clear (HTTP/1.1 without TLS), same rounds",
 	tIssuer:   "minimal stdlib ES256 issuer (ceiling with a signature)",
 	tToken:    "scopegate `POST /oauth/token` (client_secret_basic, ES256)",
 	tUpstream: "upstream direct",
@@ -361,11 +412,12 @@ var targetWhat = map[string]string{
 	tSSEGw:    "SSE through the scopegate gateway: time to first event, 1 worker",
 }
 
-func summarizeHTTP(o *options, raw []plan.TargetResult) *HTTPResult {
-	h := &HTTPResult{Concurrency: o.concurrency, Rounds: o.rounds, RoundSecs: o.round.Seconds(), Raw: raw}
+func summarizeHTTP(o *options, raw []plan.TargetResult, tlsOn bool) *HTTPResult {
+	h := &HTTPResult{TLS: tlsOn, Protocols: map[string][]string{}, Concurrency: o.concurrency, Rounds: o.rounds, RoundSecs: o.round.Seconds(), Raw: raw}
 	by := map[string]plan.TargetResult{}
 	for _, t := range raw {
 		by[t.Name] = t
+		h.Protocols[t.Proto] = append(h.Protocols[t.Proto], t.Name)
 		s := TargetSummary{Name: t.Name, What: targetWhat[t.Name]}
 		var rps, p50, p99 []float64
 		for _, r := range t.Rounds {
@@ -377,6 +429,7 @@ func summarizeHTTP(o *options, raw []plan.TargetResult) *HTTPResult {
 		h.Targets = append(h.Targets, s)
 	}
 	for _, c := range []struct{ target, base, goal string }{
+		{tNoop, tNoopTCP, "(what TLS costs the ceiling)"},
 		{tToken, tNoop, "≥ 0.5"},
 		{tToken, tIssuer, "stretch ≥ 0.9"},
 		{tProxy, tUpstream, ""},
@@ -384,7 +437,11 @@ func summarizeHTTP(o *options, raw []plan.TargetResult) *HTTPResult {
 		{tGateway, tPooled, "(the same proxy with the gateway's buffer recycling)"},
 		{tSSEGw, tSSEProxy, "added p50 ≤ 1000 µs"},
 	} {
-		t, b := by[c.target], by[c.base]
+		t, okT := by[c.target]
+		b, okB := by[c.base]
+		if !okT || !okB {
+			continue
+		}
 		var thr, add []float64
 		for i := range min(len(t.Rounds), len(b.Rounds)) {
 			if b.Rounds[i].RPS > 0 {
@@ -399,8 +456,26 @@ func summarizeHTTP(o *options, raw []plan.TargetResult) *HTTPResult {
 
 func (h *HTTPResult) markdown(b *strings.Builder) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
-	p("### Token endpoint and gateway\n\n")
-	p("%d keep-alive workers of the separate load generator, %d alternating rounds of %.0f s per target; medians over the rounds with min–max. Every target is its own process.\n\n", h.Concurrency, h.Rounds, h.RoundSecs)
+	if h.TLS {
+		p("### Token endpoint and gateway with TLS\n\n")
+		p("The manager with `--tls-mode=files` and every baseline but the upstream serving the same throwaway certificate (ECDSA P-256, its own CA), https URLs; the backend of the gateway and the proxies stays plain HTTP. ")
+	} else {
+		p("### Token endpoint and gateway\n\n")
+		p("Plain HTTP (`--tls-mode=off`). ")
+	}
+	p("%d keep-alive workers of the separate load generator, %d alternating rounds of %.0f s per target; medians over the rounds with min–max. Every target is its own process.", h.Concurrency, h.Rounds, h.RoundSecs)
+	protos := make([]string, 0, len(h.Protocols))
+	for proto := range h.Protocols {
+		protos = append(protos, proto)
+	}
+	slices.Sort(protos)
+	for _, proto := range protos {
+		if proto == "" {
+			proto = "no successful answer"
+		}
+		p(" Answers of %s came over %s.", "`"+strings.Join(h.Protocols[proto], "`, `")+"`", proto)
+	}
+	p("\n\n")
 	p("| target | what | req/s | p50 | p99 | requests | errors |\n|---|---|---|---|---|---|---|\n")
 	for _, t := range h.Targets {
 		p("| `%s` | %s | %.0f (%.0f–%.0f) | %.0f µs (%.0f–%.0f) | %.0f µs | %d | %d |\n",

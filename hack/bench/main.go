@@ -12,6 +12,14 @@
 //   - the load generator (hack/bench/loadgen), its own process: keep-alive
 //     workers, alternating rounds, per-round figures.
 //
+// The token endpoint and gateway are measured twice in one run: in clear
+// (--tls-mode=off), then with TLS on: a throwaway CA and a serving
+// certificate for 127.0.0.1 (hack/bench/pki) served by the manager
+// (--tls-mode=files) and by every baseline alike, the load generator
+// trusting that CA, HTTP/1.1 keep-alive over TLS on both sides of every
+// ratio. The backend behind the gateway and the plain proxy stays plain
+// HTTP for both.
+//
 // Speed is reported as ratios to the baselines measured in the same run, as
 // medians over the rounds with their min–max. The controller-scale part
 // creates N OAuthClients with token Secrets at once on a fresh control
@@ -20,7 +28,7 @@
 // client-go program with 16 workers needs to create the same number of
 // Secrets, in the same run.
 //
-//	go run ./hack/bench [-clients 100,1000] [-rounds 3] [-round 4s] [-c 16] [-out docs/benchmarks.md] [-json docs/benchmarks.json]
+//	go run ./hack/bench [-clients 100,1000] [-tls both|off|on] [-rounds 3] [-round 4s] [-c 16] [-out docs/benchmarks.md] [-json docs/benchmarks.json]
 package main
 
 import (
@@ -50,9 +58,11 @@ type options struct {
 	baselines     string
 	loadgen       string
 	managerArgs   []string
-	// tlsMode is passed as --tls-mode when the manager knows the flag.
-	tlsMode string
-	tlsArgs []string
+	// tls is which HTTP rounds run: off (clear only), on (TLS only) or
+	// both. offArgs is --tls-mode=off when the manager knows the flag: the
+	// clear round and the controller-scale runs serve plain HTTP.
+	tls     string
+	offArgs []string
 
 	clients      []int
 	idle         time.Duration
@@ -94,7 +104,7 @@ func parseFlags() (*options, error) {
 	var clients, managerArgs string
 	flag.StringVar(&o.manager, "manager", filepath.Join(root, "bin", "scopegate"), "The manager binary under test (make build).")
 	flag.StringVar(&managerArgs, "manager-args", "", "Extra manager flags, space-separated.")
-	flag.StringVar(&o.tlsMode, "tls-mode", "off", "Passed to the manager as --tls-mode when it has that flag; only off is measured yet.")
+	flag.StringVar(&o.tls, "tls", "both", "HTTP rounds: off (plain HTTP), on (TLS: the manager with --tls-mode=files, baselines serving the same certificate) or both.")
 	flag.StringVar(&clients, "clients", "100,1000", "Comma-separated numbers of OAuthClients for the controller-scale runs; empty skips them.")
 	flag.DurationVar(&o.idle, "idle", 60*time.Second, "Idle window after convergence of the largest scale run (the others use a third of it).")
 	flag.DurationVar(&o.scaleTimeout, "scale-timeout", 10*time.Minute, "Upper bound on one scale run's wait for Ready.")
@@ -172,18 +182,27 @@ func run(ctx context.Context) error {
 		Commit:    gitCommit(o.root),
 		Command:   commandLine(),
 		Note:      o.note,
-		TLSMode:   o.tlsMode,
+		TLS:       o.tls,
 		LoadStart: loadAverage(),
 	}
 	if !o.skipHTTP {
 		if err := o.buildHelpers(ctx); err != nil {
 			return err
 		}
-		h, err := runHTTP(ctx, o)
-		if err != nil {
-			return fmt.Errorf("HTTP measurements: %w", err)
+		if o.tls != "on" {
+			h, err := runHTTP(ctx, o, false)
+			if err != nil {
+				return fmt.Errorf("HTTP measurements: %w", err)
+			}
+			rep.HTTP = h
 		}
-		rep.HTTP = h
+		if o.tls != "off" {
+			h, err := runHTTP(ctx, o, true)
+			if err != nil {
+				return fmt.Errorf("HTTPS measurements: %w", err)
+			}
+			rep.HTTPS = h
+		}
 	}
 	for i, n := range o.clients {
 		idle := o.idle / 3
@@ -216,21 +235,21 @@ func (o *options) buildHelpers(ctx context.Context) error {
 	return nil
 }
 
-// resolveTLS decides the --tls-mode argument. The TLS work (issue 10) adds
-// the flag; a manager without it serves plain HTTP and gets no argument.
-// Hook for the TLS round: when -tls-mode is not off, the baselines must be
-// started with the manager's serving certificate as well (see runHTTP).
+// resolveTLS checks -tls against the manager: a manager without
+// --tls-mode (before the TLS work) serves plain HTTP, gets no argument, and
+// cannot be measured with TLS.
 func (o *options) resolveTLS() error {
-	out, _ := exec.Command(o.manager, "--help").CombinedOutput()
-	has := strings.Contains(string(out), "-tls-mode")
-	switch {
-	case has:
-		o.tlsArgs = []string{"--tls-mode=" + o.tlsMode}
-	case o.tlsMode != "off":
-		return fmt.Errorf("-tls-mode %s: the manager %s has no --tls-mode flag", o.tlsMode, o.manager)
+	switch o.tls {
+	case "off", "on", "both":
+	default:
+		return fmt.Errorf("-tls %q: want off, on or both", o.tls)
 	}
-	if o.tlsMode != "off" {
-		return fmt.Errorf("-tls-mode %s: the TLS round is not implemented yet; only off is measured", o.tlsMode)
+	out, _ := exec.Command(o.manager, "--help").CombinedOutput()
+	switch has := strings.Contains(string(out), "-tls-mode"); {
+	case has:
+		o.offArgs = []string{"--tls-mode=off"}
+	case o.tls != "off":
+		return fmt.Errorf("-tls %s: the manager %s has no --tls-mode flag; use -tls off", o.tls, o.manager)
 	}
 	return nil
 }

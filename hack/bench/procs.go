@@ -93,9 +93,8 @@ func freeAddrs(n int) ([]string, error) {
 	return out, nil
 }
 
-// waitHTTP polls url until it answers want or timeout passes.
-func waitHTTP(ctx context.Context, p *process, url string, want int, timeout time.Duration) error {
-	c := &http.Client{Timeout: 2 * time.Second}
+// waitHTTP polls url with c until it answers want or timeout passes.
+func waitHTTP(ctx context.Context, c *http.Client, p *process, url string, want int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	last := "no answer"
 	for time.Now().Before(deadline) {

@@ -17,10 +17,11 @@ type Report struct {
 	Commit    string         `json:"commit"`
 	Command   string         `json:"command"`
 	Note      string         `json:"note,omitempty"`
-	TLSMode   string         `json:"tls_mode"`
+	TLS       string         `json:"tls"`
 	LoadStart string         `json:"load_average_start"`
 	LoadEnd   string         `json:"load_average_end"`
 	HTTP      *HTTPResult    `json:"http,omitempty"`
+	HTTPS     *HTTPResult    `json:"https,omitempty"`
 	Scale     []*ScaleResult `json:"controller_scale,omitempty"`
 }
 
@@ -74,6 +75,9 @@ func (r *Report) markdown() string {
 	}
 	p("\n\n")
 	if h := r.HTTP; h != nil {
+		h.markdown(&b)
+	}
+	if h := r.HTTPS; h != nil {
 		h.markdown(&b)
 	}
 	if len(r.Scale) > 0 {

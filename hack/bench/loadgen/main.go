@@ -2,13 +2,17 @@
 // of its own, so that the load it makes is not measured inside any target.
 // It reads a plan.Plan (JSON) from -plan, drives the targets with keep-alive
 // workers, only on loopback addresses, in alternating rounds bounded in time
-// and requests, and writes a plan.Result (JSON) to -out.
+// and requests, and writes a plan.Result (JSON) to -out. With -ca-file it
+// trusts that CA (and no other) for https targets; every connection is
+// HTTP/1.1, over TLS for https, so that a target and its baseline always
+// speak the same protocol.
 //
-//	loadgen -plan plan.json -out result.json
+//	loadgen -plan plan.json -out result.json [-ca-file ca.crt]
 package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -25,6 +29,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/scopegate/scopegate/hack/bench/pki"
 	"github.com/scopegate/scopegate/hack/bench/plan"
 )
 
@@ -49,7 +54,15 @@ const (
 func run(ctx context.Context) error {
 	planPath := flag.String("plan", "", "The plan (JSON).")
 	out := flag.String("out", "", "Where to write the result (JSON); empty: stdout.")
+	caFile := flag.String("ca-file", "", "PEM CA that https targets are verified against (the only root trusted).")
 	flag.Parse()
+	var tlsConfig *tls.Config
+	if *caFile != "" {
+		var err error
+		if tlsConfig, err = pki.ClientConfig(*caFile); err != nil {
+			return err
+		}
+	}
 	raw, err := os.ReadFile(*planPath)
 	if err != nil {
 		return fmt.Errorf("read plan: %w", err)
@@ -72,7 +85,7 @@ func run(ctx context.Context) error {
 	}
 	meters := make([]*meter, len(p.Targets))
 	for i, t := range p.Targets {
-		meters[i] = &meter{target: t, client: newClient(p.Concurrency), result: plan.TargetResult{Name: t.Name}}
+		meters[i] = &meter{target: t, client: newClient(p.Concurrency, tlsConfig), result: plan.TargetResult{Name: t.Name}}
 		defer meters[i].client.CloseIdleConnections()
 	}
 	for _, m := range meters {
@@ -101,6 +114,9 @@ func run(ctx context.Context) error {
 	}
 	var res plan.Result
 	for _, m := range meters {
+		if p := m.proto.Load(); p != nil {
+			m.result.Proto = *p
+		}
 		res.Targets = append(res.Targets, m.result)
 	}
 	b, err := json.MarshalIndent(res, "", "  ")
@@ -118,6 +134,8 @@ type meter struct {
 	target plan.Target
 	client *http.Client
 	result plan.TargetResult
+	// proto is the protocol of the first successful answer (see protocol).
+	proto atomic.Pointer[string]
 }
 
 // worker is what one worker saw in a phase.
@@ -204,6 +222,10 @@ func (m *meter) once(ctx context.Context, w *worker) {
 	case err != nil:
 		w.transport++
 	default:
+		if m.proto.Load() == nil {
+			p := protocol(res)
+			m.proto.Store(&p)
+		}
 		w.statuses[res.StatusCode]++
 		w.latencies = append(w.latencies, took)
 	}
@@ -219,13 +241,28 @@ func percentile(sorted []time.Duration, p int) time.Duration {
 
 func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
+// protocol names what an answer came over, e.g. "HTTP/1.1, TLS 1.3,
+// TLS_AES_128_GCM_SHA256, X25519MLKEM768" or "HTTP/1.1".
+func protocol(res *http.Response) string {
+	cs := res.TLS
+	if cs == nil {
+		return res.Proto
+	}
+	return fmt.Sprintf("%s, %s, %s, %s", res.Proto, tls.VersionName(cs.Version), tls.CipherSuiteName(cs.CipherSuite), cs.CurveID)
+}
+
 // newClient is a keep-alive client with one idle connection per worker, no
-// proxy, no compression, and a dialer that reaches only loopback addresses.
-func newClient(c int) *http.Client {
+// proxy, no compression, HTTP/1.1 only (also over TLS: no HTTP/2 by ALPN),
+// and a dialer that reaches only loopback addresses.
+func newClient(c int, tlsConfig *tls.Config) *http.Client {
+	var protos http.Protocols
+	protos.SetHTTP1(true)
 	return &http.Client{
 		Transport: &http.Transport{
 			Proxy:               nil,
 			DialContext:         dialLoopback,
+			TLSClientConfig:     tlsConfig,
+			Protocols:           &protos,
 			MaxIdleConns:        c,
 			MaxIdleConnsPerHost: c,
 			IdleConnTimeout:     90 * time.Second,

@@ -44,7 +44,10 @@ type Result struct {
 
 // TargetResult is one target's rounds in order.
 type TargetResult struct {
-	Name   string  `json:"name"`
+	Name string `json:"name"`
+	// Proto is what the answers came over, e.g. "HTTP/1.1, TLS 1.3,
+	// TLS_AES_128_GCM_SHA256, X25519MLKEM768", or "HTTP/1.1" in clear.
+	Proto  string  `json:"proto,omitempty"`
 	Rounds []Round `json:"rounds"`
 }
 
