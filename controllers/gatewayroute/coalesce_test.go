@@ -33,7 +33,7 @@ func eventClient(name string, scopes ...scopegatev1alpha1.Scope) *scopegatev1alp
 	}
 }
 
-func TestABurstOfClientEventsReconcilesEachDependentRouteOnce(t *testing.T) {
+func TestABurstOfClientEventsReconcilesEachRouteOnce(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	scoped, other := route("a", "scoped", "/mcp/a", t0), route("b", "other", "/mcp/b", t0)
 	scoped.Spec.RequiredScopes = []scopegatev1alpha1.Scope{"mcp"}
@@ -42,7 +42,7 @@ func TestABurstOfClientEventsReconcilesEachDependentRouteOnce(t *testing.T) {
 	anonymous.Spec.RequiredScopes, anonymous.Spec.AllowAnonymous = []scopegatev1alpha1.Scope{"mcp"}, true
 	open := route("d", "open", "/mcp/d", t0)
 
-	h := &clientEvents{routes: routeLister{routes: []scopegatev1alpha1.GatewayRoute{scoped, other, anonymous, open}}, delay: 50 * time.Millisecond, log: logr.Discard()}
+	h := clientEvents(routeLister{routes: []scopegatev1alpha1.GatewayRoute{scoped, other, anonymous, open}}, 50*time.Millisecond, logr.Discard())
 	q := priorityqueue.New[reconcile.Request]("coalesce-test")
 	defer q.ShutDown()
 	ctx := context.Background()
@@ -57,21 +57,25 @@ func TestABurstOfClientEventsReconcilesEachDependentRouteOnce(t *testing.T) {
 	}
 
 	deadline := time.Now().Add(10 * time.Second)
-	for q.Len() < 2 && time.Now().Before(deadline) {
+	for q.Len() < 4 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(100 * time.Millisecond) // anything else scheduled would be ready by now
-	if got := q.Len(); got != 2 {
-		t.Fatalf("%d reconciles queued after 2000 client events, want 2 (one per route whose satisfiability depends on clients)", got)
+	// Every route counts its authorized clients, so every route is
+	// reconciled, each once.
+	if got := q.Len(); got != 4 {
+		t.Fatalf("%d reconciles queued after 2000 client events, want 4 (one per route)", got)
 	}
 	got := map[string]bool{}
-	for range 2 {
+	for range 4 {
 		req, _ := q.Get()
 		got[req.String()] = true
 		q.Done(req)
 	}
-	if !got["a/scoped"] || !got["b/other"] {
-		t.Fatalf("queued %v, want a/scoped and b/other", got)
+	for _, want := range []string{"a/scoped", "b/other", "c/anonymous", "d/open"} {
+		if !got[want] {
+			t.Fatalf("queued %v, want %s among them", got, want)
+		}
 	}
 }
 
@@ -83,6 +87,8 @@ func TestScopesMayChange(t *testing.T) {
 	suspended.Spec.Suspended = true
 	statusOnly := base.DeepCopy()
 	statusOnly.Status.ClientID = "team.c"
+	withAudiences := base.DeepCopy()
+	withAudiences.Spec.Audiences = []scopegatev1alpha1.Audience{"mcp"}
 	ttl := base.DeepCopy()
 	ttl.Spec.AccessTokenTTL = &metav1.Duration{Duration: time.Hour}
 	cases := []struct {
@@ -91,7 +97,8 @@ func TestScopesMayChange(t *testing.T) {
 		want bool
 	}{
 		{"a status write cannot change satisfiability", statusOnly, false},
-		{"a spec change outside scopes and suspension cannot", ttl, false},
+		{"a spec change outside scopes, audiences and suspension cannot", ttl, false},
+		{"a changed audience allow-list can", withAudiences, true},
 		{"a changed scope list can", eventClient("c", "mcp"), true},
 		{"reordered scopes are treated as changed", eventClient("c", "a2a", "mcp"), true},
 		{"a suspension can", suspended, true},

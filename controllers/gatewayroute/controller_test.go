@@ -371,6 +371,14 @@ var _ = Describe("GatewayRoute controllers", func() {
 		mcpOnly := newClient("mcp-audience", "mcp")
 		Eventually(authorized).Should(Equal(int32(2)))
 		expectCondition(key, scopegatev1alpha1.ConditionReachable, metav1.ConditionTrue, scopegatev1alpha1.ReasonAuthorizedClients)
+		By("a client whose audience allow-list changes to one the route accepts counts then")
+		wrong := &scopegatev1alpha1.OAuthClient{}
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "wrong-audience"}, wrong)).To(Succeed())
+		wrong.Spec.Audiences = []scopegatev1alpha1.Audience{"mcp"}
+		Expect(k8s.Update(ctx, wrong)).To(Succeed())
+		Eventually(authorized).Should(Equal(int32(3)))
+		Expect(k8s.Delete(ctx, wrong)).To(Succeed())
+		Eventually(authorized).Should(Equal(int32(2)))
 		By("a suspended client no longer counts, a deleted one neither")
 		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(mcpOnly), mcpOnly)).To(Succeed())
 		mcpOnly.Spec.Suspended = true

@@ -129,7 +129,7 @@ func (r *StatusReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(m.routesOfService)).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(m.routesOfSlice)).
 		// Coalesced: see clientEvents.
-		Watches(&scopegatev1alpha1.OAuthClient{}, &clientEvents{routes: mgr.GetClient(), delay: r.scopesRecheckDelay(), log: r.Log}).
+		Watches(&scopegatev1alpha1.OAuthClient{}, clientEvents(mgr.GetClient(), r.scopesRecheckDelay(), r.Log)).
 		Complete(r)
 }
 

@@ -7,14 +7,13 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
 	"github.com/scopegate/scopegate/controllers/audit"
+	"github.com/scopegate/scopegate/controllers/fanout"
 )
 
 // DefaultAuditDelay is how long GatewayRoute events are gathered before the
@@ -37,49 +36,31 @@ func (r *Reconciler) reconcileAudit(ctx context.Context, p *pass) (ctrl.Result, 
 }
 
 // routeEvents maps GatewayRoute events onto the OAuthClients whose audit
-// they can change, coalesced: a route created or deleted, or whose prefix,
-// protocol, scopes, audiences or anonymity changed (not a status write),
-// schedules every client once, delay later; the events of that interval
-// join the scheduled reconcile (the workqueue keeps one entry per client).
-// A route change among 1000 clients is thus one pass per client, writing
-// only where the answer changed, not one per event.
-type routeEvents struct {
-	clients client.Reader
-	delay   time.Duration
-	log     logr.Logger
-}
-
-type requestQueue = workqueue.TypedRateLimitingInterface[reconcile.Request]
-
-func (h *routeEvents) Create(ctx context.Context, _ event.TypedCreateEvent[client.Object], q requestQueue) {
-	h.schedule(ctx, q)
-}
-
-func (h *routeEvents) Update(ctx context.Context, e event.TypedUpdateEvent[client.Object], q requestQueue) {
-	o, ok1 := e.ObjectOld.(*scopegatev1alpha1.GatewayRoute)
-	n, ok2 := e.ObjectNew.(*scopegatev1alpha1.GatewayRoute)
-	if ok1 && ok2 && !auditMayChange(o, n) {
-		return
-	}
-	h.schedule(ctx, q)
-}
-
-func (h *routeEvents) Delete(ctx context.Context, _ event.TypedDeleteEvent[client.Object], q requestQueue) {
-	h.schedule(ctx, q)
-}
-
-func (h *routeEvents) Generic(ctx context.Context, _ event.TypedGenericEvent[client.Object], q requestQueue) {
-	h.schedule(ctx, q)
-}
-
-func (h *routeEvents) schedule(ctx context.Context, q requestQueue) {
-	var clients scopegatev1alpha1.OAuthClientList
-	if err := h.clients.List(ctx, &clients); err != nil {
-		h.log.Error(err, "List OAuthClients to map a GatewayRoute event")
-		return
-	}
-	for i := range clients.Items {
-		q.AddAfter(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&clients.Items[i])}, h.delay)
+// they can change, coalesced (package fanout): a route created or deleted,
+// or whose prefix, protocol, scopes, audiences or anonymity changed (not a
+// status write), schedules every client once, delay later. A route change
+// among 1000 clients is thus one pass per client, writing only where the
+// answer changed, not one per event.
+func routeEvents(clients client.Reader, delay time.Duration, log logr.Logger) *fanout.Handler {
+	return &fanout.Handler{
+		Targets: func(ctx context.Context) ([]reconcile.Request, error) {
+			var list scopegatev1alpha1.OAuthClientList
+			if err := clients.List(ctx, &list); err != nil {
+				return nil, err
+			}
+			out := make([]reconcile.Request, 0, len(list.Items))
+			for i := range list.Items {
+				out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+			}
+			return out, nil
+		},
+		Matters: func(old, cur client.Object) bool {
+			o, ok1 := old.(*scopegatev1alpha1.GatewayRoute)
+			n, ok2 := cur.(*scopegatev1alpha1.GatewayRoute)
+			return !ok1 || !ok2 || auditMayChange(o, n)
+		},
+		Delay: delay,
+		Log:   log,
 	}
 }
 

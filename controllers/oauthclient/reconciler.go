@@ -185,7 +185,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&scopegatev1alpha1.OAuthClient{}, handler.EnqueueRequestsFromMapFunc(clientsSharingServiceAccounts(r.Client)),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		// The routes decide reachableRoutes and unusedScopes; coalesced.
-		Watches(&scopegatev1alpha1.GatewayRoute{}, &routeEvents{clients: r.Client, delay: r.auditDelay(), log: mgr.GetLogger().WithName("oauthclient-audit")}).
+		Watches(&scopegatev1alpha1.GatewayRoute{}, routeEvents(r.Client, r.auditDelay(), mgr.GetLogger().WithName("oauthclient-audit"))).
 		// Every OAuthClient of a namespace owns its trust-bundle ConfigMap
 		// (not as controller): an edit or deletion wakes them all.
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &scopegatev1alpha1.OAuthClient{}))
