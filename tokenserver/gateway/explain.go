@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/scopegate/scopegate/tokenserver"
-	"github.com/scopegate/scopegate/tokenserver/registry"
 	"github.com/scopegate/scopegate/tokenserver/scope"
 )
 
@@ -115,7 +113,10 @@ func (g *Gateway) Explain(ctx context.Context, req ExplainRequest) (*Explanation
 	x.Route = explainedRoute(rt)
 	x.Checks = append(x.Checks, Check{Name: "route", Passed: true, Detail: "matched " + rt.PathPrefix + " (" + rt.Key + ")"})
 
-	probe := httptest.NewRequestWithContext(ctx, req.Method, "http://gateway"+path, nil)
+	probe, err := http.NewRequestWithContext(ctx, req.Method, "http://gateway"+path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadExplainRequest, err)
+	}
 	if rt.Protocol == ProtocolA2A && isAgentCardRequest(probe, rt.PathPrefix, clean) {
 		x.Checks = append(x.Checks, Check{Name: "token", Passed: true, Detail: "agent cards are public"})
 		return x.forwarded(e, "agent_card"), nil
@@ -165,13 +166,12 @@ func (g *Gateway) Explain(ctx context.Context, req ExplainRequest) (*Explanation
 	aud.Detail = "the token's aud holds one of the route's audiences"
 	x.Checks = append(x.Checks, aud)
 
-	if check, ok := g.peekLimits(rt, claims.ClientID); !ok {
-		retry := seconds(g.retryOf(rt, claims.ClientID))
-		x.RetryAfter = retry
+	check, ok, retry := g.peekLimits(rt, claims.ClientID)
+	if !ok {
+		x.RetryAfter = seconds(retry)
 		return x.deny(check, &gatewayError{Status: http.StatusTooManyRequests, Reason: "rate_limited"}), nil
-	} else {
-		x.Checks = append(x.Checks, check)
 	}
+	x.Checks = append(x.Checks, check)
 	return x.forwarded(e, "authorized"), nil
 }
 
@@ -260,55 +260,25 @@ func (g *Gateway) scopeCheck(rt *Route, c *tokenserver.Claims) Check {
 }
 
 // peekLimits reads the client's buckets on this route without taking a
-// token: ok is false when one of them is empty.
-func (g *Gateway) peekLimits(rt *Route, clientID string) (Check, bool) {
+// token: ok is false when one of them is empty, and retry is then how long
+// until the emptiest serves again.
+func (g *Gateway) peekLimits(rt *Route, clientID string) (ck Check, ok bool, retry time.Duration) {
 	now := g.now()
-	ck := Check{Name: "rateLimit", Passed: true, Detail: "no rate limit applies"}
+	ck = Check{Name: "rateLimit", Passed: true, Detail: "no rate limit applies"}
+	limits, n := g.clientLimits(rt, clientID)
 	var parts []string
-	try := func(what, key string, l registry.RateLimit) bool {
-		tokens := g.limiters.peek(key, l, now)
-		parts = append(parts, fmt.Sprintf("%s: %d of %d requests left", what, int(math.Max(0, math.Floor(tokens))), l.Burst))
-		return tokens >= 1
-	}
-	ok := true
-	if l, found := normLimit(rt.RateLimit); found {
-		ok = try("route limit", "route\x00"+rt.Key+"\x00"+clientID, l) && ok
-	}
-	if g.registry != nil {
-		if c, found := g.registry.Get(clientID); found {
-			if l, found := normLimit(c.RateLimit); found {
-				ok = try("client limit", "client\x00"+clientID, l) && ok
-			}
+	for _, cl := range limits[:n] {
+		tokens := g.limiters.peek(cl.key, cl.limit, now)
+		parts = append(parts, fmt.Sprintf("%s: %d of %d requests left", cl.what, int(math.Max(0, math.Floor(tokens))), cl.limit.Burst))
+		if tokens < 1 {
+			ck.Passed = false
+			retry = max(retry, time.Duration((1-tokens)/cl.limit.RequestsPerSecond*float64(time.Second)))
 		}
 	}
 	if len(parts) > 0 {
 		ck.Detail = strings.Join(parts, "; ")
 	}
-	ck.Passed = ok
-	return ck, ok
-}
-
-// retryOf is how long until the client's emptiest bucket serves again.
-func (g *Gateway) retryOf(rt *Route, clientID string) (d time.Duration) {
-	now := g.now()
-	consider := func(key string, l registry.RateLimit) {
-		if tokens := g.limiters.peek(key, l, now); tokens < 1 {
-			if w := time.Duration((1 - tokens) / l.RequestsPerSecond * float64(time.Second)); w > d {
-				d = w
-			}
-		}
-	}
-	if l, found := normLimit(rt.RateLimit); found {
-		consider("route\x00"+rt.Key+"\x00"+clientID, l)
-	}
-	if g.registry != nil {
-		if c, found := g.registry.Get(clientID); found {
-			if l, found := normLimit(c.RateLimit); found {
-				consider("client\x00"+clientID, l)
-			}
-		}
-	}
-	return d
+	return ck, ck.Passed, retry
 }
 
 // nearestPrefix is the route prefix sharing the most leading segments with

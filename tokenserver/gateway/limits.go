@@ -14,18 +14,37 @@ import (
 // false when either bucket is empty.
 func (g *Gateway) limitClient(w http.ResponseWriter, rt *Route, clientID string, d *decision) bool {
 	now := g.now()
+	limits, n := g.clientLimits(rt, clientID)
 	checks := make([]limitCheck, 0, 2)
+	for _, cl := range limits[:n] {
+		checks = append(checks, limitCheck{g.limiters.get(cl.key, cl.limit, now), cl.limit})
+	}
+	return g.applyLimits(w, checks, d, "client")
+}
+
+// clientLimit is one bucket an authenticated request takes from.
+type clientLimit struct {
+	what, key string
+	limit     registry.RateLimit
+}
+
+// clientLimits are the buckets of clientID's requests on rt: the route's
+// limit per client, and the client's own (OAuthClient spec.rateLimit), in
+// that order; n says how many apply.
+func (g *Gateway) clientLimits(rt *Route, clientID string) (limits [2]clientLimit, n int) {
 	if l, ok := normLimit(rt.RateLimit); ok {
-		checks = append(checks, limitCheck{g.limiters.get("route\x00"+rt.Key+"\x00"+clientID, l, now), l})
+		limits[n] = clientLimit{"route limit", "route\x00" + rt.Key + "\x00" + clientID, l}
+		n++
 	}
 	if g.registry != nil {
 		if c, found := g.registry.Get(clientID); found {
 			if l, ok := normLimit(c.RateLimit); ok {
-				checks = append(checks, limitCheck{g.limiters.get("client\x00"+clientID, l, now), l})
+				limits[n] = clientLimit{"client limit", "client\x00" + clientID, l}
+				n++
 			}
 		}
 	}
-	return g.applyLimits(w, checks, d, "client")
+	return limits, n
 }
 
 // limitAnonymous applies the route's limit per source address to a request
