@@ -51,21 +51,26 @@ func (r *Reconciler) reconcileServiceAccounts(ctx context.Context, p *pass) (ctr
 // holderOf is the name of another live client among clients that names sa
 // and precedes self, or "".
 func holderOf(clients []scopegatev1alpha1.OAuthClient, sa string, self *scopegatev1alpha1.OAuthClient) string {
-	holder := ""
 	var held *scopegatev1alpha1.OAuthClient
 	for i := range clients {
 		o := &clients[i]
-		if o.UID == self.UID || !o.DeletionTimestamp.IsZero() || !slices.Contains(o.ServiceAccountNames(), sa) {
+		if o.UID == self.UID || !o.DeletionTimestamp.IsZero() || !slices.Contains(o.ServiceAccountNames(), sa) ||
+			!precedes(o, self) {
 			continue
 		}
-		if !registry.Precedes(o.CreationTimestamp.Time, o.ClientID(), self.CreationTimestamp.Time, self.ClientID()) {
-			continue
-		}
-		if held == nil || registry.Precedes(o.CreationTimestamp.Time, o.ClientID(), held.CreationTimestamp.Time, held.ClientID()) {
-			held, holder = o, o.Name
+		if held == nil || precedes(o, held) {
+			held = o
 		}
 	}
-	return holder
+	if held == nil {
+		return ""
+	}
+	return held.Name
+}
+
+// precedes applies the registry's rule to two OAuthClients.
+func precedes(a, b *scopegatev1alpha1.OAuthClient) bool {
+	return registry.Precedes(a.CreationTimestamp.Time, a.ClientID(), b.CreationTimestamp.Time, b.ClientID())
 }
 
 // clientsSharingServiceAccounts maps a changed or deleted OAuthClient to the
