@@ -15,7 +15,7 @@ export KUBEBUILDER_ASSETS := $(K8S_BIN)
 
 # Fuzz targets run briefly by `make test`: package and target pairs.
 FUZZTIME   ?= 8s
-FUZZ_TARGETS ?= ./tokenserver:FuzzParseForm ./tokenserver:FuzzDecodeBasic ./tokenserver/scope:FuzzParse ./tokenserver/gateway:FuzzRouting
+FUZZ_TARGETS ?= ./tokenserver:FuzzParseForm ./tokenserver:FuzzDecodeBasic ./internal/scope:FuzzParse ./internal/gateway:FuzzRouting
 
 .PHONY: all
 all: build
@@ -89,7 +89,7 @@ e2e-deps: ## Install the Node.js clients of the end-to-end suite.
 	@if [ -f test/e2e/package-lock.json ] && [ ! -d test/e2e/node_modules ]; then cd test/e2e && npm ci --no-audit --no-fund; fi
 
 # Micro-benchmarks: packages, repetitions (for benchstat) and time per run.
-BENCH_PKGS  ?= ./tokenserver ./tokenserver/gateway ./tokenserver/registry ./tokenserver/scope
+BENCH_PKGS  ?= ./tokenserver ./internal/gateway ./internal/registry ./internal/scope
 BENCH_COUNT ?= 6
 BENCH_TIME  ?= 500ms
 # Flags of the external harness, e.g. BENCH_ARGS="-clients 100 -note 'quiet machine'".

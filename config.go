@@ -14,9 +14,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	"github.com/scopegate/scopegate/tokenserver/gateway"
+	"github.com/scopegate/scopegate/internal/gateway"
 
-	"github.com/scopegate/scopegate/tokenserver/servingcert"
+	"github.com/scopegate/scopegate/internal/servingcert"
 )
 
 // config is the manager's configuration, from its flags (SPEC §2).

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scopegate/scopegate/tokenserver/servingcert"
+	"github.com/scopegate/scopegate/internal/servingcert"
 )
 
 func parse(t *testing.T, args ...string) (*config, error) {

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/scopegate/scopegate/tokenserver/registry"
+	"github.com/scopegate/scopegate/internal/registry"
 )
 
 // hookScopes are the seed's hook permissions; granting one requires the

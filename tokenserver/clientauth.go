@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/scopegate/scopegate/tokenserver/registry"
+	"github.com/scopegate/scopegate/internal/registry"
 	"github.com/scopegate/scopegate/tokenserver/workload"
 )
 

@@ -13,6 +13,8 @@ import (
 	josejwt "github.com/go-jose/go-jose/v4/jwt"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/scopegate/scopegate/internal/accesstoken"
 )
 
 func TestOAuth2ClientGetsTokensWithBothAuthStyles(t *testing.T) {
@@ -95,7 +97,7 @@ func joseVerify(t *testing.T, set jose.JSONWebKeySet, raw string) (string, map[s
 func TestTokensVerifyWithGoJoseAcrossAKeyRotation(t *testing.T) {
 	f := newFixture(t)
 	h := f.srv.Handler()
-	first, err := f.srv.Issue(t.Context(), IssueRequest{ClientID: "team-a.alpha", Scopes: []string{"mcp"}, TTL: 24 * time.Hour})
+	first, err := f.srv.Issue(t.Context(), accesstoken.IssueRequest{ClientID: "team-a.alpha", Scopes: []string{"mcp"}, TTL: 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,14 +119,14 @@ func TestTokensVerifyWithGoJoseAcrossAKeyRotation(t *testing.T) {
 	if n := len(fetchJWKS(t, h).Keys); n != 2 {
 		t.Fatalf("JWKS holds %d keys during pre-publication, want 2", n)
 	}
-	pre, _ := f.srv.Issue(t.Context(), IssueRequest{ClientID: "team-a.alpha", Scopes: []string{"mcp"}})
+	pre, _ := f.srv.Issue(t.Context(), accesstoken.IssueRequest{ClientID: "team-a.alpha", Scopes: []string{"mcp"}})
 	if pre.KeyID != kid1 {
 		t.Errorf("the next key signed before its activation")
 	}
 
 	// After activation the new key signs; the old token still verifies.
 	f.clock.Step(24 * time.Hour)
-	second, _ := f.srv.Issue(t.Context(), IssueRequest{ClientID: "team-a.alpha", Scopes: []string{"mcp"}})
+	second, _ := f.srv.Issue(t.Context(), accesstoken.IssueRequest{ClientID: "team-a.alpha", Scopes: []string{"mcp"}})
 	set := fetchJWKS(t, h)
 	kid2, _ := joseVerify(t, set, second.Raw)
 	if kid2 == kid1 {

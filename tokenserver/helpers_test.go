@@ -12,8 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	testingclock "k8s.io/utils/clock/testing"
 
+	"github.com/scopegate/scopegate/internal/registry"
 	"github.com/scopegate/scopegate/tokenserver/keys"
-	"github.com/scopegate/scopegate/tokenserver/registry"
 	"github.com/scopegate/scopegate/tokenserver/revocation"
 )
 

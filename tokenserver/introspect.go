@@ -3,7 +3,8 @@ package tokenserver
 import (
 	"net/http"
 
-	"github.com/scopegate/scopegate/tokenserver/registry"
+	"github.com/scopegate/scopegate/internal/accesstoken"
+	"github.com/scopegate/scopegate/internal/registry"
 )
 
 // introspection is RFC 7662 §2.2's answer for an active token: the
@@ -67,7 +68,7 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	// clock, and a token past exp is not "within its given time window of
 	// validity" (RFC 7662 §2.2).
 	if err == nil && !s.now().Before(c.ExpiresAt.Time) {
-		err = ErrInvalidToken
+		err = accesstoken.ErrInvalidToken
 	}
 	if err != nil {
 		s.metrics.introspected.WithLabelValues("false").Inc()

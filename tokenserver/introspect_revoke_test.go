@@ -10,14 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scopegate/scopegate/internal/accesstoken"
+	"github.com/scopegate/scopegate/internal/registry"
 	"github.com/scopegate/scopegate/tokenserver/keys"
-	"github.com/scopegate/scopegate/tokenserver/registry"
 	"github.com/scopegate/scopegate/tokenserver/revocation"
 )
 
 func (f *fixture) issue(client string, scopes ...string) string {
 	f.t.Helper()
-	tok, err := f.srv.Issue(f.t.Context(), IssueRequest{ClientID: client, Scopes: scopes})
+	tok, err := f.srv.Issue(f.t.Context(), accesstoken.IssueRequest{ClientID: client, Scopes: scopes})
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -11,17 +11,15 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/scopegate/scopegate/tokenserver/registry"
-	"github.com/scopegate/scopegate/tokenserver/scope"
+	"github.com/scopegate/scopegate/internal/accesstoken"
+	"github.com/scopegate/scopegate/internal/registry"
+	"github.com/scopegate/scopegate/internal/scope"
 )
 
-// TypAccessToken is the JOSE typ of an RFC 9068 access token (§2.1).
-const TypAccessToken = "at+jwt"
-
-// Issue implements TokenIssuer for the OAuthClient controller: it signs a
+// Issue implements accesstoken.Issuer for the OAuthClient controller: it signs a
 // token for a registered client through the same keys and claims as the
 // token endpoint. Scopes must be valid; the caller has decided the grant.
-func (s *Server) Issue(_ context.Context, req IssueRequest) (*IssuedToken, error) {
+func (s *Server) Issue(_ context.Context, req accesstoken.IssueRequest) (*accesstoken.IssuedToken, error) {
 	if req.ClientID == "" || len(req.Scopes) == 0 {
 		return nil, fmt.Errorf("issue token: client ID and scopes are required")
 	}
@@ -59,7 +57,7 @@ type issueParams struct {
 }
 
 // issue signs an access token (RFC 9068 §2) with the current key.
-func (s *Server) issue(p issueParams) (*IssuedToken, error) {
+func (s *Server) issue(p issueParams) (*accesstoken.IssuedToken, error) {
 	clientID, scopes, aud, ttl := p.clientID, p.scopes, p.aud, p.ttl
 	if ttl <= 0 {
 		ttl = s.opts.DefaultTTL
@@ -79,7 +77,7 @@ func (s *Server) issue(p issueParams) (*IssuedToken, error) {
 	}
 	now := s.now().Truncate(time.Second)
 	exp := now.Add(ttl)
-	claims := &Claims{
+	claims := &accesstoken.Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    s.opts.Issuer,
 			Subject:   registry.SubjectFor(clientID),
@@ -105,7 +103,7 @@ func (s *Server) issue(p issueParams) (*IssuedToken, error) {
 		return nil, fmt.Errorf("sign access token: %w", err)
 	}
 	s.metrics.issued.Inc()
-	return &IssuedToken{Raw: raw, Claims: claims, KeyID: key.ID, IssuedAt: now, ExpiresAt: exp}, nil
+	return &accesstoken.IssuedToken{Raw: raw, Claims: claims, KeyID: key.ID, IssuedAt: now, ExpiresAt: exp}, nil
 }
 
 func randomHex(n int) (string, error) {

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"slices"
 
-	"github.com/scopegate/scopegate/tokenserver/scope"
+	"github.com/scopegate/scopegate/internal/scope"
 )
 
 // metadataDoc is RFC 8414 §2 authorization-server metadata.

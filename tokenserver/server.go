@@ -3,6 +3,8 @@ package tokenserver
 import (
 	"net/http"
 	"time"
+
+	"github.com/scopegate/scopegate/internal/accesstoken"
 )
 
 // Endpoint paths (SPEC §5).
@@ -15,8 +17,9 @@ const (
 	PathMetadata   = "/.well-known/oauth-authorization-server"
 )
 
-// Server is the token server. It implements TokenIssuer, TokenVerifier and
-// KeyRetirement for the other components of the manager.
+// Server is the token server. It implements accesstoken.Issuer,
+// accesstoken.Verifier and accesstoken.KeyRetirement for the other
+// components of the manager.
 type Server struct {
 	opts        Options
 	metrics     *metrics
@@ -29,9 +32,9 @@ type Server struct {
 }
 
 var (
-	_ TokenIssuer   = (*Server)(nil)
-	_ TokenVerifier = (*Server)(nil)
-	_ KeyRetirement = (*Server)(nil)
+	_ accesstoken.Issuer        = (*Server)(nil)
+	_ accesstoken.Verifier      = (*Server)(nil)
+	_ accesstoken.KeyRetirement = (*Server)(nil)
 )
 
 // New returns a Server.

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/scopegate/scopegate/internal/accesstoken"
 )
 
 // signer writes compact JWS (RFC 7515 §7.1) access tokens. The JOSE header
@@ -24,7 +26,7 @@ type signer struct {
 type encodedHeader struct{ kid, b64 string }
 
 // sign returns the compact serialisation of claims signed by the key kid.
-func (s *signer) sign(kid string, key any, claims *Claims) (string, error) {
+func (s *signer) sign(kid string, key any, claims *accesstoken.Claims) (string, error) {
 	h, err := s.header(kid)
 	if err != nil {
 		return "", err
@@ -52,7 +54,7 @@ func (s *signer) header(kid string) (string, error) {
 		return h.b64, nil
 	}
 	// A map, as jwt.Token's header: encoding/json sorts its keys.
-	js, err := json.Marshal(map[string]any{"alg": jwt.SigningMethodES256.Alg(), "kid": kid, "typ": TypAccessToken})
+	js, err := json.Marshal(map[string]any{"alg": jwt.SigningMethodES256.Alg(), "kid": kid, "typ": accesstoken.TypAccessToken})
 	if err != nil {
 		return "", fmt.Errorf("encode JOSE header: %w", err)
 	}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/scopegate/scopegate/internal/accesstoken"
 )
 
 func TestTheSignerWritesWhatGolangJWTWritesAndItVerifies(t *testing.T) {
@@ -17,13 +19,13 @@ func TestTheSignerWritesWhatGolangJWTWritesAndItVerifies(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	claims := &Claims{
+	claims := &accesstoken.Claims{
 		RegisteredClaims: jwt.RegisteredClaims{Issuer: testIssuer, Subject: "s", Audience: jwt.ClaimStrings{"mcp"},
 			ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour)), IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), ID: "j"},
 		ClientID: "team-a.alpha", Scope: "mcp", Roles: []string{"mcp"}, TokenType: "Bearer",
 	}
 	ref := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
-	ref.Header["kid"], ref.Header["typ"] = "k1", TypAccessToken
+	ref.Header["kid"], ref.Header["typ"] = "k1", accesstoken.TypAccessToken
 	want, err := ref.SigningString()
 	if err != nil {
 		t.Fatal(err)
@@ -38,13 +40,13 @@ func TestTheSignerWritesWhatGolangJWTWritesAndItVerifies(t *testing.T) {
 		if kid == "k1" && raw[:i] != want {
 			t.Fatalf("header and payload\n%s\nwant what golang-jwt writes\n%s", raw[:i], want)
 		}
-		tok, err := jwt.ParseWithClaims(raw, &Claims{}, func(*jwt.Token) (any, error) { return &key.PublicKey, nil },
+		tok, err := jwt.ParseWithClaims(raw, &accesstoken.Claims{}, func(*jwt.Token) (any, error) { return &key.PublicKey, nil },
 			jwt.WithValidMethods([]string{"ES256"}), jwt.WithTimeFunc(func() time.Time { return now }))
 		if err != nil {
 			t.Fatalf("the token does not verify: %v", err)
 		}
-		if tok.Header["kid"] != kid || tok.Header["typ"] != TypAccessToken {
-			t.Fatalf("header %v, want kid %s and typ %s", tok.Header, kid, TypAccessToken)
+		if tok.Header["kid"] != kid || tok.Header["typ"] != accesstoken.TypAccessToken {
+			t.Fatalf("header %v, want kid %s and typ %s", tok.Header, kid, accesstoken.TypAccessToken)
 		}
 	}
 }

@@ -7,9 +7,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/scopegate/scopegate/internal/accesstoken"
+	"github.com/scopegate/scopegate/internal/registry"
+	"github.com/scopegate/scopegate/internal/scope"
 	"github.com/scopegate/scopegate/tokenserver/keys"
-	"github.com/scopegate/scopegate/tokenserver/registry"
-	"github.com/scopegate/scopegate/tokenserver/scope"
 )
 
 // GrantClientCredentials is RFC 6749 §4.4; GrantTokenExchange (RFC 8693)
@@ -53,7 +54,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 }
 
 // token runs the pipeline; issuedType is set for a token exchange.
-func (s *Server) token(w http.ResponseWriter, r *http.Request) (tok *IssuedToken, issuedType string, e *Error) {
+func (s *Server) token(w http.ResponseWriter, r *http.Request) (tok *accesstoken.IssuedToken, issuedType string, e *Error) {
 	req, e := readForm(w, r)
 	if e != nil {
 		return nil, "", e

@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scopegate/scopegate/tokenserver/registry"
+	"github.com/scopegate/scopegate/internal/accesstoken"
+	"github.com/scopegate/scopegate/internal/registry"
 )
 
 func TestTokenEndpointRules(t *testing.T) {
@@ -26,16 +27,16 @@ func TestTokenEndpointRules(t *testing.T) {
 		status    int
 		err       string
 		challenge bool
-		check     func(t *testing.T, c *Claims)
+		check     func(t *testing.T, c *accesstoken.Claims)
 	}{
 		{name: "client_secret_post with an allowed scope gets a token", form: with(aPost, "grant_type", "client_credentials", "scope", "mcp"), status: 200,
-			check: func(t *testing.T, c *Claims) {
+			check: func(t *testing.T, c *accesstoken.Claims) {
 				if c.Scope != "mcp" || strings.Join(c.Audience, ",") != "api,mcp,a2a" {
 					t.Errorf("scope %q aud %v", c.Scope, c.Audience)
 				}
 			}},
 		{name: "client_secret_basic with a form-encoded secret gets a token", form: form("grant_type", "client_credentials", "scope", "service"), hdr: basic("team-b.beta", secretB), status: 200,
-			check: func(t *testing.T, c *Claims) {
+			check: func(t *testing.T, c *accesstoken.Claims) {
 				if c.ClientID != "team-b.beta" || c.PluginID != "github" {
 					t.Errorf("client %q plugin %q", c.ClientID, c.PluginID)
 				}
@@ -71,13 +72,13 @@ func TestTokenEndpointRules(t *testing.T) {
 		{name: "a malformed scope is invalid_scope", form: with(aPost, "grant_type", "client_credentials", "scope", "mcp BAD!"), status: 400, err: "invalid_scope"},
 		{name: "no allowed scope is invalid_scope", form: with(aPost, "grant_type", "client_credentials", "scope", "admin"), status: 400, err: "invalid_scope"},
 		{name: "the grant is the exact intersection", form: with(aPost, "grant_type", "client_credentials", "scope", "admin mcp:github:read user"), status: 200,
-			check: func(t *testing.T, c *Claims) {
+			check: func(t *testing.T, c *accesstoken.Claims) {
 				if c.Scope != "mcp:github:read" || len(c.Roles) != 1 {
 					t.Errorf("scope %q roles %v", c.Scope, c.Roles)
 				}
 			}},
 		{name: "repeated audience and resource form aud", form: with(aPost, "grant_type", "client_credentials", "scope", "mcp", "audience", "mcp", "audience", "a2a", "resource", "https://gw.example.test/mcp/github"), status: 200,
-			check: func(t *testing.T, c *Claims) {
+			check: func(t *testing.T, c *accesstoken.Claims) {
 				if strings.Join(c.Audience, " ") != "mcp a2a https://gw.example.test/mcp/github" {
 					t.Errorf("aud %v", c.Audience)
 				}
@@ -90,14 +91,14 @@ func TestTokenEndpointRules(t *testing.T) {
 		{name: "a hook scope without the hook audience is invalid_target", form: with(aPost, "grant_type", "client_credentials", "scope", "hook:govern"), status: 400, err: "invalid_target"},
 		{name: "a hook scope with the hook audience is granted", form: with(aPost, "grant_type", "client_credentials", "scope", "hook:govern", "audience", "hook"), status: 200},
 		{name: "plugin_id becomes a claim", form: with(aPost, "grant_type", "client_credentials", "scope", "mcp", "plugin_id", "slack"), status: 200,
-			check: func(t *testing.T, c *Claims) {
+			check: func(t *testing.T, c *accesstoken.Claims) {
 				if c.PluginID != "slack" {
 					t.Errorf("plugin_id %q", c.PluginID)
 				}
 			}},
 		{name: "a plugin_id differing from the client's is invalid_request", form: form("grant_type", "client_credentials", "scope", "service", "plugin_id", "slack"), hdr: basic("team-b.beta", secretB), status: 400, err: "invalid_request"},
 		{name: "an empty audience parameter counts as omitted (RFC 6749 §3.1)", form: with(aPost, "grant_type", "client_credentials", "scope", "mcp", "audience", ""), status: 200,
-			check: func(t *testing.T, c *Claims) {
+			check: func(t *testing.T, c *accesstoken.Claims) {
 				if strings.Join(c.Audience, ",") != "api,mcp,a2a" {
 					t.Errorf("aud %v, want the defaults", c.Audience)
 				}

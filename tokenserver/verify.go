@@ -8,13 +8,15 @@ import (
 	"unsafe"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/scopegate/scopegate/internal/accesstoken"
 )
 
-// Verify implements TokenVerifier. The signature, issuer, type and lifetime
+// Verify implements accesstoken.Verifier. The signature, issuer, type and lifetime
 // are checked once per token and cached; revocation and the client's state
 // are checked on every call, so that revoking a token, suspending or
 // deleting a client takes effect at once.
-func (s *Server) Verify(_ context.Context, raw string) (*Claims, error) {
+func (s *Server) Verify(_ context.Context, raw string) (*accesstoken.Claims, error) {
 	c, cached, err := s.verifySigned(raw)
 	if err == nil {
 		err = s.checkLive(c)
@@ -30,14 +32,14 @@ func (s *Server) Verify(_ context.Context, raw string) (*Claims, error) {
 // cache): signature against a published key, iss, typ, exp and nbf. A
 // cached token is refused as soon as its key leaves the key set (a replaced
 // signing-keys Secret), as an uncached one would be.
-func (s *Server) verifySigned(raw string) (*Claims, bool, error) {
+func (s *Server) verifySigned(raw string) (*accesstoken.Claims, bool, error) {
 	now := s.now()
 	// Hash the string's bytes in place: the conversion []byte(raw) would
 	// copy the token to the heap on every request. Sum256 only reads them.
 	k := sha256.Sum256(unsafe.Slice(unsafe.StringData(raw), len(raw)))
 	if c, kid, ok := s.cache.get(k, now); ok {
 		if _, published := s.opts.Keys.PublicKey(kid); !published {
-			return nil, true, fmt.Errorf("%w: signing key no longer published", ErrInvalidToken)
+			return nil, true, fmt.Errorf("%w: signing key no longer published", accesstoken.ErrInvalidToken)
 		}
 		return c, true, nil
 	}
@@ -51,8 +53,8 @@ func (s *Server) verifySigned(raw string) (*Claims, bool, error) {
 
 // parse verifies a token with golang-jwt's explicit options (RFC 9068 §4)
 // and returns its claims and the kid that signed it.
-func (s *Server) parse(raw string) (*Claims, string, error) {
-	c := &Claims{}
+func (s *Server) parse(raw string) (*accesstoken.Claims, string, error) {
+	c := &accesstoken.Claims{}
 	t, err := jwt.ParseWithClaims(raw, c, s.keyFunc,
 		jwt.WithValidMethods([]string{jwt.SigningMethodES256.Alg()}),
 		jwt.WithIssuer(s.opts.Issuer),
@@ -62,17 +64,17 @@ func (s *Server) parse(raw string) (*Claims, string, error) {
 		jwt.WithTimeFunc(s.opts.Now),
 	)
 	if err != nil {
-		return nil, "", fmt.Errorf("%w: %w", ErrInvalidToken, err)
+		return nil, "", fmt.Errorf("%w: %w", accesstoken.ErrInvalidToken, err)
 	}
 	if c.ID == "" || c.ClientID == "" {
-		return nil, "", fmt.Errorf("%w: jti and client_id are required", ErrInvalidToken)
+		return nil, "", fmt.Errorf("%w: jti and client_id are required", accesstoken.ErrInvalidToken)
 	}
 	// The gateway forwards these as identity headers and logs them: a
 	// control character (encoding/json decodes \u0000 and friends) must not
 	// reach a backend or a log line.
 	for _, v := range [...]string{c.ID, c.ClientID, c.Subject, c.Scope, c.PluginID, c.SessionID, c.ServiceAccount} {
 		if !isText(v) {
-			return nil, "", fmt.Errorf("%w: an identity claim holds a control character", ErrInvalidToken)
+			return nil, "", fmt.Errorf("%w: an identity claim holds a control character", accesstoken.ErrInvalidToken)
 		}
 	}
 	kid, _ := t.Header["kid"].(string) // keyFunc found a key by it
@@ -86,7 +88,7 @@ func (s *Server) keyFunc(t *jwt.Token) (any, error) {
 		return nil, err
 	}
 	typ, _ := t.Header["typ"].(string)
-	if typ != TypAccessToken && typ != "application/"+TypAccessToken {
+	if typ != accesstoken.TypAccessToken && typ != "application/"+accesstoken.TypAccessToken {
 		return nil, errors.New("typ is not at+jwt")
 	}
 	kid, _ := t.Header["kid"].(string)
@@ -138,26 +140,18 @@ var registeredJOSEHeader = map[string]bool{
 	"epk": true, "apu": true, "apv": true, "iv": true, "tag": true, "p2s": true, "p2c": true,
 }
 
-// Why a signed, unexpired token is refused; each wraps ErrInvalidToken in
-// Verify's error, so callers that only need "refused" check that.
-var (
-	ErrRevoked         = errors.New("token revoked")
-	ErrClientDeleted   = errors.New("client no longer exists")
-	ErrClientSuspended = errors.New("client suspended")
-)
-
 // checkLive checks what may change during a token's life: revocation and
 // the client's existence and suspension.
-func (s *Server) checkLive(c *Claims) error {
+func (s *Server) checkLive(c *accesstoken.Claims) error {
 	if s.opts.Revocations.Revoked(c.ID) {
-		return fmt.Errorf("%w: %w", ErrInvalidToken, ErrRevoked)
+		return fmt.Errorf("%w: %w", accesstoken.ErrInvalidToken, accesstoken.ErrRevoked)
 	}
 	client, ok := s.opts.Registry.Get(c.ClientID)
 	if !ok {
-		return fmt.Errorf("%w: %w", ErrInvalidToken, ErrClientDeleted)
+		return fmt.Errorf("%w: %w", accesstoken.ErrInvalidToken, accesstoken.ErrClientDeleted)
 	}
 	if client.Suspended {
-		return fmt.Errorf("%w: %w", ErrInvalidToken, ErrClientSuspended)
+		return fmt.Errorf("%w: %w", accesstoken.ErrInvalidToken, accesstoken.ErrClientSuspended)
 	}
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"sync"
 	"time"
+
+	"github.com/scopegate/scopegate/internal/accesstoken"
 )
 
 // verifyCache holds the claims of tokens whose signature, issuer, type and
@@ -21,7 +23,7 @@ type verifyCache struct {
 const evictDivisor = 16
 
 type cacheEntry struct {
-	claims *Claims
+	claims *accesstoken.Claims
 	kid    string
 	// until is the token's exp plus the leeway.
 	until time.Time
@@ -32,7 +34,7 @@ func newVerifyCache(max int) *verifyCache {
 }
 
 // get returns the cached claims of k and the kid that signed them.
-func (c *verifyCache) get(k [sha256.Size]byte, now time.Time) (*Claims, string, bool) {
+func (c *verifyCache) get(k [sha256.Size]byte, now time.Time) (*accesstoken.Claims, string, bool) {
 	c.mu.RLock()
 	e, ok := c.entries[k]
 	c.mu.RUnlock()
@@ -42,7 +44,7 @@ func (c *verifyCache) get(k [sha256.Size]byte, now time.Time) (*Claims, string, 
 	return e.claims, e.kid, true
 }
 
-func (c *verifyCache) put(k [sha256.Size]byte, claims *Claims, kid string, until, now time.Time) {
+func (c *verifyCache) put(k [sha256.Size]byte, claims *accesstoken.Claims, kid string, until, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.entries) >= c.max {

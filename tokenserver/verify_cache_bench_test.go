@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"testing"
 	"time"
+
+	"github.com/scopegate/scopegate/internal/accesstoken"
 )
 
 // BenchmarkVerifyCachePutWhenFull is a cache miss on a gateway that sees
@@ -12,7 +14,7 @@ import (
 func BenchmarkVerifyCachePutWhenFull(b *testing.B) {
 	now := time.Unix(0, 0)
 	c := newVerifyCache(DefaultVerifyCacheSize)
-	claims := &Claims{}
+	claims := &accesstoken.Claims{}
 	var k [sha256.Size]byte
 	i := uint64(0)
 	for ; i < DefaultVerifyCacheSize; i++ {

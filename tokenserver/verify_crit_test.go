@@ -7,19 +7,20 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/scopegate/scopegate/tokenserver/registry"
+	"github.com/scopegate/scopegate/internal/accesstoken"
+	"github.com/scopegate/scopegate/internal/registry"
 )
 
 // signWithHeader signs an otherwise valid access token of team-a.alpha with
 // the fixture's current signing key, with extra JOSE header members.
-func (f *fixture) signWithHeader(header map[string]any, mutate ...func(*Claims)) string {
+func (f *fixture) signWithHeader(header map[string]any, mutate ...func(*accesstoken.Claims)) string {
 	f.t.Helper()
 	k, err := f.ring.Signing()
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	now := f.clock.Now()
-	c := &Claims{
+	c := &accesstoken.Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer: testIssuer, Subject: registry.SubjectFor("team-a.alpha"), Audience: jwt.ClaimStrings{"mcp"},
 			ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour)), IssuedAt: jwt.NewNumericDate(now),
@@ -32,7 +33,7 @@ func (f *fixture) signWithHeader(header map[string]any, mutate ...func(*Claims))
 	}
 	tok := jwt.NewWithClaims(jwt.SigningMethodES256, c)
 	tok.Header["kid"] = k.ID
-	tok.Header["typ"] = TypAccessToken
+	tok.Header["typ"] = accesstoken.TypAccessToken
 	for name, v := range header {
 		tok.Header[name] = v
 	}
@@ -69,8 +70,8 @@ func TestVerifyRefusesCriticalHeaders(t *testing.T) {
 			raw := f.signWithHeader(tc.header)
 			for i := range 2 {
 				// Twice: a refused token must not be cached and pass later.
-				if _, err := f.srv.Verify(t.Context(), raw); !errors.Is(err, ErrInvalidToken) {
-					t.Fatalf("verification %d: err %v, want ErrInvalidToken", i+1, err)
+				if _, err := f.srv.Verify(t.Context(), raw); !errors.Is(err, accesstoken.ErrInvalidToken) {
+					t.Fatalf("verification %d: err %v, want accesstoken.ErrInvalidToken", i+1, err)
 				}
 			}
 			if n := f.srv.cache.len(); n != 0 {
@@ -92,19 +93,19 @@ func TestVerifyRefusesCriticalHeaders(t *testing.T) {
 func TestVerifyRefusesIdentityClaimsWithControlCharacters(t *testing.T) {
 	// The gateway forwards client_id, sub and scope as headers and logs jti:
 	// a signed token holding a control character there is refused.
-	cases := map[string]func(*Claims){
-		"sub":        func(c *Claims) { c.Subject = "abc\r\nX-Injected: 1" },
-		"scope":      func(c *Claims) { c.Scope = "mcp\tadmin" },
-		"jti":        func(c *Claims) { c.ID = "jti\x00" },
-		"plugin_id":  func(c *Claims) { c.PluginID = "git\x1bhub" },
-		"session_id": func(c *Claims) { c.SessionID = "sess\u0085" },
+	cases := map[string]func(*accesstoken.Claims){
+		"sub":        func(c *accesstoken.Claims) { c.Subject = "abc\r\nX-Injected: 1" },
+		"scope":      func(c *accesstoken.Claims) { c.Scope = "mcp\tadmin" },
+		"jti":        func(c *accesstoken.Claims) { c.ID = "jti\x00" },
+		"plugin_id":  func(c *accesstoken.Claims) { c.PluginID = "git\x1bhub" },
+		"session_id": func(c *accesstoken.Claims) { c.SessionID = "sess\u0085" },
 	}
 	for name, mutate := range cases {
 		t.Run("a control character in "+name+" is refused", func(t *testing.T) {
 			f := newFixture(t)
 			raw := f.signWithHeader(nil, mutate)
-			if _, err := f.srv.Verify(t.Context(), raw); !errors.Is(err, ErrInvalidToken) {
-				t.Fatalf("err %v, want ErrInvalidToken", err)
+			if _, err := f.srv.Verify(t.Context(), raw); !errors.Is(err, accesstoken.ErrInvalidToken) {
+				t.Fatalf("err %v, want accesstoken.ErrInvalidToken", err)
 			}
 		})
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/scopegate/scopegate/internal/accesstoken"
 	"github.com/scopegate/scopegate/tokenserver/keys"
 )
 
@@ -54,7 +55,7 @@ func TestVerify(t *testing.T) {
 		}, false},
 		{"a token whose typ is not at+jwt fails", func(f *fixture) string {
 			k, _ := f.ring.Signing()
-			tok := jwt.NewWithClaims(jwt.SigningMethodES256, &Claims{RegisteredClaims: jwt.RegisteredClaims{
+			tok := jwt.NewWithClaims(jwt.SigningMethodES256, &accesstoken.Claims{RegisteredClaims: jwt.RegisteredClaims{
 				Issuer: testIssuer, ID: "x", ExpiresAt: jwt.NewNumericDate(f.clock.Now().Add(time.Hour))}, ClientID: "team-a.alpha"})
 			tok.Header["kid"] = k.ID
 			raw, _ := tok.SignedString(k.Private)
@@ -62,16 +63,16 @@ func TestVerify(t *testing.T) {
 		}, false},
 		{"a token without exp fails", func(f *fixture) string {
 			k, _ := f.ring.Signing()
-			tok := jwt.NewWithClaims(jwt.SigningMethodES256, &Claims{RegisteredClaims: jwt.RegisteredClaims{Issuer: testIssuer, ID: "x"}, ClientID: "team-a.alpha"})
+			tok := jwt.NewWithClaims(jwt.SigningMethodES256, &accesstoken.Claims{RegisteredClaims: jwt.RegisteredClaims{Issuer: testIssuer, ID: "x"}, ClientID: "team-a.alpha"})
 			tok.Header["kid"] = k.ID
-			tok.Header["typ"] = TypAccessToken
+			tok.Header["typ"] = accesstoken.TypAccessToken
 			raw, _ := tok.SignedString(k.Private)
 			return raw
 		}, false},
 		{"an alg none token fails", func(f *fixture) string {
-			tok := jwt.NewWithClaims(jwt.SigningMethodNone, &Claims{RegisteredClaims: jwt.RegisteredClaims{Issuer: testIssuer, ID: "x",
+			tok := jwt.NewWithClaims(jwt.SigningMethodNone, &accesstoken.Claims{RegisteredClaims: jwt.RegisteredClaims{Issuer: testIssuer, ID: "x",
 				ExpiresAt: jwt.NewNumericDate(f.clock.Now().Add(time.Hour))}, ClientID: "team-a.alpha"})
-			tok.Header["typ"] = TypAccessToken
+			tok.Header["typ"] = accesstoken.TypAccessToken
 			raw, _ := tok.SignedString(jwt.UnsafeAllowNoneSignatureType)
 			return raw
 		}, false},
@@ -83,7 +84,7 @@ func TestVerify(t *testing.T) {
 			if (err == nil) != tc.ok {
 				t.Fatalf("err %v, want ok=%v", err, tc.ok)
 			}
-			if err != nil && !errors.Is(err, ErrInvalidToken) {
+			if err != nil && !errors.Is(err, accesstoken.ErrInvalidToken) {
 				t.Errorf("error does not wrap ErrInvalidToken: %v", err)
 			}
 		})
@@ -108,7 +109,7 @@ func TestAFullVerifyCacheMakesRoomForABatch(t *testing.T) {
 	c := newVerifyCache(160)
 	now := time.Unix(0, 0)
 	for i := range 161 {
-		c.put([32]byte{byte(i), byte(i >> 8)}, &Claims{}, "kid", now.Add(time.Hour), now)
+		c.put([32]byte{byte(i), byte(i >> 8)}, &accesstoken.Claims{}, "kid", now.Add(time.Hour), now)
 	}
 	if n := c.len(); n > 160-160/evictDivisor+1 {
 		t.Errorf("a full cache freed room for one entry only: %d of 160 held", n)

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scopegate/scopegate/tokenserver/registry"
+	"github.com/scopegate/scopegate/internal/registry"
 	"github.com/scopegate/scopegate/tokenserver/workload"
 )
 

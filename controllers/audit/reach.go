@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
-	"github.com/scopegate/scopegate/tokenserver/gateway"
-	"github.com/scopegate/scopegate/tokenserver/scope"
+	"github.com/scopegate/scopegate/internal/gateway"
+	"github.com/scopegate/scopegate/internal/scope"
 )
 
 // MaxListedRoutes caps OAuthClient.status.reachableRoutes.

@@ -5,8 +5,8 @@ import (
 	"strings"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
-	"github.com/scopegate/scopegate/tokenserver/gateway"
-	"github.com/scopegate/scopegate/tokenserver/scope"
+	"github.com/scopegate/scopegate/internal/gateway"
+	"github.com/scopegate/scopegate/internal/scope"
 )
 
 // Each policy is a pure function from what was read to one condition's

@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
-	"github.com/scopegate/scopegate/tokenserver/gateway"
+	"github.com/scopegate/scopegate/internal/gateway"
 )
 
 // Field indexes on GatewayRoutes.

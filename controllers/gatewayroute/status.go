@@ -18,7 +18,7 @@ import (
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
 	"github.com/scopegate/scopegate/controllers/audit"
-	"github.com/scopegate/scopegate/tokenserver/gateway"
+	"github.com/scopegate/scopegate/internal/gateway"
 )
 
 // StatusReconciler writes GatewayRoute status. It is leader-elected: one

@@ -18,10 +18,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/scopegate/scopegate/internal/accesstoken"
+	"github.com/scopegate/scopegate/internal/gateway"
+	"github.com/scopegate/scopegate/internal/registry"
 	"github.com/scopegate/scopegate/internal/testenv"
-	"github.com/scopegate/scopegate/tokenserver"
-	"github.com/scopegate/scopegate/tokenserver/gateway"
-	"github.com/scopegate/scopegate/tokenserver/registry"
 )
 
 const gatewayURL = "https://gw.example"
@@ -50,8 +50,8 @@ func TestGatewayRouteControllers(t *testing.T) {
 // tests), so every token is refused.
 type rejectAll struct{}
 
-func (rejectAll) Verify(context.Context, string) (*tokenserver.Claims, error) {
-	return nil, fmt.Errorf("%w: this suite issues no tokens", tokenserver.ErrInvalidToken)
+func (rejectAll) Verify(context.Context, string) (*accesstoken.Claims, error) {
+	return nil, fmt.Errorf("%w: this suite issues no tokens", accesstoken.ErrInvalidToken)
 }
 
 var _ = BeforeSuite(func() {

@@ -13,9 +13,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
-	"github.com/scopegate/scopegate/tokenserver/gateway"
-	"github.com/scopegate/scopegate/tokenserver/registry"
-	"github.com/scopegate/scopegate/tokenserver/servingcert"
+	"github.com/scopegate/scopegate/internal/gateway"
+	"github.com/scopegate/scopegate/internal/registry"
+	"github.com/scopegate/scopegate/internal/servingcert"
 )
 
 // DefaultTimeout bounds forwarded requests of an HTTP route that sets no

@@ -14,21 +14,21 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
-	"github.com/scopegate/scopegate/tokenserver"
+	"github.com/scopegate/scopegate/internal/accesstoken"
 )
 
 const testIssuer = "https://scopegate.test"
 
 // signToken signs an ES256 access token as the token server would, for the
 // pure tests (the envtest suite uses the real token server).
-func signToken(t testing.TB, kid, clientID string, scopes, aud []string, iat time.Time, ttl time.Duration) *tokenserver.IssuedToken {
+func signToken(t testing.TB, kid, clientID string, scopes, aud []string, iat time.Time, ttl time.Duration) *accesstoken.IssuedToken {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	iat = iat.Truncate(time.Second)
-	claims := &tokenserver.Claims{
+	claims := &accesstoken.Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    testIssuer,
 			Audience:  aud,
@@ -48,11 +48,11 @@ func signToken(t testing.TB, kid, clientID string, scopes, aud []string, iat tim
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &tokenserver.IssuedToken{Raw: raw, Claims: claims, KeyID: kid, IssuedAt: iat, ExpiresAt: iat.Add(ttl)}
+	return &accesstoken.IssuedToken{Raw: raw, Claims: claims, KeyID: kid, IssuedAt: iat, ExpiresAt: iat.Add(ttl)}
 }
 
 // tokenSecretFor is a token Secret as the controller writes it.
-func tokenSecretFor(tok *tokenserver.IssuedToken, revision int64, specHash string) *corev1.Secret {
+func tokenSecretFor(tok *accesstoken.IssuedToken, revision int64, specHash string) *corev1.Secret {
 	s := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: "c-token", Namespace: "team-a", Annotations: map[string]string{
 			scopegatev1alpha1.AnnotationClient:        tok.Claims.ClientID,

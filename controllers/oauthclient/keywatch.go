@@ -16,7 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
-	"github.com/scopegate/scopegate/tokenserver"
+	"github.com/scopegate/scopegate/internal/accesstoken"
 )
 
 // DefaultKeyCheckInterval is how often the leader looks for token Secrets
@@ -36,7 +36,7 @@ const DefaultKeyCheckInterval = 10 * time.Second
 // requeues take it from there.
 type keyRetirementWatch struct {
 	reader   client.Reader
-	keys     tokenserver.KeyRetirement
+	keys     accesstoken.KeyRetirement
 	interval time.Duration
 	clock    clock.WithTicker
 	events   chan event.GenericEvent

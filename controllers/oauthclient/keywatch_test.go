@@ -13,7 +13,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
-	"github.com/scopegate/scopegate/tokenserver"
+	"github.com/scopegate/scopegate/internal/accesstoken"
 	"github.com/scopegate/scopegate/tokenserver/keys"
 )
 
@@ -124,11 +124,11 @@ var _ = Describe("Signing-key retirement", func() {
 
 		// restartedWith starts a manager whose ring is still empty, as a
 		// replica's is until its loader has read the signing-keys Secret.
-		restartedWith := func(wrap func(tokenserver.TokenIssuer, *keys.Ring) tokenserver.TokenIssuer) *keys.Ring {
+		restartedWith := func(wrap func(accesstoken.Issuer, *keys.Ring) accesstoken.Issuer) *keys.Ring {
 			empty := keys.NewRing(keys.Policy{}, localClock.Now)
 			mc := managerConfig{clock: localClock, ring: empty, namespaces: []string{ns}}
 			if wrap != nil {
-				mc.wrapIssuer = func(inner tokenserver.TokenIssuer) tokenserver.TokenIssuer { return wrap(inner, empty) }
+				mc.wrapIssuer = func(inner accesstoken.Issuer) accesstoken.Issuer { return wrap(inner, empty) }
 			}
 			mgr = startManagerWith(mc)
 			return empty
@@ -159,8 +159,8 @@ var _ = Describe("Signing-key retirement", func() {
 		})
 
 		It("keeps the token when the keys are loaded between the check and the signing", func() {
-			restartedWith(func(inner tokenserver.TokenIssuer, empty *keys.Ring) tokenserver.TokenIssuer {
-				return issuerFunc(func(ctx context.Context, req tokenserver.IssueRequest) (*tokenserver.IssuedToken, error) {
+			restartedWith(func(inner accesstoken.Issuer, empty *keys.Ring) accesstoken.Issuer {
+				return issuerFunc(func(ctx context.Context, req accesstoken.IssueRequest) (*accesstoken.IssuedToken, error) {
 					empty.Load(loaded.Snapshot())
 					return inner.Issue(ctx, req)
 				})
@@ -170,10 +170,10 @@ var _ = Describe("Signing-key retirement", func() {
 	})
 })
 
-// issuerFunc is a TokenIssuer made of a function.
-type issuerFunc func(context.Context, tokenserver.IssueRequest) (*tokenserver.IssuedToken, error)
+// issuerFunc is an accesstoken.Issuer made of a function.
+type issuerFunc func(context.Context, accesstoken.IssueRequest) (*accesstoken.IssuedToken, error)
 
-func (f issuerFunc) Issue(ctx context.Context, req tokenserver.IssueRequest) (*tokenserver.IssuedToken, error) {
+func (f issuerFunc) Issue(ctx context.Context, req accesstoken.IssueRequest) (*accesstoken.IssuedToken, error) {
 	return f(ctx, req)
 }
 
@@ -181,12 +181,12 @@ func TestKeepForKey(t *testing.T) {
 	current := &storedToken{KeyID: "k1"}
 	cases := []struct {
 		name   string
-		issued *tokenserver.IssuedToken
+		issued *accesstoken.IssuedToken
 		err    error
 		want   bool
 	}{
-		{"A token signed by a new key replaces the old one", &tokenserver.IssuedToken{KeyID: "k2"}, nil, false},
-		{"A token signed by the same key shows it was not retired", &tokenserver.IssuedToken{KeyID: "k1"}, nil, true},
+		{"A token signed by a new key replaces the old one", &accesstoken.IssuedToken{KeyID: "k2"}, nil, false},
+		{"A token signed by the same key shows it was not retired", &accesstoken.IssuedToken{KeyID: "k1"}, nil, true},
 		{"No signing key loaded yet keeps the old token", nil, fmt.Errorf("issue token for c: %w", keys.ErrNoKey), true},
 		{"Any other failure is a failure", nil, errors.New("boom"), false},
 	}

@@ -8,8 +8,8 @@ import (
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 
-	"github.com/scopegate/scopegate/tokenserver"
-	"github.com/scopegate/scopegate/tokenserver/registry"
+	"github.com/scopegate/scopegate/internal/accesstoken"
+	"github.com/scopegate/scopegate/internal/registry"
 )
 
 // Options are the dependencies and manager-wide defaults of the OAuthClient
@@ -34,10 +34,10 @@ type Options struct {
 	Fed func(types.NamespacedName)
 	// Tokens signs the access tokens kept in token Secrets, with the same
 	// keys and claims as the token endpoint.
-	Tokens tokenserver.TokenIssuer
+	Tokens accesstoken.Issuer
 	// Keys tells when a token's signing key was retired. Optional: nil never
 	// re-issues for a key change.
-	Keys tokenserver.KeyRetirement
+	Keys accesstoken.KeyRetirement
 	// KeyCheckInterval is how often the leader looks for token Secrets whose
 	// signing key was retired. Defaults to DefaultKeyCheckInterval.
 	KeyCheckInterval time.Duration

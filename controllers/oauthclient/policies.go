@@ -7,7 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
-	"github.com/scopegate/scopegate/tokenserver"
+	"github.com/scopegate/scopegate/internal/accesstoken"
 )
 
 // Input is everything the re-issue policies look at. It is plain data, so the
@@ -26,7 +26,7 @@ type Input struct {
 	// RenewBefore is spec.tokenSecret.renewBefore, nil when unset.
 	RenewBefore *time.Duration
 	// Keys tells whether a signing key was retired; nil means never.
-	Keys tokenserver.KeyRetirement
+	Keys accesstoken.KeyRetirement
 	Now  time.Time
 }
 

@@ -36,10 +36,11 @@ import (
 	"sigs.k8s.io/yaml"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
+	"github.com/scopegate/scopegate/internal/accesstoken"
+	"github.com/scopegate/scopegate/internal/registry"
 	"github.com/scopegate/scopegate/internal/testenv"
 	"github.com/scopegate/scopegate/tokenserver"
 	"github.com/scopegate/scopegate/tokenserver/keys"
-	"github.com/scopegate/scopegate/tokenserver/registry"
 	"github.com/scopegate/scopegate/tokenserver/revocation"
 	"github.com/scopegate/scopegate/tokenserver/workload"
 )
@@ -145,7 +146,7 @@ type managerConfig struct {
 	// namespaces restricts the manager to these namespaces; empty: all.
 	namespaces []string
 	// wrapIssuer, when set, wraps the issuer the controller uses.
-	wrapIssuer func(tokenserver.TokenIssuer) tokenserver.TokenIssuer
+	wrapIssuer func(accesstoken.Issuer) accesstoken.Issuer
 }
 
 // startManager starts a manager with the suite's clock and key ring.
@@ -188,7 +189,7 @@ func startManagerWith(mc managerConfig) *harness {
 		Workloads:   workloads,
 	})
 	Expect(err).NotTo(HaveOccurred())
-	var tokens tokenserver.TokenIssuer = &flakyIssuer{inner: h.server, failing: failing}
+	var tokens accesstoken.Issuer = &flakyIssuer{inner: h.server, failing: failing}
 	if mc.wrapIssuer != nil {
 		tokens = mc.wrapIssuer(tokens)
 	}
@@ -237,11 +238,11 @@ func (f *failingIssuance) has(id string) bool {
 
 // flakyIssuer is the real token server, except for client IDs in failing.
 type flakyIssuer struct {
-	inner   tokenserver.TokenIssuer
+	inner   accesstoken.Issuer
 	failing *failingIssuance
 }
 
-func (f *flakyIssuer) Issue(ctx context.Context, req tokenserver.IssueRequest) (*tokenserver.IssuedToken, error) {
+func (f *flakyIssuer) Issue(ctx context.Context, req accesstoken.IssueRequest) (*accesstoken.IssuedToken, error) {
 	if f.failing.has(req.ClientID) {
 		return nil, errors.New("signing key unavailable (injected by the test)")
 	}
@@ -356,13 +357,13 @@ func introspect(id, secret, token string) bool {
 
 // verifyWithJWKS checks raw against the published JWKS (RFC 7517) the way
 // a relying party would, and returns its claims.
-func verifyWithJWKS(raw string) *tokenserver.Claims {
+func verifyWithJWKS(raw string) *accesstoken.Claims {
 	rec := httptest.NewRecorder()
 	mgr.server.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tokenserver.PathJWKS, nil))
 	ExpectWithOffset(1, rec.Code).To(Equal(http.StatusOK))
 	var set jose.JSONWebKeySet
 	ExpectWithOffset(1, json.Unmarshal(rec.Body.Bytes(), &set)).To(Succeed())
-	claims := &tokenserver.Claims{}
+	claims := &accesstoken.Claims{}
 	_, err := jwt.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
 		for _, k := range set.Key(kid) {

@@ -16,7 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
-	"github.com/scopegate/scopegate/tokenserver"
+	"github.com/scopegate/scopegate/internal/accesstoken"
 	"github.com/scopegate/scopegate/tokenserver/keys"
 )
 
@@ -157,7 +157,7 @@ func (r *Reconciler) issueToken(ctx context.Context, p *pass, secret *corev1.Sec
 			return ctrl.Result{RequeueAfter: untilAtLeastASecond(next.Sub(p.now))}, false, nil
 		}
 	}
-	issued, err := r.Tokens.Issue(ctx, tokenserver.IssueRequest{
+	issued, err := r.Tokens.Issue(ctx, accesstoken.IssueRequest{
 		ClientID:  ts.ClientID,
 		Scopes:    ts.Scopes,
 		Audiences: ts.Audiences,
@@ -216,7 +216,7 @@ func (r *Reconciler) issueToken(ctx context.Context, p *pass, secret *corev1.Sec
 
 // buildTokenSecret is the token Secret holding issued, checked by reading it
 // back exactly as the next pass will.
-func (r *Reconciler) buildTokenSecret(p *pass, existing *corev1.Secret, issued *tokenserver.IssuedToken, revision int64) (*corev1.Secret, *storedToken, error) {
+func (r *Reconciler) buildTokenSecret(p *pass, existing *corev1.Secret, issued *accesstoken.IssuedToken, revision int64) (*corev1.Secret, *storedToken, error) {
 	ts := p.token
 	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: ts.SecretName, Namespace: p.obj.Namespace}}
 	if existing != nil {
@@ -328,7 +328,7 @@ const keysPendingRecheck = 5 * time.Second
 //     retired (the keys were loaded in between): the new token is dropped.
 //
 // Either way a manager restart re-issues nothing.
-func keepForKey(current *storedToken, issued *tokenserver.IssuedToken, err error) bool {
+func keepForKey(current *storedToken, issued *accesstoken.IssuedToken, err error) bool {
 	if err != nil {
 		return errors.Is(err, keys.ErrNoKey)
 	}

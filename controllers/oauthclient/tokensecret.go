@@ -12,7 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
-	"github.com/scopegate/scopegate/tokenserver"
+	"github.com/scopegate/scopegate/internal/accesstoken"
 )
 
 // Keys of the token Secret (SPEC §4).
@@ -41,7 +41,7 @@ type tokenDocument struct {
 type storedToken struct {
 	Raw       string
 	KeyID     string
-	Claims    *tokenserver.Claims
+	Claims    *accesstoken.Claims
 	NotBefore time.Time
 	NotAfter  time.Time
 	Revision  int64
@@ -49,7 +49,7 @@ type storedToken struct {
 }
 
 // tokenSecretData is the Data of a token Secret for tok.
-func tokenSecretData(tok *tokenserver.IssuedToken, issuer string) map[string][]byte {
+func tokenSecretData(tok *accesstoken.IssuedToken, issuer string) map[string][]byte {
 	doc := tokenDocument{
 		AccessToken: tok.Raw,
 		TokenType:   "Bearer",
@@ -108,7 +108,7 @@ func parseTokenSecret(s *corev1.Secret, clientID string) (*storedToken, error) {
 		return nil, errors.New("key token_type is not Bearer")
 	}
 
-	claims := &tokenserver.Claims{}
+	claims := &accesstoken.Claims{}
 	tok, _, err := jwt.NewParser().ParseUnverified(doc.AccessToken, claims)
 	if err != nil {
 		return nil, errors.New("key access_token is not a JWT")

@@ -20,10 +20,11 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/scopegate/scopegate/internal/accesstoken"
+	"github.com/scopegate/scopegate/internal/gateway"
+	"github.com/scopegate/scopegate/internal/registry"
 	"github.com/scopegate/scopegate/tokenserver"
-	"github.com/scopegate/scopegate/tokenserver/gateway"
 	"github.com/scopegate/scopegate/tokenserver/keys"
-	"github.com/scopegate/scopegate/tokenserver/registry"
 	"github.com/scopegate/scopegate/tokenserver/revocation"
 )
 
@@ -254,7 +255,7 @@ func serveTokenBaseline(w http.ResponseWriter, r *http.Request) {
 
 // issue signs a token for the harness client through the token server.
 func (e *Env) issue(ctx context.Context) (string, error) {
-	tok, err := e.tokens.Issue(ctx, tokenserver.IssueRequest{ClientID: loadClientID, Scopes: []string{loadScope}, Audiences: []string{loadAudience}})
+	tok, err := e.tokens.Issue(ctx, accesstoken.IssueRequest{ClientID: loadClientID, Scopes: []string{loadScope}, Audiences: []string{loadAudience}})
 	if err != nil {
 		return "", fmt.Errorf("issue harness token: %w", err)
 	}

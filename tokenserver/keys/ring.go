@@ -103,7 +103,7 @@ func (r *Ring) PublicKey(kid string) (*ecdsa.PublicKey, bool) {
 func (r *Ring) Published() []Key { return r.set.Load().Published(r.now(), r.policy) }
 
 // KeyRetired reports whether tokens signed by kid should be replaced: true
-// once kid is no longer the current signing key (tokenserver.KeyRetirement).
+// once kid is no longer the current signing key (accesstoken.KeyRetirement).
 func (r *Ring) KeyRetired(kid string) bool {
 	k, err := r.Signing()
 	return err != nil || k.ID != kid

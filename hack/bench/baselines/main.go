@@ -40,7 +40,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/scopegate/scopegate/tokenserver/gateway"
+	"github.com/scopegate/scopegate/internal/gateway"
 )
 
 func main() {

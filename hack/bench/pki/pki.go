@@ -16,7 +16,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/scopegate/scopegate/tokenserver/servingcert"
+	"github.com/scopegate/scopegate/internal/servingcert"
 )
 
 // Files are the paths Write produced.

@@ -15,11 +15,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
+	"github.com/scopegate/scopegate/internal/accesstoken"
+	"github.com/scopegate/scopegate/internal/gateway"
+	"github.com/scopegate/scopegate/internal/registry"
 	"github.com/scopegate/scopegate/internal/testenv"
 	"github.com/scopegate/scopegate/tokenserver"
-	"github.com/scopegate/scopegate/tokenserver/gateway"
 	"github.com/scopegate/scopegate/tokenserver/keys"
-	"github.com/scopegate/scopegate/tokenserver/registry"
 	"github.com/scopegate/scopegate/tokenserver/revocation"
 )
 
@@ -75,7 +76,7 @@ func newFixture(t *testing.T, clients int) *fixture {
 
 func (f *fixture) token(t *testing.T, client string, scopes, aud []string) string {
 	t.Helper()
-	tok, err := f.srv.Issue(t.Context(), tokenserver.IssueRequest{ClientID: client, Scopes: scopes, Audiences: aud})
+	tok, err := f.srv.Issue(t.Context(), accesstoken.IssueRequest{ClientID: client, Scopes: scopes, Audiences: aud})
 	if err != nil {
 		t.Fatal(err)
 	}

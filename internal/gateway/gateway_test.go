@@ -14,7 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/scopegate/scopegate/tokenserver/registry"
+	"github.com/scopegate/scopegate/internal/registry"
 )
 
 const githubMetadata = `resource_metadata="https://gw.example/.well-known/oauth-protected-resource/mcp/github"`

@@ -13,14 +13,14 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/scopegate/scopegate/tokenserver"
-	"github.com/scopegate/scopegate/tokenserver/registry"
+	"github.com/scopegate/scopegate/internal/accesstoken"
+	"github.com/scopegate/scopegate/internal/registry"
 )
 
 // Options configure a Gateway.
 type Options struct {
 	// Verifier checks bearer tokens. Required.
-	Verifier tokenserver.TokenVerifier
+	Verifier accesstoken.Verifier
 	// Registry supplies each client's overall rate limit (Client.RateLimit).
 	// Optional: without it only route limits apply.
 	Registry *registry.Registry
@@ -64,7 +64,7 @@ const (
 
 // Gateway is the embedded API gateway, an http.Handler.
 type Gateway struct {
-	verifier       tokenserver.TokenVerifier
+	verifier       accesstoken.Verifier
 	registry       *registry.Registry
 	issuer         string
 	gatewayURL     string

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scopegate/scopegate/tokenserver"
-	"github.com/scopegate/scopegate/tokenserver/registry"
+	"github.com/scopegate/scopegate/internal/accesstoken"
+	"github.com/scopegate/scopegate/internal/registry"
 )
 
 // BenchmarkGateway compares, in one run, a bare httputil.ReverseProxy with
@@ -47,7 +47,7 @@ func BenchmarkGateway(b *testing.B) {
 	gw.Table().Set(&Route{Key: "team-a/github", PathPrefix: "/mcp/github", Protocol: ProtocolMCP,
 		Endpoints: []*url.URL{{Scheme: target.Scheme, Host: target.Host}}, BackendPath: "/mcp",
 		RequiredScopes: []string{"mcp:github:read"}, RateLimit: &registry.RateLimit{RequestsPerSecond: 1e9, Burst: 1e9}})
-	issued, err := ts.Issue(context.Background(), tokenserver.IssueRequest{ClientID: "team-a.github", Scopes: []string{"mcp:github:read"}, Audiences: []string{"mcp"}})
+	issued, err := ts.Issue(context.Background(), accesstoken.IssueRequest{ClientID: "team-a.github", Scopes: []string{"mcp:github:read"}, Audiences: []string{"mcp"}})
 	if err != nil {
 		b.Fatal(err)
 	}

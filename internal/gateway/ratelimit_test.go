@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scopegate/scopegate/tokenserver/registry"
+	"github.com/scopegate/scopegate/internal/registry"
 )
 
 func wantLimited(t *testing.T, res *http.Response, retry, limit string) {

@@ -9,9 +9,10 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/scopegate/scopegate/internal/accesstoken"
+	"github.com/scopegate/scopegate/internal/registry"
 	"github.com/scopegate/scopegate/tokenserver"
 	"github.com/scopegate/scopegate/tokenserver/keys"
-	"github.com/scopegate/scopegate/tokenserver/registry"
 	"github.com/scopegate/scopegate/tokenserver/revocation"
 )
 
@@ -47,7 +48,7 @@ func TestTheTokenServersVerifierRefusesCriticalHeaders(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := clock.Now()
-		tok := jwt.NewWithClaims(jwt.SigningMethodES256, &tokenserver.Claims{
+		tok := jwt.NewWithClaims(jwt.SigningMethodES256, &accesstoken.Claims{
 			RegisteredClaims: jwt.RegisteredClaims{
 				Issuer: testIssuer, Subject: registry.SubjectFor("team-a.github"), Audience: jwt.ClaimStrings{"mcp"},
 				ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour)), IssuedAt: jwt.NewNumericDate(now), ID: "jti-gw-crit",
@@ -55,7 +56,7 @@ func TestTheTokenServersVerifierRefusesCriticalHeaders(t *testing.T) {
 			ClientID: "team-a.github", Scope: "mcp mcp:github:read", TokenType: "Bearer",
 		})
 		tok.Header["kid"] = k.ID
-		tok.Header["typ"] = tokenserver.TypAccessToken
+		tok.Header["typ"] = accesstoken.TypAccessToken
 		for name, v := range header {
 			tok.Header[name] = v
 		}

@@ -15,7 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
-	"github.com/scopegate/scopegate/tokenserver/gateway"
+	"github.com/scopegate/scopegate/internal/gateway"
 	"github.com/scopegate/scopegate/tokenserver/keys"
 )
 

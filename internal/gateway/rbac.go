@@ -4,8 +4,8 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/scopegate/scopegate/tokenserver"
-	"github.com/scopegate/scopegate/tokenserver/scope"
+	"github.com/scopegate/scopegate/internal/accesstoken"
+	"github.com/scopegate/scopegate/internal/scope"
 )
 
 // authorize applies the route's RBAC to verified claims: the granted scopes
@@ -13,7 +13,7 @@ import (
 // built-in level implication and admin satisfying anything, SPEC §3), and the
 // token's aud must hold one of the route's audiences. Either failure is 403
 // error="insufficient_scope" naming the required scopes (RFC 6750 §3.1).
-func (g *Gateway) authorize(rt *Route, c *tokenserver.Claims) *gatewayError {
+func (g *Gateway) authorize(rt *Route, c *accesstoken.Claims) *gatewayError {
 	if !scope.Satisfies(c.Scopes(), rt.RequiredScopes, rt.ScopeMatchAll) {
 		return g.insufficient(rt, "the token lacks a scope this route requires", "insufficient_scope")
 	}

@@ -1,6 +1,6 @@
 // Package gateway is scopegate's embedded API gateway (SPEC §6): a reverse
 // proxy that matches a request to a GatewayRoute by longest path prefix,
-// authenticates its bearer token (RFC 6750) through a tokenserver.TokenVerifier,
+// authenticates its bearer token (RFC 6750) through a accesstoken.Verifier,
 // enforces the route's scopes, audiences and rate limits, and forwards it to
 // one of the route's ready backend endpoints with the seed's identity headers.
 //

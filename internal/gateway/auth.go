@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/scopegate/scopegate/tokenserver"
+	"github.com/scopegate/scopegate/internal/accesstoken"
 )
 
 // credentials is what the Authorization header of a request holds.
@@ -86,7 +86,7 @@ func isB64Token(s string) bool {
 // authenticate verifies the bearer token of r. Any verification failure
 // (bad signature, expired, revoked, foreign issuer, deleted or suspended
 // client) is 401 error="invalid_token" (RFC 6750 §3.1).
-func (g *Gateway) authenticate(ctx context.Context, rt *Route, token string) (*tokenserver.Claims, *gatewayError) {
+func (g *Gateway) authenticate(ctx context.Context, rt *Route, token string) (*accesstoken.Claims, *gatewayError) {
 	claims, err := g.verifier.Verify(ctx, token)
 	if err != nil {
 		// The reason (revoked, expired, client_suspended, ...) goes to the

@@ -12,8 +12,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/scopegate/scopegate/tokenserver"
-	"github.com/scopegate/scopegate/tokenserver/scope"
+	"github.com/scopegate/scopegate/internal/accesstoken"
+	"github.com/scopegate/scopegate/internal/scope"
 )
 
 // ExplainRequest asks what the gateway would do with a request: with an
@@ -122,7 +122,7 @@ func (g *Gateway) Explain(ctx context.Context, req ExplainRequest) (*Explanation
 		return x.forwarded(e, "agent_card"), nil
 	}
 
-	var claims *tokenserver.Claims
+	var claims *accesstoken.Claims
 	switch {
 	case req.Token != "":
 		c, err := g.verifier.Verify(ctx, req.Token)
@@ -178,11 +178,11 @@ func (g *Gateway) Explain(ctx context.Context, req ExplainRequest) (*Explanation
 // tokenCheck names why Verify refused a token.
 func tokenCheck(err error) (Check, string) {
 	switch {
-	case errors.Is(err, tokenserver.ErrRevoked):
+	case errors.Is(err, accesstoken.ErrRevoked):
 		return Check{Name: "revocation", Detail: "the token was revoked"}, "revoked"
-	case errors.Is(err, tokenserver.ErrClientDeleted):
+	case errors.Is(err, accesstoken.ErrClientDeleted):
 		return Check{Name: "client", Detail: "the token's client no longer exists"}, "client_deleted"
-	case errors.Is(err, tokenserver.ErrClientSuspended):
+	case errors.Is(err, accesstoken.ErrClientSuspended):
 		return Check{Name: "client", Detail: "the token's client is suspended"}, "client_suspended"
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return Check{Name: "token", Detail: "the token has expired"}, "expired"
@@ -199,7 +199,7 @@ func tokenCheck(err error) (Check, string) {
 // hypothetical builds the claims of a token the client could hold: the
 // given scopes and audiences (default: the client's allowed scopes, its
 // audience allow-list or else the route protocol's default audience).
-func (g *Gateway) hypothetical(rt *Route, req ExplainRequest) (*tokenserver.Claims, Check, *gatewayError) {
+func (g *Gateway) hypothetical(rt *Route, req ExplainRequest) (*accesstoken.Claims, Check, *gatewayError) {
 	if g.registry == nil {
 		return nil, Check{Name: "client", Detail: "no client registry"}, g.invalidToken(rt, "the access token is invalid, expired or revoked", "client_deleted")
 	}
@@ -223,13 +223,13 @@ func (g *Gateway) hypothetical(rt *Route, req ExplainRequest) (*tokenserver.Clai
 	if len(aud) == 0 {
 		aud = []string{DefaultAudience(rt.Protocol)}
 	}
-	claims := &tokenserver.Claims{ClientID: c.ID, Scope: strings.Join(scopes, " ")}
+	claims := &accesstoken.Claims{ClientID: c.ID, Scope: strings.Join(scopes, " ")}
 	claims.Audience = aud
 	return claims, Check{Name: "client", Passed: true, Detail: "client " + c.ID + " exists and is not suspended"}, nil
 }
 
 // scopeCheck compares the route's required scopes with the held ones.
-func (g *Gateway) scopeCheck(rt *Route, c *tokenserver.Claims) Check {
+func (g *Gateway) scopeCheck(rt *Route, c *accesstoken.Claims) Check {
 	held := c.Scopes()
 	ck := Check{Name: "scopes", Required: rt.RequiredScopes, Held: held, SatisfiedBy: map[string]string{}}
 	for _, r := range rt.RequiredScopes {

@@ -11,8 +11,8 @@ import (
 	"github.com/go-logr/logr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/scopegate/scopegate/tokenserver"
-	"github.com/scopegate/scopegate/tokenserver/gateway"
+	"github.com/scopegate/scopegate/internal/accesstoken"
+	"github.com/scopegate/scopegate/internal/gateway"
 	"github.com/scopegate/scopegate/tokenserver/keys"
 	"github.com/scopegate/scopegate/tokenserver/revocation"
 )
@@ -30,7 +30,7 @@ const (
 // Options are the admin API's sources, all read-only.
 type Options struct {
 	// Verifier checks the caller's bearer token (the token server).
-	Verifier tokenserver.TokenVerifier
+	Verifier accesstoken.Verifier
 	// Reader lists OAuthClients and GatewayRoutes (the manager's cache).
 	Reader client.Reader
 	Keys   *keys.Ring

@@ -6,9 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scopegate/scopegate/internal/accesstoken"
+	"github.com/scopegate/scopegate/internal/registry"
 	"github.com/scopegate/scopegate/tokenserver"
 	"github.com/scopegate/scopegate/tokenserver/keys"
-	"github.com/scopegate/scopegate/tokenserver/registry"
 	"github.com/scopegate/scopegate/tokenserver/revocation"
 )
 
@@ -38,8 +39,8 @@ func TestWithTheRealTokenServer(t *testing.T) {
 	be := echoBackend(t, "github")
 	f.gw.Table().Set(githubRoute(t, be.URL))
 	ctx := context.Background()
-	issue := func(scopes ...string) *tokenserver.IssuedToken {
-		tok, err := ts.Issue(ctx, tokenserver.IssueRequest{ClientID: "team-a.github", Scopes: scopes, Audiences: []string{"mcp"}})
+	issue := func(scopes ...string) *accesstoken.IssuedToken {
+		tok, err := ts.Issue(ctx, accesstoken.IssueRequest{ClientID: "team-a.github", Scopes: scopes, Audiences: []string{"mcp"}})
 		if err != nil {
 			t.Fatalf("issue: %v", err)
 		}

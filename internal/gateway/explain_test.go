@@ -9,9 +9,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/scopegate/scopegate/internal/accesstoken"
+	"github.com/scopegate/scopegate/internal/registry"
 	"github.com/scopegate/scopegate/tokenserver"
 	"github.com/scopegate/scopegate/tokenserver/keys"
-	"github.com/scopegate/scopegate/tokenserver/registry"
 	"github.com/scopegate/scopegate/tokenserver/revocation"
 )
 
@@ -45,7 +46,7 @@ func newRealFixture(t *testing.T) *realFixture {
 
 func (rf *realFixture) issue(t *testing.T, client string, scopes, aud []string) string {
 	t.Helper()
-	tok, err := rf.srv.Issue(t.Context(), tokenserver.IssueRequest{ClientID: client, Scopes: scopes, Audiences: aud})
+	tok, err := rf.srv.Issue(t.Context(), accesstoken.IssueRequest{ClientID: client, Scopes: scopes, Audiences: aud})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,8 +23,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	testingclock "k8s.io/utils/clock/testing"
 
-	"github.com/scopegate/scopegate/tokenserver"
-	"github.com/scopegate/scopegate/tokenserver/registry"
+	"github.com/scopegate/scopegate/internal/accesstoken"
+	"github.com/scopegate/scopegate/internal/registry"
 )
 
 const (
@@ -37,7 +37,7 @@ func newFakeClock() *testingclock.FakeClock {
 	return testingclock.NewFakeClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 }
 
-// testVerifier implements tokenserver.TokenVerifier the way the token server
+// testVerifier implements accesstoken.Verifier the way the token server
 // does, in small: ES256 signature, issuer, expiry, revoked jti, and a
 // deleted or suspended client.
 type testVerifier struct {
@@ -62,8 +62,8 @@ func newKey(t testing.TB) *ecdsa.PrivateKey {
 	return k
 }
 
-func (v *testVerifier) Verify(_ context.Context, raw string) (*tokenserver.Claims, error) {
-	c := &tokenserver.Claims{}
+func (v *testVerifier) Verify(_ context.Context, raw string) (*accesstoken.Claims, error) {
+	c := &accesstoken.Claims{}
 	_, err := jwt.ParseWithClaims(raw, c, func(*jwt.Token) (any, error) { return &v.key.PublicKey, nil },
 		jwt.WithValidMethods([]string{"ES256"}),
 		jwt.WithIssuer(testIssuer),
@@ -71,17 +71,17 @@ func (v *testVerifier) Verify(_ context.Context, raw string) (*tokenserver.Claim
 		jwt.WithTimeFunc(v.now),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", tokenserver.ErrInvalidToken, err)
+		return nil, fmt.Errorf("%w: %w", accesstoken.ErrInvalidToken, err)
 	}
 	v.mu.Lock()
 	revoked := v.revoked[c.ID]
 	v.mu.Unlock()
 	if revoked {
-		return nil, fmt.Errorf("%w: revoked", tokenserver.ErrInvalidToken)
+		return nil, fmt.Errorf("%w: revoked", accesstoken.ErrInvalidToken)
 	}
 	cl, ok := v.reg.Get(c.ClientID)
 	if !ok || cl.Suspended {
-		return nil, fmt.Errorf("%w: client unknown or suspended", tokenserver.ErrInvalidToken)
+		return nil, fmt.Errorf("%w: client unknown or suspended", accesstoken.ErrInvalidToken)
 	}
 	return c, nil
 }
@@ -118,7 +118,7 @@ func (v *testVerifier) sign(t testing.TB, s tokenSpec) string {
 	if s.jti == "" {
 		s.jti = fmt.Sprintf("jti-%d", now.UnixNano()+int64(len(s.scopes)))
 	}
-	c := tokenserver.Claims{
+	c := accesstoken.Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    s.issuer,
 			Subject:   registry.SubjectFor(s.clientID),

@@ -1,4 +1,9 @@
-package tokenserver
+// Package accesstoken is the contract between the token server and the parts
+// that consume its tokens (the gateway, the admin API, the OAuthClient
+// controller): the claims of a scopegate access token, the issuer and verifier
+// interfaces, and the errors a verification can end in. It holds no logic, so
+// every consumer depends on it instead of on the token server itself.
+package accesstoken
 
 import (
 	"context"
@@ -52,17 +57,17 @@ type IssuedToken struct {
 	ExpiresAt time.Time
 }
 
-// TokenIssuer signs access tokens with the current signing key.
-type TokenIssuer interface {
+// Issuer signs access tokens with the current signing key.
+type Issuer interface {
 	Issue(ctx context.Context, req IssueRequest) (*IssuedToken, error)
 }
 
-// TokenVerifier checks an access token completely: signature against the live
+// Verifier checks an access token completely: signature against the live
 // key set, iss, typ at+jwt, exp/nbf with a small leeway, revoked jti, and a
 // deleted or suspended client. It is on the gateway's hot path and caches
 // verified signatures, so a repeat costs a few map lookups. Every failure
 // wraps ErrInvalidToken.
-type TokenVerifier interface {
+type Verifier interface {
 	Verify(ctx context.Context, raw string) (*Claims, error)
 }
 
@@ -74,3 +79,14 @@ type KeyRetirement interface {
 
 // ErrInvalidToken is wrapped by every verification failure.
 var ErrInvalidToken = errors.New("invalid token")
+
+// Why a signed, unexpired token is refused; each wraps ErrInvalidToken in
+// Verify's error, so callers that only need "refused" check that.
+var (
+	ErrRevoked         = errors.New("token revoked")
+	ErrClientDeleted   = errors.New("client no longer exists")
+	ErrClientSuspended = errors.New("client suspended")
+)
+
+// TypAccessToken is the JOSE typ of an RFC 9068 access token (§2.1).
+const TypAccessToken = "at+jwt"

@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/scopegate/scopegate/tokenserver"
+	"github.com/scopegate/scopegate/internal/accesstoken"
 )
 
 // Identity headers the gateway sets for backends (the seed's names). Inbound
@@ -48,7 +48,7 @@ type forward struct {
 	traceID     string
 	target      *url.URL
 	path        string
-	claims      *tokenserver.Claims // nil for anonymous requests
+	claims      *accesstoken.Claims // nil for anonymous requests
 	agentCard   bool
 	peerTrusted bool
 	err         error
