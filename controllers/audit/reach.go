@@ -3,58 +3,63 @@ package audit
 import (
 	"slices"
 	"sort"
-	"strings"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
 	"github.com/scopegate/scopegate/internal/gateway"
+	"github.com/scopegate/scopegate/internal/registry"
 	"github.com/scopegate/scopegate/internal/scope"
 )
 
 // MaxListedRoutes caps OAuthClient.status.reachableRoutes.
 const MaxListedRoutes = 50
 
-// RouteAudiences are the audiences a route accepts: its spec.audiences, or
-// the protocol's default audience and the route's resource URL.
-func RouteAudiences(r *scopegatev1alpha1.GatewayRoute, gatewayURL string) []string {
-	if aud := scopegatev1alpha1.AudienceStrings(r.Spec.Audiences); len(aud) > 0 {
-		return aud
+// Route is the part of a GatewayRoute that decides which tokens it
+// accepts, as the gateway's route table holds it: key, cleaned prefix,
+// protocol (HTTP when unset), required scopes and how they match,
+// audiences, anonymous access and the rate limit. The GatewayRoute
+// controller adds the resolved backend to it for the table; the audit
+// applies the gateway's own rule to it (gateway.Reaches), so what status
+// says a client can reach is what the gateway lets through.
+func Route(gr *scopegatev1alpha1.GatewayRoute) *gateway.Route {
+	s := gr.Spec
+	rt := &gateway.Route{
+		Key:               gr.Namespace + "/" + gr.Name,
+		PathPrefix:        gateway.CleanPrefix(s.PathPrefix),
+		Protocol:          gateway.Protocol(s.Protocol),
+		RequiredScopes:    scopegatev1alpha1.ScopeStrings(s.RequiredScopes),
+		ScopeMatchAll:     s.ScopeMatch == scopegatev1alpha1.ScopeMatchAll,
+		Audiences:         scopegatev1alpha1.AudienceStrings(s.Audiences),
+		AllowAnonymous:    s.AllowAnonymous,
+		CreationTimestamp: gr.CreationTimestamp.Time,
 	}
-	p := gateway.Protocol(r.Spec.Protocol)
-	if p == "" {
-		p = gateway.ProtocolHTTP
+	if rt.Protocol == "" {
+		rt.Protocol = gateway.ProtocolHTTP
 	}
-	return []string{gateway.DefaultAudience(p), strings.TrimSuffix(gatewayURL, "/") + gateway.CleanPrefix(r.Spec.PathPrefix)}
+	if s.RateLimit != nil {
+		rt.RateLimit = &registry.RateLimit{RequestsPerSecond: float64(s.RateLimit.RequestsPerSecond), Burst: s.RateLimit.EffectiveBurst()}
+	}
+	return rt
 }
 
-// live reports whether an object takes part: not being deleted.
-func live(c *scopegatev1alpha1.OAuthClient) bool {
-	return c.DeletionTimestamp.IsZero() && !c.Spec.Suspended
+// Declared is what an OAuthClient declares that decides which routes it
+// reaches. A client being deleted counts as suspended: it takes no part.
+func Declared(c *scopegatev1alpha1.OAuthClient) gateway.Declared {
+	return gateway.Declared{
+		Scopes:    scopegatev1alpha1.ScopeStrings(c.Spec.Scopes),
+		Audiences: scopegatev1alpha1.AudienceStrings(c.Spec.Audiences),
+		Suspended: c.Spec.Suspended || !c.DeletionTimestamp.IsZero(),
+	}
 }
 
 // Reaches reports whether client c, as declared, may hold a token that
-// route r accepts: c is not suspended, its allowed scopes satisfy r's
-// required scopes (an anonymous route or one requiring none needs no
-// scope), and c may obtain one of r's audiences (any, when c has no
-// audience allow-list).
+// route r accepts (gateway.Reaches): c is not suspended, its allowed scopes
+// satisfy r's required scopes (an anonymous route needs none), and c may
+// obtain one of r's audiences (any, when c has no audience allow-list).
 func Reaches(c *scopegatev1alpha1.OAuthClient, r *scopegatev1alpha1.GatewayRoute, gatewayURL string) bool {
-	if !live(c) || !r.DeletionTimestamp.IsZero() {
+	if !r.DeletionTimestamp.IsZero() {
 		return false
 	}
-	required := scopegatev1alpha1.ScopeStrings(r.Spec.RequiredScopes)
-	if !r.Spec.AllowAnonymous && len(required) > 0 &&
-		!scope.Satisfies(scopegatev1alpha1.ScopeStrings(c.Spec.Scopes), required, r.Spec.ScopeMatch == scopegatev1alpha1.ScopeMatchAll) {
-		return false
-	}
-	allowed := scopegatev1alpha1.AudienceStrings(c.Spec.Audiences)
-	if len(allowed) == 0 || r.Spec.AllowAnonymous {
-		return true
-	}
-	for _, a := range RouteAudiences(r, gatewayURL) {
-		if slices.Contains(allowed, a) {
-			return true
-		}
-	}
-	return false
+	return gateway.Reaches(Route(r), gatewayURL, Declared(c))
 }
 
 // ReachableRoutes lists the routes c reaches, sorted by namespace/name and

@@ -53,6 +53,7 @@ func TestReaches(t *testing.T) {
 		{"admin satisfies anything", client([]string{"admin"}, nil), mcpRoute, true},
 		{"an audience allow-list holding the protocol default reaches", client([]string{"mcp:github:read"}, []string{"mcp"}), mcpRoute, true},
 		{"an allow-list holding the route's resource URL reaches", client([]string{"mcp:github:read"}, []string{gw + "/mcp/github"}), mcpRoute, true},
+		{"the resource URL with a trailing slash is the same audience, as at the gateway", client([]string{"mcp:github:read"}, []string{gw + "/mcp/github/"}), mcpRoute, true},
 		{"an allow-list with neither does not", client([]string{"mcp:github:read"}, []string{"api"}), mcpRoute, false},
 		{"an admin client limited to the admin audience reaches no route", client([]string{"admin"}, []string{"admin"}), mcpRoute, false},
 		{"route audiences replace the defaults", client([]string{"mcp:github:read"}, []string{"mcp"}),

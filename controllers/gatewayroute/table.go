@@ -13,8 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
+	"github.com/scopegate/scopegate/controllers/audit"
 	"github.com/scopegate/scopegate/internal/gateway"
-	"github.com/scopegate/scopegate/internal/registry"
 	"github.com/scopegate/scopegate/internal/servingcert"
 )
 
@@ -131,31 +131,16 @@ func serverNameTLS(name string) *gateway.BackendTLS {
 }
 
 // routeFor converts a GatewayRoute and its resolved backend into a table
-// entry.
+// entry: the audit's view of the route (audit.Route, which decides who may
+// call it) plus the backend and the timeout.
 func routeFor(gr *scopegatev1alpha1.GatewayRoute, be backend) *gateway.Route {
-	s := gr.Spec
-	rt := &gateway.Route{
-		TLS:               serverNameTLS(be.ServerName),
-		Key:               gr.Namespace + "/" + gr.Name,
-		PathPrefix:        gateway.CleanPrefix(s.PathPrefix),
-		Protocol:          gateway.Protocol(s.Protocol),
-		Endpoints:         be.Endpoints,
-		BackendPath:       be.Path,
-		RequiredScopes:    scopegatev1alpha1.ScopeStrings(s.RequiredScopes),
-		ScopeMatchAll:     s.ScopeMatch == scopegatev1alpha1.ScopeMatchAll,
-		Audiences:         scopegatev1alpha1.AudienceStrings(s.Audiences),
-		AllowAnonymous:    s.AllowAnonymous,
-		CreationTimestamp: gr.CreationTimestamp.Time,
-	}
-	if rt.Protocol == "" {
-		rt.Protocol = gateway.ProtocolHTTP
-	}
-	if s.RateLimit != nil {
-		rt.RateLimit = &registry.RateLimit{RequestsPerSecond: float64(s.RateLimit.RequestsPerSecond), Burst: s.RateLimit.EffectiveBurst()}
-	}
+	rt := audit.Route(gr)
+	rt.TLS = serverNameTLS(be.ServerName)
+	rt.Endpoints = be.Endpoints
+	rt.BackendPath = be.Path
 	rt.Timeout = defaultTimeout(rt.Protocol)
-	if s.Timeout != nil {
-		rt.Timeout = s.Timeout.Duration
+	if gr.Spec.Timeout != nil {
+		rt.Timeout = gr.Spec.Timeout.Duration
 	}
 	return rt
 }

@@ -94,19 +94,19 @@ type apiError struct {
 
 const realm = `Bearer realm="scopegate-admin"`
 
-// authorize requires one Bearer token (RFC 6750 §2.1) that verifies, holds
-// the admin scope and the admin audience.
+// authorize requires one Bearer token, read by the gateway's own parser
+// (RFC 6750 §2.1, the same port's rules), that verifies and holds the admin
+// scope and the admin audience.
 func (a *API) authorize(r *http.Request) *apiError {
-	vals := r.Header.Values("Authorization")
-	if len(vals) == 0 {
+	tok, creds := gateway.BearerToken(r)
+	switch creds {
+	case gateway.NoBearer:
 		return &apiError{status: http.StatusUnauthorized, code: "unauthorized", desc: "a bearer token with the admin scope is required", challenge: realm}
-	}
-	scheme, tok, _ := strings.Cut(vals[0], " ")
-	if len(vals) > 1 || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+	case gateway.MalformedBearer:
 		return &apiError{status: http.StatusBadRequest, code: "invalid_request", desc: "the Authorization header is malformed",
 			challenge: realm + `, error="invalid_request"`}
 	}
-	c, err := a.opts.Verifier.Verify(r.Context(), strings.TrimSpace(tok))
+	c, err := a.opts.Verifier.Verify(r.Context(), tok)
 	if err != nil {
 		return &apiError{status: http.StatusUnauthorized, code: "invalid_token", desc: "the access token is invalid, expired or revoked",
 			challenge: realm + `, error="invalid_token"`}

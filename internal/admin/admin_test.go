@@ -228,3 +228,40 @@ func TestKeysRoutesRevocationsAndExplain(t *testing.T) {
 		}
 	}
 }
+
+// The admin API reads Authorization headers with the gateway's parser, so a
+// header is malformed (400), absent (401) or a token on both, alike.
+func TestTheAdminAPIReadsBearerHeadersAsTheGatewayDoes(t *testing.T) {
+	f := newFixture(t, 1)
+	admin := f.token(t, "ops.admin", []string{"admin"}, []string{"admin"})
+	cases := []struct {
+		name    string
+		headers []string
+		status  int
+	}{
+		{"a token outside the b64token syntax is 400", []string{"Bearer a b"}, 400},
+		{"Bearer without a token is 400", []string{"Bearer"}, 400},
+		{"two Authorization fields are 400", []string{"Bearer " + admin, "Bearer " + admin}, 400},
+		{"another scheme is no bearer token: 401", []string{"Basic b3BzOnNlY3JldA=="}, 401},
+		{"the scheme is case-insensitive", []string{"bearer " + admin}, 200},
+		{"several spaces may follow the scheme", []string{"Bearer   " + admin}, 200},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "/admin/v1/keys", nil)
+			for _, h := range c.headers {
+				r.Header.Add("Authorization", h)
+			}
+			_, creds := gateway.BearerToken(r)
+			w := httptest.NewRecorder()
+			f.api.ServeHTTP(w, r)
+			if w.Code != c.status {
+				t.Fatalf("status %d, want %d", w.Code, c.status)
+			}
+			want := map[int]gateway.Credentials{400: gateway.MalformedBearer, 401: gateway.NoBearer, 200: gateway.Bearer}[c.status]
+			if creds != want {
+				t.Errorf("the gateway's parser says %v, the admin API answered %d", creds, w.Code)
+			}
+		})
+	}
+}

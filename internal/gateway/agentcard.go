@@ -19,8 +19,8 @@ var agentCardPaths = []string{"/.well-known/agent-card.json", "/.well-known/agen
 // maxAgentCard bounds the card the gateway reads to rewrite.
 const maxAgentCard = 1 << 20
 
-func isAgentCardRequest(r *http.Request, prefix, clean string) bool {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+func isAgentCardRequest(method, prefix, clean string) bool {
+	if method != http.MethodGet && method != http.MethodHead {
 		return false
 	}
 	rest := clean[len(prefix):]

@@ -1,33 +1,30 @@
 package gateway
 
 import (
-	"context"
 	"net/http"
 	"strings"
-
-	"github.com/scopegate/scopegate/internal/accesstoken"
 )
 
-// credentials is what the Authorization header of a request holds.
-type credentials int
+// Credentials is what the Authorization header of a request holds.
+type Credentials int
 
 const (
-	// noBearer: no Authorization header, or one of another scheme (Basic):
+	// NoBearer: no Authorization header, or one of another scheme (Basic):
 	// the answer carries no error code (RFC 6750 §3.1).
-	noBearer credentials = iota
-	// bearer: one well-formed Bearer token.
-	bearer
-	// malformedBearer: Bearer credentials that break RFC 6750 §2.1 (no
+	NoBearer Credentials = iota
+	// Bearer: one well-formed Bearer token.
+	Bearer
+	// MalformedBearer: Bearer credentials that break RFC 6750 §2.1 (no
 	// token, a token outside the b64token syntax) or more than one
 	// Authorization field: 400 invalid_request (RFC 6750 §3.1).
-	malformedBearer
+	MalformedBearer
 )
 
-// bearerToken extracts the access token from the Authorization header
+// BearerToken extracts the access token from the Authorization header
 // (RFC 6750 §2.1: "Bearer" 1*SP b64token; the scheme is case-insensitive,
 // RFC 9110 §11.1). Tokens in the query or form body (RFC 6750 §2.2, §2.3)
 // are not accepted: they leak into logs.
-func bearerToken(r *http.Request) (string, credentials) {
+func BearerToken(r *http.Request) (string, Credentials) {
 	vals := r.Header.Values("Authorization")
 	found := false
 	for _, v := range vals {
@@ -37,17 +34,17 @@ func bearerToken(r *http.Request) (string, credentials) {
 		}
 	}
 	if !found {
-		return "", noBearer
+		return "", NoBearer
 	}
 	if len(vals) > 1 {
 		// Two Authorization fields: ambiguous, refuse rather than guess.
-		return "", malformedBearer
+		return "", MalformedBearer
 	}
 	tok := strings.TrimLeft(vals[0][len("Bearer"):], " ")
 	if !isB64Token(tok) {
-		return "", malformedBearer
+		return "", MalformedBearer
 	}
-	return tok, bearer
+	return tok, Bearer
 }
 
 // isBearerScheme reports whether an Authorization value uses the Bearer
@@ -83,20 +80,6 @@ func isB64Token(s string) bool {
 	return true
 }
 
-// authenticate verifies the bearer token of r. Any verification failure
-// (bad signature, expired, revoked, foreign issuer, deleted or suspended
-// client) is 401 error="invalid_token" (RFC 6750 §3.1).
-func (g *Gateway) authenticate(ctx context.Context, rt *Route, token string) (*accesstoken.Claims, *gatewayError) {
-	claims, err := g.verifier.Verify(ctx, token)
-	if err != nil {
-		// The reason (revoked, expired, client_suspended, ...) goes to the
-		// decision log and metrics only; the answer is the same for all.
-		_, reason := tokenCheck(err)
-		return nil, g.invalidToken(rt, "the access token is invalid, expired or revoked", reason)
-	}
-	return claims, nil
-}
-
 // malformedRequest is the answer to Bearer credentials that break the
 // syntax: 400 error="invalid_request" (RFC 6750 §3.1).
 func (g *Gateway) malformedRequest(rt *Route) *gatewayError {
@@ -105,7 +88,7 @@ func (g *Gateway) malformedRequest(rt *Route) *gatewayError {
 		Status:      http.StatusBadRequest,
 		Code:        "invalid_request",
 		Description: desc,
-		Reason:      "malformed_authorization",
+		Reason:      ReasonMalformedAuthorization,
 		Challenge: challenge(
 			[2]string{"error", "invalid_request"},
 			[2]string{"error_description", desc},
@@ -122,7 +105,7 @@ func (g *Gateway) missingToken(rt *Route) *gatewayError {
 		Status:      http.StatusUnauthorized,
 		Code:        "unauthorized",
 		Description: "a bearer token is required",
-		Reason:      "missing_token",
+		Reason:      ReasonMissingToken,
 		Challenge:   challenge([2]string{"resource_metadata", g.metadataURL(rt.PathPrefix)}),
 	}
 }

@@ -1,11 +1,16 @@
 // Package gateway is scopegate's embedded API gateway (SPEC §6): a reverse
 // proxy that matches a request to a GatewayRoute by longest path prefix,
-// authenticates its bearer token (RFC 6750) through a accesstoken.Verifier,
+// authenticates its bearer token (RFC 6750) through an accesstoken.Verifier,
 // enforces the route's scopes, audiences and rate limits, and forwards it to
 // one of the route's ready backend endpoints with the seed's identity headers.
 //
 // The route table (Table) is fed by the GatewayRoute controller on every
 // manager replica; lookups are lock-free reads of an immutable snapshot.
+//
+// The decision is written once, in decision.go (decide): ServeHTTP runs it
+// and forwards, Explain runs it without taking from the rate-limit buckets,
+// and the rule "which tokens does a route accept" (reach.go) is the scope
+// audit's rule too (controllers/audit). Reason codes are in reasons.go.
 //
 // Choices the SPEC leaves open, decided here:
 //

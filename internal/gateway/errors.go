@@ -76,5 +76,18 @@ func quoteEscape(s string) string {
 }
 
 func notFound() *gatewayError {
-	return &gatewayError{Status: http.StatusNotFound, Code: "not_found", Description: "no route matches the request path", Reason: "no_route"}
+	return &gatewayError{Status: http.StatusNotFound, Code: "not_found", Description: "no route matches the request path", Reason: ReasonNoRoute}
+}
+
+func ambiguous() *gatewayError {
+	return &gatewayError{Status: http.StatusBadRequest, Code: "invalid_request", Description: "the request path is ambiguous", Reason: ReasonAmbiguousPath}
+}
+
+func methodNotAllowed() *gatewayError {
+	return &gatewayError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Description: "use GET", Reason: ReasonMethodNotAllowed,
+		Headers: http.Header{"Allow": {"GET, HEAD"}}}
+}
+
+func noBackend() *gatewayError {
+	return &gatewayError{Status: http.StatusServiceUnavailable, Code: "no_backend", Description: "the route has no ready backend endpoints", Reason: ReasonNoReadyEndpoints}
 }

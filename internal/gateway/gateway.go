@@ -172,89 +172,43 @@ const (
 	decisionDeny  = "deny"
 )
 
-// ServeHTTP handles one request: resource metadata, or route match →
-// authentication → authorization → rate limits → forwarding.
+// ServeHTTP handles one request: it runs the decision (decide), then
+// answers a refusal, serves resource metadata, or forwards.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := g.now()
 	rec := &statusRecorder{ResponseWriter: w}
 	d := &decision{}
 	defer g.finish(rec, r, d, start)
 
-	if ambiguousPath(r.URL.Path) {
-		g.deny(rec, d, &gatewayError{Status: http.StatusBadRequest, Code: "invalid_request", Description: "the request path is ambiguous", Reason: "ambiguous_path"})
+	f := requestFacts(r)
+	f.req = r
+	v := g.decide(r.Context(), &f, takeTokens, false)
+	if v.entry != nil {
+		d.route = v.entry.route.Key
+	}
+	if v.claims != nil {
+		d.clientID, d.jti = v.claims.ClientID, v.claims.ID
+	}
+	if !v.allowed {
+		g.deny(rec, d, v.err)
 		return
 	}
-	if p := r.URL.Path; p == WellKnownProtectedResource || strings.HasPrefix(p, WellKnownProtectedResource+"/") {
-		g.serveMetadata(rec, r, d)
+	if v.metadata {
+		d.decision, d.reason = decisionAllow, v.reason
+		g.serveMetadata(rec, v.entry.route)
 		return
 	}
-	clean, trailing := cleanRequestPath(r.URL.Path)
-	e := g.table.match(clean)
-	if e == nil {
-		g.deny(rec, d, notFound())
-		return
+	if v.rate.known {
+		h := rec.Header()
+		h.Set("RateLimit-Limit", strconv.Itoa(v.rate.limit))
+		h.Set("RateLimit-Remaining", strconv.Itoa(v.rate.remaining))
+		h.Set("RateLimit-Reset", seconds(v.rate.retryAfter))
 	}
-	rt := e.route
-	d.route = rt.Key
-	f := &forward{route: rt, path: backendPath(rt.BackendPath, rt.PathPrefix, clean, trailing), peerTrusted: g.peerTrusted(r)}
-
-	// The public answers below never carry a protocol upgrade: a WebSocket
-	// opened on an agent card's path or by a preflight would be a
-	// connection nobody authenticated.
-	public := r.Header.Get("Upgrade") == ""
-	if public && rt.Protocol == ProtocolA2A && isAgentCardRequest(r, rt.PathPrefix, clean) {
-		// Agent cards are public (see the package documentation).
-		if !g.limitAnonymous(rec, r, rt, d) {
-			return
-		}
-		f.agentCard = true
-		g.forward(rec, r, e, f, d, "agent_card")
-		return
-	}
-
-	token, creds := bearerToken(r)
-	if creds == malformedBearer {
-		g.deny(rec, d, g.malformedRequest(rt))
-		return
-	}
-	present := creds == bearer
-	if !present && public && isCORSPreflight(r) {
-		// Browsers never send credentials on a CORS preflight (Fetch
-		// standard, CORS-preflight request), so demanding a token would
-		// break browser-based MCP clients. The backend answers it without
-		// identity headers, rate limited like an anonymous request.
-		if !g.limitAnonymous(rec, r, rt, d) {
-			return
-		}
-		g.forward(rec, r, e, f, d, "cors_preflight")
-		return
-	}
-	if !present {
-		if !rt.AllowAnonymous {
-			g.deny(rec, d, g.missingToken(rt))
-			return
-		}
-		if !g.limitAnonymous(rec, r, rt, d) {
-			return
-		}
-		g.forward(rec, r, e, f, d, "anonymous")
-		return
-	}
-	claims, gerr := g.authenticate(r.Context(), rt, token)
-	if gerr != nil {
-		g.deny(rec, d, gerr)
-		return
-	}
-	d.clientID, d.jti = claims.ClientID, claims.ID
-	if gerr := g.authorize(rt, claims); gerr != nil {
-		g.deny(rec, d, gerr)
-		return
-	}
-	if !g.limitClient(rec, rt, claims.ClientID, d) {
-		return
-	}
-	f.claims = claims
-	g.forward(rec, r, e, f, d, "authorized")
+	rt := v.entry.route
+	g.forward(rec, r, v.entry, &forward{
+		route: rt, path: backendPath(rt.BackendPath, rt.PathPrefix, v.clean, v.trailing), peerTrusted: g.peerTrusted(r),
+		claims: v.claims, agentCard: v.agentCard,
+	}, d, v.reason)
 }
 
 func isCORSPreflight(r *http.Request) bool {

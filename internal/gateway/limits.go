@@ -2,62 +2,13 @@ package gateway
 
 import (
 	"math"
-	"net/http"
 	"net/netip"
-	"strconv"
+	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/scopegate/scopegate/internal/registry"
 )
-
-// limitClient applies the client's limit on this route and its overall limit
-// (OAuthClient spec.rateLimit, from the registry). It answers 429 and returns
-// false when either bucket is empty.
-func (g *Gateway) limitClient(w http.ResponseWriter, rt *Route, clientID string, d *decision) bool {
-	now := g.now()
-	limits, n := g.clientLimits(rt, clientID)
-	checks := make([]limitCheck, 0, 2)
-	for _, cl := range limits[:n] {
-		checks = append(checks, limitCheck{g.limiters.get(cl.key, cl.limit, now), cl.limit})
-	}
-	return g.applyLimits(w, checks, d, "client")
-}
-
-// clientLimit is one bucket an authenticated request takes from.
-type clientLimit struct {
-	what, key string
-	limit     registry.RateLimit
-}
-
-// clientLimits are the buckets of clientID's requests on rt: the route's
-// limit per client, and the client's own (OAuthClient spec.rateLimit), in
-// that order; n says how many apply.
-func (g *Gateway) clientLimits(rt *Route, clientID string) (limits [2]clientLimit, n int) {
-	if l, ok := normLimit(rt.RateLimit); ok {
-		limits[n] = clientLimit{"route limit", "route\x00" + rt.Key + "\x00" + clientID, l}
-		n++
-	}
-	if g.registry != nil {
-		if c, found := g.registry.Get(clientID); found {
-			if l, ok := normLimit(c.RateLimit); ok {
-				limits[n] = clientLimit{"client limit", "client\x00" + clientID, l}
-				n++
-			}
-		}
-	}
-	return limits, n
-}
-
-// limitAnonymous applies the route's limit per source address to a request
-// without a token.
-func (g *Gateway) limitAnonymous(w http.ResponseWriter, r *http.Request, rt *Route, d *decision) bool {
-	l, ok := normLimit(rt.RateLimit)
-	if !ok {
-		return true
-	}
-	now := g.now()
-	key := "addr\x00" + rt.Key + "\x00" + sourceKey(g.clientAddr(r))
-	return g.applyLimits(w, []limitCheck{{g.anonLimiters.get(key, l, now), l}}, d, "source address")
-}
 
 // sourceKey is the rate-limit key of a source address: an IPv4 address
 // itself, an IPv6 address its /64, the smallest block a single subscriber
@@ -72,39 +23,65 @@ func sourceKey(addr string) string {
 	return p.String()
 }
 
-// applyLimits takes a token from every bucket. Allowed responses carry the
-// RateLimit-* fields of the most constrained bucket; refusals are 429 with
-// Retry-After (RFC 6585 §4, RFC 9110 §10.2.3) and the RateLimit-* fields
-// (draft-ietf-httpapi-ratelimit-headers: limit = bucket size, remaining,
-// reset = seconds until the next request can pass).
-func (g *Gateway) applyLimits(w http.ResponseWriter, checks []limitCheck, d *decision, who string) bool {
-	if len(checks) == 0 {
-		return true
-	}
-	v := allow(checks, g.now())
-	h := w.Header()
-	if v.allowed {
-		if v.known {
-			h.Set("RateLimit-Limit", strconv.Itoa(v.limit))
-			h.Set("RateLimit-Remaining", strconv.Itoa(v.remaining))
-			h.Set("RateLimit-Reset", seconds(v.retryAfter))
+// limitVerdict is the outcome of the rate-limit checks, with what the
+// RateLimit-* headers report: the most constrained bucket.
+type limitVerdict struct {
+	allowed    bool
+	limit      int
+	remaining  int
+	retryAfter time.Duration // time until the next request could pass
+	known      bool          // some bucket applied
+}
+
+// takeFrom takes one token from every bucket, or from none: when one bucket
+// refuses, the reservations already made are cancelled.
+func takeFrom(buckets []bucketRef, now time.Time) limitVerdict {
+	v := limitVerdict{allowed: true, remaining: math.MaxInt}
+	var reservations [2]*rate.Reservation
+	for i, b := range buckets {
+		lim := b.store.get(b.key, b.limit, now)
+		r := lim.ReserveN(now, 1)
+		delay := time.Duration(math.MaxInt64)
+		if r.OK() {
+			delay = r.DelayFrom(now)
 		}
-		return true
+		if !r.OK() || delay > 0 {
+			r.CancelAt(now)
+			for _, done := range reservations[:i] {
+				done.CancelAt(now)
+			}
+			return limitVerdict{allowed: false, limit: b.limit.Burst, retryAfter: retryIn(b.limit, delay), known: true}
+		}
+		reservations[i] = r
+		v.note(b.limit, lim.TokensAt(now))
 	}
-	retry := seconds(v.retryAfter)
-	g.deny(w, d, &gatewayError{
-		Status:      http.StatusTooManyRequests,
-		Code:        "rate_limited",
-		Description: "rate limit exceeded for this " + who,
-		Reason:      "rate_limited",
-		Headers: http.Header{
-			"Retry-After":         {retry},
-			"Ratelimit-Limit":     {strconv.Itoa(v.limit)},
-			"Ratelimit-Remaining": {"0"},
-			"Ratelimit-Reset":     {retry},
-		},
-	})
-	return false
+	return v
+}
+
+// peekAt answers as takeFrom would, taking nothing and creating no bucket
+// (a bucket not held is full).
+func peekAt(buckets []bucketRef, now time.Time) limitVerdict {
+	v := limitVerdict{allowed: true, remaining: math.MaxInt}
+	for _, b := range buckets {
+		tokens := b.store.peek(b.key, b.limit, now)
+		if tokens < 1 {
+			delay := time.Duration((1 - tokens) / b.limit.RequestsPerSecond * float64(time.Second))
+			return limitVerdict{allowed: false, limit: b.limit.Burst, retryAfter: retryIn(b.limit, delay), known: true}
+		}
+		v.note(b.limit, tokens-1)
+	}
+	return v
+}
+
+// note records a bucket that passed with left tokens, if it is the most
+// constrained so far.
+func (v *limitVerdict) note(l registry.RateLimit, left float64) {
+	rem := int(left)
+	if rem < v.remaining {
+		v.remaining, v.limit, v.known = max(rem, 0), l.Burst, true
+		// Reset: time until this bucket is full again.
+		v.retryAfter = time.Duration(float64(l.Burst-rem) / l.RequestsPerSecond * float64(time.Second))
+	}
 }
 
 // normLimit validates a limit and fills in a missing burst (the rate,

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"net/http"
-	"strings"
 )
 
 // WellKnownProtectedResource is the RFC 9728 §3 well-known path segment.
@@ -34,27 +33,10 @@ func (g *Gateway) metadataURL(prefix string) string {
 }
 
 // serveMetadata answers GET /.well-known/oauth-protected-resource<prefix>
-// for the route whose prefix is exactly <prefix>. RFC 9728 §3.3 requires the
-// document's resource to equal the identifier the URL was formed from, which
-// clients such as oauth4webapi check, so only exact prefixes are served.
-// The document is public and carries CORS headers for browser-based MCP
-// clients.
-func (g *Gateway) serveMetadata(w http.ResponseWriter, r *http.Request, d *decision) {
-	rest := strings.TrimPrefix(r.URL.Path, WellKnownProtectedResource)
-	prefix := CleanPrefix(rest)
-	e := g.table.exact(prefix)
-	if e == nil {
-		g.deny(w, d, notFound())
-		return
-	}
-	rt := e.route
-	d.route = rt.Key
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		g.deny(w, d, &gatewayError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Description: "use GET", Reason: "method_not_allowed"})
-		return
-	}
-	d.decision, d.reason = decisionAllow, "resource_metadata"
+// for the route whose prefix is exactly <prefix> (decideMetadata decided
+// that). The document is public and carries CORS headers for browser-based
+// MCP clients.
+func (g *Gateway) serveMetadata(w http.ResponseWriter, rt *Route) {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	writeJSON(w, http.StatusOK, resourceMetadata{
 		Resource:               g.resourceURL(rt.PathPrefix),

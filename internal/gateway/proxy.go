@@ -88,7 +88,8 @@ func (g *Gateway) newReverseProxy(transport http.RoundTripper) http.Handler {
 func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, e *entry, f *forward, d *decision, reason string) {
 	f.target = e.pick()
 	if f.target == nil {
-		g.deny(w, d, &gatewayError{Status: http.StatusServiceUnavailable, Code: "no_backend", Description: "the route has no ready backend endpoints", Reason: "no_ready_endpoints"})
+		// The endpoints went away since the decision read them.
+		g.deny(w, d, noBackend())
 		return
 	}
 	d.decision, d.reason = decisionAllow, reason
@@ -110,7 +111,7 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, e *entry, f *f
 	}
 	g.proxy.ServeHTTP(w, r.WithContext(ctx))
 	if f.err != nil {
-		d.reason = "backend_error"
+		d.reason = ReasonBackendError
 	}
 }
 

@@ -108,51 +108,6 @@ func (s *limiterStore) len() int {
 	return len(s.buckets)
 }
 
-// limitCheck is one bucket a request must pass.
-type limitCheck struct {
-	lim   *rate.Limiter
-	limit registry.RateLimit
-}
-
-// limitVerdict is the outcome of the rate-limit checks, with what the
-// RateLimit-* headers report: the most constrained bucket.
-type limitVerdict struct {
-	allowed    bool
-	limit      int
-	remaining  int
-	retryAfter time.Duration // time until the next request could pass
-	known      bool          // some bucket applied
-}
-
-// allow takes one token from every bucket, or from none: when one bucket
-// refuses, the reservations already made are cancelled.
-func allow(checks []limitCheck, now time.Time) limitVerdict {
-	v := limitVerdict{allowed: true, remaining: math.MaxInt}
-	reservations := make([]*rate.Reservation, 0, len(checks))
-	for _, c := range checks {
-		r := c.lim.ReserveN(now, 1)
-		delay := time.Duration(math.MaxInt64)
-		if r.OK() {
-			delay = r.DelayFrom(now)
-		}
-		if !r.OK() || delay > 0 {
-			r.CancelAt(now)
-			for _, done := range reservations {
-				done.CancelAt(now)
-			}
-			return limitVerdict{allowed: false, limit: c.limit.Burst, retryAfter: retryIn(c.limit, delay), known: true}
-		}
-		reservations = append(reservations, r)
-		rem := int(c.lim.TokensAt(now))
-		if rem < v.remaining {
-			v.remaining, v.limit, v.known = max(rem, 0), c.limit.Burst, true
-			// Reset: time until this bucket is full again.
-			v.retryAfter = time.Duration(float64(c.limit.Burst-rem) / c.limit.RequestsPerSecond * float64(time.Second))
-		}
-	}
-	return v
-}
-
 // retryIn is how long a refused request should wait: the reservation's
 // delay, or one token's refill time when the bucket can never serve it.
 func retryIn(l registry.RateLimit, delay time.Duration) time.Duration {

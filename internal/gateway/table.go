@@ -86,6 +86,19 @@ func (r *Route) olderThan(o *Route) bool {
 type entry struct {
 	route *Route
 	next  atomic.Uint64
+	// audiences caches RouteAudiences of route (computed on first use:
+	// a route is never modified once set, and the gateway URL is fixed).
+	audiences atomic.Pointer[[]string]
+}
+
+// acceptedAudiences is RouteAudiences(e.route, gatewayURL), computed once.
+func (e *entry) acceptedAudiences(gatewayURL string) []string {
+	if a := e.audiences.Load(); a != nil {
+		return *a
+	}
+	a := RouteAudiences(e.route, gatewayURL)
+	e.audiences.Store(&a)
+	return a
 }
 
 // pick returns the next endpoint round-robin, or nil when there is none.

@@ -1,0 +1,270 @@
+package gateway
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/scopegate/scopegate/internal/accesstoken"
+	"github.com/scopegate/scopegate/internal/registry"
+)
+
+// forge signs claims with the token server's own current key, for tokens
+// the token server would never issue (not yet valid, another issuer).
+func (rf *realFixture) forge(t *testing.T, mutate func(*accesstoken.Claims)) string {
+	t.Helper()
+	k, err := rf.ring.Signing()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := rf.clock.Now()
+	c := &accesstoken.Claims{
+		RegisteredClaims: jwt.RegisteredClaims{Issuer: testIssuer, Subject: registry.SubjectFor("team-a.github"),
+			Audience: []string{"mcp"}, ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour)), IssuedAt: jwt.NewNumericDate(now),
+			NotBefore: jwt.NewNumericDate(now), ID: "forged-" + t.Name()},
+		ClientID: "team-a.github", Scope: "mcp:github:read", TokenType: "Bearer",
+	}
+	mutate(c)
+	tok := jwt.NewWithClaims(jwt.SigningMethodES256, c)
+	tok.Header["typ"], tok.Header["kid"] = accesstoken.TypAccessToken, k.ID
+	raw, err := tok.SignedString(k.Private)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// agreementCase is one reason code: a request that ends in it, sent through
+// the gateway and explained, and what the scope audit says of the client
+// behind it.
+type agreementCase struct {
+	reason string
+	// explainReason is what explain says when it cannot know the real
+	// answer (a backend failure); "" means reason.
+	explainReason string
+	status        int
+	method, path  string
+	header        http.Header
+	// request sets the scene and returns the token to send ("" for none).
+	request func(t *testing.T, rf *realFixture) string
+	// client is what the client behind the token declares, for the
+	// audit; nil when the request names no client or no route.
+	client *Declared
+	// reaches is the audit's expected answer for client and the route.
+	reaches bool
+}
+
+// TestExplainTheGatewayAndTheAuditAgree sends one request per reason code
+// through the gateway (the reason read from its decision metric), explains
+// the same request, and applies the audit's rule (Reaches) to the client
+// behind it: the three must agree, and every reason code needs a case.
+func TestExplainTheGatewayAndTheAuditAgree(t *testing.T) {
+	const path = "/mcp/github/tools"
+	token := func(scopes, aud []string) func(*testing.T, *realFixture) string {
+		return func(t *testing.T, rf *realFixture) string { return rf.issue(t, "team-a.github", scopes, aud) }
+	}
+	good := token([]string{"mcp", "mcp:github:read"}, []string{"mcp"})
+	declared := &Declared{Scopes: []string{"mcp", "mcp:github:read"}, Audiences: []string{"mcp"}}
+	setRoute := func(t *testing.T, rf *realFixture, mutate func(*Route)) {
+		rt := githubRoute(t, rf.backend)
+		mutate(rt)
+		rf.gw.Table().Set(rt)
+	}
+	none := func(*testing.T, *realFixture) string { return "" }
+	cases := []agreementCase{
+		{reason: ReasonAuthorized, status: 200, request: good, client: declared, reaches: true},
+		{reason: ReasonAnonymous, status: 200, request: func(t *testing.T, rf *realFixture) string {
+			setRoute(t, rf, func(rt *Route) { rt.AllowAnonymous = true })
+			return ""
+		}, client: &Declared{Scopes: []string{"api"}}, reaches: true},
+		{reason: ReasonAgentCard, status: 200, path: "/a2a/agent/.well-known/agent-card.json", request: func(t *testing.T, rf *realFixture) string {
+			rf.gw.Table().Set(&Route{Key: "team-a/agent", PathPrefix: "/a2a/agent", Protocol: ProtocolA2A,
+				Endpoints: githubRoute(t, rf.backend).Endpoints, RequiredScopes: []string{"a2a"}})
+			return ""
+		}},
+		{reason: ReasonCORSPreflight, status: 200, method: http.MethodOptions, request: none,
+			header: http.Header{"Origin": {"https://app.example"}, "Access-Control-Request-Method": {"POST"}}},
+		{reason: ReasonResourceMetadata, status: 200, path: WellKnownProtectedResource + "/mcp/github", request: none},
+		{reason: ReasonBackendError, explainReason: ReasonAuthorized, status: 502, request: func(t *testing.T, rf *realFixture) string {
+			setRoute(t, rf, func(rt *Route) { rt.Endpoints = []*url.URL{{Scheme: "http", Host: "127.0.0.1:1"}} })
+			return good(t, rf)
+		}, client: declared, reaches: true},
+		{reason: ReasonNoRoute, status: 404, path: "/mcp/gitlab/tools", request: good},
+		{reason: ReasonAmbiguousPath, status: 400, path: "/mcp/github/a%5cb", request: good},
+		{reason: ReasonMethodNotAllowed, status: 405, method: http.MethodPost, path: WellKnownProtectedResource + "/mcp/github", request: none},
+		{reason: ReasonMissingToken, status: 401, request: none, client: declared, reaches: true},
+		{reason: ReasonMalformedAuthorization, status: 400, request: none, header: http.Header{"Authorization": {"Bearer a b"}}},
+		{reason: ReasonBadSignature, status: 401, request: func(t *testing.T, rf *realFixture) string {
+			return rf.ver.sign(t, tokenSpec{clientID: "team-a.github", scopes: []string{"mcp:github:read"}, aud: []string{"mcp"}})
+		}, client: declared, reaches: true},
+		{reason: ReasonExpired, status: 401, request: func(t *testing.T, rf *realFixture) string {
+			tok := good(t, rf)
+			rf.clock.Step(2 * time.Hour)
+			return tok
+		}, client: declared, reaches: true},
+		{reason: ReasonNotYetValid, status: 401, request: func(t *testing.T, rf *realFixture) string {
+			return rf.forge(t, func(c *accesstoken.Claims) { c.NotBefore = jwt.NewNumericDate(rf.clock.Now().Add(time.Hour)) })
+		}, client: declared, reaches: true},
+		{reason: ReasonForeignIssuer, status: 401, request: func(t *testing.T, rf *realFixture) string {
+			return rf.forge(t, func(c *accesstoken.Claims) { c.Issuer = "https://elsewhere.example" })
+		}, client: declared, reaches: true},
+		{reason: ReasonInvalidToken, status: 401, request: func(*testing.T, *realFixture) string { return "not.a.jwt" }},
+		{reason: ReasonRevoked, status: 401, request: func(t *testing.T, rf *realFixture) string {
+			tok := good(t, rf)
+			c, err := rf.srv.Verify(t.Context(), tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := rf.revs.Revoke(t.Context(), c.ID, c.ExpiresAt.Time); err != nil {
+				t.Fatal(err)
+			}
+			return tok
+		}, client: declared, reaches: true},
+		{reason: ReasonClientDeleted, status: 401, request: func(t *testing.T, rf *realFixture) string {
+			tok := good(t, rf)
+			rf.reg.Delete("team-a.github")
+			return tok
+		}},
+		{reason: ReasonClientSuspended, status: 401, request: func(t *testing.T, rf *realFixture) string {
+			tok := good(t, rf)
+			c, _ := rf.reg.Get("team-a.github")
+			cp := *c
+			cp.Suspended = true
+			rf.reg.Upsert(&cp)
+			return tok
+		}, client: &Declared{Scopes: declared.Scopes, Audiences: declared.Audiences, Suspended: true}, reaches: false},
+		{reason: ReasonInsufficientScope, status: 403, request: token([]string{"mcp"}, []string{"mcp"}),
+			client: &Declared{Scopes: []string{"mcp"}, Audiences: []string{"mcp"}}, reaches: false},
+		{reason: ReasonAudienceMismatch, status: 403, request: token([]string{"mcp:github:read"}, []string{"api"}),
+			client: &Declared{Scopes: []string{"mcp:github:read"}, Audiences: []string{"api"}}, reaches: false},
+		// The route's resource URL with a trailing slash is the same
+		// audience (RFC 3986 §6.2.3) to the gateway and to the audit.
+		{reason: ReasonAuthorized, status: 200, request: token([]string{"mcp:github:read"}, []string{testGatewayURL + "/mcp/github/"}),
+			client: &Declared{Scopes: []string{"mcp:github:read"}, Audiences: []string{testGatewayURL + "/mcp/github/"}}, reaches: true},
+		{reason: ReasonRateLimited, status: 429, request: func(t *testing.T, rf *realFixture) string {
+			setRoute(t, rf, func(rt *Route) { rt.RateLimit = &registry.RateLimit{RequestsPerSecond: 0.001, Burst: 1} })
+			tok := good(t, rf)
+			if res := rf.do(t, http.MethodGet, path, tok, nil); res.StatusCode != 200 {
+				t.Fatalf("the one request the bucket allows: %d", res.StatusCode)
+			}
+			return tok
+		}, client: declared, reaches: true},
+		{reason: ReasonNoReadyEndpoints, status: 503, request: func(t *testing.T, rf *realFixture) string {
+			setRoute(t, rf, func(rt *Route) { rt.Endpoints = nil })
+			return good(t, rf)
+		}, client: declared, reaches: true},
+	}
+
+	covered := map[string]bool{}
+	for _, c := range cases {
+		covered[c.reason] = true
+	}
+	for _, r := range Reasons {
+		if !covered[r] {
+			t.Errorf("reason code %q has no agreement case: add one", r)
+		}
+	}
+
+	for _, c := range cases {
+		name := c.reason
+		if c.explainReason != "" {
+			name += " (explained as " + c.explainReason + ")"
+		}
+		t.Run(name, func(t *testing.T) {
+			rf := newRealFixture(t)
+			rf.backend = echoBackend(t, "github").URL
+			rf.gw.Table().Set(githubRoute(t, rf.backend))
+			method, p := c.method, c.path
+			if method == "" {
+				method = http.MethodGet
+			}
+			if p == "" {
+				p = path
+			}
+			tok := c.request(t, rf)
+
+			req := ExplainRequest{Method: method, Path: p, Token: tok, Headers: map[string]string{}}
+			for k, vs := range c.header {
+				req.Headers[k] = vs[0]
+			}
+			x, err := rf.gw.Explain(t.Context(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantExplained := c.reason
+			if c.explainReason != "" {
+				wantExplained = c.explainReason
+			}
+			if x.Reason != wantExplained {
+				t.Errorf("explain says %s (%d), want %s: %s", x.Reason, x.Status, wantExplained, mustJSON(t, x))
+			}
+			if b := mustJSON(t, x); tok != "" && strings.Contains(b, tok) {
+				t.Errorf("the explanation echoes the token")
+			}
+
+			before := testutil.ToFloat64(rf.gw.metrics.decisions.WithLabelValues(routeLabel(x), decisionOf(c.reason), c.reason))
+			res := rf.do(t, method, p, tok, c.header)
+			res.Body.Close()
+			after := testutil.ToFloat64(rf.gw.metrics.decisions.WithLabelValues(routeLabel(x), decisionOf(c.reason), c.reason))
+			if after != before+1 {
+				t.Errorf("the gateway did not count a %s decision (%v → %v); it answered %d", c.reason, before, after, res.StatusCode)
+			}
+			if res.StatusCode != c.status {
+				t.Errorf("the gateway answered %d, want %d", res.StatusCode, c.status)
+			}
+			if c.explainReason == "" {
+				if x.Status != res.StatusCode {
+					t.Errorf("the gateway answered %d, explain said %d", res.StatusCode, x.Status)
+				}
+				if got := res.Header.Get("WWW-Authenticate"); got != x.WWWAuthenticate {
+					t.Errorf("the gateway's WWW-Authenticate %q, explain said %q", got, x.WWWAuthenticate)
+				}
+				if got := res.Header.Get("Retry-After"); got != x.RetryAfter {
+					t.Errorf("the gateway's Retry-After %q, explain said %q", got, x.RetryAfter)
+				}
+			}
+
+			if c.client != nil {
+				rt := githubRoute(t, rf.backend)
+				if e := rf.gw.table.match(mustClean(p)); e != nil {
+					rt = e.route
+				}
+				if got := Reaches(rt, testGatewayURL, *c.client); got != c.reaches {
+					t.Errorf("the audit says the client reaches the route: %v, want %v", got, c.reaches)
+				}
+			}
+			// The audit can only disagree with a refusal that is about the
+			// client's declaration: then it must say "does not reach".
+			if c.client != nil && x.Route != nil && slices.Contains([]string{ReasonInsufficientScope, ReasonAudienceMismatch, ReasonClientSuspended}, c.reason) && c.reaches {
+				t.Errorf("the gateway refuses with %s, yet the case says the audit lets the client reach the route", c.reason)
+			}
+		})
+	}
+}
+
+func decisionOf(reason string) string {
+	switch reason {
+	case ReasonAuthorized, ReasonAnonymous, ReasonAgentCard, ReasonCORSPreflight, ReasonResourceMetadata, ReasonBackendError:
+		return decisionAllow
+	}
+	return decisionDeny
+}
+
+// routeLabel is the route label the gateway counts a decision under.
+func routeLabel(x *Explanation) string {
+	if x.Route == nil {
+		return ""
+	}
+	return x.Route.Key
+}
+
+func mustClean(p string) string {
+	c, _ := cleanRequestPath(p)
+	return c
+}

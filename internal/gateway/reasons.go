@@ -1,0 +1,50 @@
+package gateway
+
+// Reason codes of the gateway's decisions: the decision log's reason, the
+// reason label of scopegate_gateway_decisions_total, and explain's reason.
+// Every code is in Reasons; the agreement test has a case for each.
+const (
+	// Allowed.
+	ReasonAuthorized       = "authorized"
+	ReasonAnonymous        = "anonymous"
+	ReasonAgentCard        = "agent_card"
+	ReasonCORSPreflight    = "cors_preflight"
+	ReasonResourceMetadata = "resource_metadata"
+	// ReasonBackendError is an allowed request whose backend failed or
+	// timed out (502, 504): only the gateway's real answer can say so.
+	ReasonBackendError = "backend_error"
+
+	// Denied before a token is looked at.
+	ReasonNoRoute                = "no_route"
+	ReasonAmbiguousPath          = "ambiguous_path"
+	ReasonMethodNotAllowed       = "method_not_allowed"
+	ReasonMissingToken           = "missing_token"
+	ReasonMalformedAuthorization = "malformed_authorization"
+
+	// The token does not verify (401 invalid_token).
+	ReasonBadSignature    = "bad_signature"
+	ReasonExpired         = "expired"
+	ReasonNotYetValid     = "not_yet_valid"
+	ReasonForeignIssuer   = "foreign_issuer"
+	ReasonInvalidToken    = "invalid_token"
+	ReasonRevoked         = "revoked"
+	ReasonClientDeleted   = "client_deleted"
+	ReasonClientSuspended = "client_suspended"
+
+	// The token verifies but does not fit the route (403).
+	ReasonInsufficientScope = "insufficient_scope"
+	ReasonAudienceMismatch  = "audience_mismatch"
+
+	ReasonRateLimited      = "rate_limited"
+	ReasonNoReadyEndpoints = "no_ready_endpoints"
+)
+
+// Reasons lists every reason code.
+var Reasons = []string{
+	ReasonAuthorized, ReasonAnonymous, ReasonAgentCard, ReasonCORSPreflight, ReasonResourceMetadata, ReasonBackendError,
+	ReasonNoRoute, ReasonAmbiguousPath, ReasonMethodNotAllowed, ReasonMissingToken, ReasonMalformedAuthorization,
+	ReasonBadSignature, ReasonExpired, ReasonNotYetValid, ReasonForeignIssuer, ReasonInvalidToken,
+	ReasonRevoked, ReasonClientDeleted, ReasonClientSuspended,
+	ReasonInsufficientScope, ReasonAudienceMismatch,
+	ReasonRateLimited, ReasonNoReadyEndpoints,
+}
