@@ -10,9 +10,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
+	"github.com/scopegate/scopegate/internal/owned"
 )
 
 // conflictRecheck is how often a client blocked by a foreign Secret looks
@@ -75,15 +76,19 @@ func (r *Reconciler) reconcileCredentials(ctx context.Context, p *pass) (ctrl.Re
 		}
 		p.createdCredentials = name // reported with the token, or at the end
 	} else {
-		s := found.Secret.DeepCopy()
-		if ch, err = convergeCredentials(s, obj, &r.Options, p.now); err != nil {
-			return ctrl.Result{}, false, err
+		// Written only when convergeCredentials changed something, with
+		// the resourceVersion read.
+		var convergeErr error
+		_, err := owned.WriteSecret(ctx, r.Client, found.Secret, r.credentialsSecret(p, name, func(s *corev1.Secret) error {
+			ch, convergeErr = convergeCredentials(s, obj, &r.Options, p.now)
+			return convergeErr
+		}))
+		if convergeErr != nil {
+			return ctrl.Result{}, false, convergeErr
 		}
-		if ch.Changed() {
-			if err := r.Update(ctx, s); err != nil {
-				p.setCondition(scopegatev1alpha1.ConditionCredentialsReady, metav1.ConditionFalse, scopegatev1alpha1.ReasonCredentialsError, "Cannot update the credentials Secret")
-				return ctrl.Result{}, false, fmt.Errorf("update credentials Secret %s/%s: %w", s.Namespace, name, err)
-			}
+		if err != nil {
+			p.setCondition(scopegatev1alpha1.ConditionCredentialsReady, metav1.ConditionFalse, scopegatev1alpha1.ReasonCredentialsError, "Cannot update the credentials Secret")
+			return ctrl.Result{}, false, err
 		}
 		r.reportCredentialsChange(p, creds, name, ch)
 	}
@@ -112,24 +117,28 @@ func (r *Reconciler) reconcileCredentials(ctx context.Context, p *pass) (ctrl.Re
 // rotation annotation present at creation is recorded as answered: the
 // secret is new anyway.
 func (r *Reconciler) createCredentials(ctx context.Context, p *pass, name string) (credentialsChange, error) {
-	s := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: p.obj.Namespace, Annotations: map[string]string{}},
-		Type:       corev1.SecretTypeOpaque,
+	var ch credentialsChange
+	_, err := owned.WriteSecret(ctx, r.Client, nil, r.credentialsSecret(p, name, func(s *corev1.Secret) (err error) {
+		if v := p.obj.Annotations[scopegatev1alpha1.AnnotationRotateCredentials]; v != "" {
+			s.Annotations = map[string]string{scopegatev1alpha1.AnnotationRotation: v}
+		}
+		ch, err = convergeCredentials(s, p.obj, &r.Options, p.now)
+		return err
+	}))
+	return ch, err
+}
+
+// credentialsSecret is the credentials Secret as the client owns it:
+// converge brings its keys, labels and annotations to the desired state
+// (convergeCredentials), and the client is its controller.
+func (r *Reconciler) credentialsSecret(p *pass, name string, converge func(*corev1.Secret) error) owned.Secret {
+	return owned.Secret{
+		What:   "credentials Secret",
+		Key:    client.ObjectKey{Namespace: p.obj.Namespace, Name: name},
+		Type:   corev1.SecretTypeOpaque,
+		Mutate: converge,
+		Owner:  &owned.Owner{Object: p.obj, Scheme: r.Scheme(), Controller: true},
 	}
-	if v := p.obj.Annotations[scopegatev1alpha1.AnnotationRotateCredentials]; v != "" {
-		s.Annotations[scopegatev1alpha1.AnnotationRotation] = v
-	}
-	ch, err := convergeCredentials(s, p.obj, &r.Options, p.now)
-	if err != nil {
-		return ch, err
-	}
-	if err := controllerutil.SetControllerReference(p.obj, s, r.Scheme()); err != nil {
-		return ch, fmt.Errorf("own credentials Secret %s/%s: %w", s.Namespace, name, err)
-	}
-	if err := r.Create(ctx, s); err != nil {
-		return ch, fmt.Errorf("create credentials Secret %s/%s: %w", s.Namespace, name, err)
-	}
-	return ch, nil
 }
 
 // reportCredentialsChange records events and status for what

@@ -11,14 +11,16 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/scopegate/scopegate/internal/owned"
 )
 
 // Every Secret the controller writes carries this label; the manager's cache
 // holds only such Secrets (see SecretCacheOptions), so the operator neither
 // watches nor keeps in memory every Secret of the cluster.
 const (
-	LabelManagedBy = "app.kubernetes.io/managed-by"
-	ManagedBy      = "scopegate"
+	LabelManagedBy = owned.LabelManagedBy
+	ManagedBy      = owned.ManagedBy
 )
 
 // SecretCacheOptions restricts the manager's Secret informer to the Secrets

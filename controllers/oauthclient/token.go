@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"time"
 
@@ -12,11 +13,12 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
 	"github.com/scopegate/scopegate/internal/accesstoken"
+	"github.com/scopegate/scopegate/internal/owned"
 	"github.com/scopegate/scopegate/tokenserver/keys"
 )
 
@@ -121,19 +123,16 @@ func (r *Reconciler) convergeToken(ctx context.Context, p *pass, found secretLoo
 func (r *Reconciler) keepToken(ctx context.Context, p *pass, secret *corev1.Secret, tok *storedToken) (ctrl.Result, bool, error) {
 	ts := p.token
 	renewal := RenewalTime(tok.NotBefore, tok.NotAfter, ts.RenewBefore)
-	s := secret.DeepCopy()
-	changed := setMetadata(s, p.obj.Spec.TokenSecret.SecretTemplate)
-	if convergeBundle(s, r.bundle()) {
-		changed = true
-	}
-	if at := renewal.UTC().Format(time.RFC3339); s.Annotations[scopegatev1alpha1.AnnotationRenewalTime] != at {
-		s.Annotations[scopegatev1alpha1.AnnotationRenewalTime] = at
-		changed = true
-	}
-	if changed {
-		if err := r.Update(ctx, s); err != nil {
-			return ctrl.Result{}, false, fmt.Errorf("update token Secret %s/%s: %w", s.Namespace, s.Name, err)
-		}
+	// Written only when the metadata, the bundle or the renewal time
+	// changed, with the resourceVersion read.
+	_, err := owned.WriteSecret(ctx, r.Client, secret, r.tokenSecret(p, func(s *corev1.Secret) error {
+		setMetadata(s, p.obj.Spec.TokenSecret.SecretTemplate)
+		convergeBundle(s, r.bundle())
+		setKey(&s.Annotations, scopegatev1alpha1.AnnotationRenewalTime, renewal.UTC().Format(time.RFC3339))
+		return nil
+	}))
+	if err != nil {
+		return ctrl.Result{}, false, err
 	}
 	p.obj.Status.Token = tokenStatus(ts.SecretName, tok, renewal)
 	p.obj.Status.FailedIssuanceAttempts, p.obj.Status.LastFailureTime = 0, nil
@@ -180,12 +179,17 @@ func (r *Reconciler) issueToken(ctx context.Context, p *pass, secret *corev1.Sec
 	if obj.Status.Token != nil && obj.Status.Token.Revision >= revision {
 		revision = obj.Status.Token.Revision + 1
 	}
-	s, tok, err := r.buildTokenSecret(p, secret, issued, revision)
-	if err != nil {
+	var tok *storedToken
+	var buildErr error
+	_, err = owned.WriteSecret(ctx, r.Client, secret, r.tokenSecret(p, func(s *corev1.Secret) error {
+		tok, buildErr = r.fillTokenSecret(p, s, issued, revision)
+		return buildErr
+	}))
+	if buildErr != nil {
 		r.Metrics.issuance(issuanceFailed, reason)
-		return r.issuanceFailed(ctx, p, err)
+		return r.issuanceFailed(ctx, p, buildErr)
 	}
-	if err := r.writeTokenSecret(ctx, secret, s); err != nil {
+	if err != nil {
 		return ctrl.Result{}, false, err
 	}
 
@@ -214,16 +218,30 @@ func (r *Reconciler) issueToken(ctx context.Context, p *pass, secret *corev1.Sec
 	return ctrl.Result{RequeueAfter: untilAtLeastASecond(renewal.Sub(p.now))}, false, nil
 }
 
-// buildTokenSecret is the token Secret holding issued, checked by reading it
-// back exactly as the next pass will.
-func (r *Reconciler) buildTokenSecret(p *pass, existing *corev1.Secret, issued *accesstoken.IssuedToken, revision int64) (*corev1.Secret, *storedToken, error) {
-	ts := p.token
-	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: ts.SecretName, Namespace: p.obj.Namespace}}
-	if existing != nil {
-		s = existing.DeepCopy()
+// tokenSecret is the token Secret as the client owns it: converge brings
+// its keys, labels and annotations to the desired state, and the client is
+// its controller. A Secret's type is immutable, so one of another type is
+// replaced.
+func (r *Reconciler) tokenSecret(p *pass, converge func(*corev1.Secret) error) owned.Secret {
+	return owned.Secret{
+		What:             "token Secret",
+		Key:              client.ObjectKey{Namespace: p.obj.Namespace, Name: p.token.SecretName},
+		Type:             scopegatev1alpha1.SecretTypeAccessToken,
+		ReplaceOtherType: true,
+		Mutate:           converge,
+		Owner:            &owned.Owner{Object: p.obj, Scheme: r.Scheme(), Controller: true},
 	}
-	s.Type = scopegatev1alpha1.SecretTypeAccessToken
-	s.Data = tokenSecretData(issued, r.Issuer)
+}
+
+// fillTokenSecret puts issued into the token Secret s, and checks it by
+// reading it back exactly as the next pass will. Keys of s that are not
+// the token's stay.
+func (r *Reconciler) fillTokenSecret(p *pass, s *corev1.Secret, issued *accesstoken.IssuedToken, revision int64) (*storedToken, error) {
+	ts := p.token
+	if s.Data == nil {
+		s.Data = map[string][]byte{}
+	}
+	maps.Copy(s.Data, tokenSecretData(issued, r.Issuer))
 	convergeBundle(s, r.bundle())
 	setMetadata(s, p.obj.Spec.TokenSecret.SecretTemplate)
 	if s.Annotations == nil {
@@ -235,36 +253,11 @@ func (r *Reconciler) buildTokenSecret(p *pass, existing *corev1.Secret, issued *
 	s.Annotations[scopegatev1alpha1.AnnotationTokenSpecHash] = ts.Hash()
 	tok, err := parseTokenSecret(s, ts.ClientID)
 	if err != nil {
-		return nil, nil, fmt.Errorf("the issued token cannot be stored: %w", err)
+		return nil, fmt.Errorf("the issued token cannot be stored: %w", err)
 	}
 	renewal := RenewalTime(tok.NotBefore, tok.NotAfter, ts.RenewBefore)
 	s.Annotations[scopegatev1alpha1.AnnotationRenewalTime] = renewal.UTC().Format(time.RFC3339)
-	if err := controllerutil.SetControllerReference(p.obj, s, r.Scheme()); err != nil {
-		return nil, nil, fmt.Errorf("own token Secret %s/%s: %w", s.Namespace, s.Name, err)
-	}
-	return s, tok, nil
-}
-
-// writeTokenSecret creates or updates the token Secret. A Secret's type is
-// immutable, so one of another type is replaced.
-func (r *Reconciler) writeTokenSecret(ctx context.Context, existing, s *corev1.Secret) error {
-	if existing != nil && existing.Type != s.Type {
-		if err := r.Delete(ctx, existing); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("replace token Secret %s/%s of type %s: %w", s.Namespace, s.Name, existing.Type, err)
-		}
-		existing = nil
-		s.ResourceVersion, s.UID = "", ""
-	}
-	if existing == nil {
-		if err := r.Create(ctx, s); err != nil {
-			return fmt.Errorf("create token Secret %s/%s: %w", s.Namespace, s.Name, err)
-		}
-		return nil
-	}
-	if err := r.Update(ctx, s); err != nil {
-		return fmt.Errorf("update token Secret %s/%s: %w", s.Namespace, s.Name, err)
-	}
-	return nil
+	return tok, nil
 }
 
 // issuanceFailed counts a failure, backs off exponentially and says so once.

@@ -62,6 +62,28 @@ var _ = Describe("The token Secret's metadata", func() {
 		Expect(getClient(ns, "retemplated").Status.Token.Revision).To(Equal(int64(1)))
 	})
 
+	It("keeps keys someone added to the token and credentials Secrets across a re-issue and a repair", func() {
+		createClient(ns, "extra-keys", nil)
+		waitRevision(ns, "extra-keys", 1)
+
+		By("someone adds a key to each Secret and edits one of ours")
+		tok := getSecret(ns, "extra-keys-token")
+		tok.Data["added-by-hand"] = []byte("token")
+		tok.Data[KeyAccessToken] = []byte("eyJhbGciOiJub25lIn0.e30.")
+		Expect(k8s.Update(ctx, tok)).To(Succeed())
+		creds := getSecret(ns, "extra-keys-credentials")
+		creds.Data["added-by-hand"] = []byte("credentials")
+		creds.Data[KeyTokenURL] = []byte("https://elsewhere.example.com/token")
+		Expect(k8s.Update(ctx, creds)).To(Succeed())
+
+		waitRevision(ns, "extra-keys", 2)
+		Eventually(func(g Gomega) {
+			g.Expect(string(getSecret(ns, "extra-keys-credentials").Data[KeyTokenURL])).To(Equal(suiteIssuer + "/oauth/token"))
+		}).Should(Succeed())
+		Expect(getSecret(ns, "extra-keys-token").Data).To(HaveKeyWithValue("added-by-hand", []byte("token")))
+		Expect(getSecret(ns, "extra-keys-credentials").Data).To(HaveKeyWithValue("added-by-hand", []byte("credentials")))
+	})
+
 	It("cannot be given the controller's own keys through the template", func() {
 		c := &scopegatev1alpha1.OAuthClient{
 			ObjectMeta: metav1.ObjectMeta{Name: "overreaching", Namespace: ns},

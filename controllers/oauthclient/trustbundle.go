@@ -1,7 +1,6 @@
 package oauthclient
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 
@@ -11,10 +10,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
+	"github.com/scopegate/scopegate/internal/owned"
 )
 
 // TrustBundleConfigMap is the ConfigMap, in every namespace that holds an
@@ -40,44 +39,27 @@ func (r *Reconciler) reconcileTrustBundle(ctx context.Context, p *pass) (ctrl.Re
 	}
 	key := client.ObjectKey{Namespace: p.obj.Namespace, Name: TrustBundleConfigMap}
 	cm := &corev1.ConfigMap{}
-	err := r.Get(ctx, key, cm)
-	if apierrors.IsNotFound(err) {
-		cm = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: key.Name, Namespace: key.Namespace,
-			Labels: map[string]string{LabelManagedBy: ManagedBy}}}
-		cm.Data = map[string]string{KeyCACert: string(bundle)}
-		if err := controllerutil.SetOwnerReference(p.obj, cm, r.Scheme()); err != nil {
-			return ctrl.Result{}, false, fmt.Errorf("own ConfigMap %s: %w", key, err)
-		}
-		if err := r.Create(ctx, cm); err != nil {
-			if apierrors.IsAlreadyExists(err) {
-				// Not in the cache, so not labelled: someone else's.
-				ctrl.LoggerFrom(ctx).V(1).Info("A ConfigMap not managed by scopegate holds the trust bundle's name; leaving it alone", "configMap", key)
-				return ctrl.Result{RequeueAfter: conflictRecheck}, false, nil
-			}
-			return ctrl.Result{}, false, fmt.Errorf("create ConfigMap %s: %w", key, err)
-		}
-		return ctrl.Result{}, false, nil
-	}
-	if err != nil {
+	switch err := r.Get(ctx, key, cm); {
+	case apierrors.IsNotFound(err):
+		cm = nil
+	case err != nil:
 		return ctrl.Result{}, false, fmt.Errorf("get ConfigMap %s: %w", key, err)
 	}
-	want := cm.DeepCopy()
-	if want.Data == nil {
-		want.Data = map[string]string{}
+	// Written only when the bundle or the owners changed. An update carries
+	// the resourceVersion read: a conflict (another client of the namespace
+	// added itself) is retried by the work queue.
+	_, err := owned.WriteConfigMap(ctx, r.Client, cm, owned.ConfigMap{
+		What:  "trust-bundle ConfigMap",
+		Key:   key,
+		Data:  map[string]string{KeyCACert: string(bundle)},
+		Owner: &owned.Owner{Object: p.obj, Scheme: r.Scheme()},
+	})
+	if cm == nil && apierrors.IsAlreadyExists(err) {
+		// Not in the cache, so not labelled: someone else's.
+		ctrl.LoggerFrom(ctx).V(1).Info("A ConfigMap not managed by scopegate holds the trust bundle's name; leaving it alone", "configMap", key)
+		return ctrl.Result{RequeueAfter: conflictRecheck}, false, nil
 	}
-	want.Data[KeyCACert] = string(bundle)
-	if err := controllerutil.SetOwnerReference(p.obj, want, r.Scheme()); err != nil {
-		return ctrl.Result{}, false, fmt.Errorf("own ConfigMap %s: %w", key, err)
-	}
-	if bytes.Equal([]byte(cm.Data[KeyCACert]), bundle) && len(want.OwnerReferences) == len(cm.OwnerReferences) {
-		return ctrl.Result{}, false, nil
-	}
-	// Update carries the resourceVersion read: a conflict (another client
-	// of the namespace added itself) is retried by the work queue.
-	if err := r.Update(ctx, want); err != nil {
-		return ctrl.Result{}, false, fmt.Errorf("update ConfigMap %s: %w", key, err)
-	}
-	return ctrl.Result{}, false, nil
+	return ctrl.Result{}, false, err
 }
 
 // bundleWatch wakes the reconciler for every OAuthClient when the CA

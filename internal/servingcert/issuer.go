@@ -10,11 +10,12 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/scopegate/scopegate/internal/owned"
 )
 
 // On-demand rotations (auto mode), as for the signing keys: set the
@@ -34,9 +35,9 @@ const (
 // Labels of the Secrets the issuer writes. The managed-by label puts them
 // in the manager's Secret cache.
 const (
-	ManagedByLabel = "app.kubernetes.io/managed-by"
-	ManagedByValue = "scopegate"
-	ComponentLabel = "scopegate.dev/component"
+	ManagedByLabel = owned.LabelManagedBy
+	ManagedByValue = owned.ManagedBy
+	ComponentLabel = owned.LabelComponent
 )
 
 // IssuerOptions configure the auto mode's leader-side writer.
@@ -161,26 +162,19 @@ func (i *Issuer) reconcileCAs(ctx context.Context) ([]CA, error) {
 	if err != nil {
 		return nil, err
 	}
-	setLabels(&sec, "serving-ca")
-	if sec.Data == nil {
-		sec.Data = map[string][]byte{}
-	}
-	sec.Data[KeyCASet] = data
-	sec.Data[KeyCACert] = Bundle(cas)
+	var handled map[string]string
 	if rotate {
-		if sec.Annotations == nil {
-			sec.Annotations = map[string]string{}
-		}
-		sec.Annotations[AnnotationRotatedCA] = want
+		handled = map[string]string{AnnotationRotatedCA: want}
 	}
-	if !exists {
-		sec.ObjectMeta = metav1.ObjectMeta{Name: i.opts.CASecret.Name, Namespace: i.opts.CASecret.Namespace, Labels: sec.Labels}
-		sec.Type = corev1.SecretTypeOpaque
-		if err := i.opts.Client.Create(ctx, &sec); err != nil {
-			return nil, err
-		}
-	} else if err := i.opts.Client.Update(ctx, &sec); err != nil {
-		return nil, err
+	res, err := owned.WriteSecret(ctx, i.opts.Client, existing(&sec, exists), owned.Secret{
+		What:        "CA Secret",
+		Key:         i.opts.CASecret,
+		Labels:      map[string]string{ComponentLabel: "serving-ca"},
+		Annotations: handled,
+		Data:        map[string][]byte{KeyCASet: data, KeyCACert: Bundle(cas)},
+	})
+	if err != nil || !res.Wrote() {
+		return cas, err
 	}
 	active, _ := Active(cas, now)
 	i.opts.Log.Info("Updated the CA set", "secret", i.opts.CASecret, "change", why, "cas", len(cas), "activeNotAfter", active.NotAfter())
@@ -219,31 +213,27 @@ func (i *Issuer) reconcileLeaf(ctx context.Context, cas []CA) error {
 	if !reissue && bytes.Equal(sec.Data[KeyCACert], bundle) && labelled(&sec, "serving-cert") {
 		return nil
 	}
-	if sec.Data == nil {
-		sec.Data = map[string][]byte{}
-	}
+	data := map[string][]byte{KeyCACert: bundle}
 	if reissue {
 		leaf, err := IssueLeaf(active, i.opts.Names, now, i.opts.CertLifetime)
 		if err != nil {
 			return err
 		}
-		sec.Data[KeyTLSCert], sec.Data[KeyTLSKey] = leaf.CertPEM, leaf.KeyPEM
+		data[KeyTLSCert], data[KeyTLSKey] = leaf.CertPEM, leaf.KeyPEM
 	}
-	sec.Data[KeyCACert] = bundle
-	setLabels(&sec, "serving-cert")
+	var handled map[string]string
 	if in.RotateRequested {
-		if sec.Annotations == nil {
-			sec.Annotations = map[string]string{}
-		}
-		sec.Annotations[AnnotationRotatedCert] = want
+		handled = map[string]string{AnnotationRotatedCert: want}
 	}
-	if !exists {
-		sec.ObjectMeta = metav1.ObjectMeta{Name: i.opts.TLSSecret.Name, Namespace: i.opts.TLSSecret.Namespace, Labels: sec.Labels}
-		sec.Type = corev1.SecretTypeTLS
-		if err := i.opts.Client.Create(ctx, &sec); err != nil {
-			return err
-		}
-	} else if err := i.opts.Client.Update(ctx, &sec); err != nil {
+	res, err := owned.WriteSecret(ctx, i.opts.Client, existing(&sec, exists), owned.Secret{
+		What:        "TLS Secret",
+		Key:         i.opts.TLSSecret,
+		Type:        corev1.SecretTypeTLS,
+		Labels:      map[string]string{ComponentLabel: "serving-cert"},
+		Annotations: handled,
+		Data:        data,
+	})
+	if err != nil || !res.Wrote() {
 		return err
 	}
 	if reissue {
@@ -258,10 +248,10 @@ func labelled(s *corev1.Secret, component string) bool {
 	return s.Labels[ManagedByLabel] == ManagedByValue && s.Labels[ComponentLabel] == component
 }
 
-func setLabels(s *corev1.Secret, component string) {
-	if s.Labels == nil {
-		s.Labels = map[string]string{}
+// existing is sec when it exists, else nil.
+func existing(sec *corev1.Secret, exists bool) *corev1.Secret {
+	if !exists {
+		return nil
 	}
-	s.Labels[ManagedByLabel] = ManagedByValue
-	s.Labels[ComponentLabel] = component
+	return sec
 }

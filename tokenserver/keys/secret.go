@@ -7,6 +7,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/scopegate/scopegate/internal/owned"
 )
 
 // SecretDataKey is the Secret key holding the key set as JSON.
@@ -15,10 +17,10 @@ const SecretDataKey = "keys.json"
 // Labels every scopegate-managed object carries; the manager's cache only
 // sees Secrets with the managed-by label.
 const (
-	ManagedByLabel = "app.kubernetes.io/managed-by"
-	ManagedByValue = "scopegate"
+	ManagedByLabel = owned.LabelManagedBy
+	ManagedByValue = owned.ManagedBy
 	// ComponentLabel marks the Secret's purpose.
-	ComponentLabel = "scopegate.dev/component"
+	ComponentLabel = owned.LabelComponent
 	ComponentValue = "signing-keys"
 )
 

@@ -9,10 +9,11 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/scopegate/scopegate/internal/owned"
 )
 
 // StoreOptions configure a Secret-backed key ring.
@@ -134,15 +135,7 @@ func (s *Store) rotateOnce(ctx context.Context) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		sec = corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{
-				Name: s.opts.Secret.Name, Namespace: s.opts.Secret.Namespace,
-				Labels: map[string]string{ManagedByLabel: ManagedByValue, ComponentLabel: ComponentValue},
-			},
-			Type: corev1.SecretTypeOpaque,
-			Data: map[string][]byte{SecretDataKey: data},
-		}
-		if err := s.opts.Client.Create(ctx, &sec); err != nil {
+		if _, err := owned.WriteSecret(ctx, s.opts.Client, nil, s.desired(data, nil)); err != nil {
 			return false, err
 		}
 		s.opts.Ring.Load(set)
@@ -162,15 +155,13 @@ func (s *Store) rotateOnce(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	var handled map[string]string
 	want := sec.Annotations[AnnotationRotate]
 	if want != "" && want != sec.Annotations[AnnotationRotated] {
 		if set, err = RotateNow(set, now, now.Add(s.opts.ManualPrePublish), Generate); err != nil {
 			return false, err
 		}
-		if sec.Annotations == nil {
-			sec.Annotations = map[string]string{}
-		}
-		sec.Annotations[AnnotationRotated] = want
+		handled = map[string]string{AnnotationRotated: want}
 		changed = true
 		s.opts.Log.Info("Rotating signing keys on demand", "secret", s.opts.Secret, "activateAt", now.Add(s.opts.ManualPrePublish))
 	}
@@ -186,23 +177,29 @@ func (s *Store) rotateOnce(ctx context.Context) (bool, error) {
 	if bytes.Equal(data, sec.Data[SecretDataKey]) && labelled {
 		return false, nil
 	}
-	if sec.Labels == nil {
-		sec.Labels = map[string]string{}
-	}
-	sec.Labels[ManagedByLabel] = ManagedByValue
-	sec.Labels[ComponentLabel] = ComponentValue
-	if sec.Data == nil {
-		sec.Data = map[string][]byte{}
-	}
-	sec.Data[SecretDataKey] = data
-	// Update carries sec.ResourceVersion: a concurrent writer makes it fail
-	// with a conflict, and Rotate starts again from a fresh read.
-	if err := s.opts.Client.Update(ctx, &sec); err != nil {
+	// The update carries sec.ResourceVersion: a concurrent writer makes it
+	// fail with a conflict, and Rotate starts again from a fresh read.
+	res, err := owned.WriteSecret(ctx, s.opts.Client, &sec, s.desired(data, handled))
+	if err != nil {
 		return false, err
 	}
 	s.opts.Ring.Load(set)
-	s.opts.Log.Info("Rotated signing keys", "secret", s.opts.Secret, "keys", len(set.Keys), "published", keyIDs(set.Keys))
-	return true, nil
+	if res.Wrote() {
+		s.opts.Log.Info("Rotated signing keys", "secret", s.opts.Secret, "keys", len(set.Keys), "published", keyIDs(set.Keys))
+	}
+	return res.Wrote(), nil
+}
+
+// desired is what the store owns of the signing-keys Secret: the key set,
+// its labels, and the on-demand rotation it handled (annotations).
+func (s *Store) desired(data []byte, annotations map[string]string) owned.Secret {
+	return owned.Secret{
+		What:        "signing-keys Secret",
+		Key:         s.opts.Secret,
+		Labels:      map[string]string{ComponentLabel: ComponentValue},
+		Annotations: annotations,
+		Data:        map[string][]byte{SecretDataKey: data},
+	}
 }
 
 func keyIDs(ks []Key) []string {
