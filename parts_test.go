@@ -62,6 +62,7 @@ current-context: dead
 	return path
 }
 
+// controllerType is what controller-runtime's builder adds for a controller.
 const controllerType = "*controller.Controller[sigs.k8s.io/controller-runtime/pkg/reconcile.Request]"
 
 func TestEveryReplicaRunsTheServingPiecesAndEachTermTheLeaderOnlyOnes(t *testing.T) {
