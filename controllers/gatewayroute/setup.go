@@ -14,10 +14,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
 	"github.com/scopegate/scopegate/internal/gateway"
+	"github.com/scopegate/scopegate/internal/part"
 )
 
 // Field indexes on GatewayRoutes.
@@ -39,6 +41,18 @@ type Config struct {
 	// Fed, when set, is told of each GatewayRoute the table feed
 	// reconciled without an error (readiness waits for the first pass).
 	Fed func(types.NamespacedName)
+}
+
+// Part is the GatewayRoute controllers as a part of the process: every
+// replica registers the field indexes and feeds its gateway's route table
+// (SetupTable), the leader writes the status (SetupStatus). Readiness waits
+// for the table feed through cfg.Fed (apiserver.FirstPass).
+func Part(ctx context.Context, cfg Config) part.Part {
+	return part.Part{
+		Name:  "GatewayRoute controllers",
+		Serve: func(m manager.Manager) error { return SetupTable(ctx, m, cfg) },
+		Lead:  func(m manager.Manager) error { return SetupStatus(m, cfg) },
+	}
 }
 
 // Setup registers the field indexes and both controllers with mgr.

@@ -4,7 +4,22 @@ import (
 	"fmt"
 
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"github.com/scopegate/scopegate/internal/part"
 )
+
+// Part is the OAuthClient controllers as a part of the process: every
+// replica feeds its client registry (SetupRegistryFeed), the leader writes
+// the credentials and token Secrets and the status (SetupReconciler).
+// Readiness waits for the feed through opts.Fed (apiserver.FirstPass).
+func Part(opts Options) part.Part {
+	return part.Part{
+		Name:  "OAuthClient controllers",
+		Serve: func(m manager.Manager) error { return SetupRegistryFeed(m, opts) },
+		Lead:  func(m manager.Manager) error { return SetupReconciler(m, opts) },
+	}
+}
 
 // SetupWithManager registers both OAuthClient controllers on mgr: the
 // registry feed and the reconciler. The manager's cache must be restricted

@@ -41,7 +41,8 @@ type Probe struct {
 	lastTick    atomic.Int64 // Unix nanoseconds of the last finished probe
 }
 
-// NewProbe registers the metrics and returns a Probe; add it to the manager.
+// NewProbe registers the metrics and returns a Probe; add it to the manager
+// with part.BeforeCacheSync (NewPart does).
 func NewProbe(o ProbeOptions) (*Probe, error) {
 	if o.Client == nil || o.Metrics == nil {
 		return nil, errors.New("API-server probe needs a Client and Metrics")
@@ -75,9 +76,10 @@ func NewProbe(o ProbeOptions) (*Probe, error) {
 	return p, nil
 }
 
-// Start probes until ctx ends. Run it beside the manager rather than as one
-// of its runnables: the manager starts its runnables only after its caches
-// first synced, and the probe must also report an outage at start.
+// Start probes until ctx ends. Add it to the manager placed before the
+// caches' first sync (part.BeforeCacheSync, as NewPart does): the manager
+// starts other runnables only after its caches first synced, and the probe
+// must also report an outage at start.
 func (p *Probe) Start(ctx context.Context) error {
 	t := time.NewTicker(p.opts.Interval)
 	defer t.Stop()
