@@ -38,7 +38,8 @@ generate: ## Generate DeepCopy methods from markers.
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 
 .PHONY: verify
-verify: ## Fail when generated files (CRDs, RBAC role, deepcopy) or formatting drift from the sources.
+verify: ## Fail when generated files (CRDs, RBAC role, deepcopy) or formatting drift from the sources, or a package imports upward.
+	@hack/check-layers.sh
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	@snap=$$(mktemp -d); trap 'rm -rf "$$snap"' EXIT; \
 	  cp -r config/crd/bases "$$snap/crd"; cp config/rbac/role.yaml "$$snap/role.yaml"; cp api/v1alpha1/zz_generated.deepcopy.go "$$snap/"; \
