@@ -9,8 +9,9 @@
 //   - the baselines (hack/bench/baselines): a no-op Go HTTP server, a
 //     minimal stdlib ES256 issuer, a plain httputil.ReverseProxy and the
 //     upstream itself, each its own process;
-//   - the load generator (hack/bench/loadgen), its own process: keep-alive
-//     workers, alternating rounds, per-round figures.
+//   - the load generator (hack/bench/loadgen), its own process: the one
+//     load generator of hack/loadgen (keep-alive workers, alternating
+//     rounds) run on a plan.Plan, per-round figures.
 //
 // The token endpoint and gateway are measured twice in one run: in clear
 // (--tls-mode=off), then with TLS on: a throwaway CA and a serving

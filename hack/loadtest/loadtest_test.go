@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"slices"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+
+	"github.com/scopegate/scopegate/hack/loadgen"
 )
 
 // tinyLoad keeps the harness exercised without making `make test` slow. The
@@ -57,8 +58,8 @@ func TestEveryTargetAnswersEveryRequestWithOK(t *testing.T) {
 				t.Fatalf("requests %d, errors %d, statuses %v, transport errors %d; want %d answered 200",
 					r.Requests, r.Errors, r.Statuses, r.TransportErrors, load.Requests)
 			}
-			if r.p50 <= 0 || r.p50 > r.p90 || r.p90 > r.p99 {
-				t.Errorf("percentiles p50 %s, p90 %s, p99 %s are not ordered", r.p50, r.p90, r.p99)
+			if r.P50us <= 0 || r.P50us > r.P90us || r.P90us > r.P99us {
+				t.Errorf("percentiles p50 %v, p90 %v, p99 %v µs are not ordered", r.P50us, r.P90us, r.P99us)
 			}
 			gotTotal := env.backend.total.Load() - total
 			gotIdentified := env.backend.withIdentity.Load() - identified
@@ -97,7 +98,7 @@ func TestTheTokenEndpointTargetGetsATokenTheGatewayAccepts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := newClient(1)
+	client := loadgen.NewClient(1, nil)
 	res, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("token request: %v", err)
@@ -123,7 +124,7 @@ func TestTheTokenEndpointTargetGetsATokenTheGatewayAccepts(t *testing.T) {
 	}
 
 	// The issued token works at the gateway like the harness's own.
-	gw := &Target{Name: "issued", NewRequest: env.apiRequest(env.gatewayURL, func() string { return tok.AccessToken })}
+	gw := target("issued", "", env.apiRequest(env.gatewayURL, func() string { return tok.AccessToken }))
 	if r := Measure(ctx, gw, Load{Concurrency: 1, Requests: 3, MaxDuration: time.Minute}); r.Statuses[http.StatusOK] != 3 {
 		t.Errorf("gateway statuses %v with the endpoint's token, want 3×200", r.Statuses)
 	}
@@ -131,7 +132,7 @@ func TestTheTokenEndpointTargetGetsATokenTheGatewayAccepts(t *testing.T) {
 
 func TestATargetThatRefusesRequestsIsReportedBroken(t *testing.T) {
 	env := startEnv(t)
-	bad := &Target{Name: "bad-token", NewRequest: env.apiRequest(env.gatewayURL, func() string { return "not-a-token" })}
+	bad := target("bad-token", "", env.apiRequest(env.gatewayURL, func() string { return "not-a-token" }))
 	r := Measure(context.Background(), bad, Load{Concurrency: 2, Requests: 20, MaxDuration: time.Minute})
 	if r.Statuses[http.StatusUnauthorized] != 20 || r.Errors != 20 {
 		t.Fatalf("statuses %v, errors %d; want 20×401 counted as errors", r.Statuses, r.Errors)
@@ -139,7 +140,7 @@ func TestATargetThatRefusesRequestsIsReportedBroken(t *testing.T) {
 	if got := broken([]*Result{r}, 0.001); len(got) != 1 {
 		t.Errorf("broken %v, want the target listed", got)
 	}
-	ok := &Result{Target: "fine", Requests: 10000, Errors: 10, Statuses: map[int]int{200: 9990, 502: 10}}
+	ok := &Result{Target: "fine", Stats: loadgen.Stats{Requests: 10000, Errors: 10, Statuses: map[int]int{200: 9990, 502: 10}}}
 	if got := broken([]*Result{ok}, 0.001); len(got) != 0 {
 		t.Errorf("broken %v for an error fraction of exactly 0.001", got)
 	}
@@ -197,33 +198,6 @@ func TestFlagsThatWouldUnboundTheRunAreRefused(t *testing.T) {
 	}
 	if o.load != (Load{Concurrency: 16, Requests: 20000, Warmup: 1000, MaxDuration: 30 * time.Second}) || o.rounds != 4 || o.freshTokens || o.json {
 		t.Errorf("defaults %+v", o)
-	}
-}
-
-func TestTheClientOnlyDialsLoopbackAddresses(t *testing.T) {
-	// 192.0.2.0/24 is TEST-NET-1 (RFC 5737): refused before any packet.
-	for _, addr := range []string{"192.0.2.1:80", "localhost:80", "[2001:db8::1]:443"} {
-		if _, err := dialLoopback(context.Background(), "tcp", addr); !errors.Is(err, errNotLoopback) {
-			t.Errorf("dial %s: %v, want errNotLoopback", addr, err)
-		}
-	}
-}
-
-func TestPercentilesAreNearestRank(t *testing.T) {
-	var d []time.Duration
-	for i := 1; i <= 100; i++ {
-		d = append(d, time.Duration(i)*time.Millisecond)
-	}
-	for p, want := range map[int]time.Duration{50: 50 * time.Millisecond, 90: 90 * time.Millisecond, 99: 99 * time.Millisecond} {
-		if got := percentile(d, p); got != want {
-			t.Errorf("p%d = %s, want %s", p, got, want)
-		}
-	}
-	if got := percentile(d[:1], 99); got != time.Millisecond {
-		t.Errorf("p99 of one sample = %s", got)
-	}
-	if got := percentile(nil, 50); got != 0 {
-		t.Errorf("p50 of nothing = %s", got)
 	}
 }
 

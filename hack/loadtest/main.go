@@ -1,8 +1,15 @@
-// Command loadtest is scopegate's load harness. It starts, in one process
-// and only on 127.0.0.1, a backend, a plain httputil.ReverseProxy to it, the
-// token server (memory keys and revocations) and the gateway in front of the
-// same backend, then drives each with concurrent keep-alive clients for a
-// bounded number of requests and time.
+// Command loadtest is scopegate's in-process load test: the quick check,
+// with no control plane, no built binary and no Kubernetes, that the token
+// server and the gateway as the manager wires them hold up under
+// concurrent keep-alive load. It starts, in one process and only on
+// 127.0.0.1, a backend, a plain httputil.ReverseProxy to it, the token
+// server (memory keys and revocations) and the gateway in front of the
+// same backend, then drives each with the one load generator (hack/loadgen)
+// for a bounded number of requests and time. Its tests run these targets
+// in `make test`. The figures that count are `make bench`'s (hack/bench:
+// the built manager on a control plane against baselines, each its own
+// process); this one adds the gateway with a new token per request
+// (-fresh-tokens, the cold verification path).
 //
 // Speed is reported only as ratios against a baseline measured in the same
 // run: the gateway against the plain proxy, the token endpoint against a

@@ -4,72 +4,23 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"text/tabwriter"
-	"time"
+
+	"github.com/scopegate/scopegate/hack/loadgen"
 )
 
-// Result is one target's measured phase.
+// Result is one target's measured phase, over all rounds, with its ratios
+// to its baseline.
 type Result struct {
 	Target   string `json:"target"`
 	Baseline string `json:"baseline,omitempty"`
-	// Requests is every answered request plus every transport failure;
-	// Errors counts the non-2xx answers and the transport failures.
-	Requests        int         `json:"requests"`
-	Errors          int         `json:"errors"`
-	TransportErrors int         `json:"transport_errors"`
-	Statuses        map[int]int `json:"statuses"`
-	Seconds         float64     `json:"seconds"`
-	RPS             float64     `json:"rps"`
-	// Latencies of answered requests, in microseconds.
-	P50us float64 `json:"p50_us"`
-	P90us float64 `json:"p90_us"`
-	P99us float64 `json:"p99_us"`
+	loadgen.Stats
 	// ThroughputRatio is RPS / baseline RPS (below 1: slower than the
 	// baseline); P99Ratio is p99 / baseline p99 (above 1: slower). Both are
 	// zero for a baseline.
 	ThroughputRatio float64 `json:"throughput_ratio,omitempty"`
 	P99Ratio        float64 `json:"p99_ratio,omitempty"`
-
-	p50, p90, p99 time.Duration
 }
-
-// summarize merges the clients' samples.
-func summarize(t *Target, samples []*sample, elapsed time.Duration) *Result {
-	r := &Result{Target: t.Name, Baseline: t.Baseline, Statuses: map[int]int{}, Seconds: elapsed.Seconds()}
-	var lat []time.Duration
-	for _, s := range samples {
-		lat = append(lat, s.latencies...)
-		r.TransportErrors += s.transportErrors
-		for code, n := range s.statuses {
-			r.Statuses[code] += n
-			r.Requests += n
-			if code < 200 || code > 299 {
-				r.Errors += n
-			}
-		}
-	}
-	r.Requests += r.TransportErrors
-	r.Errors += r.TransportErrors
-	if elapsed > 0 {
-		r.RPS = float64(r.Requests-r.Errors) / elapsed.Seconds()
-	}
-	slices.Sort(lat)
-	r.p50, r.p90, r.p99 = percentile(lat, 50), percentile(lat, 90), percentile(lat, 99)
-	r.P50us, r.P90us, r.P99us = micros(r.p50), micros(r.p90), micros(r.p99)
-	return r
-}
-
-// percentile is the nearest-rank percentile of sorted durations.
-func percentile(sorted []time.Duration, p int) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	rank := (len(sorted)*p + 99) / 100 // ceil(n·p/100)
-	return sorted[max(rank, 1)-1]
-}
-
-func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
 // compare fills each result's ratios against its baseline in results.
 func compare(results []*Result) {
@@ -85,8 +36,8 @@ func compare(results []*Result) {
 		if b.RPS > 0 {
 			r.ThroughputRatio = r.RPS / b.RPS
 		}
-		if b.p99 > 0 {
-			r.P99Ratio = float64(r.p99) / float64(b.p99)
+		if b.P99us > 0 {
+			r.P99Ratio = r.P99us / b.P99us
 		}
 	}
 }
@@ -114,7 +65,7 @@ func printTable(w io.Writer, results []*Result) error {
 			thr, p99 = ratio(r.ThroughputRatio), ratio(r.P99Ratio)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t\n",
-			r.Target, base, r.Requests, r.Errors, r.RPS, latency(r.p50), latency(r.p90), latency(r.p99), thr, p99)
+			r.Target, base, r.Requests, r.Errors, r.RPS, millis(r.P50us), millis(r.P90us), millis(r.P99us), thr, p99)
 	}
 	return tw.Flush()
 }
@@ -126,8 +77,8 @@ func ratio(x float64) string {
 	return fmt.Sprintf("%.2fx", x)
 }
 
-func latency(d time.Duration) string {
-	return fmt.Sprintf("%.3fms", float64(d)/float64(time.Millisecond))
+func millis(us float64) string {
+	return fmt.Sprintf("%.3fms", us/1000)
 }
 
 // report is the -json document.

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -20,6 +19,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/scopegate/scopegate/hack/loadgen"
 	"github.com/scopegate/scopegate/internal/accesstoken"
 	"github.com/scopegate/scopegate/internal/gateway"
 	"github.com/scopegate/scopegate/internal/registry"
@@ -55,13 +55,16 @@ const (
 	targetTokenEndpoint = "token-endpoint"
 )
 
-// Target is one thing to load: requests built by NewRequest, compared with
-// the target named Baseline (empty for a baseline itself).
+// Target is one thing to load, compared with the target named Baseline
+// (empty for a baseline itself).
 type Target struct {
-	Name     string
+	loadgen.Target
 	Baseline string
-	// NewRequest builds the next request. It is called concurrently.
-	NewRequest func(ctx context.Context) (*http.Request, error)
+}
+
+// target is a Target of that name, baseline and request builder.
+func target(name, baseline string, newRequest func(context.Context) (*http.Request, error)) *Target {
+	return &Target{Target: loadgen.Target{Name: name, NewRequest: newRequest}, Baseline: baseline}
 }
 
 // backend is the upstream service: a small fixed answer, counting the
@@ -268,8 +271,8 @@ func (e *Env) issue(ctx context.Context) (string, error) {
 // before any timing starts, so signing is not measured.
 func (e *Env) Targets(ctx context.Context, freshTokens int) ([]*Target, error) {
 	ts := []*Target{
-		{Name: targetPlainProxy, NewRequest: e.apiRequest(e.plainURL, func() string { return e.cachedToken })},
-		{Name: targetGateway, Baseline: targetPlainProxy, NewRequest: e.apiRequest(e.gatewayURL, func() string { return e.cachedToken })},
+		target(targetPlainProxy, "", e.apiRequest(e.plainURL, func() string { return e.cachedToken })),
+		target(targetGateway, targetPlainProxy, e.apiRequest(e.gatewayURL, func() string { return e.cachedToken })),
 	}
 	if freshTokens > 0 {
 		pool := make([]string, freshTokens)
@@ -281,15 +284,15 @@ func (e *Env) Targets(ctx context.Context, freshTokens int) ([]*Target, error) {
 			pool[i] = tok
 		}
 		var next atomic.Int64
-		ts = append(ts, &Target{Name: targetGatewayFresh, Baseline: targetPlainProxy, NewRequest: e.apiRequest(e.gatewayURL, func() string {
+		ts = append(ts, target(targetGatewayFresh, targetPlainProxy, e.apiRequest(e.gatewayURL, func() string {
 			// Past the pool's end tokens repeat and hit the cache; the
 			// pool is sized so that a run does not get there.
 			return pool[(next.Add(1)-1)%int64(len(pool))]
-		})})
+		})))
 	}
 	ts = append(ts,
-		&Target{Name: targetTokenBaseline, NewRequest: e.tokenRequest(e.tokenURL + tokenBaseline)},
-		&Target{Name: targetTokenEndpoint, Baseline: targetTokenBaseline, NewRequest: e.tokenRequest(e.tokenURL + tokenserver.PathToken)},
+		target(targetTokenBaseline, "", e.tokenRequest(e.tokenURL+tokenBaseline)),
+		target(targetTokenEndpoint, targetTokenBaseline, e.tokenRequest(e.tokenURL+tokenserver.PathToken)),
 	)
 	return ts, nil
 }
@@ -364,22 +367,6 @@ func listenLoopback() (net.Listener, error) {
 	}
 	return ln, nil
 }
-
-// dialLoopback refuses any address that is not a loopback IP, so a
-// mistaken URL cannot send load off the machine.
-func dialLoopback(ctx context.Context, network, addr string) (net.Conn, error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", addr, err)
-	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return nil, fmt.Errorf("dial %s: %w", addr, errNotLoopback)
-	}
-	var d net.Dialer
-	return d.DialContext(ctx, network, addr)
-}
-
-var errNotLoopback = errors.New("the load harness only sends to loopback addresses")
 
 func randomSecret() (string, error) {
 	b := make([]byte, 32)

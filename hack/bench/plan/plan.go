@@ -1,9 +1,14 @@
 // Package plan is the contract between the benchmark harness (hack/bench)
-// and its load generator (hack/bench/loadgen), which run as separate
-// processes: what to load, and what was measured, as JSON.
+// and its load generator process (hack/bench/loadgen, built on hack/loadgen),
+// which run as separate processes: what to load, and what was measured, as
+// JSON.
 package plan
 
-import "time"
+import (
+	"time"
+
+	"github.com/scopegate/scopegate/hack/loadgen"
+)
 
 // Plan is what the load generator runs.
 type Plan struct {
@@ -51,17 +56,6 @@ type TargetResult struct {
 	Rounds []Round `json:"rounds"`
 }
 
-// Round is one measured phase of one target.
-type Round struct {
-	Seconds float64 `json:"seconds"`
-	// Requests counts answers and transport failures; Errors the non-2xx
-	// answers and the transport failures.
-	Requests int         `json:"requests"`
-	Errors   int         `json:"errors"`
-	Statuses map[int]int `json:"statuses"`
-	// RPS is successful answers per second.
-	RPS   float64 `json:"rps"`
-	P50us float64 `json:"p50_us"`
-	P90us float64 `json:"p90_us"`
-	P99us float64 `json:"p99_us"`
-}
+// Round is one measured phase of one target: counts, successful answers
+// per second and latency percentiles, as the load generator computes them.
+type Round = loadgen.Stats
