@@ -27,15 +27,7 @@ import (
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
 	"github.com/scopegate/scopegate/internal/apiserver"
 	"github.com/scopegate/scopegate/internal/leader"
-)
-
-// managedByLabel marks the Secrets that scopegate creates; the manager's
-// cache holds only those, never every Secret in the cluster. (Revocations
-// are ConfigMaps in the operator namespace, followed by the revocation
-// store's own namespaced cache.)
-const (
-	managedByLabel = "app.kubernetes.io/managed-by"
-	managedByValue = "scopegate"
+	"github.com/scopegate/scopegate/internal/owned"
 )
 
 func newScheme() (*runtime.Scheme, error) {
@@ -61,7 +53,11 @@ func newManager(cfg *config, log logr.Logger) (ctrl.Manager, error) {
 	// A negative QPS turns client-go's client-side limiter off; the API
 	// server's Priority and Fairness governs instead (docs/benchmarks.md).
 	restCfg.QPS, restCfg.Burst = float32(cfg.KubeAPIQPS), cfg.KubeAPIBurst
-	managed := labels.SelectorFromSet(labels.Set{managedByLabel: managedByValue})
+	// The managed-by label marks the Secrets that scopegate writes
+	// (internal/owned); the manager's cache holds only those, never every
+	// Secret in the cluster. (Revocations are ConfigMaps in the operator
+	// namespace, followed by the revocation store's own namespaced cache.)
+	managed := labels.SelectorFromSet(labels.Set{owned.LabelManagedBy: owned.ManagedBy})
 	// Every kind scopegate reads or writes: no discovery, so a replica
 	// started while the API server is unreachable waits instead of failing.
 	mapper, err := apiserver.StaticRESTMapper(scheme,

@@ -13,20 +13,21 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/scopegate/scopegate/internal/owned"
 )
 
-// Labels and annotations of a revocation ConfigMap.
+// Labels and annotations of a revocation ConfigMap (besides the
+// managed-by label internal/owned puts on everything it writes).
 const (
-	ManagedByLabel = "app.kubernetes.io/managed-by"
-	ManagedByValue = "scopegate"
 	// RevocationLabel marks revocation ConfigMaps; the store watches only
 	// these.
 	RevocationLabel = "scopegate.dev/revocation"
@@ -180,17 +181,18 @@ func (c *Cluster) observe(obj any) {
 // the cluster, where the other replicas' watches pick it up.
 func (c *Cluster) Revoke(ctx context.Context, jti string, expiresAt time.Time) error {
 	c.s.add(jti, expiresAt)
-	cm := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:        Name(jti),
-			Namespace:   c.opts.Namespace,
-			Labels:      map[string]string{ManagedByLabel: ManagedByValue, RevocationLabel: "true"},
-			Annotations: map[string]string{ExpiresAtAnnotation: expiresAt.UTC().Format(time.RFC3339)},
-		},
-		Data: map[string]string{JTIKey: jti},
-	}
-	if err := c.client.Create(ctx, cm); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("store revocation %s/%s: %w", c.opts.Namespace, cm.Name, err)
+	// Created, never updated: a revocation is final, and one that exists
+	// already (another replica, a retry) is the same fact.
+	key := types.NamespacedName{Namespace: c.opts.Namespace, Name: Name(jti)}
+	_, err := owned.WriteConfigMap(ctx, c.client, nil, owned.ConfigMap{
+		What:        "revocation ConfigMap",
+		Key:         key,
+		Labels:      map[string]string{RevocationLabel: "true"},
+		Annotations: map[string]string{ExpiresAtAnnotation: expiresAt.UTC().Format(time.RFC3339)},
+		Data:        map[string]string{JTIKey: jti},
+	})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("store revocation: %w", err)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	testingclock "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/scopegate/scopegate/internal/owned"
 	"github.com/scopegate/scopegate/internal/testenv"
 )
 
@@ -65,7 +66,7 @@ func TestClusterStore(t *testing.T) {
 	t.Log("it is stored as a labelled ConfigMap with its expiry")
 	var cm corev1.ConfigMap
 	g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: Name("jti-1")}, &cm)).To(Succeed())
-	g.Expect(cm.Labels).To(HaveKeyWithValue(ManagedByLabel, ManagedByValue))
+	g.Expect(cm.Labels).To(HaveKeyWithValue(owned.LabelManagedBy, owned.ManagedBy))
 	g.Expect(cm.Labels).To(HaveKeyWithValue(RevocationLabel, "true"))
 	g.Expect(cm.Annotations).To(HaveKey(ExpiresAtAnnotation))
 
