@@ -14,6 +14,8 @@ import (
 	"k8s.io/utils/ptr"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"github.com/scopegate/scopegate/internal/part"
 )
 
 // recorder records what a part adds to a manager instead of adding it.
@@ -62,11 +64,11 @@ current-context: dead
 	return path
 }
 
-// controllerType is what controller-runtime's builder adds for a controller.
-const controllerType = "*controller.Controller[sigs.k8s.io/controller-runtime/pkg/reconcile.Request]"
-
-func TestEveryReplicaRunsTheServingPiecesAndEachTermTheLeaderOnlyOnes(t *testing.T) {
-	cfg, err := parse(t, "--kubeconfig="+deadKubeconfig(t), "--metrics-bind-address=0")
+// testParts builds the manager's parts against an unreachable API server,
+// with extra flags.
+func testParts(t *testing.T, args ...string) (manager.Manager, part.Parts) {
+	t.Helper()
+	cfg, err := parse(t, append([]string{"--kubeconfig=" + deadKubeconfig(t), "--metrics-bind-address=0"}, args...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,6 +80,14 @@ func TestEveryReplicaRunsTheServingPiecesAndEachTermTheLeaderOnlyOnes(t *testing
 	if err != nil {
 		t.Fatal(err)
 	}
+	return mgr, parts
+}
+
+// controllerType is what controller-runtime's builder adds for a controller.
+const controllerType = "*controller.Controller[sigs.k8s.io/controller-runtime/pkg/reconcile.Request]"
+
+func TestEveryReplicaRunsTheServingPiecesAndEachTermTheLeaderOnlyOnes(t *testing.T) {
+	mgr, parts := testParts(t)
 
 	serving := &recorder{Manager: mgr}
 	if err := parts.Serve(serving); err != nil {
@@ -132,18 +142,7 @@ func TestEveryPartsChecksAreServedUnderTheirNames(t *testing.T) {
 		{"Without TLS there is no certificate to check", []string{"--tls-mode=off"}, []string{"caches", "revocations", "signing-keys"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			cfg, err := parse(t, append([]string{"--kubeconfig=" + deadKubeconfig(t), "--metrics-bind-address=0"}, c.args...)...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			mgr, err := newManager(cfg, logr.Discard())
-			if err != nil {
-				t.Fatal(err)
-			}
-			parts, err := newParts(context.Background(), mgr, cfg, logr.Discard(), prometheus.NewRegistry())
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, parts := testParts(t, c.args...)
 			live, ready, err := parts.Checks()
 			if err != nil {
 				t.Fatal(err)
