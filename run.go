@@ -196,6 +196,7 @@ func setup(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logger) 
 		DefaultAudiences: cfg.DefaultAudiences,
 		DefaultTTL:       cfg.AccessTokenTTL,
 		TokenRateLimit:   cfg.TokenRateLimit,
+		DPoPRequireNonce: cfg.DPoPRequireNonce,
 		TrustedProxies:   cfg.TrustedProxies,
 		Workloads:        workloads,
 		Metrics:          metrics.Registry,
