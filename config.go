@@ -36,6 +36,7 @@ type config struct {
 	LeaderElectionNS       string
 	TrustedProxies         []netip.Prefix
 	TokenRateLimit         float64
+	DPoPRequireNonce       bool
 	DecisionLog            string
 	// TLS is the listeners' certificate source (--tls-*).
 	TLS servingcert.Config
@@ -78,6 +79,7 @@ func parseFlags(fs *flag.FlagSet, args []string, zapOpts *zap.Options) (*config,
 	fs.StringVar(&c.LeaderElectionNS, "leader-election-namespace", "", "Namespace of the leader-election Lease. Defaults to the signing-keys Secret's namespace.")
 	fs.StringVar(&proxies, "trusted-proxies", "", "Comma-separated CIDRs whose X-Forwarded-For is believed.")
 	fs.Float64Var(&c.TokenRateLimit, "token-rate-limit", 0, "Successful token requests per second per client; 0 means off (failed authentications are always limited).")
+	fs.BoolVar(&c.DPoPRequireNonce, "dpop-require-nonce", false, "Require a server nonce (DPoP-Nonce, RFC 9449 §8) in every DPoP proof at the token endpoint.")
 	fs.StringVar(&c.DecisionLog, "decision-log", gateway.DecisionLogDenied, "Which gateway decisions get a log line: denied, all or off (every decision is counted in scopegate_gateway_decisions_total).")
 	c.TLS.BindFlags(fs)
 	fs.Float64Var(&c.KubeAPIQPS, "kube-api-qps", -1, "Client-side limit on the manager's Kubernetes API requests per second; -1 turns the client-side limiter off and leaves flow control to the API server's Priority and Fairness (controller-runtime's default).")

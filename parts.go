@@ -158,6 +158,7 @@ func newTokenServer(mgr ctrl.Manager, cfg *config, clients *registry.Registry, r
 		DefaultAudiences: cfg.DefaultAudiences,
 		DefaultTTL:       cfg.AccessTokenTTL,
 		TokenRateLimit:   cfg.TokenRateLimit,
+		DPoPRequireNonce: cfg.DPoPRequireNonce,
 		TrustedProxies:   cfg.TrustedProxies,
 		Workloads:        workloads,
 		Metrics:          metrics,

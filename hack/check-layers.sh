@@ -5,7 +5,8 @@
 # too: a new package is placed here on purpose. `make verify` runs this.
 #
 #   0  foundations: API types, the token contract, the scope model, the
-#      client registry, the owned-object writer, parts, leader election
+#      client registry, the owned-object writer, parts, leader election,
+#      DPoP proofs, the metadata conformance rules
 #   1  serving infrastructure and the token server's stores: API-server
 #      probe, serving certificates, signing keys, revocations, TokenReview
 #   2  the token server and the gateway (beside each other, neither
@@ -28,6 +29,9 @@ layers='
 0 internal/leader
 0 internal/image
 0 controllers/fanout
+0 internal/dpop
+0 internal/metadatacheck
+1 internal/dpop/dpoptest
 1 internal/apiserver
 1 internal/servingcert
 1 internal/testenv

@@ -5,6 +5,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/scopegate/scopegate/internal/dpop/dpoptest"
 )
 
 func BenchmarkTokenEndpoint(b *testing.B) {
@@ -76,5 +78,41 @@ func BenchmarkClientAuthentication(b *testing.B) {
 		if a, oerr := f.srv.authenticate(w, r, c); oerr != nil || a.Client == nil {
 			b.Fatalf("not authenticated: %v", oerr)
 		}
+	}
+}
+
+// BenchmarkTokenEndpointDPoP is BenchmarkTokenEndpoint with a DPoP proof
+// verified and the token bound, in the same run as the plain one so the
+// two compare; making each fresh proof (the client's cost) is not timed.
+func BenchmarkTokenEndpointDPoP(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		key  func(testing.TB) *dpoptest.Key
+	}{
+		{name: "ES256", key: dpoptest.NewES256},
+		{name: "EdDSA", key: dpoptest.NewEd25519},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			f := newFixture(b)
+			h := f.srv.Handler()
+			key := tc.key(b)
+			body := form("grant_type", "client_credentials", "scope", "mcp", "audience", "mcp").Encode()
+			auth := basic("team-a.alpha", secretA)["Authorization"]
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				proof := f.proofFor(key)
+				b.StartTimer()
+				r := httptest.NewRequest(http.MethodPost, PathToken, strings.NewReader(body))
+				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				r.Header.Set("Authorization", auth)
+				r.Header.Set("DPoP", proof)
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				if w.Code != 200 {
+					b.Fatalf("status %d: %s", w.Code, w.Body)
+				}
+			}
+		})
 	}
 }

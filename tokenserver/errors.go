@@ -6,7 +6,8 @@ import (
 	"strconv"
 )
 
-// Error codes of RFC 6749 §5.2, RFC 8707 §2 and RFC 7009 §2.2.1.
+// Error codes of RFC 6749 §4.1.2.1 and §5.2, RFC 8707 §2, RFC 7009
+// §2.2.1 and RFC 9449 §5 (invalid_dpop_proof) and §8 (use_dpop_nonce).
 const (
 	ErrCodeInvalidRequest          = "invalid_request"
 	ErrCodeInvalidClient           = "invalid_client"
@@ -16,8 +17,11 @@ const (
 	ErrCodeInvalidScope            = "invalid_scope"
 	ErrCodeInvalidTarget           = "invalid_target"
 	ErrCodeUnsupportedResponseType = "unsupported_response_type"
+	ErrCodeAccessDenied            = "access_denied"
 	ErrCodeServerError             = "server_error"
 	ErrCodeTemporarilyUnavailable  = "temporarily_unavailable"
+	ErrCodeInvalidDPoPProof        = "invalid_dpop_proof"
+	ErrCodeUseDPoPNonce            = "use_dpop_nonce"
 )
 
 // Error is an OAuth error answer (RFC 6749 §5.2).

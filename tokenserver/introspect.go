@@ -28,6 +28,10 @@ type introspection struct {
 	PluginID  string   `json:"plugin_id,omitempty"`
 
 	ServiceAccount string `json:"service_account,omitempty"`
+	// Cnf is the token's key binding (RFC 9449 §6.2: cnf.jkt of a DPoP
+	// token; RFC 8705 §3.2 would add x5t#S256), so that a resource server
+	// relying on introspection can check the proof.
+	Cnf *accesstoken.Confirmation `json:"cnf,omitempty"`
 }
 
 // tokenRequest is the common start of introspection and revocation: parse
@@ -80,6 +84,6 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		Active: true, Scope: c.Scope, ClientID: c.ClientID, Username: c.Username, TokenType: c.TokenType,
 		Exp: c.ExpiresAt.Unix(), Iat: c.IssuedAt.Unix(), Nbf: c.NotBefore.Unix(), Sub: c.Subject,
 		Aud: c.Audience, Iss: c.Issuer, Jti: c.ID, UserType: c.UserType, Roles: c.Roles,
-		SessionID: c.SessionID, PluginID: c.PluginID, ServiceAccount: c.ServiceAccount,
+		SessionID: c.SessionID, PluginID: c.PluginID, ServiceAccount: c.ServiceAccount, Cnf: c.Confirmation,
 	})
 }

@@ -54,6 +54,8 @@ type issueParams struct {
 	ttl            time.Duration
 	pluginID       string
 	serviceAccount string
+	// jkt, when set, binds the token to that DPoP key (RFC 9449 §6.1).
+	jkt string
 }
 
 // issue signs an access token (RFC 9068 §2) with the current key.
@@ -92,11 +94,15 @@ func (s *Server) issue(p issueParams) (*accesstoken.IssuedToken, error) {
 		Username:  "client:" + clientID,
 		UserType:  "service",
 		Roles:     scopes,
-		TokenType: "Bearer",
+		TokenType: accesstoken.TokenTypeBearer,
 		SessionID: "sess_" + sess,
 		PluginID:  p.pluginID,
 
 		ServiceAccount: p.serviceAccount,
+	}
+	if p.jkt != "" {
+		claims.Confirmation = &accesstoken.Confirmation{JKT: p.jkt}
+		claims.TokenType = accesstoken.TokenTypeDPoP
 	}
 	raw, err := s.signer.sign(key.ID, key.Private, claims)
 	if err != nil {

@@ -18,7 +18,7 @@ const (
 
 var outcomes = []string{outcomeIssued, outcomeRateLimited, ErrCodeInvalidRequest, ErrCodeInvalidClient,
 	ErrCodeUnauthorizedClient, ErrCodeUnsupportedGrantType, ErrCodeInvalidScope, ErrCodeInvalidTarget,
-	ErrCodeServerError, ErrCodeTemporarilyUnavailable}
+	ErrCodeServerError, ErrCodeTemporarilyUnavailable, ErrCodeInvalidDPoPProof, ErrCodeUseDPoPNonce}
 
 // Endpoints of scopegate_token_request_duration_seconds.
 const (

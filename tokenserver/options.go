@@ -86,6 +86,10 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// VerifyCacheSize bounds the cache of verified tokens.
 	VerifyCacheSize int
+	// DPoPRequireNonce makes every DPoP proof at the token endpoint carry a
+	// server nonce (RFC 9449 §8); the nonces are derived from the signing
+	// keys, so every replica accepts every replica's nonce.
+	DPoPRequireNonce bool
 	// Workloads authenticates projected ServiceAccount tokens for client
 	// assertions (RFC 7523) and token exchange (RFC 8693); nil turns both
 	// off.

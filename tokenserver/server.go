@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/scopegate/scopegate/internal/accesstoken"
+	"github.com/scopegate/scopegate/internal/dpop"
 )
 
 // Endpoint paths (SPEC §5).
@@ -29,6 +30,7 @@ type Server struct {
 	successByID *limiters // nil when TokenRateLimit is 0
 	revokedByID *limiters
 	signer      signer
+	dpop        *dpop.Verifier
 }
 
 var (
@@ -60,6 +62,11 @@ func New(opts Options) (*Server, error) {
 	if o.TokenRateLimit > 0 {
 		s.successByID = newLimiters(o.TokenRateLimit, o.TokenRateBurst, o.LimiterEntries)
 	}
+	var nonces *dpop.Nonces
+	if o.DPoPRequireNonce {
+		nonces = dpop.NewNonces(s.dpopNonceKeys, dpop.DefaultNoncePeriod, o.Now)
+	}
+	s.dpop = dpop.NewVerifier(dpop.Options{Nonces: nonces, Now: o.Now})
 	return s, nil
 }
 

@@ -29,9 +29,12 @@ type tokenResponse struct {
 
 // handleToken is the token endpoint: one fixed pipeline, parse once →
 // authenticate the client (a secret, a ServiceAccount token as client
-// assertion, or the subject_token of a token exchange) → grant type →
-// scope → audience → hook rule → plugin_id → issue → write.
+// assertion, or the subject_token of a token exchange) → DPoP proof →
+// grant type → scope → audience → hook rule → plugin_id → issue → write.
+// The proof is checked after the client authenticated, so that nobody
+// can fill the replay cache without credentials.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+	s.setDPoPNonce(w)
 	tok, issuedType, e := s.token(w, r)
 	if e != nil {
 		if e.Status == http.StatusTooManyRequests {
@@ -47,7 +50,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, tokenResponse{
 		AccessToken:     tok.Raw,
 		IssuedTokenType: issuedType,
-		TokenType:       "Bearer",
+		TokenType:       tok.Claims.TokenType,
 		ExpiresIn:       int64(tok.ExpiresAt.Sub(tok.IssuedAt).Seconds()),
 		Scope:           tok.Claims.Scope,
 	})
@@ -76,6 +79,10 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (tok *accesstoken
 			return nil, "", oauthError(http.StatusTooManyRequests, ErrCodeTemporarilyUnavailable, "token request rate limit exceeded; retry later")
 		}
 	}
+	jkt, e := s.dpopBinding(r, client)
+	if e != nil {
+		return nil, "", e
+	}
 	if e := checkGrantType(gt, client.Client); e != nil {
 		return nil, "", e
 	}
@@ -97,7 +104,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (tok *accesstoken
 	if e != nil {
 		return nil, "", e
 	}
-	tok, err := s.issue(issueParams{clientID: client.ID, scopes: granted, aud: aud, ttl: client.TTL, pluginID: pluginID, serviceAccount: client.ServiceAccount})
+	tok, err := s.issue(issueParams{clientID: client.ID, scopes: granted, aud: aud, ttl: client.TTL, pluginID: pluginID, serviceAccount: client.ServiceAccount, jkt: jkt})
 	if err != nil {
 		s.opts.Log.Error(err, "Cannot issue access token", "clientID", client.ID)
 		if errors.Is(err, keys.ErrNoKey) {
@@ -107,7 +114,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (tok *accesstoken
 		return nil, "", oauthError(http.StatusInternalServerError, ErrCodeServerError, "cannot issue access token")
 	}
 	s.opts.Log.V(1).Info("Issued access token", "clientID", client.ID, "jti", tok.Claims.ID, "scope", tok.Claims.Scope, "aud", aud, "kid", tok.KeyID,
-		"serviceAccount", client.ServiceAccount, "grantType", gt)
+		"serviceAccount", client.ServiceAccount, "grantType", gt, "jkt", jkt)
 	if exchange {
 		issuedType = TokenTypeAccessToken
 	}

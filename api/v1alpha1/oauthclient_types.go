@@ -49,6 +49,7 @@ type ServiceAccountRef struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.tokenSecret) || !has(self.tokenSecret.scopes) || self.tokenSecret.scopes.all(s, s in self.scopes)",message="tokenSecret.scopes must be a subset of scopes",fieldPath=".tokenSecret.scopes"
 // +kubebuilder:validation:XValidation:rule="!has(self.tokenSecret) || !has(self.tokenSecret.audiences) || !has(self.audiences) || size(self.audiences) == 0 || self.tokenSecret.audiences.all(a, a in self.audiences)",message="tokenSecret.audiences must be a subset of audiences",fieldPath=".tokenSecret.audiences"
 // +kubebuilder:validation:XValidation:rule="!has(self.tokenSecret) || !has(self.tokenSecret.renewBefore) || has(self.tokenSecret.duration) || !has(self.accessTokenTTL) || duration(self.tokenSecret.renewBefore) < duration(self.accessTokenTTL)",message="tokenSecret.renewBefore must be shorter than the token lifetime (accessTokenTTL)",fieldPath=".tokenSecret.renewBefore"
+// +kubebuilder:validation:XValidation:rule="!has(self.requireDPoP) || !self.requireDPoP || !has(self.tokenSecret)",message="requireDPoP cannot be combined with tokenSecret: the token Secret holds a bearer token",fieldPath=".requireDPoP"
 type OAuthClientSpec struct {
 	// scopes are the scopes this client may be granted: built-in permissions
 	// (admin, user, service, a2a, mcp, hook:govern, hook:track, anonymous) or
@@ -127,6 +128,14 @@ type OAuthClientSpec struct {
 	// a Secret that pods can mount.
 	// +optional
 	TokenSecret *TokenSecretSpec `json:"tokenSecret,omitempty"`
+
+	// requireDPoP, when true, makes the token endpoint refuse this client's
+	// token requests that carry no DPoP proof (RFC 9449; the client metadata
+	// dpop_bound_access_tokens of its §5.2), so that every token the client
+	// obtains is bound to a key it holds (cnf.jkt). It cannot be combined
+	// with tokenSecret, whose tokens are bearer tokens.
+	// +optional
+	RequireDPoP bool `json:"requireDPoP,omitempty"`
 }
 
 // TokenSecretSpec declares a Secret holding an access token that the

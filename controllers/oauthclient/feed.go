@@ -88,6 +88,8 @@ func ClientFor(obj *scopegatev1alpha1.OAuthClient, secret *corev1.Secret) *regis
 		Audiences: scopegatev1alpha1.AudienceStrings(obj.Spec.Audiences),
 		PluginID:  obj.Spec.PluginID,
 		Suspended: obj.Spec.Suspended,
+
+		RequireDPoP: obj.Spec.RequireDPoP,
 	}
 	for _, g := range obj.Spec.GrantTypes {
 		c.GrantTypes = append(c.GrantTypes, string(g))

@@ -31,7 +31,25 @@ type Claims struct {
 	// ("system:serviceaccount:<namespace>:<name>") whose projected token
 	// obtained this token, by client assertion or token exchange.
 	ServiceAccount string `json:"service_account,omitempty"`
+	// Confirmation binds the token to a key (RFC 7800 cnf): nil for a
+	// bearer token.
+	Confirmation *Confirmation `json:"cnf,omitempty"`
 }
+
+// Confirmation is the cnf claim (RFC 7800 §3.1): the key a sender must
+// prove it holds to use the token. JKT is the RFC 7638 thumbprint of a
+// DPoP key (RFC 9449 §6.1); an mTLS binding (RFC 8705 §3.1, x5t#S256)
+// would be a member beside it.
+type Confirmation struct {
+	JKT string `json:"jkt,omitempty"`
+}
+
+// Token types (RFC 6749 §7.1): the token_type of a token response and of
+// the token_type claim. A token with cnf.jkt is a DPoP token (RFC 9449 §5).
+const (
+	TokenTypeBearer = "Bearer"
+	TokenTypeDPoP   = "DPoP"
+)
 
 // Scopes is the granted scopes as a list.
 func (c *Claims) Scopes() []string { return strings.Fields(c.Scope) }

@@ -33,6 +33,10 @@ type Client struct {
 	TTL       time.Duration
 	PluginID  string
 	Suspended bool
+	// RequireDPoP makes the token endpoint refuse this client's requests
+	// without a DPoP proof (RFC 9449 §5.2's dpop_bound_access_tokens):
+	// every token it obtains there is bound to a key.
+	RequireDPoP bool
 	// RateLimit is enforced per client at the gateway; nil means none.
 	RateLimit *RateLimit
 	// Secrets are the digests of the secrets that authenticate this client:

@@ -120,6 +120,26 @@ var _ = Describe("The CRDs", func() {
 		Expect(auth).To(Equal("secret"))
 	})
 
+	It("accept requireDPoP without a token Secret, and with one when it is false", func() {
+		ns := newNamespace()
+		Expect(create(ns, `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: dpop}
+spec: {scopes: [mcp], requireDPoP: true}`)).To(Succeed())
+		Expect(create(ns, `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bearer}
+spec: {scopes: [mcp], requireDPoP: false, tokenSecret: {}}`)).To(Succeed())
+		oac := &unstructured.Unstructured{}
+		oac.SetAPIVersion("scopegate.dev/v1alpha1")
+		oac.SetKind("OAuthClient")
+		Expect(k8s.Get(ctx, key(ns, "dpop"), oac)).To(Succeed())
+		required, _, _ := unstructured.NestedBool(oac.Object, "spec", "requireDPoP")
+		Expect(required).To(BeTrue())
+	})
+
 	DescribeTable("refuse a bad manifest with a message naming the field",
 		func(manifest string, wants ...string) {
 			err := create(newNamespace(), manifest)
@@ -258,6 +278,16 @@ apiVersion: scopegate.dev/v1alpha1
 kind: OAuthClient
 metadata: {name: bad}
 spec: {scopes: [mcp], tokenSecret: {secretTemplate: {labels: {"app.kubernetes.io/managed-by": "me"}}}}`, "spec.tokenSecret.secretTemplate.labels", "app.kubernetes.io/managed-by"),
+		Entry("an OAuthClient that requires DPoP and keeps a bearer token Secret", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], requireDPoP: true, tokenSecret: {}}`, "spec.requireDPoP", "cannot be combined with tokenSecret"),
+		Entry("an OAuthClient whose requireDPoP is not a boolean", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], requireDPoP: "yes"}`, "spec.requireDPoP"),
 		Entry("an OAuthClient with a zero rate", `
 apiVersion: scopegate.dev/v1alpha1
 kind: OAuthClient
