@@ -107,6 +107,11 @@ func (a *API) authorize(r *http.Request) *apiError {
 			challenge: realm + `, error="invalid_request"`}
 	}
 	c, err := a.opts.Verifier.Verify(r.Context(), tok)
+	if err == nil && (creds == gateway.DPoP || c.Confirmation != nil) {
+		// The admin API takes bearer tokens only; a token bound to a key
+		// (RFC 9449) is never accepted without its proof.
+		err = errors.New("sender-constrained token")
+	}
 	if err != nil {
 		return &apiError{status: http.StatusUnauthorized, code: "invalid_token", desc: "the access token is invalid, expired or revoked",
 			challenge: realm + `, error="invalid_token"`}

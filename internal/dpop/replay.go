@@ -71,6 +71,16 @@ func (c *replayCache) add(k [sha256.Size]byte, now time.Time) (bool, error) {
 	return true, nil
 }
 
+// seen reports whether k was recorded, recording nothing.
+func (c *replayCache) seen(k [sha256.Size]byte, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rotate(now)
+	_, inCur := c.cur[k]
+	_, inPrev := c.prev[k]
+	return inCur || inPrev
+}
+
 // rotate starts a new generation once the current one is a retention old;
 // after two retentions without a request both are stale. A key added to
 // the current generation at t stays until a rotation at least a retention

@@ -112,6 +112,9 @@ type Request struct {
 	// AccessToken, when set, is the token presented with the proof, whose
 	// hash ath must be (RFC 9449 §4.3 check 12).
 	AccessToken string
+	// Peek checks the proof, a replay included, without recording its
+	// jti: for explaining a request, which must not use the proof up.
+	Peek bool
 }
 
 // Proof is a verified proof.
@@ -183,8 +186,10 @@ func (v *Verifier) Verify(raw string, req Request) (*Proof, error) {
 	}
 	jkt := key.thumbprint()
 	htu, _ := NormalizeURL(claims.HTU) // checked equal to req.URL's form
-	fresh, err := v.replay.add(replayKey(jkt, htu, claims.JTI), v.opts.Now())
-	if err != nil {
+	var fresh bool
+	if req.Peek {
+		fresh = !v.replay.seen(replayKey(jkt, htu, claims.JTI), v.opts.Now())
+	} else if fresh, err = v.replay.add(replayKey(jkt, htu, claims.JTI), v.opts.Now()); err != nil {
 		return nil, err
 	}
 	if !fresh {

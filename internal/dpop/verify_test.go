@@ -377,3 +377,22 @@ func TestFromHeader(t *testing.T) {
 		})
 	}
 }
+
+func TestPeekingAtAProofDoesNotUseItUp(t *testing.T) {
+	clock := newClock()
+	key := dpoptest.NewES256(t)
+	v := dpop.NewVerifier(dpop.Options{Now: clock.Now})
+	raw := key.Proof(t, dpoptest.Claims{JTI: "peeked", HTM: "POST", HTU: tokenURL, IAT: clock.Now()})
+	peek := dpop.Request{Method: "POST", URL: tokenURL, Peek: true}
+	for range 2 {
+		if _, err := v.Verify(raw, peek); err != nil {
+			t.Fatalf("peeking: %v", err)
+		}
+	}
+	if _, err := v.Verify(raw, dpop.Request{Method: "POST", URL: tokenURL}); err != nil {
+		t.Fatalf("the proof after two peeks: %v", err)
+	}
+	if _, err := v.Verify(raw, peek); err == nil || !strings.Contains(err.Error(), "jti was used before") {
+		t.Fatalf("peeking at a used proof: %v", err)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/scopegate/scopegate/internal/accesstoken"
+	"github.com/scopegate/scopegate/internal/dpop/dpoptest"
 	"github.com/scopegate/scopegate/internal/registry"
 )
 
@@ -53,6 +54,9 @@ type agreementCase struct {
 	header        http.Header
 	// request sets the scene and returns the token to send ("" for none).
 	request func(t *testing.T, rf *realFixture) string
+	// proof, when set, makes the token go in the DPoP scheme with the
+	// proof it returns in the DPoP header.
+	proof func(t *testing.T, rf *realFixture, token string) string
 	// client is what the client behind the token declares, for the
 	// audit; nil when the request names no client or no route.
 	client *Declared
@@ -77,6 +81,16 @@ func TestExplainTheGatewayAndTheAuditAgree(t *testing.T) {
 		rf.gw.Table().Set(rt)
 	}
 	none := func(*testing.T, *realFixture) string { return "" }
+	// DPoP: a token bound to key, and proofs for the agreement's request.
+	key := dpoptest.NewES256(t)
+	bound := func(t *testing.T, rf *realFixture) string {
+		return rf.forge(t, func(c *accesstoken.Claims) { c.Confirmation = &accesstoken.Confirmation{JKT: key.Thumbprint()} })
+	}
+	proofBy := func(k *dpoptest.Key) func(*testing.T, *realFixture, string) string {
+		return func(t *testing.T, rf *realFixture, tok string) string {
+			return k.Proof(t, dpoptest.Claims{JTI: dpoptest.JTI(), HTM: http.MethodGet, HTU: testGatewayURL + path, IAT: rf.clock.Now(), ATH: dpoptest.ATH(tok)})
+		}
+	}
 	cases := []agreementCase{
 		{reason: ReasonAuthorized, status: 200, request: good, client: declared, reaches: true},
 		{reason: ReasonAnonymous, status: 200, request: func(t *testing.T, rf *realFixture) string {
@@ -139,6 +153,18 @@ func TestExplainTheGatewayAndTheAuditAgree(t *testing.T) {
 			rf.reg.Upsert(&cp)
 			return tok
 		}, client: &Declared{Scopes: declared.Scopes, Audiences: declared.Audiences, Suspended: true}, reaches: false},
+		{reason: ReasonAuthorized, status: 200, request: bound, proof: proofBy(key), client: declared, reaches: true},
+		{reason: ReasonDPoPRequired, status: 401, request: bound, client: declared, reaches: true},
+		{reason: ReasonInvalidDPoPProof, status: 401, request: bound, proof: proofBy(dpoptest.NewES256(t)), client: declared, reaches: true},
+		{reason: ReasonInvalidDPoPProof, status: 401, request: good, proof: proofBy(key), client: declared, reaches: true},
+		{reason: ReasonInvalidDPoPProof, status: 401, request: bound, proof: func(t *testing.T, rf *realFixture, tok string) string {
+			// A proof the gateway has seen: replayed.
+			p := proofBy(key)(t, rf, tok)
+			if res := rf.do(t, http.MethodGet, path, "", http.Header{"Authorization": {"DPoP " + tok}, "Dpop": {p}}); res.StatusCode != 200 {
+				t.Fatalf("the proof's first use: %d", res.StatusCode)
+			}
+			return p
+		}, client: declared, reaches: true},
 		{reason: ReasonInsufficientScope, status: 403, request: token([]string{"mcp"}, []string{"mcp"}),
 			client: &Declared{Scopes: []string{"mcp"}, Audiences: []string{"mcp"}}, reaches: false},
 		{reason: ReasonAudienceMismatch, status: 403, request: token([]string{"mcp:github:read"}, []string{"api"}),
@@ -188,9 +214,19 @@ func TestExplainTheGatewayAndTheAuditAgree(t *testing.T) {
 				p = path
 			}
 			tok := c.request(t, rf)
+			header := c.header.Clone()
+			sendAs := tok
+			if c.proof != nil {
+				if header == nil {
+					header = http.Header{}
+				}
+				header.Set("Authorization", "DPoP "+tok)
+				header.Set("DPoP", c.proof(t, rf, tok))
+				sendAs = ""
+			}
 
-			req := ExplainRequest{Method: method, Path: p, Token: tok, Headers: map[string]string{}}
-			for k, vs := range c.header {
+			req := ExplainRequest{Method: method, Path: p, Token: sendAs, Headers: map[string]string{}}
+			for k, vs := range header {
 				req.Headers[k] = vs[0]
 			}
 			x, err := rf.gw.Explain(t.Context(), req)
@@ -209,7 +245,7 @@ func TestExplainTheGatewayAndTheAuditAgree(t *testing.T) {
 			}
 
 			before := testutil.ToFloat64(rf.gw.metrics.decisions.WithLabelValues(routeLabel(x), decisionOf(c.reason), c.reason))
-			res := rf.do(t, method, p, tok, c.header)
+			res := rf.do(t, method, p, sendAs, header)
 			res.Body.Close()
 			after := testutil.ToFloat64(rf.gw.metrics.decisions.WithLabelValues(routeLabel(x), decisionOf(c.reason), c.reason))
 			if after != before+1 {

@@ -14,48 +14,57 @@ const (
 	NoBearer Credentials = iota
 	// Bearer: one well-formed Bearer token.
 	Bearer
-	// MalformedBearer: Bearer credentials that break RFC 6750 §2.1 (no
-	// token, a token outside the b64token syntax) or more than one
+	// MalformedBearer: Bearer or DPoP credentials that break RFC 6750 §2.1
+	// (no token, a token outside the b64token syntax) or more than one
 	// Authorization field: 400 invalid_request (RFC 6750 §3.1).
 	MalformedBearer
+	// DPoP: one well-formed token in the DPoP scheme (RFC 9449 §7.1),
+	// which must come with a proof of the key it is bound to.
+	DPoP
 )
 
-// BearerToken extracts the access token from the Authorization header
-// (RFC 6750 §2.1: "Bearer" 1*SP b64token; the scheme is case-insensitive,
-// RFC 9110 §11.1). Tokens in the query or form body (RFC 6750 §2.2, §2.3)
-// are not accepted: they leak into logs.
+// BearerToken extracts the access token from the Authorization header: the
+// Bearer scheme (RFC 6750 §2.1: "Bearer" 1*SP b64token) or the DPoP scheme
+// (RFC 9449 §7.1, the same syntax); schemes are case-insensitive (RFC 9110
+// §11.1). Tokens in the query or form body (RFC 6750 §2.2, §2.3) are not
+// accepted: they leak into logs.
 func BearerToken(r *http.Request) (string, Credentials) {
 	vals := r.Header.Values("Authorization")
-	found := false
+	var kind Credentials
+	var scheme string
 	for _, v := range vals {
-		if isBearerScheme(v) {
-			found = true
+		if kind, scheme = tokenScheme(v); kind != NoBearer {
 			break
 		}
 	}
-	if !found {
+	if kind == NoBearer {
 		return "", NoBearer
 	}
 	if len(vals) > 1 {
 		// Two Authorization fields: ambiguous, refuse rather than guess.
 		return "", MalformedBearer
 	}
-	tok := strings.TrimLeft(vals[0][len("Bearer"):], " ")
+	tok := strings.TrimLeft(vals[0][len(scheme):], " ")
 	if !isB64Token(tok) {
 		return "", MalformedBearer
 	}
-	return tok, Bearer
+	return tok, kind
 }
 
-// isBearerScheme reports whether an Authorization value uses the Bearer
-// scheme: "Bearer" alone or followed by whitespace ("Bearerx" is another
-// scheme).
-func isBearerScheme(v string) bool {
-	const scheme = "Bearer"
-	if len(v) < len(scheme) || !strings.EqualFold(v[:len(scheme)], scheme) {
-		return false
+// tokenScheme reports which token scheme an Authorization value uses,
+// Bearer or DPoP, and its name: the name alone or followed by whitespace
+// ("Bearerx" is another scheme).
+func tokenScheme(v string) (Credentials, string) {
+	for _, s := range [...]struct {
+		name string
+		kind Credentials
+	}{{"Bearer", Bearer}, {"DPoP", DPoP}} {
+		n := len(s.name)
+		if len(v) >= n && strings.EqualFold(v[:n], s.name) && (len(v) == n || v[n] == ' ' || v[n] == '\t') {
+			return s.kind, s.name
+		}
 	}
-	return len(v) == len(scheme) || v[len(scheme)] == ' ' || v[len(scheme)] == '\t'
+	return NoBearer, ""
 }
 
 // isB64Token reports whether s is an RFC 6750 §2.1 b64token:

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/scopegate/scopegate/internal/accesstoken"
+	"github.com/scopegate/scopegate/internal/dpop"
 	"github.com/scopegate/scopegate/internal/registry"
 )
 
@@ -25,8 +26,15 @@ type facts struct {
 	// Access-Control-Request-Method).
 	preflight bool
 	creds     Credentials
-	// token is the bearer token when creds is Bearer.
+	// token is the access token when creds is Bearer or DPoP.
 	token string
+	// rawPath is the path as the client sent it (escaped), for a DPoP
+	// proof's htu.
+	rawPath string
+	// proof is the DPoP header's proof ("" when none), proofErr why the
+	// header itself is refused (two of them, empty).
+	proof    string
+	proofErr error
 	// hypothetical, when set, stands for a token instead of verifying one:
 	// explain's "what could this client do" (claims of a token the client
 	// could hold, or the error a registry lookup ended in).
@@ -38,8 +46,11 @@ type facts struct {
 
 // requestFacts reads the facts of r.
 func requestFacts(r *http.Request) facts {
-	f := facts{method: r.Method, path: r.URL.Path, upgrade: r.Header.Get("Upgrade") != "", preflight: isCORSPreflight(r)}
+	f := facts{method: r.Method, path: r.URL.Path, rawPath: r.URL.EscapedPath(), upgrade: r.Header.Get("Upgrade") != "", preflight: isCORSPreflight(r)}
 	f.token, f.creds = BearerToken(r)
+	if f.creds == DPoP || len(r.Header[dpopHeader]) > 0 {
+		f.proof, f.proofErr = dpop.FromHeader(r.Header)
+	}
 	return f
 }
 
@@ -165,7 +176,8 @@ func (g *Gateway) decide(ctx context.Context, f *facts, mode limitMode, explain 
 		v.deny(g.malformedRequest(rt))
 		return v
 	}
-	if f.creds != Bearer && public && f.preflight {
+	hasToken := f.creds == Bearer || f.creds == DPoP
+	if !hasToken && public && f.preflight {
 		// Browsers never send credentials on a CORS preflight (Fetch
 		// standard, CORS-preflight request), so demanding a token would
 		// break browser-based MCP clients. The backend answers it without
@@ -176,7 +188,7 @@ func (g *Gateway) decide(ctx context.Context, f *facts, mode limitMode, explain 
 		g.decideAnonymous(&v, f, mode, ReasonCORSPreflight)
 		return v
 	}
-	if f.creds != Bearer {
+	if !hasToken {
 		if !rt.AllowAnonymous {
 			v.check(func() Check {
 				return Check{Name: "token", Detail: "no bearer token, and the route does not allow anonymous requests"}
@@ -192,7 +204,7 @@ func (g *Gateway) decide(ctx context.Context, f *facts, mode limitMode, explain 
 	}
 
 	claims, ok := g.decideToken(ctx, &v, f, rt)
-	if !ok {
+	if !ok || !g.decideBinding(&v, f, rt, claims, mode) {
 		return v
 	}
 	if !g.decideScopes(&v, rt, claims) || !g.decideAudience(&v, v.entry, claims) {

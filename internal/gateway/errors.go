@@ -51,8 +51,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // resource_metadata parameter of RFC 9728 §5.1. Parameters with empty values
 // are left out.
 func challenge(params ...[2]string) string {
+	return challengeIn("Bearer", params...)
+}
+
+// challengeIn is challenge in another auth scheme (DPoP, RFC 9449 §7.1).
+func challengeIn(scheme string, params ...[2]string) string {
 	var b strings.Builder
-	b.WriteString(`Bearer realm="scopegate"`)
+	b.WriteString(scheme)
+	b.WriteString(` realm="scopegate"`)
 	for _, p := range params {
 		if p[1] == "" {
 			continue

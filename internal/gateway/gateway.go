@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/scopegate/scopegate/internal/accesstoken"
+	"github.com/scopegate/scopegate/internal/dpop"
 	"github.com/scopegate/scopegate/internal/registry"
 )
 
@@ -49,6 +50,9 @@ type Options struct {
 	// MaxRateLimitKeys caps the token buckets held in memory, for
 	// clients and for source addresses each; 0 means 100000.
 	MaxRateLimitKeys int
+	// DPoP checks the proofs of DPoP-bound tokens; nil means a verifier
+	// with the default window and replay cache, on Now.
+	DPoP *dpop.Verifier
 	// DecisionLog is which decisions get a log line: DecisionLogDenied
 	// (the default), DecisionLogAll or DecisionLogOff. Every decision is
 	// counted in the metrics whatever it is.
@@ -78,6 +82,7 @@ type Gateway struct {
 	// limiters hold the buckets of authenticated clients, anonLimiters
 	// those of source addresses: apart, so that a flood of addresses,
 	// which anyone can mint, never sheds a client's drained bucket.
+	dpop         *dpop.Verifier
 	limiters     *limiterStore
 	anonLimiters *limiterStore
 	proxy        http.Handler
@@ -123,6 +128,9 @@ func New(opts Options) (*Gateway, error) {
 	}
 	if g.now == nil {
 		g.now = time.Now
+	}
+	if g.dpop = opts.DPoP; g.dpop == nil {
+		g.dpop = dpop.NewVerifier(dpop.Options{Now: g.now})
 	}
 	g.afterFunc = func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
 	maxKeys := opts.MaxRateLimitKeys

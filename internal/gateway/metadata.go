@@ -15,6 +15,9 @@ type resourceMetadata struct {
 	ScopesSupported        []string `json:"scopes_supported,omitempty"`
 	BearerMethodsSupported []string `json:"bearer_methods_supported"`
 	ResourceName           string   `json:"resource_name,omitempty"`
+	// DPoPSigningAlgValuesSupported are the algorithms DPoP proofs may use
+	// here (RFC 9728 §2).
+	DPoPSigningAlgValuesSupported []string `json:"dpop_signing_alg_values_supported"`
 }
 
 // resourceURL is a route's resource identifier: <gateway-url><pathPrefix>.
@@ -44,5 +47,7 @@ func (g *Gateway) serveMetadata(w http.ResponseWriter, rt *Route) {
 		ScopesSupported:        rt.RequiredScopes,
 		BearerMethodsSupported: []string{"header"},
 		ResourceName:           rt.Key,
+
+		DPoPSigningAlgValuesSupported: g.dpop.Algorithms(),
 	})
 }

@@ -33,11 +33,12 @@ func TestProtectedResourceMetadata(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]any{
-		"resource":                 "https://gw.example/mcp/github",
-		"authorization_servers":    []any{"https://issuer.example"},
-		"scopes_supported":         []any{"mcp:github:read"},
-		"bearer_methods_supported": []any{"header"},
-		"resource_name":            "team-a/github",
+		"resource":                          "https://gw.example/mcp/github",
+		"authorization_servers":             []any{"https://issuer.example"},
+		"scopes_supported":                  []any{"mcp:github:read"},
+		"bearer_methods_supported":          []any{"header"},
+		"resource_name":                     "team-a/github",
+		"dpop_signing_alg_values_supported": []any{"ES256", "ES384", "ES512", "EdDSA", "RS256", "PS256"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("metadata\n got %v\nwant %v", got, want)

@@ -26,10 +26,11 @@ const (
 )
 
 // stripped reports whether a canonical header name is removed from every
-// forwarded request: the caller's token and inbound identity headers.
+// forwarded request: the caller's token and DPoP proof, and inbound
+// identity headers.
 func stripped(name string) bool {
 	switch name {
-	case "Authorization", HeaderClientID, HeaderUserID, HeaderPermissions, HeaderProxyVerified, HeaderTraceID:
+	case "Authorization", "Dpop", HeaderClientID, HeaderUserID, HeaderPermissions, HeaderProxyVerified, HeaderTraceID:
 		return true
 	}
 	return false

@@ -30,6 +30,11 @@ const (
 	ReasonRevoked         = "revoked"
 	ReasonClientDeleted   = "client_deleted"
 	ReasonClientSuspended = "client_suspended"
+	// A DPoP-bound token sent as a bearer token, and a DPoP presentation
+	// that fails (no or a bad proof, a replay, another key, a token not
+	// bound) (RFC 9449 §7).
+	ReasonDPoPRequired     = "dpop_required"
+	ReasonInvalidDPoPProof = "invalid_dpop_proof"
 
 	// The token verifies but does not fit the route (403).
 	ReasonInsufficientScope = "insufficient_scope"
@@ -44,7 +49,7 @@ var Reasons = []string{
 	ReasonAuthorized, ReasonAnonymous, ReasonAgentCard, ReasonCORSPreflight, ReasonResourceMetadata, ReasonBackendError,
 	ReasonNoRoute, ReasonAmbiguousPath, ReasonMethodNotAllowed, ReasonMissingToken, ReasonMalformedAuthorization,
 	ReasonBadSignature, ReasonExpired, ReasonNotYetValid, ReasonForeignIssuer, ReasonInvalidToken,
-	ReasonRevoked, ReasonClientDeleted, ReasonClientSuspended,
+	ReasonRevoked, ReasonClientDeleted, ReasonClientSuspended, ReasonDPoPRequired, ReasonInvalidDPoPProof,
 	ReasonInsufficientScope, ReasonAudienceMismatch,
 	ReasonRateLimited, ReasonNoReadyEndpoints,
 }
