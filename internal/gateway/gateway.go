@@ -49,6 +49,9 @@ type Options struct {
 	// MaxRateLimitKeys caps the token buckets held in memory, for
 	// clients and for source addresses each; 0 means 100000.
 	MaxRateLimitKeys int
+	// MaxInspectBytes is the largest request body read on a route with
+	// item rules (larger ones are 413); 0 means DefaultMaxInspectBytes.
+	MaxInspectBytes int64
 	// DecisionLog is which decisions get a log line: DecisionLogDenied
 	// (the default), DecisionLogAll or DecisionLogOff. Every decision is
 	// counted in the metrics whatever it is.
@@ -81,6 +84,8 @@ type Gateway struct {
 	limiters     *limiterStore
 	anonLimiters *limiterStore
 	proxy        http.Handler
+	// maxInspect is Options.MaxInspectBytes.
+	maxInspect int64
 	// buffers recycles the proxy's copy buffers.
 	buffers *bufferPool
 	// afterFunc starts the timer of an upgrade request's timeout
@@ -117,6 +122,10 @@ func New(opts Options) (*Gateway, error) {
 		log:            opts.Log,
 		now:            opts.Now,
 		buffers:        newBufferPool(),
+		maxInspect:     opts.MaxInspectBytes,
+	}
+	if g.maxInspect <= 0 {
+		g.maxInspect = DefaultMaxInspectBytes
 	}
 	if g.table == nil {
 		g.table = NewTable()
@@ -207,7 +216,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt := v.entry.route
 	g.forward(rec, r, v.entry, &forward{
 		route: rt, path: backendPath(rt.BackendPath, rt.PathPrefix, v.clean, v.trailing), peerTrusted: g.peerTrusted(r),
-		claims: v.claims, agentCard: v.agentCard,
+		claims: v.claims, agentCard: v.agentCard, lists: v.lists,
 	}, d, v.reason)
 }
 

@@ -44,12 +44,15 @@ func forwarding(name string) bool {
 
 // forward is the per-request state the reverse proxy's hooks read.
 type forward struct {
-	route       *Route
-	traceID     string
-	target      *url.URL
-	path        string
-	claims      *accesstoken.Claims // nil for anonymous requests
-	agentCard   bool
+	route     *Route
+	traceID   string
+	target    *url.URL
+	path      string
+	claims    *accesstoken.Claims // nil for anonymous requests
+	agentCard bool
+	// lists are the list requests whose answers are filtered to the
+	// items the caller may use (filter.go).
+	lists       []listRequest
 	peerTrusted bool
 	err         error
 	// stopTimeout stops the timeout of an upgrade request once the
