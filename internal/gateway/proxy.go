@@ -155,9 +155,9 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 		h.Set(HeaderPermissions, strings.Join(c.Scopes(), ","))
 		h.Set(HeaderProxyVerified, "true")
 	}
-	if f.agentCard {
-		// Let the transport negotiate and undo compression so the card can
-		// be rewritten.
+	if f.agentCard || len(f.lists) > 0 {
+		// Let the transport negotiate and undo compression so the card or
+		// the list answers can be rewritten.
 		h.Del("Accept-Encoding")
 	}
 
@@ -195,6 +195,9 @@ func (g *Gateway) modifyResponse(res *http.Response) error {
 	}
 	if f.agentCard {
 		return g.rewriteAgentCard(res, f)
+	}
+	if len(f.lists) > 0 {
+		return g.filterLists(res, f)
 	}
 	return nil
 }
