@@ -87,7 +87,7 @@ func TestItemRulesOnTheRequestPath(t *testing.T) {
 		{name: "Methods that name no item pass", mutate: func(p *ItemPolicy) { p.DenyUnlisted = true }, scopes: reader,
 			body: `{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"delete_repo","version":"1"}}}`, status: 200, forward: true},
 		{name: "A batch with one refused element is refused whole", scopes: reader,
-			body: `[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo"}},{"jsonrpc":"2.0","method":"notifications/progress"},{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"delete_repo"}}]`,
+			body:   `[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo"}},{"jsonrpc":"2.0","method":"notifications/progress"},{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"delete_repo"}}]`,
 			status: 403, batch: 2},
 		{name: "A batch the token may use all of passes", scopes: admin,
 			body: `[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo"}},{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"delete_repo"}}]`, status: 200, forward: true},
