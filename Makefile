@@ -15,7 +15,7 @@ export KUBEBUILDER_ASSETS := $(K8S_BIN)
 
 # Fuzz targets run briefly by `make test`: package and target pairs.
 FUZZTIME   ?= 8s
-FUZZ_TARGETS ?= ./tokenserver:FuzzParseForm ./tokenserver:FuzzDecodeBasic ./internal/scope:FuzzParse ./internal/gateway:FuzzRouting ./internal/dpop:FuzzVerify ./internal/dpop:FuzzNormalizeURL
+FUZZ_TARGETS ?= ./tokenserver:FuzzParseForm ./tokenserver:FuzzDecodeBasic ./internal/scope:FuzzParse ./internal/gateway:FuzzRouting ./internal/dpop:FuzzVerify ./internal/dpop:FuzzNormalizeURL ./internal/jsonrpc:FuzzParse
 
 .PHONY: all
 all: build

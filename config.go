@@ -38,6 +38,9 @@ type config struct {
 	TokenRateLimit         float64
 	DPoPRequireNonce       bool
 	DecisionLog            string
+	// GatewayMaxInspectBytes bounds the request bodies the gateway reads
+	// on routes with item rules (spec.mcp, spec.a2a).
+	GatewayMaxInspectBytes int64
 	// TLS is the listeners' certificate source (--tls-*).
 	TLS servingcert.Config
 	// KubeAPIQPS and KubeAPIBurst are client-go's client-side limit on API
@@ -80,6 +83,7 @@ func parseFlags(fs *flag.FlagSet, args []string, zapOpts *zap.Options) (*config,
 	fs.StringVar(&proxies, "trusted-proxies", "", "Comma-separated CIDRs whose X-Forwarded-For is believed.")
 	fs.Float64Var(&c.TokenRateLimit, "token-rate-limit", 0, "Successful token requests per second per client; 0 means off (failed authentications are always limited).")
 	fs.BoolVar(&c.DPoPRequireNonce, "dpop-require-nonce", false, "Require a server nonce (DPoP-Nonce, RFC 9449 §8) in every DPoP proof at the token endpoint.")
+	fs.Int64Var(&c.GatewayMaxInspectBytes, "gateway-max-inspect-bytes", gateway.DefaultMaxInspectBytes, "Largest request body the gateway reads on MCP and A2A routes with item rules (spec.mcp, spec.a2a); larger bodies are refused with 413. Other routes never have their bodies read.")
 	fs.StringVar(&c.DecisionLog, "decision-log", gateway.DecisionLogDenied, "Which gateway decisions get a log line: denied, all or off (every decision is counted in scopegate_gateway_decisions_total).")
 	c.TLS.BindFlags(fs)
 	fs.Float64Var(&c.KubeAPIQPS, "kube-api-qps", -1, "Client-side limit on the manager's Kubernetes API requests per second; -1 turns the client-side limiter off and leaves flow control to the API server's Priority and Fairness (controller-runtime's default).")
@@ -162,6 +166,9 @@ func (c *config) complete(audiences, keysSecret, proxies string) error {
 			prefix = netip.PrefixFrom(addr, addr.BitLen())
 		}
 		c.TrustedProxies = append(c.TrustedProxies, prefix.Masked())
+	}
+	if c.GatewayMaxInspectBytes < 1024 || c.GatewayMaxInspectBytes > 64<<20 {
+		errs = append(errs, fmt.Errorf("--gateway-max-inspect-bytes: %d must be between 1024 and %d", c.GatewayMaxInspectBytes, 64<<20))
 	}
 	switch c.DecisionLog {
 	case gateway.DecisionLogDenied, gateway.DecisionLogAll, gateway.DecisionLogOff:

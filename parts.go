@@ -78,7 +78,9 @@ func newParts(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logge
 		TrustedProxies: cfg.TrustedProxies,
 		DecisionLog:    cfg.DecisionLog,
 		Metrics:        metrics,
-		Log:            log.WithName("gateway"),
+		// Routes with item rules read request bodies up to this size.
+		MaxInspectBytes: cfg.GatewayMaxInspectBytes,
+		Log:             log.WithName("gateway"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create gateway: %w", err)

@@ -24,6 +24,7 @@ layers='
 0 internal/accesstoken
 0 internal/scope
 0 internal/registry
+0 internal/jsonrpc
 0 internal/owned
 0 internal/part
 0 internal/leader

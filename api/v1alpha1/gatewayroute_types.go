@@ -27,6 +27,9 @@ const (
 )
 
 // GatewayRouteSpec declares one route through the embedded gateway.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.mcp) || self.protocol == 'MCP'",message="mcp is allowed only on routes with protocol MCP",fieldPath=".mcp"
+// +kubebuilder:validation:XValidation:rule="!has(self.a2a) || self.protocol == 'A2A'",message="a2a is allowed only on routes with protocol A2A",fieldPath=".a2a"
 type GatewayRouteSpec struct {
 	// pathPrefix is the path this route serves, unique across the cluster;
 	// it matches on path-segment boundaries after path cleaning. /admin/v1
@@ -88,6 +91,18 @@ type GatewayRouteSpec struct {
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s') && duration(self) <= duration('24h')",message="timeout must be between 0s and 24h"
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
+
+	// mcp governs an MCP route's tools, prompts and resources one by one
+	// (only with protocol MCP). Without it every item behind the route is
+	// open to any token the route accepts, and the gateway never reads a
+	// request body.
+	// +optional
+	MCP *MCPPolicy `json:"mcp,omitempty"`
+
+	// a2a governs an A2A route's JSON-RPC methods one by one (only with
+	// protocol A2A).
+	// +optional
+	A2A *A2APolicy `json:"a2a,omitempty"`
 }
 
 // Backend is the upstream of a route: a Service in the route's namespace or a

@@ -36,9 +36,47 @@ func Route(gr *scopegatev1alpha1.GatewayRoute) *gateway.Route {
 		rt.Protocol = gateway.ProtocolHTTP
 	}
 	if s.RateLimit != nil {
-		rt.RateLimit = &registry.RateLimit{RequestsPerSecond: float64(s.RateLimit.RequestsPerSecond), Burst: s.RateLimit.EffectiveBurst()}
+		rt.RateLimit = rateLimit(s.RateLimit)
 	}
+	rt.Items = itemPolicy(rt.Protocol, s)
 	return rt
+}
+
+func rateLimit(l *scopegatev1alpha1.RateLimit) *registry.RateLimit {
+	if l == nil {
+		return nil
+	}
+	return &registry.RateLimit{RequestsPerSecond: float64(l.RequestsPerSecond), Burst: l.EffectiveBurst()}
+}
+
+// itemPolicy is the route's item rules as the gateway applies them: spec.mcp
+// on an MCP route, spec.a2a on an A2A route (admission refuses either on
+// another protocol; a policy that slipped through is ignored rather than
+// applied to a protocol it was not written for).
+func itemPolicy(p gateway.Protocol, s scopegatev1alpha1.GatewayRouteSpec) *gateway.ItemPolicy {
+	req := func(r scopegatev1alpha1.ItemRequirement) gateway.ItemRule {
+		return gateway.ItemRule{RequiredScopes: scopegatev1alpha1.ScopeStrings(r.RequiredScopes),
+			ScopeMatchAll: r.ScopeMatch == scopegatev1alpha1.ScopeMatchAll, RateLimit: rateLimit(r.RateLimit)}
+	}
+	switch {
+	case p == gateway.ProtocolMCP && s.MCP != nil:
+		out := &gateway.ItemPolicy{DenyUnlisted: s.MCP.Unlisted == scopegatev1alpha1.UnlistedDeny, Hide: s.MCP.DenialMode == scopegatev1alpha1.DenialHide}
+		for _, r := range s.MCP.Rules {
+			rule := req(r.ItemRequirement)
+			rule.Tools, rule.Prompts, rule.Resources = slices.Clone(r.Tools), slices.Clone(r.Prompts), slices.Clone(r.Resources)
+			out.Rules = append(out.Rules, rule)
+		}
+		return out
+	case p == gateway.ProtocolA2A && s.A2A != nil:
+		out := &gateway.ItemPolicy{DenyUnlisted: s.A2A.Unlisted == scopegatev1alpha1.UnlistedDeny}
+		for _, r := range s.A2A.Rules {
+			rule := req(r.ItemRequirement)
+			rule.Methods = slices.Clone(r.Methods)
+			out.Rules = append(out.Rules, rule)
+		}
+		return out
+	}
+	return nil
 }
 
 // Declared is what an OAuthClient declares that decides which routes it

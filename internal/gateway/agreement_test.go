@@ -52,6 +52,8 @@ type agreementCase struct {
 	status        int
 	method, path  string
 	header        http.Header
+	// body is the request body, given to explain as its body.
+	body string
 	// request sets the scene and returns the token to send ("" for none).
 	request func(t *testing.T, rf *realFixture) string
 	// proof, when set, makes the token go in the DPoP scheme with the
@@ -90,6 +92,19 @@ func TestExplainTheGatewayAndTheAuditAgree(t *testing.T) {
 		return func(t *testing.T, rf *realFixture, tok string) string {
 			return k.Proof(t, dpoptest.Claims{JTI: dpoptest.JTI(), HTM: http.MethodGet, HTU: testGatewayURL + path, IAT: rf.clock.Now(), ATH: dpoptest.ATH(tok)})
 		}
+	}
+	// withItems gives the route the item rules set by mutate, then gets
+	// the token from request.
+	withItems := func(request func(*testing.T, *realFixture) string, mutate func(*ItemPolicy)) func(*testing.T, *realFixture) string {
+		return func(t *testing.T, rf *realFixture) string {
+			p := &ItemPolicy{}
+			mutate(p)
+			setRoute(t, rf, func(rt *Route) { rt.Items = p })
+			return request(t, rf)
+		}
+	}
+	adminRule := func(p *ItemPolicy) {
+		p.Rules = []ItemRule{{Tools: []string{"delete_*"}, RequiredScopes: []string{"mcp:github:admin"}}}
 	}
 	cases := []agreementCase{
 		{reason: ReasonAuthorized, status: 200, request: good, client: declared, reaches: true},
@@ -173,6 +188,40 @@ func TestExplainTheGatewayAndTheAuditAgree(t *testing.T) {
 		// audience (RFC 3986 §6.2.3) to the gateway and to the audit.
 		{reason: ReasonAuthorized, status: 200, request: token([]string{"mcp:github:read"}, []string{testGatewayURL + "/mcp/github/"}),
 			client: &Declared{Scopes: []string{"mcp:github:read"}, Audiences: []string{testGatewayURL + "/mcp/github/"}}, reaches: true},
+		{reason: ReasonToolDenied, status: 403, method: http.MethodPost, body: toolCall("delete_repo"), request: withItems(good, adminRule),
+			client: declared, reaches: true},
+		{reason: ReasonToolDenied + " (hidden)", status: 200, method: http.MethodPost, body: toolCall("delete_repo"), request: withItems(good, func(p *ItemPolicy) {
+			adminRule(p)
+			p.Hide = true
+		}), client: declared, reaches: true},
+		{reason: ReasonPromptDenied, status: 403, method: http.MethodPost, body: `{"jsonrpc":"2.0","id":"p","method":"prompts/get","params":{"name":"triage"}}`,
+			request: withItems(good, func(p *ItemPolicy) {
+				p.Rules = []ItemRule{{Prompts: []string{"triage"}, RequiredScopes: []string{"mcp:github:triage"}}}
+			}), client: declared, reaches: true},
+		{reason: ReasonResourceDenied, status: 403, method: http.MethodPost, body: `{"jsonrpc":"2.0","id":3,"method":"resources/read","params":{"uri":"file:///etc/passwd"}}`,
+			request: withItems(good, func(p *ItemPolicy) {
+				p.DenyUnlisted = true
+				p.Rules = []ItemRule{{Resources: []string{"file:///reports/"}}}
+			}), client: declared, reaches: true},
+		{reason: ReasonMethodDenied, status: 403, method: http.MethodPost, body: `{"jsonrpc":"2.0","id":1,"method":"tasks/pushNotificationConfig/set","params":{}}`,
+			request: func(t *testing.T, rf *realFixture) string {
+				setRoute(t, rf, func(rt *Route) {
+					rt.Protocol, rt.Audiences = ProtocolA2A, []string{"mcp"}
+					rt.Items = &ItemPolicy{Rules: []ItemRule{{Methods: []string{"tasks/pushNotificationConfig/*"}, RequiredScopes: []string{"a2a:agent:admin"}}}}
+				})
+				return good(t, rf)
+			}, client: declared, reaches: true},
+		{reason: ReasonJSONRPCInvalid, status: 400, method: http.MethodPost, body: `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","NAME":"delete_repo"}}`,
+			request: withItems(good, adminRule), client: declared, reaches: true},
+		{reason: ReasonBodyTooLarge, status: 413, method: http.MethodPost, body: toolCall(strings.Repeat("x", 100)),
+			request: withItems(func(t *testing.T, rf *realFixture) string {
+				rf.gw.maxInspect = 64
+				return good(t, rf)
+			}, adminRule), client: declared, reaches: true},
+		{reason: ReasonMCPHeaderMismatch, status: 400, method: http.MethodPost, body: toolCall("delete_repo"), header: http.Header{"Mcp-Method": {"tools/call"}, "Mcp-Name": {"echo"}},
+			request: withItems(good, func(p *ItemPolicy) {}), client: declared, reaches: true},
+		{reason: ReasonUpgradeRefused, status: 400, header: http.Header{"Upgrade": {"websocket"}, "Connection": {"Upgrade"}},
+			request: withItems(good, adminRule), client: declared, reaches: true},
 		{reason: ReasonRateLimited, status: 429, request: func(t *testing.T, rf *realFixture) string {
 			setRoute(t, rf, func(rt *Route) { rt.RateLimit = &registry.RateLimit{RequestsPerSecond: 0.001, Burst: 1} })
 			tok := good(t, rf)
@@ -188,7 +237,9 @@ func TestExplainTheGatewayAndTheAuditAgree(t *testing.T) {
 	}
 
 	covered := map[string]bool{}
-	for _, c := range cases {
+	for i, c := range cases {
+		c.reason, _, _ = strings.Cut(c.reason, " (")
+		cases[i].reason = c.reason
 		covered[c.reason] = true
 	}
 	for _, r := range Reasons {
@@ -225,7 +276,7 @@ func TestExplainTheGatewayAndTheAuditAgree(t *testing.T) {
 				sendAs = ""
 			}
 
-			req := ExplainRequest{Method: method, Path: p, Token: sendAs, Headers: map[string]string{}}
+			req := ExplainRequest{Method: method, Path: p, Token: sendAs, Headers: map[string]string{}, Body: c.body}
 			for k, vs := range header {
 				req.Headers[k] = vs[0]
 			}
@@ -245,7 +296,7 @@ func TestExplainTheGatewayAndTheAuditAgree(t *testing.T) {
 			}
 
 			before := testutil.ToFloat64(rf.gw.metrics.decisions.WithLabelValues(routeLabel(x), decisionOf(c.reason), c.reason))
-			res := rf.do(t, method, p, sendAs, header)
+			res := rf.doBody(t, method, p, sendAs, header, c.body)
 			res.Body.Close()
 			after := testutil.ToFloat64(rf.gw.metrics.decisions.WithLabelValues(routeLabel(x), decisionOf(c.reason), c.reason))
 			if after != before+1 {
@@ -282,6 +333,10 @@ func TestExplainTheGatewayAndTheAuditAgree(t *testing.T) {
 			}
 		})
 	}
+}
+
+func toolCall(name string) string {
+	return `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"` + name + `","arguments":{}}}`
 }
 
 func decisionOf(reason string) string {

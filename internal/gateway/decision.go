@@ -39,14 +39,26 @@ type facts struct {
 	// explain's "what could this client do" (claims of a token the client
 	// could hold, or the error a registry lookup ended in).
 	hypothetical *hypotheticalToken
-	// req is the request itself, read only for its source address when an
-	// anonymous bucket applies; nil when explaining.
+	// req is the request itself, read for its source address when an
+	// anonymous bucket applies and for its body on a route with item
+	// rules; nil when explaining.
 	req *http.Request
+	// header is the request's header, read on routes with item rules
+	// (Mcp-Method, Mcp-Name, Mcp-Protocol-Version).
+	header http.Header
+	// contentLength and chunked say whether the request declares a body.
+	contentLength int64
+	chunked       bool
+	// body is the request body once read (readBody), or as given to
+	// explain; bodyKnown says it is.
+	body      []byte
+	bodyKnown bool
 }
 
 // requestFacts reads the facts of r.
 func requestFacts(r *http.Request) facts {
-	f := facts{method: r.Method, path: r.URL.Path, rawPath: r.URL.EscapedPath(), upgrade: r.Header.Get("Upgrade") != "", preflight: isCORSPreflight(r)}
+	f := facts{method: r.Method, path: r.URL.Path, rawPath: r.URL.EscapedPath(), upgrade: r.Header.Get("Upgrade") != "", preflight: isCORSPreflight(r),
+		header: r.Header, contentLength: r.ContentLength, chunked: len(r.TransferEncoding) > 0}
 	f.token, f.creds = BearerToken(r)
 	if f.creds == DPoP || len(r.Header[dpopHeader]) > 0 {
 		f.proof, f.proofErr = dpop.FromHeader(r.Header)
@@ -98,6 +110,12 @@ type verdict struct {
 	// request, for its RateLimit-* fields (rate.known false: none applied).
 	rate limitVerdict
 
+	// lists are the list requests of an allowed body on a route with item
+	// rules, whose answers are filtered; itemBuckets the rate-limit
+	// buckets of the rules its items fall under.
+	lists       []listRequest
+	itemBuckets []bucketRef
+
 	// explain records checks; checks are the steps that ran.
 	explain bool
 	checks  []Check
@@ -124,8 +142,9 @@ func (v *verdict) allow(reason string) {
 
 // decide is the gateway's decision, the one place it is written. It runs
 // the checks in order — path, route, the public answers (RFC 9728 metadata,
-// agent cards, CORS preflights), credentials, token, scopes, audience, rate
-// limits, backend — and stops at the first that fails. ServeHTTP runs it
+// agent cards, CORS preflights), credentials, token, scopes, audience, the
+// JSON-RPC items of routes with item rules, rate limits, backend — and
+// stops at the first that fails. ServeHTTP runs it
 // and then forwards or answers; explain runs it with peekTokens and
 // reports the checks. It reads the route table, the token verifier (a cache
 // of the token server's keys, revocations and clients), the registry and
@@ -211,7 +230,16 @@ func (g *Gateway) decide(ctx context.Context, f *facts, mode limitMode, explain 
 		return v
 	}
 	v.claims = claims
-	if !g.decideLimits(&v, mode, "client", g.clientBuckets(rt, claims.ClientID)) {
+	// Routes without item rules never get here with a body read: their
+	// requests cost nothing more for the feature.
+	if rt.Items != nil && !g.decideItems(&v, f, rt, claims) {
+		return v
+	}
+	buckets := g.clientBuckets(rt, claims.ClientID)
+	for _, b := range v.itemBuckets {
+		buckets.add(b)
+	}
+	if !g.decideLimits(&v, mode, "client", buckets) {
 		return v
 	}
 	g.decideBackend(&v, ReasonAuthorized)
@@ -315,7 +343,15 @@ func (g *Gateway) decideAudience(v *verdict, e *entry, c *accesstoken.Claims) bo
 // decideAnonymous finishes a request that passes without a token: the
 // route's limit per source address, then the backend.
 func (g *Gateway) decideAnonymous(v *verdict, f *facts, mode limitMode, reason string) {
-	if g.decideLimits(v, mode, "source address", g.sourceBuckets(v.entry.route, f)) {
+	rt := v.entry.route
+	if reason == ReasonAnonymous && rt.Items != nil && !g.decideItems(v, f, rt, nil) {
+		return
+	}
+	buckets := g.sourceBuckets(rt, f)
+	for _, b := range v.itemBuckets {
+		buckets.add(b)
+	}
+	if g.decideLimits(v, mode, "source address", buckets) {
 		g.decideBackend(v, reason)
 	}
 }
@@ -341,7 +377,7 @@ func (g *Gateway) decideBackend(v *verdict, reason string) {
 // limit = bucket size, remaining, reset = seconds until the next request can
 // pass).
 func (g *Gateway) decideLimits(v *verdict, mode limitMode, who string, set bucketSet) bool {
-	buckets := set.refs[:set.n]
+	buckets := set.list()
 	if len(buckets) == 0 {
 		v.check(func() Check { return Check{Name: "rateLimit", Passed: true, Detail: "no rate limit applies"} })
 		return true
@@ -402,17 +438,33 @@ func scopeCheck(rt *Route, held []string, passed bool) Check {
 	return ck
 }
 
-// bucketSet holds the buckets a request takes from: at most two (the
-// route's and the client's), in an array so the request path does not
-// allocate a slice for them.
+// bucketSet holds the buckets a request takes from: the route's, the
+// client's and an item rule's in an array, so the request path does not
+// allocate a slice for them; a batch whose items fall under more rules
+// spills into more.
 type bucketSet struct {
-	refs [2]bucketRef
+	refs [3]bucketRef
 	n    int
+	more []bucketRef
 }
 
 func (s *bucketSet) add(b bucketRef) {
-	s.refs[s.n] = b
-	s.n++
+	if s.more == nil && s.n < len(s.refs) {
+		s.refs[s.n] = b
+		s.n++
+		return
+	}
+	if s.more == nil {
+		s.more = append(make([]bucketRef, 0, 2*len(s.refs)), s.refs[:s.n]...)
+	}
+	s.more = append(s.more, b)
+}
+
+func (s *bucketSet) list() []bucketRef {
+	if s.more != nil {
+		return s.more
+	}
+	return s.refs[:s.n]
 }
 
 // bucketRef is one rate-limit bucket a request takes from.
@@ -421,7 +473,13 @@ type bucketRef struct {
 	store *limiterStore
 	key   string
 	limit registry.RateLimit
+	// n is how many tokens the request takes (0 means 1): a batch takes
+	// one per item of the rule.
+	n int
 }
+
+// count is how many tokens the request takes from b.
+func (b *bucketRef) count() int { return max(b.n, 1) }
 
 // clientBuckets are the buckets of clientID's requests on rt: the route's
 // limit per client, and the client's own (OAuthClient spec.rateLimit), in
@@ -429,12 +487,12 @@ type bucketRef struct {
 func (g *Gateway) clientBuckets(rt *Route, clientID string) bucketSet {
 	var s bucketSet
 	if l, ok := normLimit(rt.RateLimit); ok {
-		s.add(bucketRef{"route limit", g.limiters, "route\x00" + rt.Key + "\x00" + clientID, l})
+		s.add(bucketRef{what: "route limit", store: g.limiters, key: "route\x00" + rt.Key + "\x00" + clientID, limit: l})
 	}
 	if g.registry != nil {
 		if c, found := g.registry.Get(clientID); found {
 			if l, ok := normLimit(c.RateLimit); ok {
-				s.add(bucketRef{"client limit", g.limiters, "client\x00" + clientID, l})
+				s.add(bucketRef{what: "client limit", store: g.limiters, key: "client\x00" + clientID, limit: l})
 			}
 		}
 	}
@@ -451,7 +509,7 @@ func (g *Gateway) sourceBuckets(rt *Route, f *facts) bucketSet {
 		if f.req != nil {
 			src = sourceKey(g.clientAddr(f.req))
 		}
-		s.add(bucketRef{"source address limit", g.anonLimiters, "addr\x00" + rt.Key + "\x00" + src, l})
+		s.add(bucketRef{what: "source address limit", store: g.anonLimiters, key: "addr\x00" + rt.Key + "\x00" + src, limit: l})
 	}
 	return s
 }

@@ -45,6 +45,14 @@
 //     needs one.
 //   - A route's timeout bounds a WebSocket upgrade until the backend
 //     switches protocols; the upgraded connection is not cut.
+//   - Routes with item rules (Route.Items: GatewayRoute spec.mcp, spec.a2a)
+//     have their JSON-RPC bodies read after the token, scopes and audience
+//     pass (inspect.go), and their list answers filtered (filter.go); other
+//     routes never have a body read, so they pay nothing for it. A refused
+//     item is a 403 scope challenge naming the route's and the rule's
+//     scopes, or in hide mode the MCP SDK's unknown-item error; WebSocket
+//     upgrades are refused on such routes, since the gateway would not see
+//     their messages.
 //   - X-Forwarded-* and X-Real-Ip are passed on only from trusted proxies
 //     (and only in their canonical spelling); otherwise the gateway sets
 //     X-Forwarded-For, -Host and -Proto itself.

@@ -18,6 +18,9 @@ type gatewayError struct {
 	Challenge string
 	// Headers are extra response headers (Retry-After, RateLimit-*).
 	Headers http.Header
+	// Body, when set, is the JSON answered instead of an errorBody: the
+	// JSON-RPC errors of refusals on routes with item rules.
+	Body any
 }
 
 // errorBody is the JSON of every error answer, in the shape of OAuth error
@@ -34,6 +37,10 @@ func writeError(w http.ResponseWriter, e *gatewayError) {
 	}
 	if e.Challenge != "" {
 		h.Set("WWW-Authenticate", e.Challenge)
+	}
+	if e.Body != nil {
+		writeJSON(w, e.Status, e.Body)
+		return
 	}
 	writeJSON(w, e.Status, errorBody{Error: e.Code, ErrorDescription: e.Description})
 }

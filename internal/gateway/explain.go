@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -31,6 +32,13 @@ type ExplainRequest struct {
 	ClientID  string   `json:"clientId,omitempty"`
 	Scopes    []string `json:"scopes,omitempty"`
 	Audiences []string `json:"audiences,omitempty"`
+	// JSONRPCMethod and Item describe the JSON-RPC request of the body on
+	// a route with item rules: the method (tools/call, message/send, ...)
+	// and the tool or prompt name or resource URI it names. Body instead
+	// gives the body itself. Method defaults to POST with either.
+	JSONRPCMethod string `json:"jsonrpcMethod,omitempty"`
+	Item          string `json:"item,omitempty"`
+	Body          string `json:"body,omitempty"`
 }
 
 // Check is one step of the gateway's decision, in the order it runs.
@@ -84,6 +92,13 @@ var ErrBadExplainRequest = errors.New("bad explain request")
 // anything and without taking from any rate-limit bucket, and reports the
 // checks it ran.
 func (g *Gateway) Explain(ctx context.Context, req ExplainRequest) (*Explanation, error) {
+	if req.Body != "" && req.JSONRPCMethod != "" {
+		return nil, fmt.Errorf("%w: give a body or a jsonrpcMethod, not both", ErrBadExplainRequest)
+	}
+	body, hasBody := explainBody(req)
+	if req.Method == "" && hasBody {
+		req.Method = http.MethodPost
+	}
 	if req.Method == "" {
 		req.Method = http.MethodGet
 	}
@@ -113,6 +128,9 @@ func (g *Gateway) Explain(ctx context.Context, req ExplainRequest) (*Explanation
 		probe.Header.Set("Authorization", "Bearer "+req.Token)
 	}
 	f := requestFacts(probe)
+	if hasBody {
+		f.body, f.bodyKnown = body, true
+	}
 	if req.ClientID != "" {
 		f.creds = Bearer
 		f.hypothetical = g.hypothetical(path, req)
@@ -138,6 +156,29 @@ func (g *Gateway) Explain(ctx context.Context, req ExplainRequest) (*Explanation
 	x.Decision, x.Status, x.WWWAuthenticate = decisionDeny, v.err.Status, v.err.Challenge
 	x.RetryAfter = v.err.Headers.Get("Retry-After")
 	return x, nil
+}
+
+// explainBody is the request body an ExplainRequest stands for: its Body,
+// or one JSON-RPC request built from JSONRPCMethod and Item, naming the
+// item where the MCP method reads it (params.name, or params.uri for
+// resources).
+func explainBody(req ExplainRequest) ([]byte, bool) {
+	if req.Body != "" {
+		return []byte(req.Body), true
+	}
+	if req.JSONRPCMethod == "" {
+		return nil, false
+	}
+	msg := map[string]any{"jsonrpc": "2.0", "id": 1, "method": req.JSONRPCMethod}
+	if req.Item != "" {
+		key := "name"
+		if strings.HasPrefix(req.JSONRPCMethod, "resources/") {
+			key = "uri"
+		}
+		msg["params"] = map[string]any{key: req.Item}
+	}
+	b, _ := json.Marshal(msg)
+	return b, true
 }
 
 // tokenCheck names why Verify refused a token.

@@ -53,6 +53,9 @@ type Options struct {
 	// DPoP checks the proofs of DPoP-bound tokens; nil means a verifier
 	// with the default window and replay cache, on Now.
 	DPoP *dpop.Verifier
+	// MaxInspectBytes is the largest request body read on a route with
+	// item rules (larger ones are 413); 0 means DefaultMaxInspectBytes.
+	MaxInspectBytes int64
 	// DecisionLog is which decisions get a log line: DecisionLogDenied
 	// (the default), DecisionLogAll or DecisionLogOff. Every decision is
 	// counted in the metrics whatever it is.
@@ -86,6 +89,8 @@ type Gateway struct {
 	limiters     *limiterStore
 	anonLimiters *limiterStore
 	proxy        http.Handler
+	// maxInspect is Options.MaxInspectBytes.
+	maxInspect int64
 	// buffers recycles the proxy's copy buffers.
 	buffers *bufferPool
 	// afterFunc starts the timer of an upgrade request's timeout
@@ -122,6 +127,10 @@ func New(opts Options) (*Gateway, error) {
 		log:            opts.Log,
 		now:            opts.Now,
 		buffers:        newBufferPool(),
+		maxInspect:     opts.MaxInspectBytes,
+	}
+	if g.maxInspect <= 0 {
+		g.maxInspect = DefaultMaxInspectBytes
 	}
 	if g.table == nil {
 		g.table = NewTable()
@@ -215,7 +224,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt := v.entry.route
 	g.forward(rec, r, v.entry, &forward{
 		route: rt, path: backendPath(rt.BackendPath, rt.PathPrefix, v.clean, v.trailing), peerTrusted: g.peerTrusted(r),
-		claims: v.claims, agentCard: v.agentCard,
+		claims: v.claims, agentCard: v.agentCard, lists: v.lists,
 	}, d, v.reason)
 }
 

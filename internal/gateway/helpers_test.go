@@ -239,7 +239,17 @@ func mustURL(t testing.TB, s string) *url.URL {
 // do sends a request through the gateway's handler directly.
 func (f *fixture) do(t testing.TB, method, target, token string, hdr http.Header) *http.Response {
 	t.Helper()
-	r := httptest.NewRequest(method, "http://gw.example"+target, nil)
+	return f.doBody(t, method, target, token, hdr, "")
+}
+
+// doBody sends a request with a body through the gateway's handler.
+func (f *fixture) doBody(t testing.TB, method, target, token string, hdr http.Header, body string) *http.Response {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	r := httptest.NewRequest(method, "http://gw.example"+target, rd)
 	r.RemoteAddr = "192.0.2.10:40000"
 	for k, vs := range hdr {
 		r.Header[k] = vs

@@ -37,22 +37,23 @@ type limitVerdict struct {
 // refuses, the reservations already made are cancelled.
 func takeFrom(buckets []bucketRef, now time.Time) limitVerdict {
 	v := limitVerdict{allowed: true, remaining: math.MaxInt}
-	var reservations [2]*rate.Reservation
-	for i, b := range buckets {
+	var buf [3]*rate.Reservation
+	reservations := buf[:0]
+	for _, b := range buckets {
 		lim := b.store.get(b.key, b.limit, now)
-		r := lim.ReserveN(now, 1)
+		r := lim.ReserveN(now, b.count())
 		delay := time.Duration(math.MaxInt64)
 		if r.OK() {
 			delay = r.DelayFrom(now)
 		}
 		if !r.OK() || delay > 0 {
 			r.CancelAt(now)
-			for _, done := range reservations[:i] {
+			for _, done := range reservations {
 				done.CancelAt(now)
 			}
 			return limitVerdict{allowed: false, limit: b.limit.Burst, retryAfter: retryIn(b.limit, delay), known: true}
 		}
-		reservations[i] = r
+		reservations = append(reservations, r)
 		v.note(b.limit, lim.TokensAt(now))
 	}
 	return v
@@ -63,12 +64,15 @@ func takeFrom(buckets []bucketRef, now time.Time) limitVerdict {
 func peekAt(buckets []bucketRef, now time.Time) limitVerdict {
 	v := limitVerdict{allowed: true, remaining: math.MaxInt}
 	for _, b := range buckets {
-		tokens := b.store.peek(b.key, b.limit, now)
-		if tokens < 1 {
-			delay := time.Duration((1 - tokens) / b.limit.RequestsPerSecond * float64(time.Second))
+		tokens, n := b.store.peek(b.key, b.limit, now), float64(b.count())
+		if tokens < n {
+			delay := time.Duration((n - tokens) / b.limit.RequestsPerSecond * float64(time.Second))
+			if n > float64(b.limit.Burst) {
+				delay = time.Duration(math.MaxInt64) // the bucket never holds that many
+			}
 			return limitVerdict{allowed: false, limit: b.limit.Burst, retryAfter: retryIn(b.limit, delay), known: true}
 		}
-		v.note(b.limit, tokens-1)
+		v.note(b.limit, tokens-n)
 	}
 	return v
 }

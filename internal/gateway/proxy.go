@@ -45,12 +45,15 @@ func forwarding(name string) bool {
 
 // forward is the per-request state the reverse proxy's hooks read.
 type forward struct {
-	route       *Route
-	traceID     string
-	target      *url.URL
-	path        string
-	claims      *accesstoken.Claims // nil for anonymous requests
-	agentCard   bool
+	route     *Route
+	traceID   string
+	target    *url.URL
+	path      string
+	claims    *accesstoken.Claims // nil for anonymous requests
+	agentCard bool
+	// lists are the list requests whose answers are filtered to the
+	// items the caller may use (filter.go).
+	lists       []listRequest
 	peerTrusted bool
 	err         error
 	// stopTimeout stops the timeout of an upgrade request once the
@@ -153,9 +156,9 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 		h.Set(HeaderPermissions, strings.Join(c.Scopes(), ","))
 		h.Set(HeaderProxyVerified, "true")
 	}
-	if f.agentCard {
-		// Let the transport negotiate and undo compression so the card can
-		// be rewritten.
+	if f.agentCard || len(f.lists) > 0 {
+		// Let the transport negotiate and undo compression so the card or
+		// the list answers can be rewritten.
 		h.Del("Accept-Encoding")
 	}
 
@@ -193,6 +196,9 @@ func (g *Gateway) modifyResponse(res *http.Response) error {
 	}
 	if f.agentCard {
 		return g.rewriteAgentCard(res, f)
+	}
+	if len(f.lists) > 0 {
+		return g.filterLists(res, f)
 	}
 	return nil
 }

@@ -40,6 +40,22 @@ const (
 	ReasonInsufficientScope = "insufficient_scope"
 	ReasonAudienceMismatch  = "audience_mismatch"
 
+	// The JSON-RPC request does not fit the route's item rules
+	// (GatewayRoute spec.mcp, spec.a2a): 403 challenge, or for a hidden
+	// MCP item the JSON-RPC error of an unknown one (200).
+	ReasonToolDenied     = "tool_denied"
+	ReasonPromptDenied   = "prompt_denied"
+	ReasonResourceDenied = "resource_denied"
+	ReasonMethodDenied   = "method_denied"
+	// The body of a route with item rules cannot be inspected: not
+	// JSON-RPC (400), larger than --gateway-max-inspect-bytes (413), MCP
+	// Mcp-Method/Mcp-Name headers that contradict it (400), or a protocol
+	// upgrade whose messages the gateway would not see (400).
+	ReasonJSONRPCInvalid    = "jsonrpc_invalid"
+	ReasonBodyTooLarge      = "body_too_large"
+	ReasonMCPHeaderMismatch = "mcp_header_mismatch"
+	ReasonUpgradeRefused    = "upgrade_refused"
+
 	ReasonRateLimited      = "rate_limited"
 	ReasonNoReadyEndpoints = "no_ready_endpoints"
 )
@@ -51,5 +67,7 @@ var Reasons = []string{
 	ReasonBadSignature, ReasonExpired, ReasonNotYetValid, ReasonForeignIssuer, ReasonInvalidToken,
 	ReasonRevoked, ReasonClientDeleted, ReasonClientSuspended, ReasonDPoPRequired, ReasonInvalidDPoPProof,
 	ReasonInsufficientScope, ReasonAudienceMismatch,
+	ReasonToolDenied, ReasonPromptDenied, ReasonResourceDenied, ReasonMethodDenied,
+	ReasonJSONRPCInvalid, ReasonBodyTooLarge, ReasonMCPHeaderMismatch, ReasonUpgradeRefused,
 	ReasonRateLimited, ReasonNoReadyEndpoints,
 }

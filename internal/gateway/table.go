@@ -68,6 +68,10 @@ type Route struct {
 	AllowAnonymous bool
 	// Timeout bounds each forwarded request; 0 means none.
 	Timeout time.Duration
+	// Items governs an MCP route's tools, prompts and resources, or an A2A
+	// route's methods, one by one; nil means the route's scopes cover all
+	// of them and request bodies are never read.
+	Items *ItemPolicy
 	// CreationTimestamp decides which of two routes with the same prefix
 	// wins: the older one, then the smaller Key.
 	CreationTimestamp time.Time

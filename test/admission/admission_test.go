@@ -140,6 +140,56 @@ spec: {scopes: [mcp], requireDPoP: false, tokenSecret: {}}`)).To(Succeed())
 		Expect(required).To(BeTrue())
 	})
 
+	It("fill in the defaults of an MCP route's item rules", func() {
+		ns := newNamespace()
+		Expect(create(ns, `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: tools}
+spec:
+  pathPrefix: /mcp/tools
+  protocol: MCP
+  backend: {url: "http://127.0.0.1:3001"}
+  requiredScopes: [mcp]
+  mcp:
+    rules:
+    - tools: [delete_repo, "admin_*"]
+      requiredScopes: ["mcp:github:write"]
+      rateLimit: {requestsPerSecond: 2}
+    - prompts: [summarise]
+      resources: ["file:///reports/"]
+`)).To(Succeed())
+		route := &unstructured.Unstructured{}
+		route.SetAPIVersion("scopegate.dev/v1alpha1")
+		route.SetKind("GatewayRoute")
+		Expect(k8s.Get(ctx, key(ns, "tools"), route)).To(Succeed())
+		unlisted, _, _ := unstructured.NestedString(route.Object, "spec", "mcp", "unlisted")
+		Expect(unlisted).To(Equal("RouteScopes"))
+		mode, _, _ := unstructured.NestedString(route.Object, "spec", "mcp", "denialMode")
+		Expect(mode).To(Equal("Challenge"))
+		rules, _, _ := unstructured.NestedSlice(route.Object, "spec", "mcp", "rules")
+		Expect(rules).To(HaveLen(2))
+		Expect(rules[0]).To(HaveKeyWithValue("scopeMatch", "Any"))
+
+		Expect(create(ns, `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: agent}
+spec:
+  pathPrefix: /a2a/agent
+  protocol: A2A
+  backend: {url: "http://127.0.0.1:3001"}
+  a2a:
+    unlisted: Deny
+    rules:
+    - methods: [message/send, message/stream, tasks/get]
+      requiredScopes: [a2a]
+    - methods: ["tasks/pushNotificationConfig/*"]
+      requiredScopes: ["a2a:agent:admin"]
+      scopeMatch: All
+`)).To(Succeed())
+	})
+
 	DescribeTable("refuse a bad manifest with a message naming the field",
 		func(manifest string, wants ...string) {
 			err := create(newNamespace(), manifest)
@@ -348,6 +398,66 @@ apiVersion: scopegate.dev/v1alpha1
 kind: GatewayRoute
 metadata: {name: bad}
 spec: {pathPrefix: /x, backend: {service: {name: x, port: 70000}}}`, "spec.backend.service.port"),
+		Entry("a GatewayRoute with mcp rules on an HTTP route", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /x, protocol: HTTP, backend: {url: "http://127.0.0.1:3001"}, mcp: {rules: [{tools: [echo]}]}}`, "spec.mcp", "mcp is allowed only on routes with protocol MCP"),
+		Entry("a GatewayRoute with a2a rules on an MCP route", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /x, protocol: MCP, backend: {url: "http://127.0.0.1:3001"}, a2a: {rules: [{methods: [message/send]}]}}`, "spec.a2a", "a2a is allowed only on routes with protocol A2A"),
+		Entry("a GatewayRoute with an MCP rule that names no item", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /x, protocol: MCP, backend: {url: "http://127.0.0.1:3001"}, mcp: {rules: [{requiredScopes: [mcp]}]}}`, "spec.mcp.rules[0]", "must name at least one of tools, prompts or resources"),
+		Entry("a GatewayRoute with an MCP rule with a tool name holding a space", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /x, protocol: MCP, backend: {url: "http://127.0.0.1:3001"}, mcp: {rules: [{tools: ["echo", "rm -rf"]}]}}`, "spec.mcp.rules[0].tools[1]", "should match"),
+		Entry("a GatewayRoute with an MCP rule with a resource prefix without a scheme", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /x, protocol: MCP, backend: {url: "http://127.0.0.1:3001"}, mcp: {rules: [{resources: ["/etc/passwd"]}]}}`, "spec.mcp.rules[0].resources[0]", "should match"),
+		Entry("a GatewayRoute with an MCP rule with a malformed scope", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /x, protocol: MCP, backend: {url: "http://127.0.0.1:3001"}, mcp: {rules: [{tools: [echo], requiredScopes: ["Not A Scope"]}]}}`, "spec.mcp.rules[0].requiredScopes[0]"),
+		Entry("a GatewayRoute with an MCP rule with an unknown scopeMatch", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /x, protocol: MCP, backend: {url: "http://127.0.0.1:3001"}, mcp: {rules: [{tools: [echo], scopeMatch: Most}]}}`, "spec.mcp.rules[0].scopeMatch", "Unsupported value"),
+		Entry("a GatewayRoute with an MCP rule with a zero rate", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /x, protocol: MCP, backend: {url: "http://127.0.0.1:3001"}, mcp: {rules: [{tools: [echo], rateLimit: {requestsPerSecond: 0}}]}}`, "spec.mcp.rules[0].rateLimit.requestsPerSecond"),
+		Entry("a GatewayRoute with an unknown MCP denialMode", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /x, protocol: MCP, backend: {url: "http://127.0.0.1:3001"}, mcp: {denialMode: Silent}}`, "spec.mcp.denialMode", "Unsupported value"),
+		Entry("a GatewayRoute with an unknown MCP unlisted policy", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /x, protocol: MCP, backend: {url: "http://127.0.0.1:3001"}, mcp: {unlisted: Allow}}`, "spec.mcp.unlisted", "Unsupported value"),
+		Entry("a GatewayRoute with an A2A rule without methods", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /x, protocol: A2A, backend: {url: "http://127.0.0.1:3001"}, a2a: {rules: [{requiredScopes: [a2a]}]}}`, "spec.a2a.rules[0].methods", "Required value"),
+		Entry("a GatewayRoute with an A2A rule with a wildcard that is not a trailing /*", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /x, protocol: A2A, backend: {url: "http://127.0.0.1:3001"}, a2a: {rules: [{methods: ["tasks/*/get"]}]}}`, "spec.a2a.rules[0].methods[0]", "should match"),
 		Entry("a GatewayRoute whose backend CA Secret has no name", `
 apiVersion: scopegate.dev/v1alpha1
 kind: GatewayRoute

@@ -1,0 +1,123 @@
+package gateway
+
+import (
+	"strings"
+
+	"github.com/scopegate/scopegate/internal/jsonrpc"
+	"github.com/scopegate/scopegate/internal/registry"
+	"github.com/scopegate/scopegate/internal/scope"
+)
+
+// ItemPolicy governs the items of an MCP route (tools, prompts, resources)
+// or the JSON-RPC methods of an A2A route (GatewayRoute spec.mcp,
+// spec.a2a). A route without one is governed as opaque HTTP: the gateway
+// never reads its request bodies.
+type ItemPolicy struct {
+	// Rules are tried in order; the first that names an item decides it.
+	Rules []ItemRule
+	// DenyUnlisted refuses an item no rule names; otherwise the route's
+	// scopes suffice for it.
+	DenyUnlisted bool
+	// Hide answers a refused MCP item as an unknown one (HTTP 200 and the
+	// JSON-RPC error of the MCP SDK) instead of a 403 scope challenge.
+	Hide bool
+}
+
+// ItemRule names items and the scopes they require beyond the route's.
+type ItemRule struct {
+	// Tools are exact names or globs with '*'; Prompts exact names;
+	// Resources URI prefixes (MCP). Methods are exact JSON-RPC methods or
+	// prefixes ending in "/*" (A2A).
+	Tools, Prompts, Resources, Methods []string
+	RequiredScopes                     []string
+	ScopeMatchAll                      bool
+	// RateLimit is per client on the rule's items; nil means none.
+	RateLimit *registry.RateLimit
+}
+
+// satisfied reports whether held scopes satisfy the rule, with the route's
+// implication rules (SPEC §3).
+func (r *ItemRule) satisfied(held []string) bool {
+	return scope.Satisfies(held, r.RequiredScopes, r.ScopeMatchAll)
+}
+
+// ruleFor returns the index of the first rule naming the MCP item, or -1.
+func (p *ItemPolicy) ruleFor(kind jsonrpc.ItemKind, name string) int {
+	for i := range p.Rules {
+		r := &p.Rules[i]
+		switch kind {
+		case jsonrpc.ItemTool:
+			for _, pat := range r.Tools {
+				if globMatch(pat, name) {
+					return i
+				}
+			}
+		case jsonrpc.ItemPrompt:
+			for _, n := range r.Prompts {
+				if n == name {
+					return i
+				}
+			}
+		case jsonrpc.ItemResource:
+			for _, prefix := range r.Resources {
+				if strings.HasPrefix(name, prefix) {
+					return i
+				}
+			}
+		}
+	}
+	return -1
+}
+
+// ruleForMethod returns the index of the first rule naming the A2A method,
+// or -1.
+func (p *ItemPolicy) ruleForMethod(method string) int {
+	for i := range p.Rules {
+		for _, m := range p.Rules[i].Methods {
+			if m == method || strings.HasSuffix(m, "/*") && strings.HasPrefix(method, m[:len(m)-1]) {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// allows reports whether held scopes may use the MCP item: the scopes of
+// the first rule naming it, or for an item no rule names, the route's
+// (already checked) unless unlisted items are denied. The route's own
+// scopes are checked before this by the decision.
+func (p *ItemPolicy) allows(kind jsonrpc.ItemKind, name string, held []string) bool {
+	if i := p.ruleFor(kind, name); i >= 0 {
+		return p.Rules[i].satisfied(held)
+	}
+	return !p.DenyUnlisted
+}
+
+// globMatch matches name against a pattern whose only wildcard is '*' (any
+// run of characters, none included). It cuts the pattern at its stars and
+// finds each literal piece in turn, leftmost first, which is exact for such
+// patterns and linear in the name: names come from request bodies and may
+// be long.
+func globMatch(pattern, name string) bool {
+	star := strings.IndexByte(pattern, '*')
+	if star < 0 {
+		return pattern == name
+	}
+	if !strings.HasPrefix(name, pattern[:star]) {
+		return false
+	}
+	name, pattern = name[star:], pattern[star+1:]
+	for {
+		star = strings.IndexByte(pattern, '*')
+		if star < 0 {
+			// The last piece must end the name.
+			return len(name) >= len(pattern) && strings.HasSuffix(name, pattern)
+		}
+		piece := pattern[:star]
+		i := strings.Index(name, piece)
+		if i < 0 {
+			return false
+		}
+		name, pattern = name[i+len(piece):], pattern[star+1:]
+	}
+}

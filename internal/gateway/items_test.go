@@ -1,0 +1,83 @@
+package gateway
+
+import (
+	"testing"
+
+	"github.com/scopegate/scopegate/internal/jsonrpc"
+)
+
+func TestGlobMatch(t *testing.T) {
+	cases := []struct {
+		pattern, name string
+		want          bool
+	}{
+		{"echo", "echo", true},
+		{"echo", "echo2", false},
+		{"echo", "Echo", false},
+		{"github_*", "github_create_issue", true},
+		{"github_*", "github_", true},
+		{"github_*", "gitlab_x", false},
+		{"*_delete", "repo_delete", true},
+		{"*_delete", "repo_delete_x", false},
+		{"*", "", true},
+		{"a*b*c", "abc", true},
+		{"a*b*c", "axxbyyc", true},
+		{"a*b*c", "axxbyy", false},
+		{"a*bc", "abcbc", true},
+		{"a*a", "a", false},
+		{"*admin*", "set_admin_role", true},
+		{"**", "x", true},
+	}
+	for _, c := range cases {
+		if got := globMatch(c.pattern, c.name); got != c.want {
+			t.Errorf("globMatch(%q, %q) = %v, want %v", c.pattern, c.name, got, c.want)
+		}
+	}
+}
+
+func TestItemRules(t *testing.T) {
+	p := &ItemPolicy{Rules: []ItemRule{
+		{Tools: []string{"delete_repo"}, RequiredScopes: []string{"mcp:github:admin"}},
+		{Tools: []string{"*_repo", "merge_*"}, RequiredScopes: []string{"mcp:github:write"}},
+		{Tools: []string{"*"}, Prompts: []string{"summarise"}, Resources: []string{"file:///reports/"}},
+		{Resources: []string{"file:///"}, RequiredScopes: []string{"mcp:files:read", "mcp:files:audit"}, ScopeMatchAll: true},
+	}}
+	cases := []struct {
+		name string
+		kind jsonrpc.ItemKind
+		item string
+		held []string
+		rule int
+		want bool
+	}{
+		{"The first rule naming a tool decides it", jsonrpc.ItemTool, "delete_repo", []string{"mcp:github:write"}, 0, false},
+		{"An exact rule before a glob gives its own scopes", jsonrpc.ItemTool, "delete_repo", []string{"mcp:github:admin"}, 0, true},
+		{"A glob rule applies to the tools it matches", jsonrpc.ItemTool, "create_repo", []string{"mcp:github:read"}, 1, false},
+		{"A rule without scopes opens its items", jsonrpc.ItemTool, "echo", nil, 2, true},
+		{"Prompts match by exact name", jsonrpc.ItemPrompt, "summarise", nil, 2, true},
+		{"A prompt no rule names gets the route's scopes", jsonrpc.ItemPrompt, "summarise2", nil, -1, true},
+		{"Resources match by URI prefix", jsonrpc.ItemResource, "file:///reports/q1.txt", nil, 2, true},
+		{"All of a rule's scopes are needed with scopeMatch All", jsonrpc.ItemResource, "file:///etc/passwd", []string{"mcp:files:read"}, 3, false},
+		{"admin satisfies any rule", jsonrpc.ItemResource, "file:///etc/passwd", []string{"admin"}, 3, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := p.ruleFor(c.kind, c.item); got != c.rule {
+				t.Errorf("rule %d, want %d", got, c.rule)
+			}
+			if got := p.allows(c.kind, c.item, c.held); got != c.want {
+				t.Errorf("allows: %v, want %v", got, c.want)
+			}
+		})
+	}
+	deny := &ItemPolicy{DenyUnlisted: true, Rules: []ItemRule{{Prompts: []string{"ok"}}}}
+	if deny.allows(jsonrpc.ItemPrompt, "other", []string{"admin"}) {
+		t.Errorf("an unlisted item passed a policy that denies unlisted items")
+	}
+	a2a := &ItemPolicy{Rules: []ItemRule{{Methods: []string{"message/send"}}, {Methods: []string{"tasks/pushNotificationConfig/*"}}}}
+	for m, want := range map[string]int{"message/send": 0, "message/sendx": -1, "tasks/pushNotificationConfig/set": 1, "tasks/pushNotificationConfig": -1, "tasks/get": -1} {
+		if got := a2a.ruleForMethod(m); got != want {
+			t.Errorf("ruleForMethod(%q) = %d, want %d", m, got, want)
+		}
+	}
+}

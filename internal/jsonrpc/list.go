@@ -1,0 +1,170 @@
+package jsonrpc
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+)
+
+// listMember is the member of a list result holding the items of kind k,
+// and itemKey the member of an item that names it.
+func listMember(k ItemKind) (list, itemKey string) {
+	switch k {
+	case ItemTool:
+		return "tools", "name"
+	case ItemPrompt:
+		return "prompts", "name"
+	case ItemResource:
+		return "resources", "uri"
+	}
+	return "", ""
+}
+
+// SameID reports whether two raw JSON-RPC ids are the same id: equal
+// strings, or equal numbers however written (a server may re-encode 1.0 as
+// 1).
+func SameID(a, b []byte) bool {
+	a, b = bytes.TrimSpace(a), bytes.TrimSpace(b)
+	if bytes.Equal(a, b) {
+		return true
+	}
+	if len(a) == 0 || len(b) == 0 || a[0] == '"' || b[0] == '"' {
+		sa, oka := str(a)
+		sb, okb := str(b)
+		return oka && okb && sa == sb
+	}
+	fa, erra := strconv.ParseFloat(string(a), 64)
+	fb, errb := strconv.ParseFloat(string(b), 64)
+	return erra == nil && errb == nil && fa == fb
+}
+
+// ResponseID is the raw id of a JSON-RPC response object, nil when data is
+// not a response (a request, a notification, not an object). A response
+// with a member given twice or spelled in another case is errAmbiguous.
+func ResponseID(data []byte) (json.RawMessage, error) {
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 || data[0] != '{' || !json.Valid(data) {
+		return nil, nil
+	}
+	var id json.RawMessage
+	result, request := false, false
+	err := members(data, []string{"id", "result", "error", "method"}, func(i int, raw []byte) error {
+		switch i {
+		case 0:
+			id = raw
+		case 1, 2:
+			result = true
+		case 3:
+			request = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !result || request {
+		return nil, nil
+	}
+	return id, nil
+}
+
+// FilterList rewrites one JSON-RPC response to a list request of kind k
+// (tools/list, prompts/list, resources/list): the items allow refuses are
+// left out of result.tools (or prompts, resources). Every other byte is
+// kept as the server sent it, nextCursor included, so pagination works
+// unchanged; an item whose name cannot be read (not a string, given twice,
+// spelled in another case) is left out. A response that is an error, or has
+// no such list, is returned as it is. dropped is how many items were left
+// out.
+func FilterList(resp []byte, k ItemKind, allow func(name string) bool) (out []byte, dropped int, err error) {
+	listKey, itemKey := listMember(k)
+	data := bytes.TrimSpace(resp)
+	if listKey == "" || len(data) == 0 || data[0] != '{' || !json.Valid(data) {
+		return resp, 0, nil
+	}
+	result, err := memberSpan(data, "result")
+	if err != nil || result.raw == nil || result.raw[0] != '{' {
+		return resp, 0, err
+	}
+	list, err := memberSpan(result.raw, listKey)
+	if err != nil || list.raw == nil || list.raw[0] != '[' {
+		return resp, 0, err
+	}
+	arr := list.raw
+	var kept bytes.Buffer
+	kept.Grow(len(arr))
+	kept.WriteByte('[')
+	n := 0
+	i := skipSpace(arr, 1)
+	for i < len(arr) && arr[i] != ']' {
+		end := valueEnd(arr, i)
+		elem := arr[i:end]
+		if name, ok := itemName(elem, itemKey); ok && allow(name) {
+			if n > 0 {
+				kept.WriteByte(',')
+			}
+			kept.Write(elem)
+			n++
+		} else {
+			dropped++
+		}
+		i = skipSpace(arr, end)
+		if i < len(arr) && arr[i] == ',' {
+			i = skipSpace(arr, i+1)
+		}
+	}
+	if dropped == 0 {
+		return resp, 0, nil
+	}
+	kept.WriteByte(']')
+	// Offsets of the list inside data: result's start plus the list's.
+	start := result.start + list.start
+	out = make([]byte, 0, len(data)-len(arr)+kept.Len())
+	out = append(out, data[:start]...)
+	out = append(out, kept.Bytes()...)
+	out = append(out, data[start+len(arr):]...)
+	return out, dropped, nil
+}
+
+// span is a member's raw value and its offset in the object.
+type span struct {
+	raw   []byte
+	start int
+}
+
+// memberSpan finds the member name of the object data (exactly once, see
+// members) with its offset.
+func memberSpan(data []byte, name string) (span, error) {
+	var s span
+	err := members(data, []string{name}, func(_ int, raw []byte) error {
+		s.raw = raw
+		return nil
+	})
+	if err != nil {
+		return span{}, fmt.Errorf("read %s: %w", name, err)
+	}
+	if s.raw != nil {
+		s.start = offset(data, s.raw)
+	}
+	return s, nil
+}
+
+// offset is the index in data where sub, a subslice of it, starts.
+func offset(data, sub []byte) int {
+	return cap(data) - cap(sub)
+}
+
+// itemName reads the member key of a list item.
+func itemName(elem []byte, key string) (string, bool) {
+	if len(elem) == 0 || elem[0] != '{' {
+		return "", false
+	}
+	var name string
+	ok := false
+	err := members(elem, []string{key}, func(_ int, raw []byte) error {
+		name, ok = str(raw)
+		return nil
+	})
+	return name, ok && err == nil
+}

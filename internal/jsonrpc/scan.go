@@ -1,0 +1,151 @@
+package jsonrpc
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// The helpers below walk JSON that json.Valid has accepted, so they can
+// skip values by their delimiters alone without re-validating.
+
+// skipSpace returns the index of the first non-whitespace byte at or after i.
+func skipSpace(data []byte, i int) int {
+	for i < len(data) {
+		switch data[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// valueEnd returns the index just after the JSON value starting at i.
+func valueEnd(data []byte, i int) int {
+	switch data[i] {
+	case '"':
+		return stringEnd(data, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(data); j++ {
+			switch data[j] {
+			case '"':
+				j = stringEnd(data, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(data)
+	default:
+		j := i
+		for j < len(data) {
+			switch data[j] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				return j
+			}
+			j++
+		}
+		return j
+	}
+}
+
+// stringEnd returns the index just after the string whose quote is at i.
+func stringEnd(data []byte, i int) int {
+	for j := i + 1; j < len(data); j++ {
+		switch data[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return len(data)
+}
+
+// errAmbiguous is a member that parsers would read differently.
+var errAmbiguous = errors.New("ambiguous member")
+
+// members calls fn with each member of the object at data (a valid JSON
+// object, whitespace trimmed) whose name is one of names, as the index in
+// names and the raw value. A member named like one of names but spelled
+// otherwise (another case, an escape sequence) or given twice is
+// errAmbiguous. Other members are skipped.
+func members(data []byte, names []string, fn func(i int, raw []byte) error) error {
+	var seen uint32
+	i := skipSpace(data, 1)
+	for i < len(data) && data[i] != '}' {
+		kEnd := stringEnd(data, i)
+		rawKey := data[i+1 : kEnd-1]
+		i = skipSpace(data, kEnd)
+		i = skipSpace(data, i+1) // the colon
+		vEnd := valueEnd(data, i)
+		val := data[i:vEnd]
+		i = skipSpace(data, vEnd)
+		if i < len(data) && data[i] == ',' {
+			i = skipSpace(data, i+1)
+		}
+		key := string(rawKey)
+		if strings.IndexByte(key, '\\') >= 0 {
+			if err := json.Unmarshal(data[kEnd-len(rawKey)-2:kEnd], &key); err != nil {
+				return fmt.Errorf("member name: %w", err)
+			}
+			// An escaped name is never what a sender means by one the
+			// gateway reads: refuse rather than guess.
+			for _, n := range names {
+				if strings.EqualFold(key, n) {
+					return fmt.Errorf("%w: %q written with escapes", errAmbiguous, n)
+				}
+			}
+			continue
+		}
+		for n, want := range names {
+			if !strings.EqualFold(key, want) {
+				continue
+			}
+			if key != want {
+				return fmt.Errorf("%w: %q spelled %q", errAmbiguous, want, key)
+			}
+			if seen&(1<<n) != 0 {
+				return fmt.Errorf("%w: %q given twice", errAmbiguous, want)
+			}
+			seen |= 1 << n
+			if err := fn(n, val); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// str decodes a raw JSON value as a string; ok is false when it is not one.
+func str(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", false
+	}
+	inner := raw[1 : len(raw)-1]
+	if !containsEscape(inner) {
+		return string(inner), true
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", false
+	}
+	return s, true
+}
+
+func containsEscape(b []byte) bool {
+	for _, c := range b {
+		if c == '\\' {
+			return true
+		}
+	}
+	return false
+}
