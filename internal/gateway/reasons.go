@@ -40,8 +40,11 @@ const (
 	ReasonInsufficientScope = "insufficient_scope"
 	ReasonAudienceMismatch  = "audience_mismatch"
 
-	ReasonRateLimited      = "rate_limited"
-	ReasonNoReadyEndpoints = "no_ready_endpoints"
+	ReasonRateLimited = "rate_limited"
+	// The rate-limit store did not answer and the failure mode is closed
+	// (503).
+	ReasonRateLimitUnavailable = "rate_limit_unavailable"
+	ReasonNoReadyEndpoints     = "no_ready_endpoints"
 )
 
 // Reasons lists every reason code.
@@ -51,5 +54,5 @@ var Reasons = []string{
 	ReasonBadSignature, ReasonExpired, ReasonNotYetValid, ReasonForeignIssuer, ReasonInvalidToken,
 	ReasonRevoked, ReasonClientDeleted, ReasonClientSuspended, ReasonDPoPRequired, ReasonInvalidDPoPProof,
 	ReasonInsufficientScope, ReasonAudienceMismatch,
-	ReasonRateLimited, ReasonNoReadyEndpoints,
+	ReasonRateLimited, ReasonRateLimitUnavailable, ReasonNoReadyEndpoints,
 }
