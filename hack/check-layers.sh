@@ -33,6 +33,7 @@ layers='
 0 internal/metadatacheck
 0 internal/ratelimit
 1 internal/dpop/dpoptest
+1 internal/ratelimit/redistest
 1 internal/apiserver
 1 internal/servingcert
 1 internal/testenv
