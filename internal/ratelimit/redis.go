@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -60,6 +61,15 @@ type Redis struct {
 	metrics   *redisMetrics
 }
 
+// quiet silences go-redis' own logger (process-wide, once): it writes
+// every failed dial to stderr, while the store reports failures as errors
+// to the gateway and in scopegate_ratelimit_redis_failures_total.
+var quiet sync.Once
+
+type discardLogger struct{}
+
+func (discardLogger) Printf(context.Context, string, ...any) {}
+
 // NewRedis returns a store on the Redis at opts.URL. It does not connect:
 // the first decision does, and a Redis that is down is a failure of each
 // decision (the gateway's failure mode), not of the start.
@@ -99,6 +109,7 @@ func NewRedis(opts RedisOptions) (*Redis, error) {
 	if prefix == "" {
 		prefix = "scopegate:ratelimit:"
 	}
+	quiet.Do(func() { redis.SetLogger(discardLogger{}) })
 	m, err := newRedisMetrics(opts.Metrics)
 	if err != nil {
 		return nil, fmt.Errorf("create redis rate-limit store: %w", err)
