@@ -37,6 +37,7 @@ layers='
 1 internal/apiserver
 1 internal/servingcert
 1 internal/testenv
+1 internal/replicas
 1 tokenserver/keys
 1 tokenserver/revocation
 1 tokenserver/workload
