@@ -58,6 +58,9 @@ func New(opts Options) (*Counter, error) {
 // Replicas is the last count; 0 when the replica cannot tell.
 func (c *Counter) Replicas() int { return int(c.count.Load()) }
 
+// NeedLeaderElection is false: every replica counts.
+func (c *Counter) NeedLeaderElection() bool { return false }
+
 // Start counts every Options.Every until ctx ends.
 func (c *Counter) Start(ctx context.Context) error {
 	t := time.NewTicker(c.opts.Every)
