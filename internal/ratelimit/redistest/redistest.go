@@ -20,6 +20,8 @@ type Server struct {
 	bin  string
 	port int
 	args []string
+	// tls: the port speaks TLS only (StartTLS).
+	tls  bool
 	cmd  *exec.Cmd
 	done chan struct{}
 }
@@ -27,6 +29,19 @@ type Server struct {
 // Start starts redis-server on a free loopback port, with no persistence;
 // extra are more redis-server arguments (--requirepass secret).
 func Start(t testing.TB, extra ...string) *Server {
+	t.Helper()
+	return start(t, false, extra)
+}
+
+// StartTLS starts redis-server serving TLS only, with the PEM certificate
+// chain and key in certFile and keyFile, not asking clients for
+// certificates.
+func StartTLS(t testing.TB, certFile, keyFile string) *Server {
+	t.Helper()
+	return start(t, true, []string{"--tls-cert-file", certFile, "--tls-key-file", keyFile, "--tls-auth-clients", "no"})
+}
+
+func start(t testing.TB, tls bool, extra []string) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -38,7 +53,7 @@ func Start(t testing.TB, extra ...string) *Server {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	s := &Server{t: t, bin: bin, port: port, args: extra}
+	s := &Server{t: t, bin: bin, port: port, args: extra, tls: tls}
 	s.start()
 	t.Cleanup(s.Stop)
 	return s
@@ -47,13 +62,22 @@ func Start(t testing.TB, extra ...string) *Server {
 // Addr is host:port.
 func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
 
-// URL is redis://host:port.
-func (s *Server) URL() string { return "redis://" + s.Addr() }
+// URL is redis://host:port, or rediss://host:port for TLS.
+func (s *Server) URL() string {
+	if s.tls {
+		return "rediss://" + s.Addr()
+	}
+	return "redis://" + s.Addr()
+}
 
 func (s *Server) start() {
 	s.t.Helper()
-	args := append([]string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", s.t.TempDir(), "--logfile", filepath.Join(s.t.TempDir(), "redis.log")}, s.args...)
+	ports := []string{"--port", strconv.Itoa(s.port)}
+	if s.tls {
+		ports = []string{"--port", "0", "--tls-port", strconv.Itoa(s.port)}
+	}
+	args := append(append(ports, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", s.t.TempDir(), "--logfile", filepath.Join(s.t.TempDir(), "redis.log")), s.args...)
 	s.cmd = exec.Command(s.bin, args...)
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatalf("start redis-server: %v", err)
