@@ -41,6 +41,18 @@ type config struct {
 	// GatewayMaxInspectBytes bounds the request bodies the gateway reads
 	// on routes with item rules (spec.mcp, spec.a2a).
 	GatewayMaxInspectBytes int64
+	// RateLimitStore is where the gateway's rate-limit buckets are:
+	// "local", or a Redis URL (redis://, rediss://, unix://) whose buckets
+	// every replica shares. It may hold a password: never log it.
+	RateLimitStore             string
+	RateLimitStorePasswordFile string
+	RateLimitStoreCAFile       string
+	RateLimitStoreTimeout      time.Duration
+	RateLimitFailureMode       string
+	// ReplicasService is scopegate's own Service, whose ready endpoints are
+	// the replicas sharing each local limit; empty with
+	// --rate-limit-replicas-service=off.
+	ReplicasService types.NamespacedName
 	// TLS is the listeners' certificate source (--tls-*).
 	TLS servingcert.Config
 	// KubeAPIQPS and KubeAPIBurst are client-go's client-side limit on API
@@ -62,7 +74,7 @@ func defaultMaxConcurrentReconciles(cpus int) int {
 
 func parseFlags(fs *flag.FlagSet, args []string, zapOpts *zap.Options) (*config, error) {
 	c := &config{}
-	var audiences, keysSecret, proxies string
+	var audiences, keysSecret, proxies, replicasService string
 	// --kubeconfig is registered by controller-runtime's config package on the
 	// default FlagSet; register it here only for other FlagSets (tests).
 	if fs.Lookup("kubeconfig") == nil {
@@ -85,6 +97,12 @@ func parseFlags(fs *flag.FlagSet, args []string, zapOpts *zap.Options) (*config,
 	fs.BoolVar(&c.DPoPRequireNonce, "dpop-require-nonce", false, "Require a server nonce (DPoP-Nonce, RFC 9449 §8) in every DPoP proof at the token endpoint.")
 	fs.Int64Var(&c.GatewayMaxInspectBytes, "gateway-max-inspect-bytes", gateway.DefaultMaxInspectBytes, "Largest request body the gateway reads on MCP and A2A routes with item rules (spec.mcp, spec.a2a); larger bodies are refused with 413. Other routes never have their bodies read.")
 	fs.StringVar(&c.DecisionLog, "decision-log", gateway.DecisionLogDenied, "Which gateway decisions get a log line: denied, all or off (every decision is counted in scopegate_gateway_decisions_total).")
+	fs.StringVar(&c.RateLimitStore, "rate-limit-store", rateLimitStoreLocal, "Where the gateway's rate-limit buckets are: local (each replica's memory, each limit divided among the replicas serving) or a Redis URL, redis://[:password@]host:port[/db] or rediss://... for TLS, whose buckets every replica shares (exact limits).")
+	fs.StringVar(&c.RateLimitStorePasswordFile, "rate-limit-store-password-file", "", "File holding the Redis password (a mounted Secret key); replaces a password in the URL.")
+	fs.StringVar(&c.RateLimitStoreCAFile, "rate-limit-store-ca-file", "", "PEM CA bundle that verifies a rediss:// server; empty means the system roots.")
+	fs.DurationVar(&c.RateLimitStoreTimeout, "rate-limit-store-timeout", 100*time.Millisecond, "Bound on each call to Redis (dial, write, read, pool wait); a call past it is a store failure.")
+	fs.StringVar(&c.RateLimitFailureMode, "rate-limit-failure-mode", gateway.RateLimitFailOpen, "What a request gets when Redis does not answer: open (it passes, counted in scopegate_gateway_rate_limit_unchecked_total) or closed (503 with Retry-After: 1).")
+	fs.StringVar(&replicasService, "rate-limit-replicas-service", "", "namespace/name of scopegate's own Service, whose ready endpoints are the replicas that share each local rate limit (limit/N each); off makes every replica enforce the whole limit. Defaults to <signing-keys namespace>/scopegate.")
 	c.TLS.BindFlags(fs)
 	fs.Float64Var(&c.KubeAPIQPS, "kube-api-qps", -1, "Client-side limit on the manager's Kubernetes API requests per second; -1 turns the client-side limiter off and leaves flow control to the API server's Priority and Fairness (controller-runtime's default).")
 	fs.IntVar(&c.KubeAPIBurst, "kube-api-burst", 0, "Burst above --kube-api-qps when that is positive; 0 means twice the QPS.")
@@ -102,7 +120,7 @@ func parseFlags(fs *flag.FlagSet, args []string, zapOpts *zap.Options) (*config,
 	if f := fs.Lookup("kubeconfig"); f != nil && c.Kubeconfig == "" {
 		c.Kubeconfig = f.Value.String()
 	}
-	return c, c.complete(audiences, keysSecret, proxies)
+	return c, errors.Join(c.complete(audiences, keysSecret, proxies), c.completeRateLimits(replicasService))
 }
 
 // complete derives defaults and validates the configuration.

@@ -21,6 +21,7 @@ import (
 	"github.com/scopegate/scopegate/internal/gateway"
 	"github.com/scopegate/scopegate/internal/part"
 	"github.com/scopegate/scopegate/internal/registry"
+	"github.com/scopegate/scopegate/internal/replicas"
 	"github.com/scopegate/scopegate/internal/servingcert"
 	"github.com/scopegate/scopegate/tokenserver"
 	"github.com/scopegate/scopegate/tokenserver/keys"
@@ -70,24 +71,40 @@ func newParts(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logge
 	if err != nil {
 		return nil, err
 	}
-	gw, err := gateway.New(gateway.Options{
-		Verifier:       tokens,
-		Registry:       clients,
-		Issuer:         cfg.Issuer,
-		GatewayURL:     cfg.GatewayURL,
-		TrustedProxies: cfg.TrustedProxies,
-		DecisionLog:    cfg.DecisionLog,
-		Metrics:        metrics,
+	limitStore, err := newRateLimitStore(cfg, metrics)
+	if err != nil {
+		return nil, fmt.Errorf("create rate-limit store: %w", err)
+	}
+	// With local buckets, each replica enforces its share of every limit
+	// among the replicas its Service counts.
+	var counter *replicas.Counter
+	gwOpts := gateway.Options{
+		Verifier:             tokens,
+		Registry:             clients,
+		Issuer:               cfg.Issuer,
+		GatewayURL:           cfg.GatewayURL,
+		TrustedProxies:       cfg.TrustedProxies,
+		DecisionLog:          cfg.DecisionLog,
+		RateLimitStore:       limitStore,
+		RateLimitFailureMode: cfg.RateLimitFailureMode,
 		// Routes with item rules read request bodies up to this size.
 		MaxInspectBytes: cfg.GatewayMaxInspectBytes,
+		Metrics:         metrics,
 		Log:             log.WithName("gateway"),
-	})
+	}
+	if limitStore == nil && cfg.ReplicasService.Name != "" {
+		if counter, err = replicas.New(replicas.Options{Reader: mgr.GetClient(), Service: cfg.ReplicasService, Metrics: metrics, Log: log.WithName("replicas")}); err != nil {
+			return nil, err
+		}
+		gwOpts.Replicas = counter
+	}
+	gw, err := gateway.New(gwOpts)
 	if err != nil {
 		return nil, fmt.Errorf("create gateway: %w", err)
 	}
 	adminAPI, err := admin.New(admin.Options{
 		Verifier: tokens, Reader: mgr.GetClient(), Keys: ring, Revocations: revocations, Explainer: gw,
-		Log: log.WithName("admin"),
+		RateLimitStore: gw.RateLimitStore, Log: log.WithName("admin"),
 	})
 	if err != nil {
 		return nil, err
@@ -137,6 +154,7 @@ func newParts(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logge
 			CABundle:         bundle,
 		}),
 		gatewayroute.Part(ctx, gatewayroute.Config{Table: gw.Table(), GatewayURL: cfg.GatewayURL, Fed: routesFed.Fed}),
+		replicaPart(counter),
 		probe,
 	}, nil
 }
@@ -170,6 +188,16 @@ func newTokenServer(mgr ctrl.Manager, cfg *config, clients *registry.Registry, r
 		return nil, fmt.Errorf("create token server: %w", err)
 	}
 	return tokens, nil
+}
+
+// replicaPart counts the replicas serving, on every replica; nothing when
+// the count is off (a Redis store, or --rate-limit-replicas-service=off).
+func replicaPart(c *replicas.Counter) part.Part {
+	p := part.Part{Name: "replica count"}
+	if c != nil {
+		p.Serve = part.Runnables(c)
+	}
+	return p
 }
 
 // listenerShutdown is how long a listener's open requests get to finish

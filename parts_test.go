@@ -98,6 +98,7 @@ func TestEveryReplicaRunsTheServingPiecesAndEachTermTheLeaderOnlyOnes(t *testing
 		"*servingcert.Server", "*servingcert.Server",
 		controllerType, controllerType, // the registry and route-table feeds
 		"part.beforeCacheSync", // the API-server probe
+		"*replicas.Counter",    // the replicas sharing each local rate limit
 	}
 	slices.Sort(wantServing)
 	if got := typesOf(serving.added); !slices.Equal(got, wantServing) {

@@ -6,7 +6,7 @@
 #
 #   0  foundations: API types, the token contract, the scope model, the
 #      client registry, the owned-object writer, parts, leader election,
-#      DPoP proofs, the metadata conformance rules
+#      DPoP proofs, the metadata conformance rules, the rate-limit stores
 #   1  serving infrastructure and the token server's stores: API-server
 #      probe, serving certificates, signing keys, revocations, TokenReview
 #   2  the token server and the gateway (beside each other, neither
@@ -32,10 +32,13 @@ layers='
 0 controllers/fanout
 0 internal/dpop
 0 internal/metadatacheck
+0 internal/ratelimit
 1 internal/dpop/dpoptest
+1 internal/ratelimit/redistest
 1 internal/apiserver
 1 internal/servingcert
 1 internal/testenv
+1 internal/replicas
 1 tokenserver/keys
 1 tokenserver/revocation
 1 tokenserver/workload

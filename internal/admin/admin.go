@@ -40,7 +40,10 @@ type Options struct {
 	Explainer interface {
 		Explain(context.Context, gateway.ExplainRequest) (*gateway.Explanation, error)
 	}
-	Log logr.Logger
+	// RateLimitStore describes where the rate-limit buckets are, shown
+	// with each limit (the gateway's RateLimitStore); optional.
+	RateLimitStore func() string
+	Log            logr.Logger
 }
 
 // API is the admin API, an http.Handler for the paths under Prefix.

@@ -94,6 +94,17 @@ type tokenSecretView struct {
 type rateLimitView struct {
 	RequestsPerSecond int32 `json:"requestsPerSecond"`
 	Burst             int   `json:"burst"`
+	// Store says where the limit's buckets are (Options.RateLimitStore).
+	Store string `json:"store,omitempty"`
+}
+
+// rateLimitStore describes where the gateway's buckets are, "" when
+// unknown.
+func (a *API) rateLimitStore() string {
+	if a.opts.RateLimitStore == nil {
+		return ""
+	}
+	return a.opts.RateLimitStore()
 }
 
 func (a *API) clients(w http.ResponseWriter, r *http.Request) {
@@ -105,7 +116,7 @@ func (a *API) clients(w http.ResponseWriter, r *http.Request) {
 	}
 	views := make([]clientView, 0, len(list.Items))
 	for i := range list.Items {
-		views = append(views, viewClient(&list.Items[i]))
+		views = append(views, viewClient(&list.Items[i], a.rateLimitStore()))
 	}
 	p, bad := paginate(r, views, func(v clientView) string { return v.Namespace + "/" + v.Name })
 	if bad != "" {
@@ -115,7 +126,7 @@ func (a *API) clients(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, p)
 }
 
-func viewClient(c *scopegatev1alpha1.OAuthClient) clientView {
+func viewClient(c *scopegatev1alpha1.OAuthClient, store string) clientView {
 	v := clientView{
 		ClientID: c.ClientID(), Namespace: c.Namespace, Name: c.Name,
 		Scopes:               scopegatev1alpha1.ScopeStrings(c.Spec.Scopes),
@@ -152,7 +163,7 @@ func viewClient(c *scopegatev1alpha1.OAuthClient) clientView {
 		v.TokenSecret = ts
 	}
 	if rl := c.Spec.RateLimit; rl != nil {
-		v.RateLimit = &rateLimitView{RequestsPerSecond: rl.RequestsPerSecond, Burst: rl.EffectiveBurst()}
+		v.RateLimit = &rateLimitView{RequestsPerSecond: rl.RequestsPerSecond, Burst: rl.EffectiveBurst(), Store: store}
 	}
 	return v
 }
@@ -199,7 +210,7 @@ func (a *API) routes(w http.ResponseWriter, r *http.Request) {
 	}
 	views := make([]routeView, 0, len(list.Items))
 	for i := range list.Items {
-		views = append(views, viewRoute(&list.Items[i]))
+		views = append(views, viewRoute(&list.Items[i], a.rateLimitStore()))
 	}
 	p, bad := paginate(r, views, func(v routeView) string { return v.Key })
 	if bad != "" {
@@ -209,7 +220,7 @@ func (a *API) routes(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, p)
 }
 
-func viewRoute(rt *scopegatev1alpha1.GatewayRoute) routeView {
+func viewRoute(rt *scopegatev1alpha1.GatewayRoute, store string) routeView {
 	s := rt.Spec
 	v := routeView{
 		Key: rt.Namespace + "/" + rt.Name, Namespace: rt.Namespace, Name: rt.Name,
@@ -230,7 +241,7 @@ func viewRoute(rt *scopegatev1alpha1.GatewayRoute) routeView {
 		v.Audiences = []string{}
 	}
 	if rl := s.RateLimit; rl != nil {
-		v.RateLimit = &rateLimitView{RequestsPerSecond: rl.RequestsPerSecond, Burst: rl.EffectiveBurst()}
+		v.RateLimit = &rateLimitView{RequestsPerSecond: rl.RequestsPerSecond, Burst: rl.EffectiveBurst(), Store: store}
 	}
 	if svc := s.Backend.Service; svc != nil {
 		v.Backend.Service = svc.Name + ":" + strconv.Itoa(int(svc.Port))

@@ -230,6 +230,11 @@ func TestExplainTheGatewayAndTheAuditAgree(t *testing.T) {
 			}
 			return tok
 		}, client: declared, reaches: true},
+		{reason: ReasonRateLimitUnavailable, status: 503, request: func(t *testing.T, rf *realFixture) string {
+			setRoute(t, rf, func(rt *Route) { rt.RateLimit = &registry.RateLimit{RequestsPerSecond: 1, Burst: 1} })
+			rf.gw.shared, rf.gw.limitFailClosed = downStore{}, true
+			return good(t, rf)
+		}, client: declared, reaches: true},
 		{reason: ReasonNoReadyEndpoints, status: 503, request: func(t *testing.T, rf *realFixture) string {
 			setRoute(t, rf, func(rt *Route) { rt.Endpoints = nil })
 			return good(t, rf)

@@ -7,10 +7,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/scopegate/scopegate/internal/accesstoken"
 	"github.com/scopegate/scopegate/internal/dpop"
+	"github.com/scopegate/scopegate/internal/ratelimit"
 	"github.com/scopegate/scopegate/internal/registry"
 )
 
@@ -115,6 +115,9 @@ type verdict struct {
 	// buckets of the rules its items fall under.
 	lists       []listRequest
 	itemBuckets []bucketRef
+	// ctx is the request's context, for the rate-limit store (decide's
+	// ctx, kept here for the one call that needs it).
+	ctx context.Context
 
 	// explain records checks; checks are the steps that ran.
 	explain bool
@@ -150,7 +153,7 @@ func (v *verdict) allow(reason string) {
 // of the token server's keys, revocations and clients), the registry and
 // the clock; with takeTokens it also takes from the rate-limit buckets.
 func (g *Gateway) decide(ctx context.Context, f *facts, mode limitMode, explain bool) verdict {
-	v := verdict{explain: explain}
+	v := verdict{explain: explain, ctx: ctx}
 	if ambiguousPath(f.path) {
 		v.check(func() Check {
 			return Check{Name: "path", Detail: "the path is ambiguous (encoded separators or dot segments)"}
@@ -375,21 +378,41 @@ func (g *Gateway) decideBackend(v *verdict, reason string) {
 // applies. A refusal is 429 with Retry-After (RFC 6585 §4, RFC 9110
 // §10.2.3) and the RateLimit-* fields (draft-ietf-httpapi-ratelimit-headers:
 // limit = bucket size, remaining, reset = seconds until the next request can
-// pass).
+// pass). A store that does not answer (Redis down) lets the request pass
+// uncounted (failure mode open) or refuses it with 503 and Retry-After
+// (closed).
 func (g *Gateway) decideLimits(v *verdict, mode limitMode, who string, set bucketSet) bool {
 	buckets := set.list()
+	if set.overflow {
+		// Taken apart, the buckets would not be all or none.
+		v.check(func() Check {
+			return Check{Name: "rateLimit", Detail: fmt.Sprintf("the body's items fall under more rate-limited rules than one request may take from (%d buckets at most)", ratelimit.MaxBuckets)}
+		})
+		v.deny(&gatewayError{Status: http.StatusBadRequest, Code: "invalid_request",
+			Description: "the batch names items under too many rate-limited rules; send them in smaller batches", Reason: ReasonJSONRPCInvalid})
+		return false
+	}
 	if len(buckets) == 0 {
 		v.check(func() Check { return Check{Name: "rateLimit", Passed: true, Detail: "no rate limit applies"} })
 		return true
 	}
+	ctx := v.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	now := g.now()
 	var res limitVerdict
+	var state ratelimit.Result
+	var err error
 	if mode == takeTokens {
-		res = takeFrom(buckets, now)
+		res, state, err = g.takeFrom(ctx, buckets, now)
 	} else {
-		res = peekAt(buckets, now)
+		res, state, err = g.peekAt(ctx, buckets, now)
 	}
-	v.check(func() Check { return limitCheckOf(buckets, now, res.allowed) })
+	if err != nil {
+		return g.limitStoreFailed(v, mode, buckets, err)
+	}
+	v.check(func() Check { return g.limitCheckOf(buckets, state, res.allowed) })
 	if res.allowed {
 		v.rate = res
 		return true
@@ -410,13 +433,43 @@ func (g *Gateway) decideLimits(v *verdict, mode limitMode, who string, set bucke
 	return false
 }
 
-// limitCheckOf describes the buckets for explain: what each had left.
-func limitCheckOf(buckets []bucketRef, now time.Time, passed bool) Check {
-	parts := make([]string, 0, len(buckets))
-	for _, b := range buckets {
-		left := b.store.peek(b.key, b.limit, now)
-		parts = append(parts, fmt.Sprintf("%s: %d of %d requests left", b.what, int(math.Max(0, math.Floor(left))), b.limit.Burst))
+// limitStoreFailed decides a request whose rate-limit store did not
+// answer, by the failure mode: open lets it pass (counted in
+// scopegate_gateway_rate_limit_unchecked_total), closed refuses it with
+// 503 and Retry-After.
+func (g *Gateway) limitStoreFailed(v *verdict, mode limitMode, buckets []bucketRef, err error) bool {
+	kind := buckets[0].store.Kind()
+	if !g.limitFailClosed {
+		if mode == takeTokens {
+			g.limitMetrics.unchecked.WithLabelValues(kind).Inc()
+		}
+		v.check(func() Check {
+			return Check{Name: "rateLimit", Passed: true, Detail: "the " + kind + " rate-limit store did not answer (" + err.Error() + "); the request passes unchecked (--rate-limit-failure-mode=open)"}
+		})
+		return true
 	}
+	v.check(func() Check {
+		return Check{Name: "rateLimit", Detail: "the " + kind + " rate-limit store did not answer (" + err.Error() + "); the request is refused (--rate-limit-failure-mode=closed)"}
+	})
+	v.deny(&gatewayError{
+		Status:      http.StatusServiceUnavailable,
+		Code:        "temporarily_unavailable",
+		Description: "the rate limit cannot be checked right now",
+		Reason:      ReasonRateLimitUnavailable,
+		Headers:     http.Header{"Retry-After": {"1"}},
+	})
+	return false
+}
+
+// limitCheckOf describes the buckets for explain: what each had left, and
+// where the buckets are.
+func (g *Gateway) limitCheckOf(buckets []bucketRef, state ratelimit.Result, passed bool) Check {
+	b, store := g.limitBatch(buckets)
+	parts := make([]string, 0, len(buckets)+1)
+	for i, r := range buckets {
+		parts = append(parts, fmt.Sprintf("%s: %d of %d requests left", r.what, int(math.Max(0, math.Floor(state.Tokens[i]))), b.Buckets[i].Limit.Burst))
+	}
+	parts = append(parts, g.storeDetail(store))
 	return Check{Name: "rateLimit", Passed: passed, Detail: strings.Join(parts, "; ")}
 }
 
@@ -438,39 +491,34 @@ func scopeCheck(rt *Route, held []string, passed bool) Check {
 	return ck
 }
 
-// bucketSet holds the buckets a request takes from: the route's, the
-// client's and an item rule's in an array, so the request path does not
-// allocate a slice for them; a batch whose items fall under more rules
-// spills into more.
+// bucketSet holds the buckets a request takes from: at most
+// ratelimit.MaxBuckets (the route's and the client's, and room for more),
+// in an array so the request path does not allocate a slice for them: the
+// route's, the client's, and those of the item rules a body's items fall
+// under. Every bucket of a set is in one store.
 type bucketSet struct {
-	refs [3]bucketRef
+	refs [ratelimit.MaxBuckets]bucketRef
 	n    int
-	more []bucketRef
+	// overflow: more buckets than one decision takes (a batch whose items
+	// fall under more rate-limited rules than fit).
+	overflow bool
 }
 
 func (s *bucketSet) add(b bucketRef) {
-	if s.more == nil && s.n < len(s.refs) {
-		s.refs[s.n] = b
-		s.n++
+	if s.n == len(s.refs) {
+		s.overflow = true
 		return
 	}
-	if s.more == nil {
-		s.more = append(make([]bucketRef, 0, 2*len(s.refs)), s.refs[:s.n]...)
-	}
-	s.more = append(s.more, b)
+	s.refs[s.n] = b
+	s.n++
 }
 
-func (s *bucketSet) list() []bucketRef {
-	if s.more != nil {
-		return s.more
-	}
-	return s.refs[:s.n]
-}
+func (s *bucketSet) list() []bucketRef { return s.refs[:s.n] }
 
 // bucketRef is one rate-limit bucket a request takes from.
 type bucketRef struct {
 	what  string
-	store *limiterStore
+	store ratelimit.Store
 	key   string
 	limit registry.RateLimit
 	// n is how many tokens the request takes (0 means 1): a batch takes
@@ -487,12 +535,12 @@ func (b *bucketRef) count() int { return max(b.n, 1) }
 func (g *Gateway) clientBuckets(rt *Route, clientID string) bucketSet {
 	var s bucketSet
 	if l, ok := normLimit(rt.RateLimit); ok {
-		s.add(bucketRef{what: "route limit", store: g.limiters, key: "route\x00" + rt.Key + "\x00" + clientID, limit: l})
+		s.add(bucketRef{what: "route limit", store: g.clientStore(), key: "route\x00" + rt.Key + "\x00" + clientID, limit: l})
 	}
 	if g.registry != nil {
 		if c, found := g.registry.Get(clientID); found {
 			if l, ok := normLimit(c.RateLimit); ok {
-				s.add(bucketRef{what: "client limit", store: g.limiters, key: "client\x00" + clientID, limit: l})
+				s.add(bucketRef{what: "client limit", store: g.clientStore(), key: "client\x00" + clientID, limit: l})
 			}
 		}
 	}
@@ -509,7 +557,7 @@ func (g *Gateway) sourceBuckets(rt *Route, f *facts) bucketSet {
 		if f.req != nil {
 			src = sourceKey(g.clientAddr(f.req))
 		}
-		s.add(bucketRef{what: "source address limit", store: g.anonLimiters, key: "addr\x00" + rt.Key + "\x00" + src, limit: l})
+		s.add(bucketRef{what: "source address limit", store: g.sourceStore(), key: "addr\x00" + rt.Key + "\x00" + src, limit: l})
 	}
 	return s
 }

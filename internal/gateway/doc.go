@@ -30,9 +30,14 @@
 //     credentials on them, and the backend owns its CORS policy.
 //   - A backend that does not answer is 502, a route without ready endpoints
 //     503, and a request that exceeds the route's timeout 504.
-//   - Rate limits are token buckets per replica (SPEC §8). Anonymous
-//     requests are keyed by source address, an IPv6 source by its /64;
-//     their buckets are held apart from the clients' buckets.
+//   - Rate limits are token buckets behind a ratelimit.Store: this
+//     replica's memory, enforcing its share of each limit among the
+//     replicas counted (Options.Replicas), or Redis, shared and exact
+//     (Options.RateLimitStore), with the same answers. Anonymous requests
+//     are keyed by source address, an IPv6 source by its /64; locally,
+//     their buckets are held apart from the clients' buckets. A store that
+//     does not answer lets the request pass counted or answers 503
+//     (Options.RateLimitFailureMode).
 //   - Bearer credentials that break RFC 6750 §2.1 (no token, a token
 //     outside b64token, two Authorization fields) are 400
 //     error="invalid_request" (RFC 6750 §3.1).

@@ -15,6 +15,7 @@ import (
 
 	"github.com/scopegate/scopegate/internal/accesstoken"
 	"github.com/scopegate/scopegate/internal/dpop"
+	"github.com/scopegate/scopegate/internal/ratelimit"
 	"github.com/scopegate/scopegate/internal/registry"
 )
 
@@ -50,6 +51,19 @@ type Options struct {
 	// MaxRateLimitKeys caps the token buckets held in memory, for
 	// clients and for source addresses each; 0 means 100000.
 	MaxRateLimitKeys int
+	// RateLimitStore holds the rate-limit buckets when they are shared
+	// by every replica (ratelimit.Redis); nil means token buckets in this
+	// replica's memory, each limit divided among the Replicas.
+	RateLimitStore ratelimit.Store
+	// RateLimitFailureMode is what a request gets when RateLimitStore
+	// does not answer: RateLimitFailOpen (the default: it passes, counted
+	// in scopegate_gateway_rate_limit_unchecked_total) or
+	// RateLimitFailClosed (503 with Retry-After).
+	RateLimitFailureMode string
+	// Replicas counts the replicas serving, whose local buckets share each
+	// limit (limit/N each); nil means this replica enforces the whole
+	// limit.
+	Replicas ReplicaCounter
 	// DPoP checks the proofs of DPoP-bound tokens; nil means a verifier
 	// with the default window and replay cache, on Now.
 	DPoP *dpop.Verifier
@@ -60,6 +74,17 @@ type Options struct {
 	// (the default), DecisionLogAll or DecisionLogOff. Every decision is
 	// counted in the metrics whatever it is.
 	DecisionLog string
+}
+
+// Values of Options.RateLimitFailureMode (--rate-limit-failure-mode).
+const (
+	RateLimitFailOpen   = "open"
+	RateLimitFailClosed = "closed"
+)
+
+// ReplicaCounter tells how many replicas serve; 0 when it cannot tell.
+type ReplicaCounter interface {
+	Replicas() int
 }
 
 // Values of Options.DecisionLog (--decision-log).
@@ -88,9 +113,14 @@ type Gateway struct {
 	dpop         *dpop.Verifier
 	limiters     *limiterStore
 	anonLimiters *limiterStore
-	proxy        http.Handler
 	// maxInspect is Options.MaxInspectBytes.
 	maxInspect int64
+	// shared, when set, holds every bucket instead (Redis).
+	shared          ratelimit.Store
+	limitFailClosed bool
+	replicas        ReplicaCounter
+	limitMetrics    *limitMetrics
+	proxy           http.Handler
 	// buffers recycles the proxy's copy buffers.
 	buffers *bufferPool
 	// afterFunc starts the timer of an upgrade request's timeout
@@ -114,6 +144,11 @@ func New(opts Options) (*Gateway, error) {
 	case "", DecisionLogDenied, DecisionLogAll, DecisionLogOff:
 	default:
 		return nil, fmt.Errorf("create gateway: decision log %q must be denied, all or off", opts.DecisionLog)
+	}
+	switch opts.RateLimitFailureMode {
+	case "", RateLimitFailOpen, RateLimitFailClosed:
+	default:
+		return nil, fmt.Errorf("create gateway: rate-limit failure mode %q must be open or closed", opts.RateLimitFailureMode)
 	}
 	g := &Gateway{
 		logAllowed:     opts.DecisionLog == DecisionLogAll,
@@ -148,6 +183,11 @@ func New(opts Options) (*Gateway, error) {
 	}
 	g.limiters = newLimiterStore(maxKeys)
 	g.anonLimiters = newLimiterStore(maxKeys)
+	g.shared, g.replicas = opts.RateLimitStore, opts.Replicas
+	g.limitFailClosed = opts.RateLimitFailureMode == RateLimitFailClosed
+	if g.limitMetrics, err = newLimitMetrics(opts.Metrics); err != nil {
+		return nil, fmt.Errorf("create gateway: %w", err)
+	}
 	if g.metrics, err = newMetrics(opts.Metrics); err != nil {
 		return nil, fmt.Errorf("create gateway: %w", err)
 	}

@@ -186,9 +186,9 @@ func (g *Gateway) decideItems(v *verdict, f *facts, rt *Route, claims *accesstok
 	}
 	// Buckets per client, or per source address for anonymous requests,
 	// kept apart as the route's are.
-	who, store := "", g.anonLimiters
+	who, store := "", g.sourceStore()
 	if claims != nil {
-		who, store = claims.ClientID, g.limiters
+		who, store = claims.ClientID, g.clientStore()
 	} else if f.req != nil {
 		who = sourceKey(g.clientAddr(f.req))
 	}

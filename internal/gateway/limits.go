@@ -1,12 +1,12 @@
 package gateway
 
 import (
+	"context"
 	"math"
 	"net/netip"
 	"time"
 
-	"golang.org/x/time/rate"
-
+	"github.com/scopegate/scopegate/internal/ratelimit"
 	"github.com/scopegate/scopegate/internal/registry"
 )
 
@@ -33,58 +33,69 @@ type limitVerdict struct {
 	known      bool          // some bucket applied
 }
 
-// takeFrom takes one token from every bucket, or from none: when one bucket
-// refuses, the reservations already made are cancelled.
-func takeFrom(buckets []bucketRef, now time.Time) limitVerdict {
-	v := limitVerdict{allowed: true, remaining: math.MaxInt}
-	var buf [3]*rate.Reservation
-	reservations := buf[:0]
-	for _, b := range buckets {
-		lim := b.store.get(b.key, b.limit, now)
-		r := lim.ReserveN(now, b.count())
-		delay := time.Duration(math.MaxInt64)
-		if r.OK() {
-			delay = r.DelayFrom(now)
-		}
-		if !r.OK() || delay > 0 {
-			r.CancelAt(now)
-			for _, done := range reservations {
-				done.CancelAt(now)
-			}
-			return limitVerdict{allowed: false, limit: b.limit.Burst, retryAfter: retryIn(b.limit, delay), known: true}
-		}
-		reservations = append(reservations, r)
-		v.note(b.limit, lim.TokensAt(now))
+// limitBatch is the buckets as their store takes them, and that store
+// (every bucket of a set is in one). With a store of this replica's own,
+// each limit is the replica's share of it (ratelimit.Share); a shared
+// store enforces the limits whole.
+func (g *Gateway) limitBatch(buckets []bucketRef) (ratelimit.Batch, ratelimit.Store) {
+	var b ratelimit.Batch
+	store := buckets[0].store
+	n := 1
+	if store.Kind() == ratelimit.KindLocal {
+		n = g.replicaCount()
 	}
-	return v
+	for _, r := range buckets {
+		b.AddCost(r.key, ratelimit.Share(ratelimit.Limit{PerSecond: r.limit.RequestsPerSecond, Burst: r.limit.Burst}, n), r.count())
+	}
+	return b, store
+}
+
+// replicaCount is how many replicas share the local buckets' limits: the
+// count Options.Replicas reports, 1 when it cannot tell.
+func (g *Gateway) replicaCount() int {
+	if g.replicas == nil {
+		return 1
+	}
+	return max(g.replicas.Replicas(), 1)
+}
+
+// takeFrom takes one token from every bucket, or from none.
+func (g *Gateway) takeFrom(ctx context.Context, buckets []bucketRef, now time.Time) (limitVerdict, ratelimit.Result, error) {
+	b, store := g.limitBatch(buckets)
+	res, err := store.Take(ctx, b, now)
+	return verdictOf(&b, res), res, err
 }
 
 // peekAt answers as takeFrom would, taking nothing and creating no bucket
 // (a bucket not held is full).
-func peekAt(buckets []bucketRef, now time.Time) limitVerdict {
+func (g *Gateway) peekAt(ctx context.Context, buckets []bucketRef, now time.Time) (limitVerdict, ratelimit.Result, error) {
+	b, store := g.limitBatch(buckets)
+	res, err := store.Peek(ctx, b, now)
+	return verdictOf(&b, res), res, err
+}
+
+// verdictOf reads a store's answer: on a refusal the refusing bucket,
+// else the most constrained one.
+func verdictOf(b *ratelimit.Batch, res ratelimit.Result) limitVerdict {
+	if !res.Allowed {
+		l := b.Buckets[res.Refused].Limit
+		return limitVerdict{allowed: false, limit: l.Burst, retryAfter: retryIn(l, res.RetryAfter), known: true}
+	}
 	v := limitVerdict{allowed: true, remaining: math.MaxInt}
-	for _, b := range buckets {
-		tokens, n := b.store.peek(b.key, b.limit, now), float64(b.count())
-		if tokens < n {
-			delay := time.Duration((n - tokens) / b.limit.RequestsPerSecond * float64(time.Second))
-			if n > float64(b.limit.Burst) {
-				delay = time.Duration(math.MaxInt64) // the bucket never holds that many
-			}
-			return limitVerdict{allowed: false, limit: b.limit.Burst, retryAfter: retryIn(b.limit, delay), known: true}
-		}
-		v.note(b.limit, tokens-n)
+	for i := range b.N {
+		v.note(b.Buckets[i].Limit, res.Tokens[i]-float64(b.CostOf(i)))
 	}
 	return v
 }
 
 // note records a bucket that passed with left tokens, if it is the most
 // constrained so far.
-func (v *limitVerdict) note(l registry.RateLimit, left float64) {
+func (v *limitVerdict) note(l ratelimit.Limit, left float64) {
 	rem := int(left)
 	if rem < v.remaining {
 		v.remaining, v.limit, v.known = max(rem, 0), l.Burst, true
 		// Reset: time until this bucket is full again.
-		v.retryAfter = time.Duration(float64(l.Burst-rem) / l.RequestsPerSecond * float64(time.Second))
+		v.retryAfter = time.Duration(float64(l.Burst-rem) / l.PerSecond * float64(time.Second))
 	}
 }
 

@@ -1,15 +1,74 @@
 package gateway
 
 import (
+	"context"
 	"math"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
+	"github.com/scopegate/scopegate/internal/ratelimit"
 	"github.com/scopegate/scopegate/internal/registry"
 )
+
+// clientStore holds the buckets of authenticated clients: the shared
+// store, else this replica's.
+func (g *Gateway) clientStore() ratelimit.Store {
+	if g.shared != nil {
+		return g.shared
+	}
+	return g.limiters
+}
+
+// sourceStore holds the buckets of source addresses: the shared store,
+// else this replica's (apart from the clients', see Gateway.anonLimiters).
+func (g *Gateway) sourceStore() ratelimit.Store {
+	if g.shared != nil {
+		return g.shared
+	}
+	return g.anonLimiters
+}
+
+// RateLimitStore describes where the rate-limit buckets are, for explain
+// and the admin API.
+func (g *Gateway) RateLimitStore() string {
+	return g.storeDetail(g.clientStore())
+}
+
+// storeDetail describes store, with this replica's share of each limit
+// when the buckets are its own.
+func (g *Gateway) storeDetail(store ratelimit.Store) string {
+	if store.Kind() != ratelimit.KindLocal {
+		return "store: " + store.Kind() + ", shared by every replica (exact limits)"
+	}
+	if n := g.replicaCount(); n > 1 {
+		return "store: local, this replica enforces 1/" + strconv.Itoa(n) + " of each limit (" + strconv.Itoa(n) + " replicas serving)"
+	}
+	return "store: local, this replica enforces each limit whole (no other replica counted)"
+}
+
+// limitMetrics count what the rate-limit store could not decide.
+type limitMetrics struct {
+	unchecked *prometheus.CounterVec
+}
+
+func newLimitMetrics(reg prometheus.Registerer) (*limitMetrics, error) {
+	m := &limitMetrics{unchecked: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "scopegate_gateway_rate_limit_unchecked_total",
+		Help: "Requests that passed without a rate-limit check because the rate-limit store did not answer (--rate-limit-failure-mode=open), by store.",
+	}, []string{"store"})}
+	if reg == nil {
+		return m, nil
+	}
+	var err error
+	if m.unchecked, err = register(reg, m.unchecked); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
 
 // limiterStore holds token buckets by key, created on first use and evicted
 // once idle long enough to have refilled completely: a full bucket behaves
@@ -29,6 +88,9 @@ type bucket struct {
 	limit    registry.RateLimit
 	lastUsed time.Time
 }
+
+// limiterStore is the local ratelimit.Store.
+var _ ratelimit.Store = (*limiterStore)(nil)
 
 func newLimiterStore(max int) *limiterStore {
 	return &limiterStore{buckets: map[string]*bucket{}, max: max, sweepEach: time.Minute}
@@ -102,6 +164,61 @@ func (s *limiterStore) shed() {
 	}
 }
 
+// Kind is ratelimit.KindLocal.
+func (s *limiterStore) Kind() string { return ratelimit.KindLocal }
+
+// Take takes each bucket's cost from every bucket of b, or from none: when one
+// bucket refuses, the reservations already made are cancelled.
+func (s *limiterStore) Take(_ context.Context, b ratelimit.Batch, now time.Time) (ratelimit.Result, error) {
+	res := ratelimit.Result{Allowed: true}
+	var reservations [ratelimit.MaxBuckets]*rate.Reservation
+	for i, bk := range b.Buckets[:b.N] {
+		n := b.CostOf(i)
+		lim := s.get(bk.Key, limitOf(bk.Limit), now)
+		r := lim.ReserveN(now, n)
+		delay := ratelimit.Never
+		if r.OK() {
+			delay = r.DelayFrom(now)
+		}
+		if !r.OK() || delay > 0 {
+			r.CancelAt(now)
+			for _, done := range reservations[:i] {
+				done.CancelAt(now)
+			}
+			res.Allowed, res.Refused, res.RetryAfter = false, i, delay
+			res.Tokens[i] = lim.TokensAt(now)
+			return res, nil
+		}
+		reservations[i] = r
+		res.Tokens[i] = lim.TokensAt(now) + float64(n)
+	}
+	return res, nil
+}
+
+// Peek answers as Take would, taking nothing and creating no bucket (a
+// bucket not held is full).
+func (s *limiterStore) Peek(_ context.Context, b ratelimit.Batch, now time.Time) (ratelimit.Result, error) {
+	res := ratelimit.Result{Allowed: true}
+	for i, bk := range b.Buckets[:b.N] {
+		n := float64(b.CostOf(i))
+		tokens := s.peek(bk.Key, limitOf(bk.Limit), now)
+		res.Tokens[i] = tokens
+		if res.Allowed && tokens < n {
+			res.Allowed, res.Refused = false, i
+			res.RetryAfter = ratelimit.Never
+			if n <= float64(bk.Limit.Burst) {
+				res.RetryAfter = time.Duration((n - tokens) / bk.Limit.PerSecond * float64(time.Second))
+			}
+		}
+	}
+	return res, nil
+}
+
+// limitOf is l as the route and client specs write it.
+func limitOf(l ratelimit.Limit) registry.RateLimit {
+	return registry.RateLimit{RequestsPerSecond: l.PerSecond, Burst: l.Burst}
+}
+
 func (s *limiterStore) len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -110,9 +227,9 @@ func (s *limiterStore) len() int {
 
 // retryIn is how long a refused request should wait: the reservation's
 // delay, or one token's refill time when the bucket can never serve it.
-func retryIn(l registry.RateLimit, delay time.Duration) time.Duration {
-	if delay == time.Duration(math.MaxInt64) && l.RequestsPerSecond > 0 {
-		return time.Duration(float64(time.Second) / l.RequestsPerSecond)
+func retryIn(l ratelimit.Limit, delay time.Duration) time.Duration {
+	if delay == ratelimit.Never && l.PerSecond > 0 {
+		return time.Duration(float64(time.Second) / l.PerSecond)
 	}
 	return delay
 }

@@ -56,8 +56,11 @@ const (
 	ReasonMCPHeaderMismatch = "mcp_header_mismatch"
 	ReasonUpgradeRefused    = "upgrade_refused"
 
-	ReasonRateLimited      = "rate_limited"
-	ReasonNoReadyEndpoints = "no_ready_endpoints"
+	ReasonRateLimited = "rate_limited"
+	// The rate-limit store did not answer and the failure mode is closed
+	// (503).
+	ReasonRateLimitUnavailable = "rate_limit_unavailable"
+	ReasonNoReadyEndpoints     = "no_ready_endpoints"
 )
 
 // Reasons lists every reason code.
@@ -69,5 +72,5 @@ var Reasons = []string{
 	ReasonInsufficientScope, ReasonAudienceMismatch,
 	ReasonToolDenied, ReasonPromptDenied, ReasonResourceDenied, ReasonMethodDenied,
 	ReasonJSONRPCInvalid, ReasonBodyTooLarge, ReasonMCPHeaderMismatch, ReasonUpgradeRefused,
-	ReasonRateLimited, ReasonNoReadyEndpoints,
+	ReasonRateLimited, ReasonRateLimitUnavailable, ReasonNoReadyEndpoints,
 }

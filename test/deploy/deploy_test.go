@@ -234,6 +234,45 @@ func TestTheChartWithOtherValues(t *testing.T) {
 	}
 }
 
+func TestTheChartPointsAtAnExistingRedis(t *testing.T) {
+	const ns = "platform-limits"
+	def := convert[appsv1.Deployment](t, find(decode(t, render(t, ns)), "Deployment", "scopegate")).Spec.Template.Spec
+	for _, want := range []string{"--rate-limit-store=local", "--rate-limit-failure-mode=open", "--rate-limit-replicas-service=" + ns + "/scopegate"} {
+		if !slices.Contains(def.Containers[0].Args, want) {
+			t.Errorf("default args %v lack %s", def.Containers[0].Args, want)
+		}
+	}
+	if len(def.Volumes) != 0 {
+		t.Errorf("default volumes %v, want none", def.Volumes)
+	}
+
+	manifests := render(t, ns, "rateLimit.store=rediss://redis.platform-limits.svc:6380/1", "rateLimit.failureMode=closed",
+		"rateLimit.redis.passwordSecret.name=redis-auth", "rateLimit.redis.caSecret.name=redis-ca", "rateLimit.redis.caSecret.key=tls.ca",
+		"extraVolumes[0].name=scratch", "extraVolumes[0].emptyDir.medium=Memory", "extraVolumeMounts[0].name=scratch", "extraVolumeMounts[0].mountPath=/scratch")
+	pod := convert[appsv1.Deployment](t, find(decode(t, manifests), "Deployment", "scopegate")).Spec.Template.Spec
+	c := pod.Containers[0]
+	for _, want := range []string{"--rate-limit-store=rediss://redis.platform-limits.svc:6380/1", "--rate-limit-failure-mode=closed",
+		"--rate-limit-store-password-file=/etc/scopegate/redis-password/password", "--rate-limit-store-ca-file=/etc/scopegate/redis-ca/ca.crt"} {
+		if !slices.Contains(c.Args, want) {
+			t.Errorf("args %v lack %s", c.Args, want)
+		}
+	}
+	vols := map[string]corev1.Volume{}
+	for _, v := range pod.Volumes {
+		vols[v.Name] = v
+	}
+	if v := vols["redis-password"]; v.Secret == nil || v.Secret.SecretName != "redis-auth" || v.Secret.Items[0].Key != "password" || v.Secret.Items[0].Path != "password" {
+		t.Errorf("password volume %+v", v)
+	}
+	if v := vols["redis-ca"]; v.Secret == nil || v.Secret.SecretName != "redis-ca" || v.Secret.Items[0].Key != "tls.ca" || v.Secret.Items[0].Path != "ca.crt" {
+		t.Errorf("CA volume %+v", v)
+	}
+	if _, ok := vols["scratch"]; !ok || len(c.VolumeMounts) != 3 {
+		t.Errorf("the extra volume and mounts are lost: volumes %v, mounts %v", pod.Volumes, c.VolumeMounts)
+	}
+	dryRun(t, ns, manifests)
+}
+
 func TestTheSchemaRefusesWrongValues(t *testing.T) {
 	for _, tc := range []struct{ set, want string }{
 		{"replicaCount=two", "replicaCount"},
@@ -243,6 +282,9 @@ func TestTheSchemaRefusesWrongValues(t *testing.T) {
 		{"accessTokenTTL=soon", "accessTokenTTL"},
 		{"unknownKey=1", "unknownKey"},
 		{"image.pullPolicy=Sometimes", "pullPolicy"},
+		{"rateLimit.store=memcached://m:11211", "rateLimit/store"},
+		{"rateLimit.failureMode=maybe", "rateLimit/failureMode"},
+		{"rateLimit.redis.user=x", "user"},
 	} {
 		out, err := helm(t, "template", "scopegate", "dist/chart", "--kube-version", "v1.37.2", "--set", tc.set)
 		if err == nil {
