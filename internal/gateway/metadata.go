@@ -18,6 +18,9 @@ type resourceMetadata struct {
 	// DPoPSigningAlgValuesSupported are the algorithms DPoP proofs may use
 	// here (RFC 9728 §2).
 	DPoPSigningAlgValuesSupported []string `json:"dpop_signing_alg_values_supported"`
+	// DPoPBoundAccessTokensRequired: the route accepts only DPoP-bound
+	// tokens (RFC 9728 §2; omitted, it means false).
+	DPoPBoundAccessTokensRequired bool `json:"dpop_bound_access_tokens_required,omitempty"`
 }
 
 // resourceURL is a route's resource identifier: <gateway-url><pathPrefix>.
@@ -49,5 +52,6 @@ func (g *Gateway) serveMetadata(w http.ResponseWriter, rt *Route) {
 		ResourceName:           rt.Key,
 
 		DPoPSigningAlgValuesSupported: g.dpop.Algorithms(),
+		DPoPBoundAccessTokensRequired: rt.RequireDPoP,
 	})
 }

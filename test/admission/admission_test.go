@@ -140,6 +140,21 @@ spec: {scopes: [mcp], requireDPoP: false, tokenSecret: {}}`)).To(Succeed())
 		Expect(required).To(BeTrue())
 	})
 
+	It("accept a GatewayRoute that requires DPoP-bound tokens", func() {
+		ns := newNamespace()
+		Expect(create(ns, `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: dpop}
+spec: {pathPrefix: /x, requireDPoP: true, backend: {url: "http://127.0.0.1:3001"}}`)).To(Succeed())
+		route := &unstructured.Unstructured{}
+		route.SetAPIVersion("scopegate.dev/v1alpha1")
+		route.SetKind("GatewayRoute")
+		Expect(k8s.Get(ctx, key(ns, "dpop"), route)).To(Succeed())
+		required, _, _ := unstructured.NestedBool(route.Object, "spec", "requireDPoP")
+		Expect(required).To(BeTrue())
+	})
+
 	DescribeTable("refuse a bad manifest with a message naming the field",
 		func(manifest string, wants ...string) {
 			err := create(newNamespace(), manifest)
@@ -353,6 +368,11 @@ apiVersion: scopegate.dev/v1alpha1
 kind: GatewayRoute
 metadata: {name: bad}
 spec: {pathPrefix: /x, backend: {url: "https://backend.example", tls: {caSecretRef: {key: ca.crt}}}}`, "spec.backend.tls.caSecretRef.name"),
+		Entry("a GatewayRoute whose requireDPoP is not a boolean", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /x, requireDPoP: "yes", backend: {url: "http://127.0.0.1:3001"}}`, "spec.requireDPoP"),
 	)
 })
 

@@ -33,7 +33,10 @@ func TestDPoPBoundTokensThroughTheGateway(t *testing.T) {
 	h.apply(t, "dpop.yaml", h.vars())
 	h.waitReady(t, "e2e-dpop", "oauthclient/dpop-client")
 	h.waitReady(t, "e2e-dpop", "gatewayroute/dpop-api")
+	h.waitReady(t, "e2e-dpop", "gatewayroute/dpop-only")
+	h.waitReady(t, "e2e-dpop", "oauthclient/bearer-client")
 	h.waitRoute(t, "/e2e/dpop/api")
+	h.waitRoute(t, "/e2e/dpop/only")
 	c := h.credentials(t, "e2e-dpop", "dpop-client")
 
 	var res struct {
@@ -43,10 +46,15 @@ func TestDPoPBoundTokensThroughTheGateway(t *testing.T) {
 		Replayed    dpopRefusal `json:"replayed"`
 		OtherKey    dpopRefusal `json:"otherKey"`
 		AsBearer    dpopRefusal `json:"asBearer"`
+		Required    struct {
+			Status                        int  `json:"status"`
+			DPoPBoundAccessTokensRequired bool `json:"dpopBoundAccessTokensRequired"`
+		} `json:"required"`
 	}
 	runNode(t, "dpop.mjs", map[string]any{
 		"issuer": h.issuer, "clientId": c.ClientID, "clientSecret": c.ClientSecret,
 		"scope": "mcp", "url": h.gatewayURL + "/e2e/dpop/api/call",
+		"requiredResource": h.gatewayURL + "/e2e/dpop/only",
 	}, &res)
 
 	t.Run("The token endpoint issues a DPoP token bound to the client's key", func(t *testing.T) {
@@ -99,6 +107,26 @@ func TestDPoPBoundTokensThroughTheGateway(t *testing.T) {
 			h.waitMetric(t, "scopegate_gateway_decisions_total", `route="e2e-dpop/dpop-api"`, `decision="deny"`, `reason="`+r.reason+`"`)
 		})
 	}
+
+	t.Run("A route with requireDPoP says so in its metadata, takes the bound token and refuses a bearer token", func(t *testing.T) {
+		if !res.Required.DPoPBoundAccessTokensRequired {
+			t.Errorf("e2e: the route's RFC 9728 metadata lacks dpop_bound_access_tokens_required: true")
+		}
+		if res.Required.Status != http.StatusOK {
+			t.Errorf("e2e: the DPoP-bound token with a proof: %d, want 200", res.Required.Status)
+		}
+		if _, err := h.echo.received("/dpop-only/call"); err != nil {
+			t.Error(err)
+		}
+		bearer := h.credentials(t, "e2e-dpop", "bearer-client")
+		tok := h.token(t, bearer, "mcp", nil)
+		h.expectGateway(t, "bearer-client's bearer token on /e2e/dpop/api", "/e2e/dpop/api/bearer", tok, http.StatusOK)
+		r := h.expectGateway(t, "bearer-client's bearer token on /e2e/dpop/only", "/e2e/dpop/only/bearer", tok, http.StatusUnauthorized)
+		if w := r.Header.Get("WWW-Authenticate"); !strings.HasPrefix(w, "DPoP ") || bearerError(r.Header) != "invalid_token" {
+			t.Errorf("e2e: refusal %s, want a DPoP challenge with error invalid_token", r)
+		}
+		h.waitMetric(t, "scopegate_gateway_decisions_total", `route="e2e-dpop/dpop-only"`, `decision="deny"`, `reason="dpop_required"`)
+	})
 
 	t.Run("The README's oauth4webapi example works as printed", func(t *testing.T) {
 		out := h.runReadmeDPoPExample(t, c, h.gatewayURL+"/e2e/dpop/api/readme")

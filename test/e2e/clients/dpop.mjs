@@ -4,8 +4,10 @@
 // sent as a bearer token. The refusals are reported, not judged: the Go test
 // checks them.
 //
-// Config: {issuer, clientId, clientSecret, scope, url}
+// Config: {issuer, clientId, clientSecret, scope, url, requiredResource}
 //   url: a gateway URL under a route the client may call (GET).
+//   requiredResource (optional): the resource URL of a route with
+//   requireDPoP; its metadata is read and <resource>/call is called.
 // scopegate is trusted through NODE_EXTRA_CA_CERTS (the published ca.crt),
 // with no insecure switch.
 import * as oauth from 'oauth4webapi';
@@ -76,7 +78,20 @@ run('dpop', async (cfg) => {
   const asBearer = await refusal('the bound token as a bearer token', () =>
     oauth.protectedResourceRequest(tokens.access_token, 'GET', url, new Headers(), null));
 
+  // A route that requires DPoP-bound tokens: its resource metadata says
+  // so, and the bound token with a fresh proof passes.
+  let required;
+  if (cfg.requiredResource) {
+    const resource = new URL(cfg.requiredResource);
+    const rs = await step('resource discovery of the route that requires DPoP', async () =>
+      oauth.processResourceDiscoveryResponse(resource, await oauth.resourceDiscoveryRequest(resource)));
+    const r = await step('call to the route that requires DPoP', () =>
+      oauth.protectedResourceRequest(tokens.access_token, 'GET', new URL(cfg.requiredResource + '/call'), new Headers(), null, { DPoP }));
+    required = { status: r.status, dpopBoundAccessTokensRequired: rs.dpop_bound_access_tokens_required ?? null };
+  }
+
   return {
+    required,
     tokenType: tokens.token_type,
     accessToken: tokens.access_token,
     status: res.status,
