@@ -175,6 +175,9 @@ func TestExplainTheGatewayAndTheAuditAgree(t *testing.T) {
 			}
 			return p
 		}, client: declared, reaches: true},
+		{reason: ReasonCertificateMismatch, status: 401, request: func(t *testing.T, rf *realFixture) string {
+			return rf.forge(t, func(c *accesstoken.Claims) { c.Confirmation = &accesstoken.Confirmation{X5TS256: "bm90LXByZXNlbnRlZA"} })
+		}, client: declared, reaches: true},
 		{reason: ReasonInsufficientScope, status: 403, request: token([]string{"mcp"}, []string{"mcp"}),
 			client: &Declared{Scopes: []string{"mcp"}, Audiences: []string{"mcp"}}, reaches: false},
 		{reason: ReasonAudienceMismatch, status: 403, request: token([]string{"mcp:github:read"}, []string{"api"}),

@@ -22,6 +22,9 @@ var dpopHeader = http.CanonicalHeaderKey(dpop.Header)
 // too; a hypothetical token (explain's "what could this client do") passes
 // there, since any client may get a bound one. Explaining (peekTokens) checks the proof without using it up.
 func (g *Gateway) decideBinding(v *verdict, f *facts, rt *Route, c *accesstoken.Claims, mode limitMode) bool {
+	if !g.decideCertBinding(v, f, rt, c) {
+		return false
+	}
 	bound := c.Confirmation != nil && c.Confirmation.JKT != ""
 	switch {
 	case !bound && f.creds != DPoP && rt.RequireDPoP && f.hypothetical != nil:

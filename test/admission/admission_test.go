@@ -120,13 +120,18 @@ var _ = Describe("The CRDs", func() {
 		Expect(auth).To(Equal("secret"))
 	})
 
-	It("accept requireDPoP without a token Secret, and with one when it is false", func() {
+	It("accept requireDPoP without a token Secret, and with one when it is false, and tlsClientAuth", func() {
 		ns := newNamespace()
 		Expect(create(ns, `
 apiVersion: scopegate.dev/v1alpha1
 kind: OAuthClient
 metadata: {name: dpop}
 spec: {scopes: [mcp], requireDPoP: true}`)).To(Succeed())
+		Expect(create(ns, `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: mtls}
+spec: {scopes: [mcp], tlsClientAuth: true}`)).To(Succeed())
 		Expect(create(ns, `
 apiVersion: scopegate.dev/v1alpha1
 kind: OAuthClient
@@ -368,6 +373,11 @@ apiVersion: scopegate.dev/v1alpha1
 kind: GatewayRoute
 metadata: {name: bad}
 spec: {pathPrefix: /x, backend: {url: "https://backend.example", tls: {caSecretRef: {key: ca.crt}}}}`, "spec.backend.tls.caSecretRef.name"),
+		Entry("an OAuthClient whose tlsClientAuth is not a boolean", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], tlsClientAuth: "yes"}`, "spec.tlsClientAuth"),
 		Entry("a GatewayRoute whose requireDPoP is not a boolean", `
 apiVersion: scopegate.dev/v1alpha1
 kind: GatewayRoute
