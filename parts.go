@@ -67,6 +67,9 @@ func newParts(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logge
 	if err != nil {
 		return nil, fmt.Errorf("set up serving certificates: %w", err)
 	}
+	// In auto mode the listeners verify client certificates
+	// (servingcert.Source.TLSConfig): certificate-bound tokens (RFC 8705).
+	clientCertificates := certs.ClientCertificates()
 	tokens, err := newTokenServer(mgr, cfg, clients, ring, revocations, metrics, log)
 	if err != nil {
 		return nil, err
@@ -87,6 +90,7 @@ func newParts(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logge
 		DecisionLog:          cfg.DecisionLog,
 		RateLimitStore:       limitStore,
 		RateLimitFailureMode: cfg.RateLimitFailureMode,
+		ClientCertificates:   clientCertificates,
 		// Routes with item rules read request bodies up to this size.
 		MaxInspectBytes: cfg.GatewayMaxInspectBytes,
 		Metrics:         metrics,
@@ -114,8 +118,12 @@ func newParts(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logge
 		return nil, err
 	}
 	var bundle oauthclient.CABundle
+	var clientCerts oauthclient.ClientCertIssuer
 	if certs != nil {
 		bundle = certs
+	}
+	if certs.ClientCertificates() {
+		clientCerts = certs
 	}
 	// Readiness waits until the feeds have reconciled what their caches held.
 	clientsFed := apiserver.NewFirstPass(&scopegatev1alpha1.OAuthClientList{})
@@ -152,6 +160,7 @@ func newParts(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logge
 			DefaultAudiences: cfg.DefaultAudiences,
 			Metrics:          clientMetrics,
 			CABundle:         bundle,
+			ClientCerts:      clientCerts,
 		}),
 		gatewayroute.Part(ctx, gatewayroute.Config{Table: gw.Table(), GatewayURL: cfg.GatewayURL, Fed: routesFed.Fed}),
 		replicaPart(counter),
@@ -179,10 +188,13 @@ func newTokenServer(mgr ctrl.Manager, cfg *config, clients *registry.Registry, r
 		DefaultTTL:       cfg.AccessTokenTTL,
 		TokenRateLimit:   cfg.TokenRateLimit,
 		DPoPRequireNonce: cfg.DPoPRequireNonce,
-		TrustedProxies:   cfg.TrustedProxies,
-		Workloads:        workloads,
-		Metrics:          metrics,
-		Log:              log.WithName("tokenserver"),
+		// The listeners verify client certificates in auto mode only
+		// (servingcert.Source.TLSConfig).
+		ClientCertificates: cfg.TLS.Enabled() && cfg.TLS.Mode == servingcert.ModeAuto,
+		TrustedProxies:     cfg.TrustedProxies,
+		Workloads:          workloads,
+		Metrics:            metrics,
+		Log:                log.WithName("tokenserver"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create token server: %w", err)

@@ -44,7 +44,14 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, c credenti
 		if c.Assertion != "" {
 			return s.assertedClient(r.Context(), c.ID, c.Assertion)
 		}
-		if c.ID == "" || len(c.ID) > MaxClientIDLength || c.Secret == "" {
+		if c.ID == "" || len(c.ID) > MaxClientIDLength {
+			return authenticated{}, false, nil
+		}
+		if c.Secret == "" && !c.Basic {
+			a, ok := s.certificateClient(r, c.ID)
+			return a, ok, nil
+		}
+		if c.Secret == "" {
 			return authenticated{}, false, nil
 		}
 		client, ok := s.opts.Registry.Authenticate(c.ID, c.Secret, s.now())

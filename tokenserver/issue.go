@@ -54,8 +54,9 @@ type issueParams struct {
 	ttl            time.Duration
 	pluginID       string
 	serviceAccount string
-	// jkt, when set, binds the token to that DPoP key (RFC 9449 §6.1).
-	jkt string
+	// jkt, when set, binds the token to that DPoP key (RFC 9449 §6.1);
+	// x5t to that client certificate (RFC 8705 §3.1).
+	jkt, x5t string
 }
 
 // issue signs an access token (RFC 9068 §2) with the current key.
@@ -100,8 +101,10 @@ func (s *Server) issue(p issueParams) (*accesstoken.IssuedToken, error) {
 
 		ServiceAccount: p.serviceAccount,
 	}
+	if p.jkt != "" || p.x5t != "" {
+		claims.Confirmation = &accesstoken.Confirmation{JKT: p.jkt, X5TS256: p.x5t}
+	}
 	if p.jkt != "" {
-		claims.Confirmation = &accesstoken.Confirmation{JKT: p.jkt}
 		claims.TokenType = accesstoken.TokenTypeDPoP
 	}
 	raw, err := s.signer.sign(key.ID, key.Private, claims)

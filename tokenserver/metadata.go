@@ -45,6 +45,9 @@ type metadataDoc struct {
 	ResourceIndicatorsSupported          bool     `json:"resource_indicators_supported"`
 	// DPoPSigningAlgValuesSupported is RFC 9449 §5.1.
 	DPoPSigningAlgValuesSupported []string `json:"dpop_signing_alg_values_supported"`
+	// TLSClientCertificateBoundAccessTokens is RFC 8705 §3.3: tokens may
+	// be bound to client certificates (Options.ClientCertificates).
+	TLSClientCertificateBoundAccessTokens bool `json:"tls_client_certificate_bound_access_tokens,omitempty"`
 }
 
 var clientAuthMethods = []string{"client_secret_basic", "client_secret_post"}
@@ -79,6 +82,9 @@ func (s *Server) handleMetadata(w http.ResponseWriter, _ *http.Request) {
 		grants = append(grants, GrantTokenExchange)
 		assertionAlgs = assertionSigningAlgs
 	}
+	if s.opts.ClientCertificates {
+		methods = append(slices.Clone(methods), authMethodTLS)
+	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	writeJSON(w, http.StatusOK, metadataDoc{
 		Issuer:                               iss,
@@ -99,6 +105,8 @@ func (s *Server) handleMetadata(w http.ResponseWriter, _ *http.Request) {
 		AccessTokenSigningAlgValuesSupported: []string{keys.Algorithm},
 		ResourceIndicatorsSupported:          true,
 		DPoPSigningAlgValuesSupported:        s.dpop.Algorithms(),
+
+		TLSClientCertificateBoundAccessTokens: s.opts.ClientCertificates,
 	})
 }
 

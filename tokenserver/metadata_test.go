@@ -21,6 +21,9 @@ func TestMetadataConformsToRFC8414(t *testing.T) {
 		{name: "The metadata with DPoP nonces required conforms", fixture: func(t *testing.T) *fixture {
 			return newFixture(t, func(o *Options) { o.DPoPRequireNonce = true })
 		}},
+		{name: "The metadata with client certificates (tls_client_auth) conforms", fixture: func(t *testing.T) *fixture {
+			return newFixture(t, func(o *Options) { o.ClientCertificates = true })
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := tc.fixture(t)

@@ -50,6 +50,11 @@ func DefaultAudiences() []string { return []string{"api", "mcp", "a2a"} }
 // Options configure a Server. Issuer, Registry, Keys and Revocations are
 // required.
 type Options struct {
+	// ClientCertificates: the listener verifies client certificates
+	// against scopegate's CA (--tls-mode=auto). A client with
+	// tlsClientAuth then authenticates with its certificate
+	// (tls_client_auth) and its tokens are bound to it (RFC 8705).
+	ClientCertificates bool
 	// Issuer is --issuer: the iss of every token and the metadata issuer.
 	Issuer      string
 	Registry    *registry.Registry

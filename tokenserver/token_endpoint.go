@@ -83,6 +83,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (tok *accesstoken
 	if e != nil {
 		return nil, "", e
 	}
+	x5t := s.certBinding(r, client)
 	if e := checkGrantType(gt, client.Client); e != nil {
 		return nil, "", e
 	}
@@ -104,7 +105,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (tok *accesstoken
 	if e != nil {
 		return nil, "", e
 	}
-	tok, err := s.issue(issueParams{clientID: client.ID, scopes: granted, aud: aud, ttl: client.TTL, pluginID: pluginID, serviceAccount: client.ServiceAccount, jkt: jkt})
+	tok, err := s.issue(issueParams{clientID: client.ID, scopes: granted, aud: aud, ttl: client.TTL, pluginID: pluginID, serviceAccount: client.ServiceAccount, jkt: jkt, x5t: x5t})
 	if err != nil {
 		s.opts.Log.Error(err, "Cannot issue access token", "clientID", client.ID)
 		if errors.Is(err, keys.ErrNoKey) {
@@ -114,7 +115,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (tok *accesstoken
 		return nil, "", oauthError(http.StatusInternalServerError, ErrCodeServerError, "cannot issue access token")
 	}
 	s.opts.Log.V(1).Info("Issued access token", "clientID", client.ID, "jti", tok.Claims.ID, "scope", tok.Claims.Scope, "aud", aud, "kid", tok.KeyID,
-		"serviceAccount", client.ServiceAccount, "grantType", gt, "jkt", jkt)
+		"serviceAccount", client.ServiceAccount, "grantType", gt, "jkt", jkt, "x5t", x5t)
 	if exchange {
 		issuedType = TokenTypeAccessToken
 	}

@@ -83,6 +83,15 @@ type GatewayRouteSpec struct {
 	// +optional
 	AllowAnonymous bool `json:"allowAnonymous,omitempty"`
 
+	// requireDPoP, when true, accepts only DPoP-bound tokens (RFC 9449,
+	// cnf.jkt) sent with a proof: a bearer token is refused (401,
+	// dpop_required), and the route's resource metadata says
+	// dpop_bound_access_tokens_required. Any client may get such tokens;
+	// an OAuthClient's token Secret holds a bearer token, refused here.
+	// With allowAnonymous, requests without a token still pass.
+	// +optional
+	RequireDPoP bool `json:"requireDPoP,omitempty"`
+
 	// timeout bounds each request to the backend; 0 means no limit. Defaults
 	// to 60s for HTTP routes and to no limit for MCP and A2A routes, whose
 	// responses are long-lived streams.

@@ -136,6 +136,16 @@ type OAuthClientSpec struct {
 	// with tokenSecret, whose tokens are bearer tokens.
 	// +optional
 	RequireDPoP bool `json:"requireDPoP,omitempty"`
+
+	// tlsClientAuth, when true, makes the controller keep a client
+	// certificate signed by scopegate's own CA (the default TLS mode; the
+	// other modes issue none) in the credentials Secret (tls.crt, tls.key; renewed at two thirds of its
+	// lifetime). Presented to the token endpoint it authenticates the
+	// client (tls_client_auth, RFC 8705 §2.1), and the tokens obtained over
+	// it are bound to it (cnf.x5t#S256, RFC 8705 §3): the gateway accepts
+	// them only over a connection that presents the same certificate.
+	// +optional
+	TLSClientAuth bool `json:"tlsClientAuth,omitempty"`
 }
 
 // TokenSecretSpec declares a Secret holding an access token that the

@@ -30,6 +30,7 @@ func Route(gr *scopegatev1alpha1.GatewayRoute) *gateway.Route {
 		ScopeMatchAll:     s.ScopeMatch == scopegatev1alpha1.ScopeMatchAll,
 		Audiences:         scopegatev1alpha1.AudienceStrings(s.Audiences),
 		AllowAnonymous:    s.AllowAnonymous,
+		RequireDPoP:       s.RequireDPoP,
 		CreationTimestamp: gr.CreationTimestamp.Time,
 	}
 	if rt.Protocol == "" {

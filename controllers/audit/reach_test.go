@@ -62,6 +62,9 @@ func TestReaches(t *testing.T) {
 			route("g", "/g", "MCP", []string{"mcp", "a2a"}, func(r *scopegatev1alpha1.GatewayRoute) { r.Spec.ScopeMatch = scopegatev1alpha1.ScopeMatchAll }), false},
 		{"an anonymous route is reached by anyone", client([]string{"reports:read"}, []string{"api"}),
 			route("p", "/p", "HTTP", []string{"mcp"}, func(r *scopegatev1alpha1.GatewayRoute) { r.Spec.AllowAnonymous = true }), true},
+		{"a route that requires DPoP is reached by a client whose token Secret holds a bearer token: any client may get a bound token",
+			client([]string{"mcp:github:read"}, nil, func(c *scopegatev1alpha1.OAuthClient) { c.Spec.TokenSecret = &scopegatev1alpha1.TokenSecretSpec{} }),
+			route("d", "/d", "MCP", []string{"mcp:github:read"}, func(r *scopegatev1alpha1.GatewayRoute) { r.Spec.RequireDPoP = true }), true},
 		{"a route requiring nothing needs only an audience", client([]string{"reports:read"}, []string{"api"}), route("h", "/h", "", nil), true},
 		{"a suspended client reaches nothing", client([]string{"admin"}, nil, func(c *scopegatev1alpha1.OAuthClient) { c.Spec.Suspended = true }), mcpRoute, false},
 		{"a client being deleted reaches nothing", client([]string{"admin"}, nil, func(c *scopegatev1alpha1.OAuthClient) {
@@ -75,6 +78,15 @@ func TestReaches(t *testing.T) {
 				t.Errorf("Reaches = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestRouteCarriesRequireDPoP(t *testing.T) {
+	for _, want := range []bool{true, false} {
+		r := route("d", "/d", "MCP", nil, func(r *scopegatev1alpha1.GatewayRoute) { r.Spec.RequireDPoP = want })
+		if got := Route(&r).RequireDPoP; got != want {
+			t.Errorf("spec.requireDPoP %v became RequireDPoP %v", want, got)
+		}
 	}
 }
 

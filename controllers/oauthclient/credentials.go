@@ -102,6 +102,12 @@ func (r *Reconciler) reconcileCredentials(ctx context.Context, p *pass) (ctrl.Re
 	if !obj.UsesClientSecret() {
 		msg = fmt.Sprintf("Credentials Secret %s holds the client_id and token_url; the ServiceAccount tokens of spec.serviceAccounts authenticate, no client secret exists", name)
 	}
+	switch {
+	case obj.Spec.TLSClientAuth && r.Options.ClientCerts == nil:
+		msg += "; no client certificate: spec.tlsClientAuth needs scopegate's own CA (--tls-mode=auto)"
+	case obj.Spec.TLSClientAuth:
+		msg += ", and tls.crt and tls.key the client certificate"
+	}
 	p.setCondition(scopegatev1alpha1.ConditionCredentialsReady, metav1.ConditionTrue, scopegatev1alpha1.ReasonReady, msg)
 
 	var res ctrl.Result
@@ -109,6 +115,10 @@ func (r *Reconciler) reconcileCredentials(ctx context.Context, p *pass) (ctrl.Re
 		// Come back when the previous secret's grace period ends, to drop
 		// its digest.
 		res.RequeueAfter = ch.PreviousNotAfter.Sub(p.now) + time.Second
+	}
+	if at := ch.ClientCertRenewAt; !at.IsZero() && (res.RequeueAfter == 0 || at.Sub(p.now) < res.RequeueAfter) {
+		// Come back to renew the client certificate.
+		res.RequeueAfter = at.Sub(p.now) + time.Second
 	}
 	return res, false, nil
 }

@@ -102,11 +102,16 @@ type credentialsChange struct {
 	// PreviousNotAfter is when the previous secret stops working, zero when
 	// there is none; the controller comes back then to drop it.
 	PreviousNotAfter time.Time
+	// ClientCert: tls.crt and tls.key were issued or removed
+	// (spec.tlsClientAuth); ClientCertRenewAt is when the certificate is
+	// due for renewal, zero when there is none.
+	ClientCert        bool
+	ClientCertRenewAt time.Time
 }
 
 // Changed reports whether the Secret must be written.
 func (c credentialsChange) Changed() bool {
-	return c.Rotated || c.Regenerated || c.SecretRemoved || len(c.Repaired) > 0 || c.PreviousDropped || c.Metadata || c.Bundle
+	return c.Rotated || c.Regenerated || c.SecretRemoved || len(c.Repaired) > 0 || c.PreviousDropped || c.Metadata || c.Bundle || c.ClientCert
 }
 
 // convergeBundle makes ca.crt of s the bundle (removed when there is none)
@@ -156,7 +161,9 @@ func convergeCredentials(s *corev1.Secret, c *scopegatev1alpha1.OAuthClient, o *
 		// authenticates no one, on no replica.
 		ch.SecretRemoved = dropClientSecret(s)
 		repairCredentialKeys(s, c, o, &ch)
-		return ch, nil
+		var err error
+		ch.ClientCert, ch.ClientCertRenewAt, err = convergeClientCert(s, c, o, now)
+		return ch, err
 	}
 	current, valid := currentDigest(s)
 
@@ -178,6 +185,10 @@ func convergeCredentials(s *corev1.Secret, c *scopegatev1alpha1.OAuthClient, o *
 		ch.Rotated = true
 	}
 	repairCredentialKeys(s, c, o, &ch)
+	var err error
+	if ch.ClientCert, ch.ClientCertRenewAt, err = convergeClientCert(s, c, o, now); err != nil {
+		return ch, err
+	}
 
 	_, hasDigest := s.Annotations[scopegatev1alpha1.AnnotationPreviousSecretDigest]
 	_, hasNotAfter := s.Annotations[scopegatev1alpha1.AnnotationPreviousSecretNotAfter]

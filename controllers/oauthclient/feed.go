@@ -89,7 +89,9 @@ func ClientFor(obj *scopegatev1alpha1.OAuthClient, secret *corev1.Secret) *regis
 		PluginID:  obj.Spec.PluginID,
 		Suspended: obj.Spec.Suspended,
 
-		RequireDPoP: obj.Spec.RequireDPoP,
+		RequireDPoP:   obj.Spec.RequireDPoP,
+		TLSClientAuth: obj.Spec.TLSClientAuth,
+		UID:           string(obj.UID),
 	}
 	for _, g := range obj.Spec.GrantTypes {
 		c.GrantTypes = append(c.GrantTypes, string(g))

@@ -19,3 +19,15 @@ func TestClientForCarriesRequireDPoP(t *testing.T) {
 		}
 	}
 }
+
+func TestClientForCarriesTLSClientAuthAndTheUID(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		obj := &scopegatev1alpha1.OAuthClient{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "agent", UID: "uid-7"},
+			Spec:       scopegatev1alpha1.OAuthClientSpec{Scopes: []scopegatev1alpha1.Scope{"mcp"}, TLSClientAuth: on},
+		}
+		if c := ClientFor(obj, nil); c.TLSClientAuth != on || c.UID != "uid-7" {
+			t.Fatalf("spec.tlsClientAuth %v became TLSClientAuth %v, UID %q in the registry", on, c.TLSClientAuth, c.UID)
+		}
+	}
+}

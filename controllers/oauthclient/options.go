@@ -59,6 +59,9 @@ type Options struct {
 	// in the scopegate-ca ConfigMap of every namespace holding an
 	// OAuthClient. nil (TLS off) publishes none.
 	CABundle CABundle
+	// ClientCerts signs the client certificates of clients with
+	// spec.tlsClientAuth; nil (TLS not in auto mode) issues none.
+	ClientCerts ClientCertIssuer
 }
 
 // CABundle is the source of the published CA bundle

@@ -38,10 +38,11 @@ type Claims struct {
 
 // Confirmation is the cnf claim (RFC 7800 §3.1): the key a sender must
 // prove it holds to use the token. JKT is the RFC 7638 thumbprint of a
-// DPoP key (RFC 9449 §6.1); an mTLS binding (RFC 8705 §3.1, x5t#S256)
-// would be a member beside it.
+// DPoP key (RFC 9449 §6.1); X5TS256 the SHA-256 thumbprint (base64url) of
+// the client certificate the token is bound to (RFC 8705 §3.1).
 type Confirmation struct {
-	JKT string `json:"jkt,omitempty"`
+	JKT     string `json:"jkt,omitempty"`
+	X5TS256 string `json:"x5t#S256,omitempty"`
 }
 
 // Token types (RFC 6749 §7.1): the token_type of a token response and of

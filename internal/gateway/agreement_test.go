@@ -170,6 +170,16 @@ func TestExplainTheGatewayAndTheAuditAgree(t *testing.T) {
 		}, client: &Declared{Scopes: declared.Scopes, Audiences: declared.Audiences, Suspended: true}, reaches: false},
 		{reason: ReasonAuthorized, status: 200, request: bound, proof: proofBy(key), client: declared, reaches: true},
 		{reason: ReasonDPoPRequired, status: 401, request: bound, client: declared, reaches: true},
+		// A route that requires DPoP refuses an unbound bearer token; the
+		// audit still counts the client, which may get a bound token.
+		{reason: ReasonDPoPRequired, status: 401, request: func(t *testing.T, rf *realFixture) string {
+			setRoute(t, rf, func(rt *Route) { rt.RequireDPoP = true })
+			return good(t, rf)
+		}, client: declared, reaches: true},
+		{reason: ReasonAuthorized, status: 200, request: func(t *testing.T, rf *realFixture) string {
+			setRoute(t, rf, func(rt *Route) { rt.RequireDPoP = true })
+			return bound(t, rf)
+		}, proof: proofBy(key), client: declared, reaches: true},
 		{reason: ReasonInvalidDPoPProof, status: 401, request: bound, proof: proofBy(dpoptest.NewES256(t)), client: declared, reaches: true},
 		{reason: ReasonInvalidDPoPProof, status: 401, request: good, proof: proofBy(key), client: declared, reaches: true},
 		{reason: ReasonInvalidDPoPProof, status: 401, request: bound, proof: func(t *testing.T, rf *realFixture, tok string) string {
@@ -179,6 +189,9 @@ func TestExplainTheGatewayAndTheAuditAgree(t *testing.T) {
 				t.Fatalf("the proof's first use: %d", res.StatusCode)
 			}
 			return p
+		}, client: declared, reaches: true},
+		{reason: ReasonCertificateMismatch, status: 401, request: func(t *testing.T, rf *realFixture) string {
+			return rf.forge(t, func(c *accesstoken.Claims) { c.Confirmation = &accesstoken.Confirmation{X5TS256: "bm90LXByZXNlbnRlZA"} })
 		}, client: declared, reaches: true},
 		{reason: ReasonInsufficientScope, status: 403, request: token([]string{"mcp"}, []string{"mcp"}),
 			client: &Declared{Scopes: []string{"mcp"}, Audiences: []string{"mcp"}}, reaches: false},

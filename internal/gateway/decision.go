@@ -35,6 +35,9 @@ type facts struct {
 	// header itself is refused (two of them, empty).
 	proof    string
 	proofErr error
+	// certThumbprint is the x5t#S256 of the verified client certificate
+	// of the connection ("" when none, and when explaining).
+	certThumbprint string
 	// hypothetical, when set, stands for a token instead of verifying one:
 	// explain's "what could this client do" (claims of a token the client
 	// could hold, or the error a registry lookup ended in).
@@ -60,6 +63,7 @@ func requestFacts(r *http.Request) facts {
 	f := facts{method: r.Method, path: r.URL.Path, rawPath: r.URL.EscapedPath(), upgrade: r.Header.Get("Upgrade") != "", preflight: isCORSPreflight(r),
 		header: r.Header, contentLength: r.ContentLength, chunked: len(r.TransferEncoding) > 0}
 	f.token, f.creds = BearerToken(r)
+	f.certThumbprint = clientCertThumbprint(r)
 	if f.creds == DPoP || len(r.Header[dpopHeader]) > 0 {
 		f.proof, f.proofErr = dpop.FromHeader(r.Header)
 	}

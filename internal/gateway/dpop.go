@@ -17,11 +17,29 @@ var dpopHeader = http.CanonicalHeaderKey(dpop.Header)
 // path as sent; ath: the token's hash), fresh and not seen before on this
 // replica; sent as a bearer token it is refused (dpop_required). A token
 // without cnf in the DPoP scheme is refused too: the scheme promises a
-// binding the token does not have. Explaining (peekTokens) checks the proof
-// without using it up.
+// binding the token does not have. On a route that requires DPoP
+// (Route.RequireDPoP) an unbound bearer token is refused (dpop_required)
+// too; a hypothetical token (explain's "what could this client do") passes
+// there, since any client may get a bound one. Explaining (peekTokens) checks the proof without using it up.
 func (g *Gateway) decideBinding(v *verdict, f *facts, rt *Route, c *accesstoken.Claims, mode limitMode) bool {
+	if !g.decideCertBinding(v, f, rt, c) {
+		return false
+	}
 	bound := c.Confirmation != nil && c.Confirmation.JKT != ""
 	switch {
+	case !bound && f.creds != DPoP && rt.RequireDPoP && f.hypothetical != nil:
+		// Explaining what a client could do: any client may get a bound
+		// token by sending a proof with its token request (as Reaches).
+		v.check(func() Check {
+			return Check{Name: "dpop", Passed: true, Detail: "the route requires DPoP-bound tokens (requireDPoP); the client may get one by sending a DPoP proof to the token endpoint"}
+		})
+		return true
+	case !bound && f.creds != DPoP && rt.RequireDPoP:
+		v.check(func() Check {
+			return Check{Name: "dpop", Detail: "the route requires DPoP-bound tokens (requireDPoP) and the token is a bearer token"}
+		})
+		v.deny(g.dpopError(rt, "invalid_token", "the route requires a DPoP-bound token: request one with a DPoP proof and send it with the DPoP scheme", ReasonDPoPRequired))
+		return false
 	case !bound && f.creds != DPoP:
 		return true
 	case bound && f.creds != DPoP:

@@ -63,6 +63,7 @@ type ExplainedRoute struct {
 	ScopeMatch     string   `json:"scopeMatch"`
 	Audiences      []string `json:"audiences"`
 	AllowAnonymous bool     `json:"allowAnonymous"`
+	RequireDPoP    bool     `json:"requireDPoP,omitempty"`
 }
 
 // Explanation is the gateway's decision about an ExplainRequest. It never
@@ -265,5 +266,6 @@ func explainedRoute(rt *Route) *ExplainedRoute {
 		match = "All"
 	}
 	return &ExplainedRoute{Key: rt.Key, PathPrefix: rt.PathPrefix, Protocol: string(rt.Protocol),
-		RequiredScopes: slices.Clone(rt.RequiredScopes), ScopeMatch: match, Audiences: slices.Clone(rt.Audiences), AllowAnonymous: rt.AllowAnonymous}
+		RequiredScopes: slices.Clone(rt.RequiredScopes), ScopeMatch: match, Audiences: slices.Clone(rt.Audiences), AllowAnonymous: rt.AllowAnonymous,
+		RequireDPoP: rt.RequireDPoP}
 }

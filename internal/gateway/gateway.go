@@ -38,6 +38,10 @@ type Options struct {
 	Table *Table
 	// TrustedProxies are the peers whose X-Forwarded-* headers are believed.
 	TrustedProxies []netip.Prefix
+	// ClientCertificates: the listener verifies client certificates, so
+	// certificate-bound tokens (RFC 8705) can be used; the routes'
+	// metadata says so.
+	ClientCertificates bool
 	// Transport sends requests to backends; nil means a shared
 	// http.Transport tuned for connection reuse.
 	Transport http.RoundTripper
@@ -100,6 +104,7 @@ type Gateway struct {
 	registry       *registry.Registry
 	issuer         string
 	gatewayURL     string
+	clientCerts    bool
 	table          *Table
 	trustedProxies []netip.Prefix
 	log            logr.Logger
@@ -157,6 +162,7 @@ func New(opts Options) (*Gateway, error) {
 		registry:       opts.Registry,
 		issuer:         opts.Issuer,
 		gatewayURL:     strings.TrimSuffix(opts.GatewayURL, "/"),
+		clientCerts:    opts.ClientCertificates,
 		table:          opts.Table,
 		trustedProxies: opts.TrustedProxies,
 		log:            opts.Log,

@@ -18,6 +18,12 @@ type resourceMetadata struct {
 	// DPoPSigningAlgValuesSupported are the algorithms DPoP proofs may use
 	// here (RFC 9728 §2).
 	DPoPSigningAlgValuesSupported []string `json:"dpop_signing_alg_values_supported"`
+	// DPoPBoundAccessTokensRequired: the route accepts only DPoP-bound
+	// tokens (RFC 9728 §2; omitted, it means false).
+	DPoPBoundAccessTokensRequired bool `json:"dpop_bound_access_tokens_required,omitempty"`
+	// TLSClientCertificateBoundAccessTokens: certificate-bound tokens
+	// (RFC 8705) are accepted here (RFC 9728 §2).
+	TLSClientCertificateBoundAccessTokens bool `json:"tls_client_certificate_bound_access_tokens,omitempty"`
 }
 
 // resourceURL is a route's resource identifier: <gateway-url><pathPrefix>.
@@ -49,5 +55,8 @@ func (g *Gateway) serveMetadata(w http.ResponseWriter, rt *Route) {
 		ResourceName:           rt.Key,
 
 		DPoPSigningAlgValuesSupported: g.dpop.Algorithms(),
+		DPoPBoundAccessTokensRequired: rt.RequireDPoP,
+
+		TLSClientCertificateBoundAccessTokens: g.clientCerts,
 	})
 }

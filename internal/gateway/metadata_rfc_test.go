@@ -12,10 +12,12 @@ func TestProtectedResourceMetadataConformsToRFC9728(t *testing.T) {
 	be := echoBackend(t, "github")
 	f.gw.Table().Set(githubRoute(t, be.URL))
 	f.gw.Table().Set(&Route{Key: "team-a/open", PathPrefix: "/open", Endpoints: githubRoute(t, be.URL).Endpoints, AllowAnonymous: true})
+	f.gw.Table().Set(&Route{Key: "team-a/bound", PathPrefix: "/bound", Endpoints: githubRoute(t, be.URL).Endpoints, RequiredScopes: []string{"mcp"}, RequireDPoP: true})
 
 	for _, tc := range []struct{ name, path, resource string }{
 		{name: "A route with required scopes conforms", path: "/.well-known/oauth-protected-resource/mcp/github", resource: "https://gw.example/mcp/github"},
 		{name: "A route without required scopes omits scopes_supported and conforms", path: "/.well-known/oauth-protected-resource/open", resource: "https://gw.example/open"},
+		{name: "A route that requires DPoP conforms", path: "/.well-known/oauth-protected-resource/bound", resource: "https://gw.example/bound"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := f.do(t, "GET", tc.path, "", nil)

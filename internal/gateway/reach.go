@@ -76,7 +76,8 @@ type Declared struct {
 // (ScopesSatisfied; an anonymous route needs none), and it may obtain one of
 // the route's audiences (AudienceAllowed; any, when it has no allow-list).
 // It is the gateway's scope and audience checks applied to the best token
-// the client could obtain.
+// the client could obtain. A route's requireDPoP does not change it: any
+// client may send a DPoP proof with its token request and get a bound token.
 func Reaches(rt *Route, gatewayURL string, c Declared) bool {
 	if c.Suspended {
 		return false

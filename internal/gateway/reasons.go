@@ -35,6 +35,9 @@ const (
 	// bound) (RFC 9449 §7).
 	ReasonDPoPRequired     = "dpop_required"
 	ReasonInvalidDPoPProof = "invalid_dpop_proof"
+	// A token bound to a client certificate (RFC 8705 §3) over a
+	// connection without that certificate.
+	ReasonCertificateMismatch = "certificate_mismatch"
 
 	// The token verifies but does not fit the route (403).
 	ReasonInsufficientScope = "insufficient_scope"
@@ -69,6 +72,7 @@ var Reasons = []string{
 	ReasonNoRoute, ReasonAmbiguousPath, ReasonMethodNotAllowed, ReasonMissingToken, ReasonMalformedAuthorization,
 	ReasonBadSignature, ReasonExpired, ReasonNotYetValid, ReasonForeignIssuer, ReasonInvalidToken,
 	ReasonRevoked, ReasonClientDeleted, ReasonClientSuspended, ReasonDPoPRequired, ReasonInvalidDPoPProof,
+	ReasonCertificateMismatch,
 	ReasonInsufficientScope, ReasonAudienceMismatch,
 	ReasonToolDenied, ReasonPromptDenied, ReasonResourceDenied, ReasonMethodDenied,
 	ReasonJSONRPCInvalid, ReasonBodyTooLarge, ReasonMCPHeaderMismatch, ReasonUpgradeRefused,

@@ -66,6 +66,9 @@ type Route struct {
 	// anonymous requests); nil means none.
 	RateLimit      *registry.RateLimit
 	AllowAnonymous bool
+	// RequireDPoP accepts only DPoP-bound tokens (cnf.jkt) with a proof
+	// (decideBinding); bearer tokens are refused.
+	RequireDPoP bool
 	// Timeout bounds each forwarded request; 0 means none.
 	Timeout time.Duration
 	// Items governs an MCP route's tools, prompts and resources, or an A2A

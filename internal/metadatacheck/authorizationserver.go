@@ -78,6 +78,8 @@ func AuthorizationServer(body []byte, issuer string) []error {
 
 	// RFC 9449 §5.1 and §4.2: DPoP algorithms are asymmetric.
 	d.algs("RFC 9449 §5.1", "dpop_signing_alg_values_supported", true)
+	// RFC 8705 §3.3: certificate-bound tokens, a boolean.
+	d.boolean("RFC 8705 §3.3", "tls_client_certificate_bound_access_tokens")
 
 	d.noEmptyArrays("RFC 8414 §3.2")
 	return d.errs

@@ -61,6 +61,7 @@ func TestAuthorizationServerFindsEveryViolation(t *testing.T) {
 		{name: "client_secret_jwt at revocation without its algorithms is refused", doc: mutate(validAS(), "revocation_endpoint_auth_methods_supported", []any{"client_secret_jwt"}), want: "revocation_endpoint_auth_signing_alg_values_supported MUST be present"},
 		{name: "A none signing algorithm is refused", doc: mutate(validAS(), "token_endpoint_auth_signing_alg_values_supported", []any{"none"}), want: "MUST NOT hold none"},
 		{name: "A symmetric DPoP algorithm is refused", doc: mutate(validAS(), "dpop_signing_alg_values_supported", []any{"HS256"}), want: "symmetric"},
+		{name: "A non-boolean tls_client_certificate_bound_access_tokens is refused", doc: mutate(validAS(), "tls_client_certificate_bound_access_tokens", "true"), want: "must be a boolean"},
 		{name: "A list that is not an array is refused", doc: mutate(validAS(), "scopes_supported", "mcp"), want: "must be a JSON array"},
 		{name: "An endpoint with a fragment is refused", doc: mutate(validAS(), "token_endpoint", issuer+"/token#x"), want: "fragment"},
 		{name: "A document that is not an object is refused", doc: []byte(`[]`), want: "not a JSON object"},

@@ -37,6 +37,12 @@ type Client struct {
 	// without a DPoP proof (RFC 9449 §5.2's dpop_bound_access_tokens):
 	// every token it obtains there is bound to a key.
 	RequireDPoP bool
+	// TLSClientAuth: a client certificate from scopegate's CA naming UID
+	// authenticates this client (RFC 8705 §2.1), and binds its tokens.
+	TLSClientAuth bool
+	// UID is the OAuthClient's UID, which its client certificates name: a
+	// client deleted and created again does not accept the old ones.
+	UID string
 	// RateLimit is enforced per client at the gateway; nil means none.
 	RateLimit *RateLimit
 	// Secrets are the digests of the secrets that authenticate this client:

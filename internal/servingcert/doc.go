@@ -22,4 +22,8 @@
 // listener serves; tls.Config.GetCertificate reads it on each handshake, so
 // a new certificate applies to new connections at once while open ones keep
 // theirs, and no listener restarts.
+//
+// In auto mode the CA also signs the client certificates of OAuthClients
+// with tlsClientAuth (clientcert.go, RFC 8705), and the listeners ask for
+// an optional client certificate that must chain to the bundle.
 package servingcert

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -68,6 +69,9 @@ type IssuerOptions struct {
 // SecretLoader; the issuer never touches their Source.
 type Issuer struct {
 	opts IssuerOptions
+	// cas is the CA set the last Reconcile read or wrote, for client
+	// certificates (IssueClient).
+	cas atomic.Pointer[[]CA]
 }
 
 // NewIssuer returns an Issuer.
@@ -124,6 +128,7 @@ func (i *Issuer) Reconcile(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("maintain CA Secret %s: %w", i.opts.CASecret, err)
 	}
+	i.cas.Store(&cas)
 	err = retry.OnError(retry.DefaultRetry, retriable, func() error {
 		return i.reconcileLeaf(ctx, cas)
 	})
@@ -131,6 +136,23 @@ func (i *Issuer) Reconcile(ctx context.Context) error {
 		return fmt.Errorf("maintain TLS Secret %s: %w", i.opts.TLSSecret, err)
 	}
 	return nil
+}
+
+// IssueClient signs a client certificate for an OAuthClient with the
+// active CA of the last Reconcile (IssueClientLeaf), valid for the serving
+// certificate's lifetime. Before the first Reconcile it fails with
+// ErrNoClientCA.
+func (i *Issuer) IssueClient(clientID, uid string) (Leaf, error) {
+	cas := i.cas.Load()
+	if cas == nil {
+		return Leaf{}, ErrNoClientCA
+	}
+	now := i.opts.Clock.Now()
+	active, ok := Active(*cas, now)
+	if !ok {
+		return Leaf{}, ErrNoClientCA
+	}
+	return IssueClientLeaf(active, clientID, uid, now, i.opts.CertLifetime)
 }
 
 func retriable(err error) bool { return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) }

@@ -45,6 +45,7 @@ func Setup(mgr ctrl.Manager, cfg *Config, log logr.Logger) (*Source, part.Part, 
 		}
 		p.Serve = part.Runnables(loader)
 		p.Lead = part.Runnables(iss)
+		src.issuer = iss
 	case ModeSecret:
 		loader, err := NewSecretLoader(mgr.GetConfig(), mgr.GetRESTMapper(), cfg.Secret, src, log)
 		if err != nil {

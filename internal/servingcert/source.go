@@ -17,6 +17,10 @@ import (
 type Source struct {
 	cert   atomic.Pointer[tls.Certificate]
 	bundle atomic.Pointer[[]byte]
+	// clientCAs is the bundle as a pool, verifying client certificates;
+	// issuer, set in auto mode only, signs them.
+	clientCAs atomic.Pointer[x509.CertPool]
+	issuer    *Issuer
 
 	mu   sync.Mutex
 	subs []chan struct{}
@@ -88,6 +92,9 @@ func (s *Source) Load(certPEM, keyPEM, bundle []byte) (certChanged, bundleChange
 	if !bytes.Equal(s.Bundle(), bundle) {
 		b := bytes.Clone(bundle)
 		s.bundle.Store(&b)
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(b)
+		s.clientCAs.Store(pool)
 		bundleChanged = true
 		s.notify()
 	}
@@ -129,10 +136,44 @@ func sameChain(a, b *tls.Certificate) bool {
 // TLSConfig is the listeners' configuration: TLS 1.2 or later (Go
 // negotiates 1.3 whenever the client offers it), HTTP/2 or HTTP/1.1 by ALPN
 // (RFC 7301), the certificate read from s on every handshake.
+//
+// In auto mode the listeners also ask for a client certificate (RFC 8705):
+// one is optional, and one that is sent must chain to the CA bundle for
+// client authentication, or the handshake fails. Its holder is decided on
+// later (the token endpoint, the gateway's cnf check).
 func (s *Source) TLSConfig() *tls.Config {
-	return &tls.Config{
+	base := &tls.Config{
 		MinVersion:     tls.VersionTLS12,
 		NextProtos:     []string{"h2", "http/1.1"},
 		GetCertificate: s.GetCertificate,
 	}
+	if s.issuer == nil {
+		return base
+	}
+	base.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		c := base.Clone()
+		c.GetConfigForClient = nil
+		c.ClientAuth = tls.VerifyClientCertIfGiven
+		c.ClientCAs = s.clientCAs.Load()
+		if c.ClientCAs == nil {
+			c.ClientAuth = tls.NoClientCert
+		}
+		return c, nil
+	}
+	return base
+}
+
+// ClientCertificates reports whether the listeners accept client
+// certificates and IssueClientCertificate can sign them (auto mode).
+func (s *Source) ClientCertificates() bool { return s != nil && s.issuer != nil }
+
+// IssueClientCertificate signs a client certificate for the OAuthClient
+// clientID with UID uid (Issuer.IssueClient); ErrNoClientCA outside auto
+// mode or before the leader's issuer read the CA set.
+func (s *Source) IssueClientCertificate(clientID, uid string) (certPEM, keyPEM []byte, err error) {
+	if !s.ClientCertificates() {
+		return nil, nil, ErrNoClientCA
+	}
+	leaf, err := s.issuer.IssueClient(clientID, uid)
+	return leaf.CertPEM, leaf.KeyPEM, err
 }

@@ -120,13 +120,18 @@ var _ = Describe("The CRDs", func() {
 		Expect(auth).To(Equal("secret"))
 	})
 
-	It("accept requireDPoP without a token Secret, and with one when it is false", func() {
+	It("accept requireDPoP without a token Secret, and with one when it is false, and tlsClientAuth", func() {
 		ns := newNamespace()
 		Expect(create(ns, `
 apiVersion: scopegate.dev/v1alpha1
 kind: OAuthClient
 metadata: {name: dpop}
 spec: {scopes: [mcp], requireDPoP: true}`)).To(Succeed())
+		Expect(create(ns, `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: mtls}
+spec: {scopes: [mcp], tlsClientAuth: true}`)).To(Succeed())
 		Expect(create(ns, `
 apiVersion: scopegate.dev/v1alpha1
 kind: OAuthClient
@@ -188,6 +193,21 @@ spec:
       requiredScopes: ["a2a:agent:admin"]
       scopeMatch: All
 `)).To(Succeed())
+	})
+
+	It("accept a GatewayRoute that requires DPoP-bound tokens", func() {
+		ns := newNamespace()
+		Expect(create(ns, `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: dpop}
+spec: {pathPrefix: /x, requireDPoP: true, backend: {url: "http://127.0.0.1:3001"}}`)).To(Succeed())
+		route := &unstructured.Unstructured{}
+		route.SetAPIVersion("scopegate.dev/v1alpha1")
+		route.SetKind("GatewayRoute")
+		Expect(k8s.Get(ctx, key(ns, "dpop"), route)).To(Succeed())
+		required, _, _ := unstructured.NestedBool(route.Object, "spec", "requireDPoP")
+		Expect(required).To(BeTrue())
 	})
 
 	DescribeTable("refuse a bad manifest with a message naming the field",
@@ -463,6 +483,16 @@ apiVersion: scopegate.dev/v1alpha1
 kind: GatewayRoute
 metadata: {name: bad}
 spec: {pathPrefix: /x, backend: {url: "https://backend.example", tls: {caSecretRef: {key: ca.crt}}}}`, "spec.backend.tls.caSecretRef.name"),
+		Entry("an OAuthClient whose tlsClientAuth is not a boolean", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], tlsClientAuth: "yes"}`, "spec.tlsClientAuth"),
+		Entry("a GatewayRoute whose requireDPoP is not a boolean", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /x, requireDPoP: "yes", backend: {url: "http://127.0.0.1:3001"}}`, "spec.requireDPoP"),
 	)
 })
 
