@@ -115,6 +115,8 @@ type verdict struct {
 	// buckets of the rules its items fall under.
 	lists       []listRequest
 	itemBuckets []bucketRef
+	// call is what the inspected body asked for (rpclabels.go).
+	call rpcCall
 
 	// explain records checks; checks are the steps that ran.
 	explain bool
