@@ -153,6 +153,8 @@ var _ = Describe("MCP tool access in OAuthClient status", func() {
 				Namespace: ns, Name: "notes", AllowedTools: []string{"list_notes", "get_note"}, AllowedToolCount: 2,
 				DeniedTools: []string{"delete_note"}, DeniedToolCount: 1, UnlistedTools: scopegatev1alpha1.ToolAllowed,
 			}}))
+			// The read scope is required by a rule, not by a route: used.
+			g.Expect(getClient(ns, "reader").Status.UnusedScopes).To(BeEmpty())
 		}).Should(Succeed())
 
 		By("a rule change alone (scopes and prefix unchanged) reaching the client")
