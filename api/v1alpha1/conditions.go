@@ -80,6 +80,13 @@ const (
 	// ConditionScopesSatisfiable (GatewayRoute): at least one OAuthClient may
 	// hold a scope that satisfies the route.
 	ConditionScopesSatisfiable = "ScopesSatisfiable"
+
+	// ConditionItemRulesSatisfiable (GatewayRoute): every item rule
+	// (spec.mcp.rules, spec.a2a.rules) can be satisfied by some OAuthClient
+	// that reaches the route; see status.unsatisfiableItemRules. Absent on
+	// a route without item rules. It does not affect Ready: the route's
+	// other items still serve.
+	ConditionItemRulesSatisfiable = "ItemRulesSatisfiable"
 )
 
 // Condition reasons.
@@ -125,4 +132,7 @@ const (
 	ReasonNoAuthorizedClient = "NoAuthorizedClient"
 	ReasonAnonymousAllowed   = "AnonymousAllowed"
 	ReasonNoScopesRequired   = "NoScopesRequired"
+	// ItemRulesSatisfiable reasons.
+	ReasonItemRulesSatisfiable  = "ItemRulesSatisfiable"
+	ReasonUnsatisfiableItemRule = "UnsatisfiableItemRule"
 )

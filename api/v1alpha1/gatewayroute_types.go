@@ -193,7 +193,7 @@ type GatewayRouteStatus struct {
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// conditions: Accepted, BackendResolved, ScopesSatisfiable, Reachable,
-	// Ready.
+	// Ready, and ItemRulesSatisfiable on a route with item rules.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -212,6 +212,21 @@ type GatewayRouteStatus struct {
 	// an audience the route accepts.
 	// +optional
 	AuthorizedClients int32 `json:"authorizedClients"`
+
+	// itemRules is how many item rules the gateway applies to this route:
+	// spec.mcp.rules on an MCP route, spec.a2a.rules on an A2A route.
+	// +optional
+	ItemRules int32 `json:"itemRules,omitempty"`
+
+	// unsatisfiableItemRules are the indexes (from 0) of the item rules no
+	// OAuthClient can satisfy: none that reaches the route (see
+	// authorizedClients) may also hold scopes that satisfy the rule's
+	// requiredScopes, so the rule's items are refused to every caller. The
+	// ItemRulesSatisfiable condition says the same in words.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=128
+	UnsatisfiableItemRules []int32 `json:"unsatisfiableItemRules,omitempty"`
 }
 
 // GatewayRoute declares a route through the embedded gateway: a path prefix,

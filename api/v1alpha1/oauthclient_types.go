@@ -261,7 +261,68 @@ type OAuthClientStatus struct {
 	// +optional
 	// +listType=atomic
 	UnusedScopes []string `json:"unusedScopes,omitempty"`
+
+	// mcpTools says, for each MCP GatewayRoute this client reaches (the
+	// first 50 by namespace/name), which tools its item rules let the
+	// client call. Empty while the client is suspended.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=50
+	MCPTools []MCPToolAccess `json:"mcpTools,omitempty"`
 }
+
+// MCPToolAccess is what the tool rules of one MCP route (spec.mcp.rules)
+// let a client call, judged from its allowed scopes as the gateway would
+// judge a token holding all of them. The gateway sees tool names only in
+// requests, so this lists the rules' names and globs, not the backend's
+// tools. A tool matched by several rules is decided by the first, so a
+// glob in allowedTools may exclude names that deniedTools lists, and the
+// other way round.
+type MCPToolAccess struct {
+	// namespace of the GatewayRoute.
+	Namespace string `json:"namespace"`
+	// name of the GatewayRoute.
+	Name string `json:"name"`
+
+	// allowedTools are the tool names and globs, in rule order, whose rule
+	// this client's scopes satisfy (the first 20; allowedToolCount counts
+	// them all).
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=20
+	AllowedTools []string `json:"allowedTools,omitempty"`
+
+	// allowedToolCount is how many tool names and globs the rules allow.
+	// +optional
+	AllowedToolCount int32 `json:"allowedToolCount"`
+
+	// deniedTools are the tool names and globs, in rule order, whose rule
+	// this client's scopes do not satisfy (the first 20; deniedToolCount
+	// counts them all).
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=20
+	DeniedTools []string `json:"deniedTools,omitempty"`
+
+	// deniedToolCount is how many tool names and globs the rules deny.
+	// +optional
+	DeniedToolCount int32 `json:"deniedToolCount"`
+
+	// unlistedTools is what a tool no rule names gets: Allowed (the
+	// route's scopes suffice, also on a route without rules) or Denied
+	// (spec.mcp.unlisted: Deny).
+	// +kubebuilder:validation:Enum=Allowed;Denied
+	UnlistedTools ToolAccess `json:"unlistedTools"`
+}
+
+// ToolAccess is whether a client may call a tool.
+type ToolAccess string
+
+// Tool access values.
+const (
+	ToolAllowed ToolAccess = "Allowed"
+	ToolDenied  ToolAccess = "Denied"
+)
 
 // RouteReference names a GatewayRoute and its path prefix.
 type RouteReference struct {

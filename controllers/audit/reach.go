@@ -125,12 +125,17 @@ func ReachableRoutes(c *scopegatev1alpha1.OAuthClient, routes []scopegatev1alpha
 }
 
 // UnusedScopes are c's allowed scopes that satisfy no scope any route
-// requires, in c's order.
+// requires, itself or in one of its item rules, in c's order.
 func UnusedScopes(c *scopegatev1alpha1.OAuthClient, routes []scopegatev1alpha1.GatewayRoute) []string {
 	var required []string
 	for i := range routes {
 		if routes[i].DeletionTimestamp.IsZero() {
 			required = append(required, scopegatev1alpha1.ScopeStrings(routes[i].Spec.RequiredScopes)...)
+			if items := Route(&routes[i]).Items; items != nil {
+				for _, r := range items.Rules {
+					required = append(required, r.RequiredScopes...)
+				}
+			}
 		}
 	}
 	var out []string

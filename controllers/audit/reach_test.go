@@ -118,6 +118,18 @@ func TestUnusedScopes(t *testing.T) {
 	if got := UnusedScopes(c, routes); !slices.Equal(got, []string{"reports:write", "anonymous"}) {
 		t.Errorf("unused %v", got)
 	}
+
+	withRules := append(routes, route("notes", "/mcp/notes", "MCP", []string{"mcp"},
+		toolRules("", mcpRule([]string{"delete_note"}, "reports:write"))))
+	if got := UnusedScopes(c, withRules); !slices.Equal(got, []string{"anonymous"}) {
+		t.Errorf("a scope an item rule requires is reported unused: %v", got)
+	}
+	ignored := append(routes, route("api", "/api", "HTTP", nil, func(gr *scopegatev1alpha1.GatewayRoute) {
+		gr.Spec.MCP = &scopegatev1alpha1.MCPPolicy{Rules: []scopegatev1alpha1.MCPRule{mcpRule([]string{"x"}, "reports:write")}}
+	}))
+	if got := UnusedScopes(c, ignored); !slices.Equal(got, []string{"reports:write", "anonymous"}) {
+		t.Errorf("rules the gateway ignores (mcp on an HTTP route) count as using a scope: %v", got)
+	}
 }
 
 func TestAuthorizedClients(t *testing.T) {

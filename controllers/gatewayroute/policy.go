@@ -2,6 +2,7 @@ package gatewayroute
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
@@ -92,4 +93,24 @@ func reachablePolicy(n int32) (ok bool, reason, message string) {
 		return true, scopegatev1alpha1.ReasonAuthorizedClients, "1 OAuthClient may call this route"
 	}
 	return true, scopegatev1alpha1.ReasonAuthorizedClients, fmt.Sprintf("%d OAuthClients may call this route", n)
+}
+
+// itemRulesPolicy: every item rule of the route can be satisfied by some
+// OAuthClient that reaches it (audit.ItemRules); otherwise the message
+// names the rules (by index from 0) whose items every caller is refused.
+func itemRulesPolicy(count int32, unsatisfiable []int32) (ok bool, reason, message string) {
+	if len(unsatisfiable) == 0 {
+		return true, scopegatev1alpha1.ReasonItemRulesSatisfiable,
+			fmt.Sprintf("each of the %d item rules can be satisfied by an OAuthClient that reaches the route", count)
+	}
+	idx := make([]string, len(unsatisfiable))
+	for i, n := range unsatisfiable {
+		idx[i] = strconv.Itoa(int(n))
+	}
+	noun := "rule"
+	if len(unsatisfiable) > 1 {
+		noun = "rules"
+	}
+	return false, scopegatev1alpha1.ReasonUnsatisfiableItemRule,
+		fmt.Sprintf("no OAuthClient that reaches the route may hold scopes satisfying item %s %s: their items are refused to every caller", noun, strings.Join(idx, ", "))
 }

@@ -105,6 +105,13 @@ func (r *StatusReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	next.Status.AuthorizedClients = authorized
 	ready, rReason, rMsg := readyPolicy(next.Status.Conditions)
 	set(scopegatev1alpha1.ConditionReady, ready, rReason, rMsg)
+	next.Status.ItemRules, next.Status.UnsatisfiableItemRules = audit.ItemRules(&gr, clients.Items, r.GatewayURL)
+	if next.Status.ItemRules > 0 {
+		ok, reason, msg := itemRulesPolicy(next.Status.ItemRules, next.Status.UnsatisfiableItemRules)
+		set(scopegatev1alpha1.ConditionItemRulesSatisfiable, ok, reason, msg)
+	} else {
+		meta.RemoveStatusCondition(&next.Status.Conditions, scopegatev1alpha1.ConditionItemRulesSatisfiable)
+	}
 
 	next.Status.ObservedGeneration = gen
 	next.Status.URL = strings.TrimSuffix(r.GatewayURL, "/") + gateway.CleanPrefix(gr.Spec.PathPrefix)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/api/equality"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -20,8 +21,8 @@ import (
 // clients' reachableRoutes are computed again.
 const DefaultAuditDelay = 2 * time.Second
 
-// reconcileAudit sets status.reachableRoutes, reachableRouteCount and
-// unusedScopes from the routes in the cache (audit.Reaches). It writes
+// reconcileAudit sets status.reachableRoutes, reachableRouteCount,
+// unusedScopes and mcpTools from the routes in the cache (audit.Reaches). It writes
 // nothing itself: the status is patched once at the end of the pass, and
 // only when it changed.
 func (r *Reconciler) reconcileAudit(ctx context.Context, p *pass) (ctrl.Result, bool, error) {
@@ -32,15 +33,16 @@ func (r *Reconciler) reconcileAudit(ctx context.Context, p *pass) (ctrl.Result, 
 	st := &p.obj.Status
 	st.ReachableRoutes, st.ReachableRouteCount = audit.ReachableRoutes(p.obj, routes.Items, r.GatewayURL)
 	st.UnusedScopes = audit.UnusedScopes(p.obj, routes.Items)
+	st.MCPTools = audit.MCPTools(p.obj, routes.Items, r.GatewayURL)
 	return ctrl.Result{}, false, nil
 }
 
 // routeEvents maps GatewayRoute events onto the OAuthClients whose audit
 // they can change, coalesced (package fanout): a route created or deleted,
-// or whose prefix, protocol, scopes, audiences or anonymity changed (not a
-// status write), schedules every client once, delay later. A route change
-// among 1000 clients is thus one pass per client, writing only where the
-// answer changed, not one per event.
+// or whose prefix, protocol, scopes, audiences, anonymity or MCP rules
+// changed (not a status write), schedules every client once, delay later.
+// A route change among 1000 clients is thus one pass per client, writing
+// only where the answer changed, not one per event.
 func routeEvents(clients client.Reader, delay time.Duration, log logr.Logger) *fanout.Handler {
 	return &fanout.Handler{
 		Targets: func(ctx context.Context) ([]reconcile.Request, error) {
@@ -70,5 +72,6 @@ func auditMayChange(o, n *scopegatev1alpha1.GatewayRoute) bool {
 	return o.Spec.PathPrefix != n.Spec.PathPrefix || o.Spec.Protocol != n.Spec.Protocol ||
 		o.Spec.AllowAnonymous != n.Spec.AllowAnonymous || o.Spec.ScopeMatch != n.Spec.ScopeMatch ||
 		!slices.Equal(o.Spec.RequiredScopes, n.Spec.RequiredScopes) || !slices.Equal(o.Spec.Audiences, n.Spec.Audiences) ||
-		o.DeletionTimestamp.IsZero() != n.DeletionTimestamp.IsZero()
+		o.DeletionTimestamp.IsZero() != n.DeletionTimestamp.IsZero() ||
+		!equality.Semantic.DeepEqual(o.Spec.MCP, n.Spec.MCP)
 }

@@ -130,3 +130,47 @@ var _ = Describe("Scope audit in OAuthClient status", func() {
 		Expect(total).To(BeNumerically("<", clients*routes), "writes %v", writes)
 	})
 })
+
+var _ = Describe("MCP tool access in OAuthClient status", func() {
+	It("lists per reachable MCP route the tools its rules let the client call, and follows rule changes", func() {
+		ns := newNamespace()
+		read := scopegatev1alpha1.Scope("mcp:" + ns + ":read")
+		write := scopegatev1alpha1.Scope("mcp:" + ns + ":write")
+		createClient(ns, "reader", func(c *scopegatev1alpha1.OAuthClient) {
+			c.Spec.Scopes = []scopegatev1alpha1.Scope{"mcp", read}
+			c.Spec.TokenSecret = nil
+		})
+		gr := auditRoute(ns, "notes", "/"+ns+"/notes", "mcp")
+		gr.Spec.MCP = &scopegatev1alpha1.MCPPolicy{Rules: []scopegatev1alpha1.MCPRule{
+			{Tools: []string{"delete_note"}, ItemRequirement: scopegatev1alpha1.ItemRequirement{RequiredScopes: []scopegatev1alpha1.Scope{write}}},
+			{Tools: []string{"list_notes", "get_note"}, ItemRequirement: scopegatev1alpha1.ItemRequirement{RequiredScopes: []scopegatev1alpha1.Scope{read}}},
+		}}
+		Expect(k8s.Create(ctx, gr)).To(Succeed())
+		Expect(k8s.Create(ctx, auditRoute(ns, "unreachable", "/"+ns+"/admin", "mcp:"+scopegatev1alpha1.Scope(ns)+":admin"))).To(Succeed())
+
+		Eventually(func(g Gomega) {
+			g.Expect(getClient(ns, "reader").Status.MCPTools).To(Equal([]scopegatev1alpha1.MCPToolAccess{{
+				Namespace: ns, Name: "notes", AllowedTools: []string{"list_notes", "get_note"}, AllowedToolCount: 2,
+				DeniedTools: []string{"delete_note"}, DeniedToolCount: 1, UnlistedTools: scopegatev1alpha1.ToolAllowed,
+			}}))
+			// The read scope is required by a rule, not by a route: used.
+			g.Expect(getClient(ns, "reader").Status.UnusedScopes).To(BeEmpty())
+		}).Should(Succeed())
+
+		By("a rule change alone (scopes and prefix unchanged) reaching the client")
+		Eventually(func(g Gomega) {
+			cur := &scopegatev1alpha1.GatewayRoute{}
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(gr), cur)).To(Succeed())
+			cur.Spec.MCP.Unlisted = scopegatev1alpha1.UnlistedDeny
+			cur.Spec.MCP.Rules[0].RequiredScopes = []scopegatev1alpha1.Scope{read}
+			g.Expect(k8s.Update(ctx, cur)).To(Succeed())
+		}).Should(Succeed())
+		Eventually(func(g Gomega) {
+			st := getClient(ns, "reader").Status
+			g.Expect(st.MCPTools).To(HaveLen(1))
+			g.Expect(st.MCPTools[0].AllowedTools).To(Equal([]string{"delete_note", "list_notes", "get_note"}))
+			g.Expect(st.MCPTools[0].DeniedToolCount).To(BeZero())
+			g.Expect(st.MCPTools[0].UnlistedTools).To(Equal(scopegatev1alpha1.ToolDenied))
+		}).Should(Succeed())
+	})
+})

@@ -2,7 +2,8 @@
 // a local control plane (etcd and kube-apiserver built by hack/build-k8s.sh)
 // whose etcd data stays under bin/dev, installs the CRDs, creates the
 // scopegate-system namespace, applies config/samples once, starts a small
-// echo backend for the sample GatewayRoute, and runs the manager in the
+// echo backend for the sample GatewayRoute echo and a small MCP server for
+// the sample GatewayRoute notes, and runs the manager in the
 // foreground. With KUBECONFIG or --kubeconfig it runs the manager against
 // that cluster and starts no control plane. SIGINT or SIGTERM stops
 // everything it started.
@@ -43,6 +44,7 @@ func run() error {
 	dir := flag.String("dir", filepath.Join(root, "bin", "dev"), "Where the local control plane keeps its etcd data and kubeconfig.")
 	samples := flag.String("samples", filepath.Join(root, "config", "samples"), "Manifests applied (created when absent) on the local control plane.")
 	echo := flag.String("echo-address", "127.0.0.1:3001", "Address of the echo backend behind the sample GatewayRoute; empty disables it.")
+	mcp := flag.String("mcp-address", "127.0.0.1:3002", "Address of the MCP notes backend behind the sample GatewayRoute notes; empty disables it.")
 	flag.Parse()
 	managerArgs := flag.Args()
 
@@ -59,7 +61,7 @@ func run() error {
 	}
 	if kubeconfig != "" {
 		say("Using the cluster of %s; starting no control plane", kubeconfig)
-		return runManager(ctx, *manager, managerArgs, kubeconfig, "", *dir)
+		return runManager(ctx, *manager, managerArgs, kubeconfig, "", "", *dir)
 	}
 
 	say("Starting a local control plane (etcd data in %s)", filepath.Join(*dir, "etcd"))
@@ -83,12 +85,19 @@ func run() error {
 		}
 		defer srv.Close()
 	}
-	return runManager(ctx, *manager, append([]string{"--kubeconfig", cluster.Kubeconfig}, managerArgs...), cluster.Kubeconfig, *echo, *dir)
+	if *mcp != "" {
+		srv, err := startNotesMCP(*mcp)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+	}
+	return runManager(ctx, *manager, append([]string{"--kubeconfig", cluster.Kubeconfig}, managerArgs...), cluster.Kubeconfig, *echo, *mcp, *dir)
 }
 
 // runManager runs the manager until it exits or ctx ends, then stops it with
 // SIGTERM (and SIGKILL after 20 s).
-func runManager(ctx context.Context, bin string, args []string, kubeconfig, echo, dir string) error {
+func runManager(ctx context.Context, bin string, args []string, kubeconfig, echo, mcp, dir string) error {
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
@@ -96,7 +105,7 @@ func runManager(ctx context.Context, bin string, args []string, kubeconfig, echo
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start manager %s: %w", bin, err)
 	}
-	go banner(ctx, args, kubeconfig, echo, filepath.Join(dir, "ca.crt"))
+	go banner(ctx, args, kubeconfig, echo, mcp, filepath.Join(dir, "ca.crt"))
 	err := cmd.Wait()
 	// Ctrl-C reaches the manager too (one process group): it may have
 	// stopped before this process saw the signal. Give the signal a moment.
@@ -115,7 +124,7 @@ func runManager(ctx context.Context, bin string, args []string, kubeconfig, echo
 // TLS on (the default, --tls-mode=auto) it first writes the manager's CA
 // bundle to caFile, keeps it current while the manager runs, and the curl
 // it prints verifies the token server with it.
-func banner(ctx context.Context, args []string, kubeconfig, echo, caFile string) {
+func banner(ctx context.Context, args []string, kubeconfig, echo, mcp, caFile string) {
 	oauth, gateway, probes := flagValue(args, "oauth-bind-address", ":8080"), flagValue(args, "gateway-bind-address", ":8000"), flagValue(args, "health-probe-bind-address", ":8081")
 	mode := flagValue(args, "tls-mode", "auto")
 	scheme := "https"
@@ -171,6 +180,9 @@ func banner(ctx context.Context, args []string, kubeconfig, echo, caFile string)
 	}
 	if echo != "" {
 		fmt.Fprintf(&b, "  echo backend behind %s/mcp/echo: http://%s\n", gatewayURL, echo)
+	}
+	if mcp != "" {
+		fmt.Fprintf(&b, "  MCP notes backend behind %s/mcp/notes: http://%s\n", gatewayURL, mcp)
 	}
 	fmt.Fprintf(&b, "\n  Fetch a token for the sample client:\n\n    curl -s %s-u \"%s:%s\" -d grant_type=client_credentials -d scope=mcp %s/oauth/token\n\n",
 		cacert, secret("client_id"), secret("client_secret"), issuer)

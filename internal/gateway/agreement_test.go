@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/scopegate/scopegate/internal/accesstoken"
 	"github.com/scopegate/scopegate/internal/dpop/dpoptest"
@@ -313,10 +312,10 @@ func TestExplainTheGatewayAndTheAuditAgree(t *testing.T) {
 				t.Errorf("the explanation echoes the token")
 			}
 
-			before := testutil.ToFloat64(rf.gw.metrics.decisions.WithLabelValues(routeLabel(x), decisionOf(c.reason), c.reason))
+			before := decisionCount(t, rf.gw.metrics, routeLabel(x), decisionOf(c.reason), c.reason)
 			res := rf.doBody(t, method, p, sendAs, header, c.body)
 			res.Body.Close()
-			after := testutil.ToFloat64(rf.gw.metrics.decisions.WithLabelValues(routeLabel(x), decisionOf(c.reason), c.reason))
+			after := decisionCount(t, rf.gw.metrics, routeLabel(x), decisionOf(c.reason), c.reason)
 			if after != before+1 {
 				t.Errorf("the gateway did not count a %s decision (%v → %v); it answered %d", c.reason, before, after, res.StatusCode)
 			}

@@ -122,6 +122,8 @@ type verdict struct {
 	// ctx is the request's context, for the rate-limit store (decide's
 	// ctx, kept here for the one call that needs it).
 	ctx context.Context
+	// call is what the inspected body asked for (rpclabels.go).
+	call rpcCall
 
 	// explain records checks; checks are the steps that ran.
 	explain bool

@@ -217,6 +217,9 @@ type decision struct {
 	jti      string
 	decision string
 	reason   string
+	// call is what the request's JSON-RPC body asked for, on a route with
+	// item rules.
+	call rpcCall
 	// traceID is the request's x-trace-id, computed on first use.
 	traceID string
 }
@@ -252,6 +255,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if v.claims != nil {
 		d.clientID, d.jti = v.claims.ClientID, v.claims.ID
 	}
+	d.call = v.call
 	if !v.allowed {
 		g.deny(rec, d, v.err)
 		return
@@ -294,14 +298,20 @@ func (g *Gateway) finish(rec *statusRecorder, r *http.Request, d *decision, star
 	}
 	g.metrics.requests.WithLabelValues(d.route, strconv.Itoa(status), d.decision).Inc()
 	g.metrics.duration.WithLabelValues(d.route, d.decision).Observe(latency.Seconds())
-	g.metrics.decisions.WithLabelValues(d.route, d.decision, d.reason).Inc()
+	g.metrics.decisions.WithLabelValues(d.route, d.decision, d.reason, d.call.method, d.call.item).Inc()
 	if d.decision == decisionAllow && !g.logAllowed || d.decision == decisionDeny && !g.logDenied {
 		return
 	}
-	g.log.Info("Gateway decision",
-		"trace_id", d.trace(r), "route", d.route, "client_id", d.clientID, "jti", d.jti,
+	kv := []any{"trace_id", d.trace(r), "route", d.route, "client_id", d.clientID, "jti", d.jti,
 		"decision", d.decision, "reason", d.reason, "status", status,
-		"method", r.Method, "path", logPath(r.URL.Path), "latency", latency)
+		"method", r.Method, "path", logPath(r.URL.Path), "latency", latency}
+	if d.call.rawMethod != "" {
+		kv = append(kv, "jsonrpc_method", d.call.rawMethod)
+	}
+	if d.call.rawItem != "" {
+		kv = append(kv, "item", d.call.rawItem)
+	}
+	g.log.Info("Gateway decision", kv...)
 }
 
 // logPath bounds a logged path: the decision log is not a place for

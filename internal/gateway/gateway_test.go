@@ -644,7 +644,7 @@ func TestMetricsAndDecisionLog(t *testing.T) {
 		if reason == "authorized" {
 			decision = "allow"
 		}
-		if got := testutil.ToFloat64(f.gw.metrics.decisions.WithLabelValues("team-a/github", decision, reason)); got != want {
+		if got := testutil.ToFloat64(f.gw.metrics.decisions.WithLabelValues("team-a/github", decision, reason, "", "")); got != want {
 			t.Errorf("scopegate_gateway_decisions_total{reason=%q} = %v, want %v", reason, got, want)
 		}
 	}

@@ -137,6 +137,7 @@ func (g *Gateway) decideItems(v *verdict, f *facts, rt *Route, claims *accesstok
 		v.deny(rpcError(http.StatusBadRequest, ReasonJSONRPCInvalid, nil, code, msg))
 		return false
 	}
+	v.call = callOf(p, rt.Protocol, parsed.Batch, items, nil)
 	if rt.Protocol == ProtocolMCP {
 		if detail := mcpHeaderMismatch(f.header, parsed, items); detail != "" {
 			v.check(func() Check { return Check{Name: "jsonrpc", Detail: detail} })
@@ -181,6 +182,7 @@ func (g *Gateway) decideItems(v *verdict, f *facts, rt *Route, claims *accesstok
 	}
 	v.check(func() Check { return itemsCheck(p, items, denied, held) })
 	if len(denied) > 0 {
+		v.call = callOf(p, rt.Protocol, parsed.Batch, items, denied)
 		v.deny(g.itemDenied(rt, parsed, denied, claims != nil))
 		return false
 	}

@@ -43,43 +43,57 @@ func (r *ItemRule) satisfied(held []string) bool {
 
 // ruleFor returns the index of the first rule naming the MCP item, or -1.
 func (p *ItemPolicy) ruleFor(kind jsonrpc.ItemKind, name string) int {
+	i, _ := p.namedBy(kind, name)
+	return i
+}
+
+// namedBy returns the index of the first rule naming the MCP item and the
+// name, glob or prefix of it that does, or -1 and "".
+func (p *ItemPolicy) namedBy(kind jsonrpc.ItemKind, name string) (int, string) {
 	for i := range p.Rules {
 		r := &p.Rules[i]
 		switch kind {
 		case jsonrpc.ItemTool:
 			for _, pat := range r.Tools {
 				if globMatch(pat, name) {
-					return i
+					return i, pat
 				}
 			}
 		case jsonrpc.ItemPrompt:
 			for _, n := range r.Prompts {
 				if n == name {
-					return i
+					return i, n
 				}
 			}
 		case jsonrpc.ItemResource:
 			for _, prefix := range r.Resources {
 				if strings.HasPrefix(name, prefix) {
-					return i
+					return i, prefix
 				}
 			}
 		}
 	}
-	return -1
+	return -1, ""
 }
 
 // ruleForMethod returns the index of the first rule naming the A2A method,
 // or -1.
 func (p *ItemPolicy) ruleForMethod(method string) int {
+	i, _ := p.methodNamedBy(method)
+	return i
+}
+
+// methodNamedBy returns the index of the first rule naming the A2A method
+// and the method or "/*" prefix of it that does, or -1 and "".
+func (p *ItemPolicy) methodNamedBy(method string) (int, string) {
 	for i := range p.Rules {
 		for _, m := range p.Rules[i].Methods {
 			if m == method || strings.HasSuffix(m, "/*") && strings.HasPrefix(method, m[:len(m)-1]) {
-				return i
+				return i, m
 			}
 		}
 	}
-	return -1
+	return -1, ""
 }
 
 // allows reports whether held scopes may use the MCP item: the scopes of

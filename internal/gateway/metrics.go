@@ -27,8 +27,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"route", "decision"}),
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scopegate_gateway_decisions_total",
-			Help: "Gateway decisions by route, decision (allow, deny) and reason code (authorized, missing_token, revoked, insufficient_scope, rate_limited, ...; the reason codes of the decision log and of explain).",
-		}, []string{"route", "decision", "reason"}),
+			Help: "Gateway decisions by route, decision (allow, deny), reason code (authorized, missing_token, revoked, insufficient_scope, rate_limited, ...; the reason codes of the decision log and of explain) and, on routes with item rules, the JSON-RPC method (batch for a batch, other for a method the protocol does not define) and the item (the tool name, glob or resource prefix of the rule naming it, other when none does).",
+		}, []string{"route", "decision", "reason", "jsonrpc_method", "item"}),
 	}
 	if reg == nil {
 		return m, nil

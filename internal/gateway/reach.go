@@ -90,3 +90,23 @@ func Reaches(rt *Route, gatewayURL string, c Declared) bool {
 	}
 	return len(c.Audiences) == 0 || AudienceAllowed(c.Audiences, RouteAudiences(rt, gatewayURL))
 }
+
+// ReachesItemRule reports whether a client, as declared, may hold a token
+// that rt accepts and that satisfies rule i of rt.Items: Reaches, plus the
+// rule's own requiredScopes as the decision checks them. A rule requiring
+// no scope is reached by every client that reaches the route.
+func ReachesItemRule(rt *Route, i int, gatewayURL string, c Declared) bool {
+	if !Reaches(rt, gatewayURL, c) {
+		return false
+	}
+	r := &rt.Items.Rules[i]
+	if len(r.RequiredScopes) == 0 {
+		return true
+	}
+	// On an anonymous route Reaches skipped the audience: a token with
+	// the rule's scopes must still be one the route accepts.
+	if len(c.Audiences) > 0 && !AudienceAllowed(c.Audiences, RouteAudiences(rt, gatewayURL)) {
+		return false
+	}
+	return r.satisfied(c.Scopes)
+}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"io"
 	"net"
 	"net/http"
@@ -69,13 +70,16 @@ func build(t *testing.T, root, dir, pkg, name string) string {
 type devRun struct {
 	cmd *exec.Cmd
 	out *lockedBuffer
+	// mcp is the address of the MCP notes backend.
+	mcp string
 }
 
 func start(t *testing.T, devcluster, manager, dataDir, samples string, env ...string) *devRun {
 	t.Helper()
 	out := &lockedBuffer{}
+	mcp := freePort(t)
 	cmd := exec.Command(devcluster, "--manager", manager, "--dir", dataDir, "--samples", samples,
-		"--echo-address", freePort(t), "--",
+		"--echo-address", freePort(t), "--mcp-address", mcp, "--",
 		"--oauth-bind-address", freePort(t), "--gateway-bind-address", freePort(t),
 		"--metrics-bind-address", freePort(t), "--health-probe-bind-address", freePort(t))
 	cmd.Stdout, cmd.Stderr = out, out
@@ -84,7 +88,7 @@ func start(t *testing.T, devcluster, manager, dataDir, samples string, env ...st
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	r := &devRun{cmd: cmd, out: out}
+	r := &devRun{cmd: cmd, out: out, mcp: mcp}
 	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
 	deadline := time.Now().Add(2 * time.Minute)
 	for !strings.Contains(out.String(), "scopegate is running") {
@@ -222,8 +226,8 @@ func TestMakeRunKeepsObjectsAcrossRestartsAndLeavesNothingBehind(t *testing.T) {
 	kubeconfig := filepath.Join(dataDir, "kubeconfig")
 
 	first := start(t, devcluster, manager, dataDir, samples, withoutKubeconfig()...)
-	if !strings.Contains(first.out.String(), "5 created, 0 already present") {
-		t.Errorf("the first run should create the 5 sample objects; it said:\n%s", first.out.String())
+	if !strings.Contains(first.out.String(), "6 created, 0 already present") {
+		t.Errorf("the first run should create the 6 sample objects; it said:\n%s", first.out.String())
 	}
 	caFile := filepath.Join(dataDir, "ca.crt")
 	for _, want := range []string{"kubeconfig:  " + kubeconfig, "issuer:      https://localhost:", "gateway:     https://localhost:", "CA bundle:   " + caFile, "curl -s --cacert " + caFile + " ", "grant_type=client_credentials",
@@ -234,7 +238,7 @@ func TestMakeRunKeepsObjectsAcrossRestartsAndLeavesNothingBehind(t *testing.T) {
 	}
 	trusting := checkIssuerVerifies(t, first.out.String(), caFile)
 	got := kubectl(t, root, kubeconfig, nil, "get", "oauthclients,gatewayroutes", "-A", "-o", "name")
-	for _, want := range []string{"oauthclient.scopegate.dev/demo-agent", "oauthclient.scopegate.dev/reporting-job", "gatewayroute.scopegate.dev/echo"} {
+	for _, want := range []string{"oauthclient.scopegate.dev/demo-agent", "oauthclient.scopegate.dev/reporting-job", "gatewayroute.scopegate.dev/echo", "gatewayroute.scopegate.dev/notes"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("kubectl get lacks %s:\n%s", want, got)
 		}
@@ -247,6 +251,7 @@ spec: {scopes: ["mcp:mine:read"]}
 `), "apply", "-f", "-")
 	kubectl(t, root, kubeconfig, nil, "wait", "--for=condition=Ready", "oauthclient/mine", "--timeout=60s")
 	secretlessStep(t, root, kubeconfig, bannerValue(t, first.out.String(), "issuer:"), trusting)
+	mcpToolsStep(t, root, kubeconfig, bannerValue(t, first.out.String(), "issuer:"), bannerValue(t, first.out.String(), "gateway:"), first.mcp, trusting)
 	garbageCollectionStep(t, root, kubeconfig)
 
 	apiServer := apiServerAddress(t, kubeconfig)
@@ -254,7 +259,7 @@ spec: {scopes: ["mcp:mine:read"]}
 	assertStopped(t, tmp, apiServer)
 
 	second := start(t, devcluster, manager, dataDir, samples, withoutKubeconfig()...)
-	if !strings.Contains(second.out.String(), "0 created, 5 already present") {
+	if !strings.Contains(second.out.String(), "0 created, 6 already present") {
 		t.Errorf("the second run must not re-create the samples; it said:\n%s", second.out.String())
 	}
 	got = kubectl(t, root, kubeconfig, nil, "get", "oauthclient", "mine", "-n", "default", "-o", "jsonpath={.spec.scopes[0]}")
@@ -333,6 +338,83 @@ func secretlessStep(t *testing.T, root, kubeconfig, issuer string, hc *http.Clie
 	if res.StatusCode != http.StatusOK || !strings.Contains(string(b), `"access_token"`) {
 		t.Errorf("the secretless sample client got %d: %s", res.StatusCode, b)
 	}
+}
+
+// mcpToolsStep checks what the README's "Governing MCP tools" walkthrough
+// relies on: the MCP notes backend serves three tools, the sample route
+// notes counts its two item rules and flags rule 0 (no client may hold
+// mcp:notes:write), and demo-agent, with mcp:notes:read, is refused
+// delete_note by the gateway with the scope challenge naming the write
+// scope (the refusal needs no backend: the samples point at the default
+// address, not this run's).
+func mcpToolsStep(t *testing.T, root, kubeconfig, issuer, gateway, mcp string, hc *http.Client) {
+	t.Helper()
+	res, err := http.Post("http://"+mcp, "application/json", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, tool := range []string{`"list_notes"`, `"get_note"`, `"delete_note"`} {
+		if !strings.Contains(string(b), tool) {
+			t.Errorf("the MCP notes backend's tools/list lacks %s: %s", tool, b)
+		}
+	}
+
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got := kubectl(t, root, kubeconfig, nil, "get", "gatewayroute", "notes", "-n", "default", "-o", "jsonpath={.status.itemRules} {.status.unsatisfiableItemRules}")
+		if got == "2 [0]" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the notes route's item rules status is %q, want \"2 [0]\"", got)
+		}
+		time.Sleep(time.Second)
+	}
+
+	id := kubectl(t, root, kubeconfig, nil, "get", "secret", "demo-agent-credentials", "-n", "default", "-o", "jsonpath={.data.client_id}")
+	secret := kubectl(t, root, kubeconfig, nil, "get", "secret", "demo-agent-credentials", "-n", "default", "-o", "jsonpath={.data.client_secret}")
+	treq, _ := http.NewRequest(http.MethodPost, issuer+"/oauth/token",
+		strings.NewReader(url.Values{"grant_type": {"client_credentials"}, "scope": {"mcp mcp:notes:read"}, "audience": {"mcp"}}.Encode()))
+	treq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	treq.SetBasicAuth(decode(t, id), decode(t, secret))
+	tres, err := hc.Do(treq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, _ := io.ReadAll(tres.Body)
+	tres.Body.Close()
+	_, rest, _ := strings.Cut(string(tb), `"access_token":"`)
+	tok, _, _ := strings.Cut(rest, `"`)
+	if tok == "" {
+		t.Fatalf("demo-agent got no token for mcp:notes:read: %d %s", tres.StatusCode, tb)
+	}
+
+	call, _ := http.NewRequest(http.MethodPost, gateway+"/mcp/notes",
+		strings.NewReader(`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"delete_note","arguments":{"id":"note-1"}}}`))
+	call.Header.Set("Authorization", "Bearer "+tok)
+	call.Header.Set("Content-Type", "application/json")
+	call.Header.Set("Accept", "application/json, text/event-stream")
+	call.Header.Set("MCP-Protocol-Version", "2025-11-25")
+	cres, err := hc.Do(call)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, _ := io.ReadAll(cres.Body)
+	cres.Body.Close()
+	if www := cres.Header.Get("WWW-Authenticate"); cres.StatusCode != http.StatusForbidden || !strings.Contains(www, `scope="mcp mcp:notes:write"`) {
+		t.Errorf("delete_note with mcp:notes:read: %d %q %s, want 403 with the write scope challenge", cres.StatusCode, www, cb)
+	}
+}
+
+func decode(t *testing.T, b64 string) string {
+	t.Helper()
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(b64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // garbageCollectionStep: the local control plane behaves like a cluster

@@ -37,8 +37,8 @@ func TestMCPToolRules(t *testing.T) {
 	h.waitReady(t, "e2e-mcp-tools", "oauthclient/writer")
 	h.waitReady(t, "e2e-mcp-tools", "gatewayroute/notes")
 	h.waitReady(t, "e2e-mcp-tools", "gatewayroute/notes-hidden")
-	h.waitRoute(t, "/mcp/notes")
-	h.waitRoute(t, "/mcp/notes-hidden")
+	h.waitRoute(t, "/e2e/mcp/notes")
+	h.waitRoute(t, "/e2e/mcp/notes-hidden")
 	calls := []map[string]any{
 		{"name": "echo", "arguments": map[string]any{"message": "hi"}},
 		{"name": "delete_note", "arguments": map[string]any{"id": "n1"}},
@@ -54,7 +54,7 @@ func TestMCPToolRules(t *testing.T) {
 	}
 
 	t.Run("A reader lists two of three tools and is challenged on the third", func(t *testing.T) {
-		res := drive(t, "reader", "mcp", "/mcp/notes")
+		res := drive(t, "reader", "mcp", "/e2e/mcp/notes")
 		slices.Sort(res.Tools)
 		if !slices.Equal(res.Tools, []string{"add", "echo"}) {
 			t.Errorf("e2e: tools/list showed %v, want [add echo]", res.Tools)
@@ -75,9 +75,9 @@ func TestMCPToolRules(t *testing.T) {
 			if e.Status == 403 {
 				challenges++
 			}
-			if e.Method == "POST" && e.URL == h.gatewayURL+"/mcp/notes" && e.Status == 403 &&
+			if e.Method == "POST" && e.URL == h.gatewayURL+"/e2e/mcp/notes" && e.Status == 403 &&
 				strings.Contains(e.WWWAuthenticate, `error="insufficient_scope"`) && strings.Contains(e.WWWAuthenticate, `scope="mcp mcp:notes:write"`) &&
-				strings.Contains(e.WWWAuthenticate, `resource_metadata="`+h.gatewayURL+`/.well-known/oauth-protected-resource/mcp/notes"`) {
+				strings.Contains(e.WWWAuthenticate, `resource_metadata="`+h.gatewayURL+`/.well-known/oauth-protected-resource/e2e/mcp/notes"`) {
 				challenged = true
 			}
 			if challenged && e.URL == h.issuer+"/oauth/token" && e.Status == 200 {
@@ -96,7 +96,7 @@ func TestMCPToolRules(t *testing.T) {
 	})
 
 	t.Run("A writer lists and calls all three tools", func(t *testing.T) {
-		res := drive(t, "writer", "mcp mcp:notes:write", "/mcp/notes")
+		res := drive(t, "writer", "mcp mcp:notes:write", "/e2e/mcp/notes")
 		slices.Sort(res.Tools)
 		if !slices.Equal(res.Tools, []string{"add", "delete_note", "echo"}) {
 			t.Errorf("e2e: tools/list showed %v", res.Tools)
@@ -107,7 +107,7 @@ func TestMCPToolRules(t *testing.T) {
 	})
 
 	t.Run("In hide mode the refused tool is an unknown tool", func(t *testing.T) {
-		res := drive(t, "reader", "mcp", "/mcp/notes-hidden")
+		res := drive(t, "reader", "mcp", "/e2e/mcp/notes-hidden")
 		if slices.Contains(res.Tools, "delete_note") {
 			t.Errorf("e2e: tools/list showed %v", res.Tools)
 		}
