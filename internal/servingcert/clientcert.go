@@ -1,14 +1,10 @@
 package servingcert
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/url"
@@ -37,40 +33,11 @@ func IssueClientLeaf(ca CA, clientID, uid string, now time.Time, lifetime time.D
 	if err != nil {
 		return Leaf{}, fmt.Errorf("issue client certificate: %w", err)
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return Leaf{}, fmt.Errorf("generate client key: %w", err)
-	}
-	serial, err := newSerial()
-	if err != nil {
-		return Leaf{}, err
-	}
-	notAfter := now.Add(lifetime)
-	if notAfter.After(ca.NotAfter()) {
-		notAfter = ca.NotAfter()
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:   serial,
-		Subject:        pkix.Name{Organization: []string{"scopegate"}, CommonName: clientID},
-		NotBefore:      now.Add(-backdate),
-		NotAfter:       notAfter,
-		KeyUsage:       x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:    []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-		URIs:           []*url.URL{san},
-		AuthorityKeyId: ca.Cert.SubjectKeyId,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
-	if err != nil {
-		return Leaf{}, fmt.Errorf("sign client certificate: %w", err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return Leaf{}, fmt.Errorf("encode client key: %w", err)
-	}
-	return Leaf{
-		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
-	}, nil
+	return signLeaf(ca, "client", now, lifetime, &x509.Certificate{
+		Subject:     pkix.Name{Organization: []string{"scopegate"}, CommonName: clientID},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		URIs:        []*url.URL{san},
+	})
 }
 
 // ClientUID is the OAuthClient UID a client certificate names, "" when it

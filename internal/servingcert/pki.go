@@ -76,41 +76,44 @@ type Leaf struct {
 // addresses) with ca, valid from now for lifetime but never past the CA's
 // own expiry.
 func IssueLeaf(ca CA, names []string, now time.Time, lifetime time.Duration) (Leaf, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return Leaf{}, fmt.Errorf("generate serving key: %w", err)
-	}
-	serial, err := newSerial()
-	if err != nil {
-		return Leaf{}, err
-	}
-	notAfter := now.Add(lifetime)
-	if notAfter.After(ca.NotAfter()) {
-		notAfter = ca.NotAfter()
-	}
 	dns, ips := splitNames(names)
 	cn := "scopegate"
 	if len(dns) > 0 {
 		cn = dns[0]
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:   serial,
-		Subject:        pkix.Name{Organization: []string{"scopegate"}, CommonName: cn},
-		NotBefore:      now.Add(-backdate),
-		NotAfter:       notAfter,
-		KeyUsage:       x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:    []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:       dns,
-		IPAddresses:    ips,
-		AuthorityKeyId: ca.Cert.SubjectKeyId,
+	return signLeaf(ca, "serving", now, lifetime, &x509.Certificate{
+		Subject:     pkix.Name{Organization: []string{"scopegate"}, CommonName: cn},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:    dns,
+		IPAddresses: ips,
+	})
+}
+
+// signLeaf completes tmpl (subject, usage and names set by the caller)
+// with a new P-256 key, a serial, a validity from now (backdated for clock
+// skew) for lifetime but never past the CA's expiry, and signs it with ca.
+// what names the certificate in errors ("serving", "client").
+func signLeaf(ca CA, what string, now time.Time, lifetime time.Duration, tmpl *x509.Certificate) (Leaf, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return Leaf{}, fmt.Errorf("generate %s key: %w", what, err)
 	}
+	if tmpl.SerialNumber, err = newSerial(); err != nil {
+		return Leaf{}, err
+	}
+	tmpl.NotBefore, tmpl.NotAfter = now.Add(-backdate), now.Add(lifetime)
+	if tmpl.NotAfter.After(ca.NotAfter()) {
+		tmpl.NotAfter = ca.NotAfter()
+	}
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	tmpl.AuthorityKeyId = ca.Cert.SubjectKeyId
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
 	if err != nil {
-		return Leaf{}, fmt.Errorf("sign serving certificate: %w", err)
+		return Leaf{}, fmt.Errorf("sign %s certificate: %w", what, err)
 	}
 	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		return Leaf{}, fmt.Errorf("encode serving key: %w", err)
+		return Leaf{}, fmt.Errorf("encode %s key: %w", what, err)
 	}
 	return Leaf{
 		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
