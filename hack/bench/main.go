@@ -70,6 +70,9 @@ type options struct {
 	scaleTimeout time.Duration
 	skipScale    bool
 	skipHTTP     bool
+	// redisServer is the redis-server binary for the Redis-backed limits;
+	// empty (or not found) leaves them out.
+	redisServer string
 
 	concurrency int
 	rounds      int
@@ -110,6 +113,7 @@ func parseFlags() (*options, error) {
 	flag.DurationVar(&o.idle, "idle", 60*time.Second, "Idle window after convergence of the largest scale run (the others use a third of it).")
 	flag.DurationVar(&o.scaleTimeout, "scale-timeout", 10*time.Minute, "Upper bound on one scale run's wait for Ready.")
 	flag.BoolVar(&o.skipHTTP, "skip-http", false, "Skip the token endpoint and gateway measurements.")
+	flag.StringVar(&o.redisServer, "redis-server", "redis-server", "redis-server binary (looked up in PATH) for the gateway with Redis-backed rate limits; empty or not found: not measured.")
 	flag.IntVar(&o.concurrency, "c", 16, "Keep-alive workers of the load generator.")
 	flag.IntVar(&o.rounds, "rounds", 3, "Alternating rounds per target.")
 	flag.DurationVar(&o.round, "round", 4*time.Second, "Length of one round of one target.")
