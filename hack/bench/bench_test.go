@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
 	"github.com/scopegate/scopegate/hack/bench/plan"
 )
 
@@ -116,6 +117,8 @@ func TestTheDPoPAndRedisTargetsAreComparedWithTheirBaselinesAndGoals(t *testing.
 		{Name: tGatewayRedis, Rounds: round(700, 1500)},
 		{Name: tIssuerDPoP, Rounds: round(400, 2000)},
 		{Name: tTokenDPoP, Rounds: round(300, 2500)},
+		{Name: tProxyMCPCall, Rounds: round(1000, 1000)},
+		{Name: tGatewayMCPCall, Rounds: round(900, 1050)},
 	}
 	h := summarizeHTTP(&options{concurrency: 16, rounds: 1, round: time.Second}, raw, false)
 	h.Redis = &RedisCheck{Calls: map[string]int64{"evalsha": 701}, MeasuredRequests: 700}
@@ -123,11 +126,12 @@ func TestTheDPoPAndRedisTargetsAreComparedWithTheirBaselinesAndGoals(t *testing.
 		thr, added float64
 		goal       string
 	}{
-		{tGatewayDPoP, tProxy}:    {0.8, 200, "≥ 0.8"},
-		{tGatewayDPoP, tGateway}:  {0.8, 200, ""},
-		{tGatewayRedis, tProxy}:   {0.7, 500, "≥ 0.7"},
-		{tGatewayRedis, tGateway}: {0.7, 500, ""},
-		{tTokenDPoP, tIssuerDPoP}: {0.75, 500, ""},
+		{tGatewayDPoP, tProxy}:           {0.8, 200, "≥ 0.8"},
+		{tGatewayDPoP, tGateway}:         {0.8, 200, ""},
+		{tGatewayRedis, tProxy}:          {0.7, 500, "≥ 0.7"},
+		{tGatewayRedis, tGateway}:        {0.7, 500, ""},
+		{tTokenDPoP, tIssuerDPoP}:        {0.75, 500, ""},
+		{tGatewayMCPCall, tProxyMCPCall}: {0.9, 50, "≥ 0.9, added p50 ≤ 100 µs"},
 	}
 	got := map[[2]string]RatioSummary{}
 	for _, r := range h.Ratios {
@@ -202,5 +206,25 @@ func TestARedisServerIsStartedOnLoopbackAndCountsCommands(t *testing.T) {
 	// The three PINGs and startRedis's own.
 	if calls["ping"] != 4 {
 		t.Fatalf("calls %v, want ping 4", calls)
+	}
+}
+
+func TestTheMCPRouteHasFiftyToolRulesAndTheRouteWithoutRulesNone(t *testing.T) {
+	with := mcpRoute("mcp-rules", mcpRulesPrefix, "http://127.0.0.1:1", true)
+	without := mcpRoute("mcp-norules", mcpNoRulesPrefix, "http://127.0.0.1:1", false)
+	if with.Spec.MCP == nil || len(with.Spec.MCP.Rules) != 50 || without.Spec.MCP != nil {
+		t.Fatalf("rules: %+v and %+v, want 50 and none", with.Spec.MCP, without.Spec.MCP)
+	}
+	for _, gr := range []*scopegatev1alpha1.GatewayRoute{with, without} {
+		if gr.Spec.Protocol != scopegatev1alpha1.ProtocolMCP || gr.Spec.Backend.Path != mcpBackendPath || gr.Spec.RateLimit == nil {
+			t.Errorf("route %s: %+v, want an MCP route to %s with the high rate limit", gr.Name, gr.Spec, mcpBackendPath)
+		}
+	}
+	last := with.Spec.MCP.Rules[49]
+	if len(last.Tools) != 1 || last.Tools[0] != "bench_49_*" || len(last.RequiredScopes) != 1 || last.RequiredScopes[0] != httpScope {
+		t.Errorf("the last rule %+v must open the called tool to the client's scope", last)
+	}
+	if first := with.Spec.MCP.Rules[0]; first.RequiredScopes[0] != mcpWriteScope {
+		t.Errorf("the first rule %+v must require a scope the client lacks", first)
 	}
 }

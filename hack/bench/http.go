@@ -61,6 +61,13 @@ const (
 	// Redis-backed limits (issue 24): a second manager whose buckets are in
 	// Redis on loopback.
 	tGatewayRedis = "scopegate-gateway-redis"
+	// MCP item rules (issue 19): JSON-RPC through the plain proxy, an MCP
+	// route without rules and one with 50 tool rules.
+	tProxyMCPCall      = "proxy-plain-mcp-call"
+	tGatewayMCPNoRules = "scopegate-gateway-mcp-call-norules"
+	tGatewayMCPCall    = "scopegate-gateway-mcp-call"
+	tProxyMCPList      = "proxy-plain-mcp-list"
+	tGatewayMCPList    = "scopegate-gateway-mcp-list"
 )
 
 // HTTPResult is the token endpoint and gateway measurements.
@@ -256,6 +263,10 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	mcpTargets, err := setUpMCP(ctx, c, e, upstreamURL, proxyURL, token)
+	if err != nil {
+		return nil, err
+	}
 	var redisTarget []plan.Target
 	if bin := redisBinary(o.redisServer); bin != "" {
 		rp, err := startRedis(ctx, e.dir, bin, redisAddr)
@@ -290,7 +301,7 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 			{Name: tSSEGw, Method: http.MethodGet, URL: e.gatewayURL + routePrefix + "/sse", Headers: bearer, FirstByte: true, Concurrency: 1},
 		},
 	}
-	p.Targets = append(append(p.Targets, dpopTargets...), redisTarget...)
+	p.Targets = append(append(append(p.Targets, dpopTargets...), redisTarget...), mcpTargets...)
 	if tlsOn {
 		// Only targets whose baseline serves TLS too, and the no-op in
 		// clear next to the no-op over TLS.
@@ -488,11 +499,16 @@ var targetWhat = map[string]string{
 	tSSEProxy: "SSE upstream direct: time to first event, 1 worker",
 	tSSEGw:    "SSE through the scopegate gateway: time to first event, 1 worker",
 
-	tIssuerDPoP:   "the minimal ES256 issuer verifying one ES256 DPoP proof and binding the token (ceiling with a proof)",
-	tTokenDPoP:    "scopegate `POST /oauth/token` with an ES256 DPoP proof (a DPoP-bound token)",
-	tProxyDPoP:    "plain `httputil.ReverseProxy` sent what the DPoP gateway is sent (the load generator signs a proof per request; the proxy forwards it unchecked)",
-	tGatewayDPoP:  "scopegate gateway with a DPoP-bound token and a fresh ES256 proof per request (signature, htm, htu, ath, iat, replay cache)",
-	tGatewayRedis: "scopegate gateway, a second replica with `--rate-limit-store=redis://` (Redis on loopback, `--rate-limit-failure-mode=closed`): one Redis round trip per request",
+	tIssuerDPoP:        "the minimal ES256 issuer verifying one ES256 DPoP proof and binding the token (ceiling with a proof)",
+	tTokenDPoP:         "scopegate `POST /oauth/token` with an ES256 DPoP proof (a DPoP-bound token)",
+	tProxyDPoP:         "plain `httputil.ReverseProxy` sent what the DPoP gateway is sent (the load generator signs a proof per request; the proxy forwards it unchecked)",
+	tGatewayDPoP:       "scopegate gateway with a DPoP-bound token and a fresh ES256 proof per request (signature, htm, htu, ath, iat, replay cache)",
+	tProxyMCPCall:      "plain `httputil.ReverseProxy`, a JSON-RPC `tools/call` of 1 KiB to the upstream's MCP server",
+	tGatewayMCPNoRules: "scopegate gateway, the same `tools/call` through an MCP route without item rules (its body is not read)",
+	tGatewayMCPCall:    "scopegate gateway, the same `tools/call` through an MCP route with 50 tool rules (body read and checked, the last rule decides)",
+	tProxyMCPList:      "plain `httputil.ReverseProxy`, `tools/list` answered with 200 tools (36 KiB)",
+	tGatewayMCPList:    "scopegate gateway, the same `tools/list` through the route with 50 rules: the answer filtered to the 100 tools the client may use",
+	tGatewayRedis:      "scopegate gateway, a second replica with `--rate-limit-store=redis://` (Redis on loopback, `--rate-limit-failure-mode=closed`): one Redis round trip per request",
 }
 
 func summarizeHTTP(o *options, raw []plan.TargetResult, tlsOn bool) *HTTPResult {
@@ -526,6 +542,10 @@ func summarizeHTTP(o *options, raw []plan.TargetResult, tlsOn bool) *HTTPResult 
 		{tGatewayDPoP, tGateway, "(what a proof costs the gateway)"},
 		{tGatewayRedis, tProxy, "≥ 0.7; report the added p50 (issue 24)"},
 		{tGatewayRedis, tGateway, "(local limits: what the Redis round trip costs)"},
+		{tGatewayMCPCall, tProxyMCPCall, "≥ 0.9, added p50 ≤ 100 µs (issue 19)"},
+		{tGatewayMCPNoRules, tProxyMCPCall, "(a route without rules pays nothing for them: compare with the gateway against the proxy)"},
+		{tGatewayMCPCall, tGatewayMCPNoRules, "(what reading the body and 50 rules cost)"},
+		{tGatewayMCPList, tProxyMCPList, "report the added latency (issue 19)"},
 	} {
 		t, okT := by[c.target]
 		b, okB := by[c.base]

@@ -13,6 +13,15 @@
 //     load generator of hack/loadgen (keep-alive workers, alternating
 //     rounds) run on a plan.Plan, per-round figures.
 //
+// Besides the plain token request and proxied GET, the HTTP rounds measure
+// what issues 19, 23 and 24 ask of them, each against its baseline in the
+// same rounds: the token endpoint and the gateway with a DPoP proof signed
+// afresh for every request (hack/bench/dpopproof; the issuer baseline then
+// verifies one proof too), the gateway of a second manager whose rate
+// limits are in a redis-server on loopback (-redis-server; skipped when
+// there is none), and JSON-RPC through MCP routes with and without 50 tool
+// rules (hack/bench/mcpfixture; the upstream answers MCP).
+//
 // The token endpoint and gateway are measured twice in one run: in clear
 // (--tls-mode=off), then with TLS on: a throwaway CA and a serving
 // certificate for 127.0.0.1 (hack/bench/pki) served by the manager
@@ -29,7 +38,7 @@
 // client-go program with 16 workers needs to create the same number of
 // Secrets, in the same run.
 //
-//	go run ./hack/bench [-clients 100,1000] [-tls both|off|on] [-rounds 3] [-round 4s] [-c 16] [-out docs/benchmarks.md] [-json docs/benchmarks.json]
+//	go run ./hack/bench [-clients 100,1000] [-tls both|off|on] [-rounds 3] [-round 4s] [-c 16] [-redis-server redis-server] [-out docs/benchmarks.md] [-json docs/benchmarks.json]
 package main
 
 import (

@@ -3,7 +3,8 @@
 // address:
 //
 //   - upstream: the backend behind every proxy; a small fixed JSON answer
-//     (GET /sse answers one server-sent event at once);
+//     (GET /sse answers one server-sent event at once; POST .../mcp is a
+//     JSON-RPC MCP server of hack/bench/mcpfixture's tools, mcp.go);
 //   - noop: a no-op Go HTTP handler, the ceiling of any Go HTTP server here;
 //   - issuer: a minimal stdlib ES256 issuer: client_secret_basic checked
 //     against one client, the form parsed, a JWT signed with crypto/ecdsa
@@ -90,7 +91,7 @@ func run() error {
 	var h http.Handler
 	switch o.role {
 	case "upstream":
-		h = upstream{}
+		h = upstream{mcp: newMCPServer()}
 	case "noop":
 		h = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
@@ -120,10 +121,14 @@ func run() error {
 	return srv.ListenAndServe()
 }
 
-// upstream is the backend: a small fixed answer, or one SSE event.
-type upstream struct{}
+// upstream is the backend: a small fixed answer, one SSE event, or MCP.
+type upstream struct{ mcp *mcpServer }
 
-func (upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (u upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasSuffix(r.URL.Path, "/mcp") {
+		u.mcp.ServeHTTP(w, r)
+		return
+	}
 	_, _ = io.Copy(io.Discard, r.Body)
 	if strings.HasSuffix(r.URL.Path, "/sse") {
 		w.Header().Set("Content-Type", "text/event-stream")
