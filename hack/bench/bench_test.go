@@ -228,3 +228,21 @@ func TestTheMCPRouteHasFiftyToolRulesAndTheRouteWithoutRulesNone(t *testing.T) {
 		t.Errorf("the first rule %+v must require a scope the client lacks", first)
 	}
 }
+
+func TestAnOlderManagerIsMeasuredWithoutTheFeaturesItLacks(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		help string
+		want managerFeatures
+	}{
+		{"a build before DPoP, Redis and item rules", "  -issuer string\n  -tls-mode string\n", managerFeatures{}},
+		{"a build with all three", "  -dpop-require-nonce\n  -gateway-max-inspect-bytes int\n  -rate-limit-store string\n", managerFeatures{dpop: true, redisStore: true, itemRules: true}},
+		{"a build with Redis only", "  -rate-limit-store string\n", managerFeatures{redisStore: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := featuresOf(tc.help); got != tc.want {
+				t.Fatalf("features %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}

@@ -259,16 +259,27 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 	if err := waitGateway(ctx, e.client, e.gatewayURL+routePrefix+"/items", token); err != nil {
 		return nil, err
 	}
-	dpopTargets, err := setUpDPoP(ctx, e, tokenHeaders, form, proxyURL, issuerDPoPURL)
-	if err != nil {
-		return nil, err
+	var dpopTargets, mcpTargets, redisTarget []plan.Target
+	if o.features.dpop {
+		if dpopTargets, err = setUpDPoP(ctx, e, tokenHeaders, form, proxyURL, issuerDPoPURL); err != nil {
+			return nil, err
+		}
+	} else {
+		say("The manager has no DPoP (--dpop-require-nonce): the DPoP targets are not measured")
 	}
-	mcpTargets, err := setUpMCP(ctx, c, e, upstreamURL, proxyURL, token)
-	if err != nil {
-		return nil, err
+	if o.features.itemRules {
+		if mcpTargets, err = setUpMCP(ctx, c, e, upstreamURL, proxyURL, token); err != nil {
+			return nil, err
+		}
+	} else {
+		say("The manager has no item rules (--gateway-max-inspect-bytes): the MCP targets are not measured")
 	}
-	var redisTarget []plan.Target
-	if bin := redisBinary(o.redisServer); bin != "" {
+	switch bin := redisBinary(o.redisServer); {
+	case !o.features.redisStore:
+		say("The manager has no --rate-limit-store: the Redis-backed limits are not measured")
+	case bin == "":
+		say("No redis-server (-redis-server %q): the Redis-backed limits are not measured", o.redisServer)
+	default:
 		rp, err := startRedis(ctx, e.dir, bin, redisAddr)
 		if err != nil {
 			return nil, err
@@ -283,8 +294,6 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 			return nil, fmt.Errorf("the Redis-backed replica: %w", err)
 		}
 		redisTarget = []plan.Target{{Name: tGatewayRedis, Method: http.MethodGet, URL: rep.gatewayURL + routePrefix + "/items", Headers: bearer}}
-	} else {
-		say("No redis-server (-redis-server %q): the Redis-backed limits are not measured", o.redisServer)
 	}
 
 	p := plan.Plan{

@@ -82,6 +82,9 @@ type options struct {
 	// redisServer is the redis-server binary for the Redis-backed limits;
 	// empty (or not found) leaves them out.
 	redisServer string
+	// What the manager under test can do, from its --help: an older build
+	// (-manager) is measured without the targets it has no feature for.
+	features managerFeatures
 
 	concurrency int
 	rounds      int
@@ -259,6 +262,7 @@ func (o *options) resolveTLS() error {
 		return fmt.Errorf("-tls %q: want off, on or both", o.tls)
 	}
 	out, _ := exec.Command(o.manager, "--help").CombinedOutput()
+	o.features = featuresOf(string(out))
 	switch has := strings.Contains(string(out), "-tls-mode"); {
 	case has:
 		o.offArgs = []string{"--tls-mode=off"}
@@ -266,6 +270,20 @@ func (o *options) resolveTLS() error {
 		return fmt.Errorf("-tls %s: the manager %s has no --tls-mode flag; use -tls off", o.tls, o.manager)
 	}
 	return nil
+}
+
+// managerFeatures are the features of issues 19, 23 and 24 that the manager
+// under test has, each known by a flag that came with it.
+type managerFeatures struct {
+	dpop, redisStore, itemRules bool
+}
+
+func featuresOf(help string) managerFeatures {
+	return managerFeatures{
+		dpop:       strings.Contains(help, "-dpop-require-nonce"),
+		redisStore: strings.Contains(help, "-rate-limit-store"),
+		itemRules:  strings.Contains(help, "-gateway-max-inspect-bytes"),
+	}
 }
 
 // commandLine is how the harness was started, as one would type it.
