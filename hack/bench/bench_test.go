@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
 	"github.com/scopegate/scopegate/hack/bench/plan"
 )
 
@@ -102,5 +105,144 @@ func TestARatioIsLeftOutWhenItsBaselineWasNotMeasured(t *testing.T) {
 	}
 	if got := h.Protocols[tls]; len(got) != 3 {
 		t.Fatalf("protocols %v, want all three targets under %q", h.Protocols, tls)
+	}
+}
+
+func TestTheDPoPAndRedisTargetsAreComparedWithTheirBaselinesAndGoals(t *testing.T) {
+	round := func(rps, p50 float64) []plan.Round { return []plan.Round{{RPS: rps, P50us: p50, Requests: int(rps)}} }
+	raw := []plan.TargetResult{
+		{Name: tProxy, Rounds: round(1000, 1000)},
+		{Name: tGateway, Rounds: round(1000, 1000)},
+		{Name: tGatewayDPoP, Rounds: round(800, 1200)},
+		{Name: tGatewayRedis, Rounds: round(700, 1500)},
+		{Name: tIssuerDPoP, Rounds: round(400, 2000)},
+		{Name: tTokenDPoP, Rounds: round(300, 2500)},
+		{Name: tProxyMCPCall, Rounds: round(1000, 1000)},
+		{Name: tGatewayMCPCall, Rounds: round(900, 1050)},
+	}
+	h := summarizeHTTP(&options{concurrency: 16, rounds: 1, round: time.Second}, raw, false)
+	h.Redis = &RedisCheck{Calls: map[string]int64{"evalsha": 701}, MeasuredRequests: 700}
+	want := map[[2]string]struct {
+		thr, added float64
+		goal       string
+	}{
+		{tGatewayDPoP, tProxy}:           {0.8, 200, "≥ 0.8"},
+		{tGatewayDPoP, tGateway}:         {0.8, 200, ""},
+		{tGatewayRedis, tProxy}:          {0.7, 500, "≥ 0.7"},
+		{tGatewayRedis, tGateway}:        {0.7, 500, ""},
+		{tTokenDPoP, tIssuerDPoP}:        {0.75, 500, ""},
+		{tGatewayMCPCall, tProxyMCPCall}: {0.9, 50, "≥ 0.9, added p50 ≤ 100 µs"},
+	}
+	got := map[[2]string]RatioSummary{}
+	for _, r := range h.Ratios {
+		got[[2]string{r.Target, r.Baseline}] = r
+	}
+	for k, w := range want {
+		r, ok := got[k]
+		if !ok {
+			t.Errorf("no ratio of %s to %s", k[0], k[1])
+			continue
+		}
+		if r.Throughput.Median != w.thr || r.AddedP50us.Median != w.added || !strings.HasPrefix(r.Goal, w.goal) {
+			t.Errorf("%s against %s: %+v, want %.2f×, %+.0f µs, goal starting %q", k[0], k[1], r, w.thr, w.added, w.goal)
+		}
+	}
+	var b strings.Builder
+	h.markdown(&b)
+	for _, s := range []string{"| `" + tGatewayRedis + "` | `" + tProxy + "` | **0.70×**", "Redis ran evalsha 701", "700 measured requests of `" + tGatewayRedis + "`"} {
+		if !strings.Contains(b.String(), s) {
+			t.Errorf("the report lacks %q:\n%s", s, b.String())
+		}
+	}
+}
+
+func TestRedisAnswersAndCommandStatsAreRead(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, want string
+		wantErr        bool
+	}{
+		{"a simple string", "+PONG\r\n", "PONG", false},
+		{"a bulk string", "$5\r\nab\ncd\r\n", "ab\ncd", false},
+		{"an error", "-ERR unknown command\r\n", "", true},
+		{"a null bulk string", "$-1\r\n", "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := readRESP(bufio.NewReader(strings.NewReader(tc.in)))
+			if got != tc.want || (err != nil) != tc.wantErr {
+				t.Fatalf("readRESP(%q) = %q, %v; want %q, error %v", tc.in, got, err, tc.want, tc.wantErr)
+			}
+		})
+	}
+	stats := "# Commandstats\r\ncmdstat_evalsha:calls=3470,usec=90000,usec_per_call=25.9,rejected_calls=0,failed_calls=0\r\ncmdstat_get:calls=6940,usec=1\r\n"
+	calls, err := parseCommandStats(stats)
+	if err != nil || len(calls) != 2 || calls["evalsha"] != 3470 || calls["get"] != 6940 {
+		t.Fatalf("calls %v, %v; want evalsha 3470 and get 6940", calls, err)
+	}
+}
+
+func TestARedisServerIsStartedOnLoopbackAndCountsCommands(t *testing.T) {
+	bin := redisBinary("redis-server")
+	if bin == "" {
+		t.Skip("no redis-server in PATH")
+	}
+	addrs, err := freeAddrs(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := startRedis(context.Background(), t.TempDir(), bin, addrs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.stop(5 * time.Second)
+	for range 3 {
+		if got, err := redisCommand(addrs[0], "PING"); err != nil || got != "PONG" {
+			t.Fatalf("PING: %q, %v", got, err)
+		}
+	}
+	calls, err := redisCalls(addrs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The three PINGs and startRedis's own.
+	if calls["ping"] != 4 {
+		t.Fatalf("calls %v, want ping 4", calls)
+	}
+}
+
+func TestTheMCPRouteHasFiftyToolRulesAndTheRouteWithoutRulesNone(t *testing.T) {
+	with := mcpRoute("mcp-rules", mcpRulesPrefix, "http://127.0.0.1:1", true)
+	without := mcpRoute("mcp-norules", mcpNoRulesPrefix, "http://127.0.0.1:1", false)
+	if with.Spec.MCP == nil || len(with.Spec.MCP.Rules) != 50 || without.Spec.MCP != nil {
+		t.Fatalf("rules: %+v and %+v, want 50 and none", with.Spec.MCP, without.Spec.MCP)
+	}
+	for _, gr := range []*scopegatev1alpha1.GatewayRoute{with, without} {
+		if gr.Spec.Protocol != scopegatev1alpha1.ProtocolMCP || gr.Spec.Backend.Path != mcpBackendPath || gr.Spec.RateLimit == nil {
+			t.Errorf("route %s: %+v, want an MCP route to %s with the high rate limit", gr.Name, gr.Spec, mcpBackendPath)
+		}
+	}
+	last := with.Spec.MCP.Rules[49]
+	if len(last.Tools) != 1 || last.Tools[0] != "bench_49_*" || len(last.RequiredScopes) != 1 || last.RequiredScopes[0] != httpScope {
+		t.Errorf("the last rule %+v must open the called tool to the client's scope", last)
+	}
+	if first := with.Spec.MCP.Rules[0]; first.RequiredScopes[0] != mcpWriteScope {
+		t.Errorf("the first rule %+v must require a scope the client lacks", first)
+	}
+}
+
+func TestAnOlderManagerIsMeasuredWithoutTheFeaturesItLacks(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		help string
+		want managerFeatures
+	}{
+		{"a build before DPoP, Redis and item rules", "  -issuer string\n  -tls-mode string\n", managerFeatures{}},
+		{"a build with all three", "  -dpop-require-nonce\n  -gateway-max-inspect-bytes int\n  -rate-limit-store string\n", managerFeatures{dpop: true, redisStore: true, itemRules: true}},
+		{"a build with Redis only", "  -rate-limit-store string\n", managerFeatures{redisStore: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := featuresOf(tc.help); got != tc.want {
+				t.Fatalf("features %+v, want %+v", got, tc.want)
+			}
+		})
 	}
 }

@@ -36,6 +36,11 @@ type env struct {
 	client *http.Client
 
 	issuer, gatewayURL, metricsURL, healthURL, pprofURL string
+
+	// What a second replica needs: the manager's kubeconfig, URL scheme
+	// and TLS flags.
+	kubeconfig, scheme string
+	tlsArgs            []string
 }
 
 // startEnv starts a fresh control plane (etcd in a temporary directory),
@@ -43,8 +48,9 @@ type env struct {
 // separate process, exactly as a user starts it: default flags except the
 // loopback addresses and the kubeconfig. With tlsFiles the token server and
 // the gateway serve that certificate (--tls-mode=files) on https URLs;
-// without, they serve plain HTTP (--tls-mode=off).
-func startEnv(ctx context.Context, o *options, name string, tlsFiles *pki.Files) (*env, error) {
+// without, they serve plain HTTP (--tls-mode=off). extra are further
+// manager flags.
+func startEnv(ctx context.Context, o *options, name string, tlsFiles *pki.Files, extra ...string) (*env, error) {
 	e := &env{root: o.root}
 	var err error
 	scheme, tlsArgs := "http://", o.offArgs
@@ -66,11 +72,11 @@ func startEnv(ctx context.Context, o *options, name string, tlsFiles *pki.Files)
 	if e.cluster, err = devcluster.Start(sctx, devcluster.Options{Dir: filepath.Join(e.dir, "cluster"), Namespaces: []string{operatorNamespace}}); err != nil {
 		return nil, fmt.Errorf("start local control plane: %w", err)
 	}
-	kubeconfig, err := e.managerKubeconfig()
-	if err != nil {
+	if e.kubeconfig, err = e.managerKubeconfig(); err != nil {
 		e.stop()
 		return nil, err
 	}
+	e.scheme, e.tlsArgs = scheme, tlsArgs
 	addrs, err := freeAddrs(5)
 	if err != nil {
 		e.stop()
@@ -80,7 +86,7 @@ func startEnv(ctx context.Context, o *options, name string, tlsFiles *pki.Files)
 	e.issuer, e.gatewayURL = scheme+addrs[0], scheme+addrs[1]
 	e.metricsURL, e.healthURL = "http://"+addrs[2]+"/metrics", "http://"+addrs[3]
 	args := []string{
-		"--kubeconfig", kubeconfig,
+		"--kubeconfig", e.kubeconfig,
 		"--oauth-bind-address", addrs[0],
 		"--gateway-bind-address", addrs[1],
 		"--metrics-bind-address", addrs[2],
@@ -92,6 +98,7 @@ func startEnv(ctx context.Context, o *options, name string, tlsFiles *pki.Files)
 		args = append(args, "--pprof-bind-address", addrs[4])
 	}
 	args = append(args, tlsArgs...)
+	args = append(args, extra...)
 	args = append(args, o.managerArgs...)
 	if e.manager, err = startProcess(e.dir, "manager", o.manager, args...); err != nil {
 		e.stop()
@@ -102,6 +109,45 @@ func startEnv(ctx context.Context, o *options, name string, tlsFiles *pki.Files)
 		return nil, fmt.Errorf("manager not ready: %w", err)
 	}
 	return e, nil
+}
+
+// replica is a second manager on the same control plane.
+type replica struct {
+	manager                *process
+	gatewayURL, metricsURL string
+}
+
+// startReplica starts a second manager on the env's control plane, as a
+// second replica of the deployment: the same identity, issuer URL and TLS
+// flags, its own loopback addresses, --leader-elect (the controllers run
+// on one of the two), and extra flags. The caller stops it.
+func (e *env) startReplica(ctx context.Context, o *options, name string, extra ...string) (*replica, error) {
+	addrs, err := freeAddrs(4)
+	if err != nil {
+		return nil, err
+	}
+	r := &replica{gatewayURL: e.scheme + addrs[1], metricsURL: "http://" + addrs[2] + "/metrics"}
+	args := []string{
+		"--kubeconfig", e.kubeconfig,
+		"--oauth-bind-address", addrs[0],
+		"--gateway-bind-address", addrs[1],
+		"--metrics-bind-address", addrs[2],
+		"--health-probe-bind-address", addrs[3],
+		"--issuer", e.issuer,
+		"--gateway-url", r.gatewayURL,
+		"--leader-elect",
+	}
+	args = append(args, e.tlsArgs...)
+	args = append(args, extra...)
+	args = append(args, o.managerArgs...)
+	if r.manager, err = startProcess(e.dir, name, o.manager, args...); err != nil {
+		return nil, err
+	}
+	if err := waitHTTP(ctx, e.client, r.manager, "http://"+addrs[3]+"/readyz", 200, 90*time.Second); err != nil {
+		r.manager.stop(20 * time.Second)
+		return nil, fmt.Errorf("%s not ready: %w", name, err)
+	}
+	return r, nil
 }
 
 // managerKubeconfig applies config/rbac and returns a kubeconfig that

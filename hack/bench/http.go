@@ -52,6 +52,22 @@ const (
 	tGateway  = "scopegate-gateway"
 	tSSEProxy = "sse-direct"
 	tSSEGw    = "sse-gateway"
+
+	// DPoP (issue 23): a fresh proof on every request.
+	tIssuerDPoP  = "issuer-es256-dpop"
+	tTokenDPoP   = "scopegate-token-dpop"
+	tProxyDPoP   = "proxy-plain-dpop-client"
+	tGatewayDPoP = "scopegate-gateway-dpop"
+	// Redis-backed limits (issue 24): a second manager whose buckets are in
+	// Redis on loopback.
+	tGatewayRedis = "scopegate-gateway-redis"
+	// MCP item rules (issue 19): JSON-RPC through the plain proxy, an MCP
+	// route without rules and one with 50 tool rules.
+	tProxyMCPCall      = "proxy-plain-mcp-call"
+	tGatewayMCPNoRules = "scopegate-gateway-mcp-call-norules"
+	tGatewayMCPCall    = "scopegate-gateway-mcp-call"
+	tProxyMCPList      = "proxy-plain-mcp-list"
+	tGatewayMCPList    = "scopegate-gateway-mcp-list"
 )
 
 // HTTPResult is the token endpoint and gateway measurements.
@@ -66,7 +82,18 @@ type HTTPResult struct {
 	RoundSecs   float64             `json:"round_seconds"`
 	Targets     []TargetSummary     `json:"targets"`
 	Ratios      []RatioSummary      `json:"ratios"`
-	Raw         []plan.TargetResult `json:"raw"`
+	// Redis is what Redis saw during the run, when the Redis-backed limits
+	// were measured.
+	Redis *RedisCheck         `json:"redis,omitempty"`
+	Raw   []plan.TargetResult `json:"raw"`
+}
+
+// RedisCheck shows that the Redis-backed gateway went to Redis: the calls
+// of each command Redis ran while the load generator ran (its warm-up
+// included) against the requests measured on that gateway.
+type RedisCheck struct {
+	Calls            map[string]int64 `json:"calls"`
+	MeasuredRequests int              `json:"measured_requests"`
 }
 
 // TargetSummary is one target's medians over the rounds, with min–max.
@@ -136,7 +163,9 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 		loadgenArgs = []string{"-ca-file", f.CA}
 	}
 	say("HTTP round: %s", name)
-	e, err := startEnv(ctx, o, name, files)
+	// Both managers of the run elect a leader, as the deployment's do: the
+	// controllers run on one of them.
+	e, err := startEnv(ctx, o, name, files, "--leader-elect")
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +176,7 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	addrs, err := freeAddrs(6)
+	addrs, err := freeAddrs(8)
 	if err != nil {
 		return nil, err
 	}
@@ -156,6 +185,7 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 	// rounds: what TLS itself costs a Go server per request here.
 	noopClearURL := "http://" + addrs[5]
 	noopURL, issuerURL, proxyURL, pooledURL := scheme+addrs[1], scheme+addrs[2], scheme+addrs[3], scheme+addrs[4]
+	issuerDPoPURL, redisAddr := scheme+addrs[6], addrs[7]
 	var procs []*process
 	defer func() {
 		for _, p := range procs {
@@ -200,6 +230,9 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 	// the environment.
 	os.Setenv("BASELINE_CLIENT_SECRET", secret)
 	err = start("issuer", addrs[2], append([]string{"-client-id", id, "-issuer", issuerURL}, serveTLS...)...)
+	if err == nil {
+		err = start("issuer", addrs[6], append([]string{"-client-id", id, "-issuer", issuerDPoPURL, "-dpop-htu", issuerDPoPURL + "/oauth/token"}, serveTLS...)...)
+	}
 	os.Unsetenv("BASELINE_CLIENT_SECRET")
 	if err != nil {
 		return nil, err
@@ -209,8 +242,10 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 			return nil, err
 		}
 	}
-	if err := waitHTTP(ctx, e.client, nil, issuerURL+"/", 405, 10*time.Second); err != nil {
-		return nil, err
+	for _, u := range []string{issuerURL + "/", issuerDPoPURL + "/"} {
+		if err := waitHTTP(ctx, e.client, nil, u, 405, 10*time.Second); err != nil {
+			return nil, err
+		}
 	}
 
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(secret)))
@@ -223,6 +258,42 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 	bearer := map[string]string{"Authorization": "Bearer " + token}
 	if err := waitGateway(ctx, e.client, e.gatewayURL+routePrefix+"/items", token); err != nil {
 		return nil, err
+	}
+	var dpopTargets, mcpTargets, redisTarget []plan.Target
+	if o.features.dpop {
+		if dpopTargets, err = setUpDPoP(ctx, e, tokenHeaders, form, proxyURL, issuerDPoPURL); err != nil {
+			return nil, err
+		}
+	} else {
+		say("The manager has no DPoP (--dpop-require-nonce): the DPoP targets are not measured")
+	}
+	if o.features.itemRules {
+		if mcpTargets, err = setUpMCP(ctx, c, e, upstreamURL, proxyURL, token); err != nil {
+			return nil, err
+		}
+	} else {
+		say("The manager has no item rules (--gateway-max-inspect-bytes): the MCP targets are not measured")
+	}
+	switch bin := redisBinary(o.redisServer); {
+	case !o.features.redisStore:
+		say("The manager has no --rate-limit-store: the Redis-backed limits are not measured")
+	case bin == "":
+		say("No redis-server (-redis-server %q): the Redis-backed limits are not measured", o.redisServer)
+	default:
+		rp, err := startRedis(ctx, e.dir, bin, redisAddr)
+		if err != nil {
+			return nil, err
+		}
+		procs = append(procs, rp)
+		rep, err := e.startReplica(ctx, o, "manager-redis", "--rate-limit-store=redis://"+redisAddr, "--rate-limit-failure-mode=closed")
+		if err != nil {
+			return nil, err
+		}
+		defer rep.manager.stop(20 * time.Second)
+		if err := waitGateway(ctx, e.client, rep.gatewayURL+routePrefix+"/items", token); err != nil {
+			return nil, fmt.Errorf("the Redis-backed replica: %w", err)
+		}
+		redisTarget = []plan.Target{{Name: tGatewayRedis, Method: http.MethodGet, URL: rep.gatewayURL + routePrefix + "/items", Headers: bearer}}
 	}
 
 	p := plan.Plan{
@@ -239,6 +310,7 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 			{Name: tSSEGw, Method: http.MethodGet, URL: e.gatewayURL + routePrefix + "/sse", Headers: bearer, FirstByte: true, Concurrency: 1},
 		},
 	}
+	p.Targets = append(append(append(p.Targets, dpopTargets...), redisTarget...), mcpTargets...)
 	if tlsOn {
 		// Only targets whose baseline serves TLS too, and the no-op in
 		// clear next to the no-op over TLS.
@@ -254,11 +326,36 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 		}
 		defer stopProfiles()
 	}
+	var redisBefore map[string]int64
+	if redisTarget != nil {
+		if redisBefore, err = redisCalls(redisAddr); err != nil {
+			return nil, fmt.Errorf("ask Redis for its command count: %w", err)
+		}
+	}
 	raw, err := runLoadgen(ctx, o, e.dir, p, loadgenArgs...)
 	if err != nil {
 		return nil, err
 	}
-	return summarizeHTTP(o, raw, tlsOn), nil
+	h := summarizeHTTP(o, raw, tlsOn)
+	if redisTarget != nil {
+		after, err := redisCalls(redisAddr)
+		if err != nil {
+			return nil, fmt.Errorf("ask Redis for its command count: %w", err)
+		}
+		h.Redis = &RedisCheck{Calls: map[string]int64{}}
+		for cmd, n := range after {
+			// INFO itself is the harness's.
+			if d := n - redisBefore[cmd]; d > 0 && cmd != "info" {
+				h.Redis.Calls[cmd] = d
+			}
+		}
+		for _, t := range h.Targets {
+			if t.Name == tGatewayRedis {
+				h.Redis.MeasuredRequests = t.Requests
+			}
+		}
+	}
+	return h, nil
 }
 
 // setUpClientAndRoute creates the measured OAuthClient and GatewayRoute,
@@ -410,6 +507,17 @@ var targetWhat = map[string]string{
 	tGateway:  "scopegate gateway (JWT, scope, audience, identity headers, rate limits above the load)",
 	tSSEProxy: "SSE upstream direct: time to first event, 1 worker",
 	tSSEGw:    "SSE through the scopegate gateway: time to first event, 1 worker",
+
+	tIssuerDPoP:        "the minimal ES256 issuer verifying one ES256 DPoP proof and binding the token (ceiling with a proof)",
+	tTokenDPoP:         "scopegate `POST /oauth/token` with an ES256 DPoP proof (a DPoP-bound token)",
+	tProxyDPoP:         "plain `httputil.ReverseProxy` sent what the DPoP gateway is sent (the load generator signs a proof per request; the proxy forwards it unchecked)",
+	tGatewayDPoP:       "scopegate gateway with a DPoP-bound token and a fresh ES256 proof per request (signature, htm, htu, ath, iat, replay cache)",
+	tProxyMCPCall:      "plain `httputil.ReverseProxy`, a JSON-RPC `tools/call` of 1 KiB to the upstream's MCP server",
+	tGatewayMCPNoRules: "scopegate gateway, the same `tools/call` through an MCP route without item rules (its body is not read)",
+	tGatewayMCPCall:    "scopegate gateway, the same `tools/call` through an MCP route with 50 tool rules (body read and checked, the last rule decides)",
+	tProxyMCPList:      "plain `httputil.ReverseProxy`, `tools/list` answered with 200 tools (36 KiB)",
+	tGatewayMCPList:    "scopegate gateway, the same `tools/list` through the route with 50 rules: the answer filtered to the 100 tools the client may use",
+	tGatewayRedis:      "scopegate gateway, a second replica with `--rate-limit-store=redis://` (Redis on loopback, `--rate-limit-failure-mode=closed`): one Redis round trip per request",
 }
 
 func summarizeHTTP(o *options, raw []plan.TargetResult, tlsOn bool) *HTTPResult {
@@ -436,6 +544,17 @@ func summarizeHTTP(o *options, raw []plan.TargetResult, tlsOn bool) *HTTPResult 
 		{tGateway, tProxy, "≥ 0.9, added p50 ≤ 100 µs; stretch ≥ 1.0"},
 		{tGateway, tPooled, "(the same proxy with the gateway's buffer recycling)"},
 		{tSSEGw, tSSEProxy, "added p50 ≤ 1000 µs"},
+		{tTokenDPoP, tIssuerDPoP, "(issue 23: against the minimal issuer that verifies one proof)"},
+		{tTokenDPoP, tToken, "(what a proof costs the token endpoint)"},
+		{tGatewayDPoP, tProxy, "≥ 0.8; report the added p50 (issue 23)"},
+		{tGatewayDPoP, tProxyDPoP, "(the load generator's signing on both sides)"},
+		{tGatewayDPoP, tGateway, "(what a proof costs the gateway)"},
+		{tGatewayRedis, tProxy, "≥ 0.7; report the added p50 (issue 24)"},
+		{tGatewayRedis, tGateway, "(local limits: what the Redis round trip costs)"},
+		{tGatewayMCPCall, tProxyMCPCall, "≥ 0.9, added p50 ≤ 100 µs (issue 19)"},
+		{tGatewayMCPNoRules, tProxyMCPCall, "(a route without rules pays nothing for them: compare with the gateway against the proxy)"},
+		{tGatewayMCPCall, tGatewayMCPNoRules, "(what reading the body and 50 rules cost)"},
+		{tGatewayMCPList, tProxyMCPList, "report the added latency (issue 19)"},
 	} {
 		t, okT := by[c.target]
 		b, okB := by[c.base]
@@ -485,6 +604,13 @@ func (h *HTTPResult) markdown(b *strings.Builder) {
 	for _, r := range h.Ratios {
 		p("| `%s` | `%s` | **%.2f×** (%.2f–%.2f) | %+.0f µs (%+.0f–%+.0f) | %s |\n",
 			r.Target, r.Baseline, r.Throughput.Median, r.Throughput.Min, r.Throughput.Max, r.AddedP50us.Median, r.AddedP50us.Min, r.AddedP50us.Max, r.Goal)
+	}
+	if c := h.Redis; c != nil {
+		calls := map[string]float64{}
+		for cmd, n := range c.Calls {
+			calls[cmd] = float64(n)
+		}
+		p("\nRedis ran %s while the load generator ran (INFO commandstats: the rate-limit script's own calls included, the warm-up too), for %d measured requests of `%s`.\n", counts(calls), c.MeasuredRequests, tGatewayRedis)
 	}
 	p("\n")
 }

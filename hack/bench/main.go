@@ -13,6 +13,15 @@
 //     load generator of hack/loadgen (keep-alive workers, alternating
 //     rounds) run on a plan.Plan, per-round figures.
 //
+// Besides the plain token request and proxied GET, the HTTP rounds measure
+// what issues 19, 23 and 24 ask of them, each against its baseline in the
+// same rounds: the token endpoint and the gateway with a DPoP proof signed
+// afresh for every request (hack/bench/dpopproof; the issuer baseline then
+// verifies one proof too), the gateway of a second manager whose rate
+// limits are in a redis-server on loopback (-redis-server; skipped when
+// there is none), and JSON-RPC through MCP routes with and without 50 tool
+// rules (hack/bench/mcpfixture; the upstream answers MCP).
+//
 // The token endpoint and gateway are measured twice in one run: in clear
 // (--tls-mode=off), then with TLS on: a throwaway CA and a serving
 // certificate for 127.0.0.1 (hack/bench/pki) served by the manager
@@ -29,7 +38,7 @@
 // client-go program with 16 workers needs to create the same number of
 // Secrets, in the same run.
 //
-//	go run ./hack/bench [-clients 100,1000] [-tls both|off|on] [-rounds 3] [-round 4s] [-c 16] [-out docs/benchmarks.md] [-json docs/benchmarks.json]
+//	go run ./hack/bench [-clients 100,1000] [-tls both|off|on] [-rounds 3] [-round 4s] [-c 16] [-redis-server redis-server] [-out docs/benchmarks.md] [-json docs/benchmarks.json]
 package main
 
 import (
@@ -70,6 +79,12 @@ type options struct {
 	scaleTimeout time.Duration
 	skipScale    bool
 	skipHTTP     bool
+	// redisServer is the redis-server binary for the Redis-backed limits;
+	// empty (or not found) leaves them out.
+	redisServer string
+	// What the manager under test can do, from its --help: an older build
+	// (-manager) is measured without the targets it has no feature for.
+	features managerFeatures
 
 	concurrency int
 	rounds      int
@@ -110,6 +125,7 @@ func parseFlags() (*options, error) {
 	flag.DurationVar(&o.idle, "idle", 60*time.Second, "Idle window after convergence of the largest scale run (the others use a third of it).")
 	flag.DurationVar(&o.scaleTimeout, "scale-timeout", 10*time.Minute, "Upper bound on one scale run's wait for Ready.")
 	flag.BoolVar(&o.skipHTTP, "skip-http", false, "Skip the token endpoint and gateway measurements.")
+	flag.StringVar(&o.redisServer, "redis-server", "redis-server", "redis-server binary (looked up in PATH) for the gateway with Redis-backed rate limits; empty or not found: not measured.")
 	flag.IntVar(&o.concurrency, "c", 16, "Keep-alive workers of the load generator.")
 	flag.IntVar(&o.rounds, "rounds", 3, "Alternating rounds per target.")
 	flag.DurationVar(&o.round, "round", 4*time.Second, "Length of one round of one target.")
@@ -246,6 +262,7 @@ func (o *options) resolveTLS() error {
 		return fmt.Errorf("-tls %q: want off, on or both", o.tls)
 	}
 	out, _ := exec.Command(o.manager, "--help").CombinedOutput()
+	o.features = featuresOf(string(out))
 	switch has := strings.Contains(string(out), "-tls-mode"); {
 	case has:
 		o.offArgs = []string{"--tls-mode=off"}
@@ -253,6 +270,20 @@ func (o *options) resolveTLS() error {
 		return fmt.Errorf("-tls %s: the manager %s has no --tls-mode flag; use -tls off", o.tls, o.manager)
 	}
 	return nil
+}
+
+// managerFeatures are the features of issues 19, 23 and 24 that the manager
+// under test has, each known by a flag that came with it.
+type managerFeatures struct {
+	dpop, redisStore, itemRules bool
+}
+
+func featuresOf(help string) managerFeatures {
+	return managerFeatures{
+		dpop:       strings.Contains(help, "-dpop-require-nonce"),
+		redisStore: strings.Contains(help, "-rate-limit-store"),
+		itemRules:  strings.Contains(help, "-gateway-max-inspect-bytes"),
+	}
 }
 
 // commandLine is how the harness was started, as one would type it.

@@ -2,9 +2,12 @@ package loadgen
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -103,5 +106,39 @@ func TestFirstByteTimesTheFirstEventNotTheWholeAnswer(t *testing.T) {
 				t.Errorf("p50 %v µs with a %s hold between the events", s.P50us, hold)
 			}
 		})
+	}
+}
+
+func TestAHookRunsOnEveryRequestAndAFailingOneSendsNothing(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.Header.Get("X-Fresh")]++
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	var n atomic.Int64
+	fresh := func(req *http.Request) error {
+		req.Header.Set("X-Fresh", strconv.FormatInt(n.Add(1), 10))
+		return nil
+	}
+	m := NewMeter(Target{Name: "hooked", NewRequest: Hooked(Fixed(http.MethodGet, srv.URL, nil, ""), fresh)}, 4, nil)
+	defer m.Close()
+	if s := m.Drive(context.Background(), 4, 50, time.Minute).Stats(); s.Statuses[http.StatusOK] != 50 {
+		t.Fatalf("stats %+v, want 50×200", s)
+	}
+	if len(seen) != 50 {
+		t.Errorf("the server saw %d distinct header values in 50 requests, want a fresh one on each", len(seen))
+	}
+
+	failing := func(*http.Request) error { return errors.New("no key") }
+	m2 := NewMeter(Target{Name: "failing", NewRequest: Hooked(Fixed(http.MethodGet, srv.URL, nil, ""), failing)}, 1, nil)
+	defer m2.Close()
+	if s := m2.Drive(context.Background(), 1, 5, time.Minute).Stats(); s.TransportErrors != 5 || s.Errors != 5 {
+		t.Errorf("stats %+v, want 5 failures counted as transport errors", s)
+	}
+	if len(seen) != 50 {
+		t.Errorf("the server saw requests whose hook failed")
 	}
 }

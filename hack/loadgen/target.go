@@ -36,3 +36,20 @@ func Fixed(method, url string, headers map[string]string, body string) func(cont
 		return req, nil
 	}
 }
+
+// Hooked builds requests with build and passes each to hook before it is
+// sent, for what must differ on every request (a fresh DPoP proof, which is
+// single-use). The hook runs before the request is timed: its cost is the
+// client's, not the target's.
+func Hooked(build func(ctx context.Context) (*http.Request, error), hook func(*http.Request) error) func(ctx context.Context) (*http.Request, error) {
+	return func(ctx context.Context) (*http.Request, error) {
+		req, err := build(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := hook(req); err != nil {
+			return nil, err
+		}
+		return req, nil
+	}
+}

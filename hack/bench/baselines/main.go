@@ -3,11 +3,14 @@
 // address:
 //
 //   - upstream: the backend behind every proxy; a small fixed JSON answer
-//     (GET /sse answers one server-sent event at once);
+//     (GET /sse answers one server-sent event at once; POST .../mcp is a
+//     JSON-RPC MCP server of hack/bench/mcpfixture's tools, mcp.go);
 //   - noop: a no-op Go HTTP handler, the ceiling of any Go HTTP server here;
 //   - issuer: a minimal stdlib ES256 issuer: client_secret_basic checked
 //     against one client, the form parsed, a JWT signed with crypto/ecdsa
-//     and written as a token response, nothing else;
+//     and written as a token response, nothing else; with -dpop-htu it
+//     also requires one ES256 DPoP proof for that htu, verifies it (dpop.go)
+//     and binds the token to its key (cnf.jkt, token_type DPoP);
 //   - proxy: a plain httputil.ReverseProxy to -target, with the gateway's
 //     own backend transport, so that only scopegate's work differs (with
 //     -buffer-pool also the gateway's buffer recycling).
@@ -56,6 +59,7 @@ type options struct {
 	target, prefix, path string
 	clientID, secret     string
 	issuer               string
+	dpopHTU              string
 	bufferPool           bool
 }
 
@@ -70,6 +74,7 @@ func run() error {
 	flag.StringVar(&o.path, "backend-path", "/echo", "proxy: the path that replaces -prefix.")
 	flag.StringVar(&o.clientID, "client-id", "", "issuer: the one client_id accepted.")
 	flag.StringVar(&o.issuer, "issuer", "", "issuer: iss of the tokens.")
+	flag.StringVar(&o.dpopHTU, "dpop-htu", "", "issuer: require one ES256 DPoP proof whose htu is this URL, and bind the token to its key.")
 	flag.BoolVar(&o.bufferPool, "buffer-pool", false, "proxy: recycle the 32 KiB copy buffers (httputil.ReverseProxy.BufferPool), as the gateway does.")
 	flag.Parse()
 	// The client secret comes through the environment, never the command
@@ -86,7 +91,7 @@ func run() error {
 	var h http.Handler
 	switch o.role {
 	case "upstream":
-		h = upstream{}
+		h = upstream{mcp: newMCPServer()}
 	case "noop":
 		h = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
@@ -116,10 +121,14 @@ func run() error {
 	return srv.ListenAndServe()
 }
 
-// upstream is the backend: a small fixed answer, or one SSE event.
-type upstream struct{}
+// upstream is the backend: a small fixed answer, one SSE event, or MCP.
+type upstream struct{ mcp *mcpServer }
 
-func (upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (u upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasSuffix(r.URL.Path, "/mcp") {
+		u.mcp.ServeHTTP(w, r)
+		return
+	}
 	_, _ = io.Copy(io.Discard, r.Body)
 	if strings.HasSuffix(r.URL.Path, "/sse") {
 		w.Header().Set("Content-Type", "text/event-stream")
@@ -173,6 +182,8 @@ type issuer struct {
 	digest   [32]byte
 	iss      string
 	header   string
+	// dpop, when set, requires a DPoP proof on every token request.
+	dpop *proofChecker
 }
 
 func newIssuer(o options) (*issuer, error) {
@@ -184,7 +195,11 @@ func newIssuer(o options) (*issuer, error) {
 		return nil, fmt.Errorf("generate ES256 key: %w", err)
 	}
 	hdr := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"ES256","kid":"baseline","typ":"at+jwt"}`))
-	return &issuer{key: key, clientID: o.clientID, digest: sha256.Sum256([]byte(o.secret)), iss: o.issuer, header: hdr}, nil
+	is := &issuer{key: key, clientID: o.clientID, digest: sha256.Sum256([]byte(o.secret)), iss: o.issuer, header: hdr}
+	if o.dpopHTU != "" {
+		is.dpop = newProofChecker(o.dpopHTU)
+	}
+	return is, nil
 }
 
 func (is *issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -211,10 +226,26 @@ func (is *issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	jti := make([]byte, 16)
 	_, _ = rand.Read(jti)
-	claims, err := json.Marshal(map[string]any{
+	c := map[string]any{
 		"iss": is.iss, "sub": id, "aud": []string{"api"}, "exp": now.Add(time.Hour).Unix(), "iat": now.Unix(), "nbf": now.Unix(),
 		"jti": hex.EncodeToString(jti), "client_id": id, "scope": r.PostForm.Get("scope"),
-	})
+	}
+	tokenType := "Bearer"
+	if is.dpop != nil {
+		proofs := r.Header.Values("DPoP")
+		if len(proofs) != 1 {
+			http.Error(w, `{"error":"invalid_dpop_proof"}`, http.StatusBadRequest)
+			return
+		}
+		jkt, err := is.dpop.check(proofs[0], r.Method, now)
+		if err != nil {
+			http.Error(w, `{"error":"invalid_dpop_proof"}`, http.StatusBadRequest)
+			return
+		}
+		c["cnf"] = map[string]string{"jkt": jkt}
+		tokenType = "DPoP"
+	}
+	claims, err := json.Marshal(c)
 	if err != nil {
 		http.Error(w, "encode claims", http.StatusInternalServerError)
 		return
@@ -233,6 +264,6 @@ func (is *issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"access_token": signing + "." + base64.RawURLEncoding.EncodeToString(sig),
-		"token_type":   "Bearer", "expires_in": 3600, "scope": r.PostForm.Get("scope"),
+		"token_type":   tokenType, "expires_in": 3600, "scope": r.PostForm.Get("scope"),
 	})
 }

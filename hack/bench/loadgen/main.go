@@ -3,8 +3,9 @@
 // target. It reads a plan.Plan (JSON) from -plan, drives the targets with
 // the one load generator (hack/loadgen: keep-alive workers, loopback only,
 // HTTP/1.1, over TLS for https) in alternating rounds bounded in time and
-// requests, and writes a plan.Result (JSON) to -out. With -ca-file it
-// trusts that CA (and no other) for https targets.
+// requests, and writes a plan.Result (JSON) to -out. A target with dpop gets
+// a freshly signed DPoP proof on every request (hack/bench/dpopproof). With
+// -ca-file it trusts that CA (and no other) for https targets.
 //
 //	loadgen -plan plan.json -out result.json [-ca-file ca.crt]
 package main
@@ -22,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/scopegate/scopegate/hack/bench/dpopproof"
 	"github.com/scopegate/scopegate/hack/bench/pki"
 	"github.com/scopegate/scopegate/hack/bench/plan"
 	"github.com/scopegate/scopegate/hack/loadgen"
@@ -72,9 +74,17 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		if concurrency[i] == 0 {
 			concurrency[i] = p.Concurrency
 		}
+		build := loadgen.Fixed(t.Method, t.URL, t.Headers, t.Body)
+		if t.DPoP != nil {
+			signer, err := dpopproof.ReadKey(t.DPoP.KeyFile)
+			if err != nil {
+				return fmt.Errorf("target %s: %w", t.Name, err)
+			}
+			build = loadgen.Hooked(build, signer.Hook(t.DPoP.HTU))
+		}
 		meters[i] = loadgen.NewMeter(loadgen.Target{
 			Name:       t.Name,
-			NewRequest: loadgen.Fixed(t.Method, t.URL, t.Headers, t.Body),
+			NewRequest: build,
 			FirstByte:  t.FirstByte,
 		}, concurrency[i], tlsConfig)
 		defer meters[i].Close()
@@ -135,6 +145,9 @@ func readPlan(path string) (plan.Plan, error) {
 	for _, t := range p.Targets {
 		if t.Concurrency < 0 || t.Concurrency > maxConcurrency {
 			return p, fmt.Errorf("target %s: concurrency must be between 0 and %d", t.Name, maxConcurrency)
+		}
+		if t.DPoP != nil && (t.DPoP.KeyFile == "" || t.DPoP.HTU == "") {
+			return p, fmt.Errorf("target %s: dpop needs key_file and htu", t.Name)
 		}
 	}
 	return p, nil

@@ -13,8 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scopegate/scopegate/hack/bench/dpopproof"
 	"github.com/scopegate/scopegate/hack/bench/pki"
 	"github.com/scopegate/scopegate/hack/bench/plan"
+	"github.com/scopegate/scopegate/internal/dpop"
 )
 
 // runPlan writes p, runs the command on it with extra flags and returns
@@ -156,5 +158,53 @@ func TestPlansThatWouldUnboundTheRunAreRefused(t *testing.T) {
 				t.Errorf("plan %+v accepted", p)
 			}
 		})
+	}
+}
+
+func TestADPoPTargetSendsAFreshProofThatPassesTheChecksOnEveryRequest(t *testing.T) {
+	signer, err := dpopproof.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "dpop.pem")
+	if err := signer.WriteKey(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	// The server checks as the gateway does, replay cache included: a
+	// proof sent twice would be refused.
+	v := dpop.NewVerifier(dpop.Options{})
+	const htu = "http://gateway.example/api/items"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := v.Verify(r.Header.Get("DPoP"), dpop.Request{Method: r.Method, URL: htu, AccessToken: "tok"})
+		if err != nil || p.JKT != signer.Thumbprint() {
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	}))
+	defer srv.Close()
+	p := plan.Plan{
+		Concurrency: 4, Rounds: 2, Round: time.Minute, MaxRequests: 30,
+		Targets: []plan.Target{
+			{Name: "dpop", Method: http.MethodGet, URL: srv.URL + "/", Headers: map[string]string{"Authorization": "DPoP tok"}, DPoP: &plan.DPoP{KeyFile: keyFile, HTU: htu}},
+			{Name: "no-proof", Method: http.MethodGet, URL: srv.URL + "/", Headers: map[string]string{"Authorization": "DPoP tok"}},
+		},
+	}
+	res, err := runPlan(t, p)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	for _, r := range res.Targets[0].Rounds {
+		if r.Statuses[http.StatusOK] != 30 {
+			t.Errorf("dpop round statuses %v, want 30×200", r.Statuses)
+		}
+	}
+	for _, r := range res.Targets[1].Rounds {
+		if r.Statuses[http.StatusUnauthorized] != 30 {
+			t.Errorf("no-proof round statuses %v, want 30×401 (the server does check)", r.Statuses)
+		}
+	}
+
+	p.Targets[0].DPoP.KeyFile = ""
+	if _, err := runPlan(t, p); err == nil || !strings.Contains(err.Error(), "key_file") {
+		t.Errorf("a dpop target without a key: %v, want refused", err)
 	}
 }

@@ -40,6 +40,20 @@ type Target struct {
 	// FirstByte measures the time to the first byte of the body (SSE)
 	// instead of the whole answer.
 	FirstByte bool `json:"first_byte,omitempty"`
+	// DPoP, when set, gives every request a freshly signed DPoP proof
+	// (RFC 9449; a proof is single-use).
+	DPoP *DPoP `json:"dpop,omitempty"`
+}
+
+// DPoP is how the load generator signs a target's proofs
+// (hack/bench/dpopproof): htm is the target's method, ath the hash of the
+// token in "Authorization: DPoP <token>" when there is one.
+type DPoP struct {
+	// KeyFile is the P-256 key, PKCS#8 PEM.
+	KeyFile string `json:"key_file"`
+	// HTU is the URL the server knows itself by: the token endpoint in its
+	// metadata, or the gateway URL plus the request's path.
+	HTU string `json:"htu"`
 }
 
 // Result is what the load generator measured, per target and round.
