@@ -45,6 +45,15 @@ func TestRouteRateLimitPerClient(t *testing.T) {
 	a := f.token(t, "team-a.github", []string{"mcp"}, []string{"mcp"})
 	b := f.token(t, "team-a.other", []string{"mcp"}, []string{"mcp"})
 
+	wantRouteLimitPerClient(t, f, a, b)
+}
+
+// wantRouteLimitPerClient drives a route limited to 0.5/s with a burst of
+// 2 for client token a: two requests pass (RateLimit-* on the first), the
+// third is 429, client b has its own bucket, and the bucket refills one
+// token every two seconds.
+func wantRouteLimitPerClient(t *testing.T, f *fixture, a, b string) {
+	t.Helper()
 	res := f.do(t, "GET", "/mcp/github", a, nil)
 	if res.Header.Get("RateLimit-Limit") != "2" || res.Header.Get("RateLimit-Remaining") != "1" || res.Header.Get("RateLimit-Reset") != "2" {
 		t.Errorf("allowed response RateLimit-* %v, want limit 2, remaining 1, reset 2", res.Header)
