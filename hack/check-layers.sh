@@ -32,9 +32,10 @@ layers='
 0 controllers/fanout
 0 internal/dpop
 0 internal/metadatacheck
-0 internal/ratelimit
+0 internal/promreg
+1 internal/ratelimit
 1 internal/dpop/dpoptest
-1 internal/ratelimit/redistest
+2 internal/ratelimit/redistest
 1 internal/apiserver
 1 internal/servingcert
 1 internal/testenv

@@ -1,10 +1,9 @@
 package gateway
 
 import (
-	"errors"
-	"fmt"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/scopegate/scopegate/internal/promreg"
 )
 
 // metrics are the gateway's Prometheus series (SPEC §7).
@@ -34,13 +33,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	var err error
-	if m.requests, err = register(reg, m.requests); err != nil {
+	if m.requests, err = promreg.Register(reg, "gateway", m.requests); err != nil {
 		return nil, err
 	}
-	if m.duration, err = register(reg, m.duration); err != nil {
+	if m.duration, err = promreg.Register(reg, "gateway", m.duration); err != nil {
 		return nil, err
 	}
-	if m.decisions, err = register(reg, m.decisions); err != nil {
+	if m.decisions, err = promreg.Register(reg, "gateway", m.decisions); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -51,19 +50,4 @@ func (m *metrics) forget(key string) {
 	m.requests.DeletePartialMatch(prometheus.Labels{"route": key})
 	m.duration.DeletePartialMatch(prometheus.Labels{"route": key})
 	m.decisions.DeletePartialMatch(prometheus.Labels{"route": key})
-}
-
-// register registers c, or reuses the collector already registered under
-// the same name (two gateways on one registry, as in tests).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, fmt.Errorf("register gateway metrics: %w", err)
-	}
-	return c, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
+	"github.com/scopegate/scopegate/internal/promreg"
 	"github.com/scopegate/scopegate/internal/ratelimit"
 	"github.com/scopegate/scopegate/internal/registry"
 )
@@ -64,7 +65,7 @@ func newLimitMetrics(reg prometheus.Registerer) (*limitMetrics, error) {
 		return m, nil
 	}
 	var err error
-	if m.unchecked, err = register(reg, m.unchecked); err != nil {
+	if m.unchecked, err = promreg.Register(reg, "gateway", m.unchecked); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -14,6 +14,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/scopegate/scopegate/internal/promreg"
 )
 
 //go:embed gcra.lua
@@ -205,26 +207,11 @@ func newRedisMetrics(reg prometheus.Registerer) (*redisMetrics, error) {
 		return m, nil
 	}
 	var err error
-	if m.duration, err = register(reg, m.duration); err != nil {
+	if m.duration, err = promreg.Register(reg, "rate-limit", m.duration); err != nil {
 		return nil, err
 	}
-	if m.failures, err = register(reg, m.failures); err != nil {
+	if m.failures, err = promreg.Register(reg, "rate-limit", m.failures); err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-// register registers c, or reuses the collector already registered under
-// the same name (two stores on one registry, as in tests).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, fmt.Errorf("register rate-limit metrics: %w", err)
-	}
-	return c, nil
 }
