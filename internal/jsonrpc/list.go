@@ -43,8 +43,14 @@ func SameID(a, b []byte) bool {
 // not a response (a request, a notification, not an object). A response
 // with a member given twice or spelled in another case is errAmbiguous.
 func ResponseID(data []byte) (json.RawMessage, error) {
+	return responseID(data, false)
+}
+
+// responseID is ResponseID; valid says the caller has already checked data
+// with json.Valid, so it is not read twice.
+func responseID(data []byte, valid bool) (json.RawMessage, error) {
 	data = bytes.TrimSpace(data)
-	if len(data) == 0 || data[0] != '{' || !json.Valid(data) {
+	if len(data) == 0 || data[0] != '{' || !valid && !json.Valid(data) {
 		return nil, nil
 	}
 	var id json.RawMessage
@@ -78,9 +84,15 @@ func ResponseID(data []byte) (json.RawMessage, error) {
 // no such list, is returned as it is. dropped is how many items were left
 // out.
 func FilterList(resp []byte, k ItemKind, allow func(name string) bool) (out []byte, dropped int, err error) {
+	return filterList(resp, k, allow, false)
+}
+
+// filterList is FilterList; valid says the caller has already checked resp
+// with json.Valid.
+func filterList(resp []byte, k ItemKind, allow func(name string) bool, valid bool) (out []byte, dropped int, err error) {
 	listKey, itemKey := listMember(k)
 	data := bytes.TrimSpace(resp)
-	if listKey == "" || len(data) == 0 || data[0] != '{' || !json.Valid(data) {
+	if listKey == "" || len(data) == 0 || data[0] != '{' || !valid && !json.Valid(data) {
 		return resp, 0, nil
 	}
 	result, err := memberSpan(data, "result")

@@ -71,8 +71,10 @@ func FilterJSONBody(body []byte, pending []PendingList, allow Allow) ([]byte, er
 	return out.Bytes(), nil
 }
 
+// filterOne filters one response that FilterJSONBody has checked with
+// json.Valid (alone, or as an element of a valid batch).
 func filterOne(resp []byte, pending []PendingList, allow Allow) ([]byte, error) {
-	id, err := ResponseID(resp)
+	id, err := responseID(resp, true)
 	if err != nil {
 		// Whether it answers a list cannot be told: refuse it.
 		return unfilterable(nil), nil
@@ -81,7 +83,7 @@ func filterOne(resp []byte, pending []PendingList, allow Allow) ([]byte, error) 
 	if !ok {
 		return resp, nil
 	}
-	out, _, err := FilterList(resp, k, func(name string) bool { return allow(k, name) })
+	out, _, err := filterList(resp, k, func(name string) bool { return allow(k, name) }, true)
 	if err != nil {
 		return unfilterable(id), nil
 	}
@@ -217,7 +219,8 @@ func (s *sseFilter) dispatch() []byte {
 		}
 		payload = append(payload, v...)
 	}
-	id, err := ResponseID(payload)
+	valid := json.Valid(payload)
+	id, err := responseID(payload, valid)
 	if err != nil {
 		return dataLines(unfilterable(nil))
 	}
@@ -226,7 +229,7 @@ func (s *sseFilter) dispatch() []byte {
 		return raw
 	}
 	s.pending = append(s.pending[:i], s.pending[i+1:]...)
-	out, dropped, err := FilterList(payload, k, func(name string) bool { return s.allow(k, name) })
+	out, dropped, err := filterList(payload, k, func(name string) bool { return s.allow(k, name) }, valid)
 	if err != nil {
 		out = unfilterable(id)
 	} else if dropped == 0 {
