@@ -9,6 +9,7 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
@@ -124,7 +125,12 @@ func (r *StatusReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if equality.Semantic.DeepEqual(gr.Status, next.Status) {
 		return result, nil
 	}
-	if err := r.Client.Status().Patch(ctx, next, client.MergeFrom(&gr)); err != nil {
+	// The resourceVersion read goes with the patch: a pass on a stale cached
+	// object fails with a conflict and runs again, instead of keeping fields
+	// that a later write changed.
+	if err := r.Client.Status().Patch(ctx, next, client.MergeFromWithOptions(&gr, client.MergeFromWithOptimisticLock{})); apierrors.IsConflict(err) {
+		return ctrl.Result{RequeueAfter: 50 * time.Millisecond}, nil
+	} else if err != nil {
 		return ctrl.Result{}, fmt.Errorf("patch status of GatewayRoute %s: %w", req.NamespacedName, err)
 	}
 	r.announce(&gr, gr.Status.Conditions, next.Status.Conditions)

@@ -90,7 +90,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 			r.event(obj, corev1.EventTypeNormal, scopegatev1alpha1.ReasonSecretCreated, "CreateCredentials", "Created credentials Secret %s", p.createdCredentials)
 		}
 		r.Metrics.observe(obj)
-		if err := r.patchStatus(ctx, original, obj); err != nil {
+		if err := r.patchStatus(ctx, original, obj); apierrors.IsConflict(err) {
+			// The pass read a stale object (the cache had not yet seen
+			// the last status write): its conclusions may rest on it, so
+			// the pass runs again on a fresh read rather than overwrite.
+			result = soonest(result, ctrl.Result{RequeueAfter: staleRetry})
+		} else if err != nil {
 			retErr = kerrors.NewAggregate([]error{retErr, err})
 		}
 	}()
@@ -130,12 +135,18 @@ func (r *Reconciler) reconcileSpec(_ context.Context, p *pass) (ctrl.Result, boo
 	return ctrl.Result{}, false, nil
 }
 
-// patchStatus writes the status when it changed, as a merge patch.
+// staleRetry is how soon a pass that read a stale object runs again.
+const staleRetry = 50 * time.Millisecond
+
+// patchStatus writes the status when it changed, as a merge patch that
+// carries the resourceVersion read: a pass on an object the cache had not
+// yet refreshed fails with a conflict instead of reverting fields that a
+// later write set (a merge patch only names the fields this pass changed).
 func (r *Reconciler) patchStatus(ctx context.Context, original, obj *scopegatev1alpha1.OAuthClient) error {
 	if equality.Semantic.DeepEqual(original.Status, obj.Status) {
 		return nil
 	}
-	if err := r.Status().Patch(ctx, obj, client.MergeFrom(original)); err != nil {
+	if err := r.Status().Patch(ctx, obj, client.MergeFromWithOptions(original, client.MergeFromWithOptimisticLock{})); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
