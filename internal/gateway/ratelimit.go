@@ -110,6 +110,17 @@ func fillTime(l registry.RateLimit) time.Duration {
 func (s *limiterStore) get(key string, l registry.RateLimit, now time.Time) *rate.Limiter {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	lim, _ := s.getLocked(key, l, now)
+	return lim
+}
+
+// getLocked is get with s.mu held; it also returns the time to decide at:
+// now, or the latest time the bucket has seen when now is earlier.
+// Requests read the clock before they reach the store, so concurrent ones
+// arrive slightly out of order; a bucket whose clock went back would credit
+// the interval since then a second time (rate.Limiter moves its clock to
+// the earlier time) and let more through than its limit.
+func (s *limiterStore) getLocked(key string, l registry.RateLimit, now time.Time) (*rate.Limiter, time.Time) {
 	if now.Sub(s.lastSweep) >= s.sweepEach {
 		s.sweep(now)
 	}
@@ -121,23 +132,30 @@ func (s *limiterStore) get(key string, l registry.RateLimit, now time.Time) *rat
 		}
 		b = &bucket{lim: rate.NewLimiter(rate.Limit(l.RequestsPerSecond), l.Burst), limit: l}
 		s.buckets[key] = b
-	} else if b.limit != l {
+	}
+	if now.Before(b.lastUsed) {
+		now = b.lastUsed
+	}
+	if b.limit != l {
 		b.lim.SetLimitAt(now, rate.Limit(l.RequestsPerSecond))
 		b.lim.SetBurstAt(now, l.Burst)
 		b.limit = l
 	}
 	b.lastUsed = now
-	return b.lim
+	return b.lim, now
 }
 
 // peek is how many requests the bucket for key could serve at now, without
 // taking any or creating the bucket: a bucket not held is full.
 func (s *limiterStore) peek(key string, l registry.RateLimit, now time.Time) float64 {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	b, ok := s.buckets[key]
-	s.mu.Unlock()
 	if !ok {
 		return float64(l.Burst)
+	}
+	if now.Before(b.lastUsed) {
+		now = b.lastUsed
 	}
 	return b.lim.TokensAt(now)
 }
@@ -169,29 +187,34 @@ func (s *limiterStore) shed() {
 func (s *limiterStore) Kind() string { return ratelimit.KindLocal }
 
 // Take takes each bucket's cost from every bucket of b, or from none: when one
-// bucket refuses, the reservations already made are cancelled.
+// bucket refuses, the reservations already made are cancelled. The store is
+// locked throughout, so that no other decision moves a bucket's clock
+// between reading it and taking from it.
 func (s *limiterStore) Take(_ context.Context, b ratelimit.Batch, now time.Time) (ratelimit.Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	res := ratelimit.Result{Allowed: true}
 	var reservations [ratelimit.MaxBuckets]*rate.Reservation
+	var at [ratelimit.MaxBuckets]time.Time
 	for i, bk := range b.Buckets[:b.N] {
 		n := b.CostOf(i)
-		lim := s.get(bk.Key, limitOf(bk.Limit), now)
-		r := lim.ReserveN(now, n)
+		lim, t := s.getLocked(bk.Key, limitOf(bk.Limit), now)
+		r := lim.ReserveN(t, n)
 		delay := ratelimit.Never
 		if r.OK() {
-			delay = r.DelayFrom(now)
+			delay = r.DelayFrom(t)
 		}
 		if !r.OK() || delay > 0 {
-			r.CancelAt(now)
-			for _, done := range reservations[:i] {
-				done.CancelAt(now)
+			r.CancelAt(t)
+			for j, done := range reservations[:i] {
+				done.CancelAt(at[j])
 			}
 			res.Allowed, res.Refused, res.RetryAfter = false, i, delay
-			res.Tokens[i] = lim.TokensAt(now)
+			res.Tokens[i] = lim.TokensAt(t)
 			return res, nil
 		}
-		reservations[i] = r
-		res.Tokens[i] = lim.TokensAt(now) + float64(n)
+		reservations[i], at[i] = r, t
+		res.Tokens[i] = lim.TokensAt(t) + float64(n)
 	}
 	return res, nil
 }

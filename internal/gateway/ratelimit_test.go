@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scopegate/scopegate/internal/ratelimit"
 	"github.com/scopegate/scopegate/internal/registry"
 )
 
@@ -201,4 +203,48 @@ func TestIPv6SourcesShareABucketPerSlash64(t *testing.T) {
 	wantStatus(t, from("192.0.2.7:1000"), 200)
 	wantStatus(t, from("192.0.2.8:1000"), 200)
 	wantLimited(t, from("[::ffff:192.0.2.8]:1000"), "1", "1")
+}
+
+// TestLimiterDoesNotRefillTwiceForALateRequest: concurrent requests read the
+// clock before they reach the store, so a request may arrive with a time
+// earlier than one the bucket already saw. Deciding it must not move the
+// bucket's clock back, or the next request is credited the same interval a
+// second time and the replica lets through more than its limit.
+func TestLimiterDoesNotRefillTwiceForALateRequest(t *testing.T) {
+	clock := newFakeClock()
+	s := newLimiterStore(100)
+	var b ratelimit.Batch
+	b.Add("k", ratelimit.Limit{PerSecond: 10, Burst: 10})
+	take := func(at time.Time) bool {
+		res, err := s.Take(context.Background(), b, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Allowed
+	}
+	start := clock.Now()
+	for i := range 10 {
+		if !take(start) {
+			t.Fatalf("request %d of the burst of 10 refused", i+1)
+		}
+	}
+	later := start.Add(500 * time.Millisecond) // 5 tokens back
+	allowed := 0
+	for range 5 {
+		if take(later) {
+			allowed++
+		}
+	}
+	// A late request, its clock read before the ones above.
+	if take(start.Add(100 * time.Millisecond)) {
+		allowed++
+	}
+	for range 10 {
+		if take(later) {
+			allowed++
+		}
+	}
+	if allowed != 5 {
+		t.Errorf("%d requests allowed 500ms after an emptied bucket of 10/s, want 5: a late request's older clock refilled the bucket again", allowed)
+	}
 }
