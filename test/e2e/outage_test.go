@@ -29,7 +29,7 @@ type frozenAPIServer struct {
 
 // apiServer finds the pair's kube-apiserver and makes sure it runs again
 // when t ends, whatever happened.
-func (p *replicaPair) apiServer(t *testing.T) *frozenAPIServer {
+func (p *replicaSet) apiServer(t *testing.T) *frozenAPIServer {
 	t.Helper()
 	proc, err := p.cluster.APIServerProcess()
 	if err != nil {

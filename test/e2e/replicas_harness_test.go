@@ -25,34 +25,55 @@ import (
 // LeaderElectionID); it lives in the operator namespace by default.
 const leaseName = "scopegate.dev"
 
-// replicaPair is one scopegate deployment of two leader-elected replicas on
-// a control plane of its own. The suite's manager runs without leader
+// replicaSet is one scopegate deployment of leader-elected replicas on a
+// control plane of its own. The suite's manager runs without leader
 // election and reconciles every namespace, so on the suite's control plane it
-// would write the pair's Secrets too (with another issuer) and keep
-// reconciling while the pair's leader is down: a failover could not be told
+// would write the set's Secrets too (with another issuer) and keep
+// reconciling while the set's leader is down: a failover could not be told
 // apart from it.
-type replicaPair struct {
+type replicaSet struct {
 	cluster *devcluster.Cluster
-	// issuer and gatewayURL are the --issuer and --gateway-url of both
-	// replicas: replica A's addresses, as one Service in front of both would
-	// give.
+	// issuer and gatewayURL are the --issuer and --gateway-url of every
+	// replica: the first replica's addresses, as one Service in front of
+	// them would give.
 	issuer, gatewayURL string
 	replicas           []*replica
+
+	// base, kubeconfig and trust are what add starts another replica with.
+	base       *harness
+	kubeconfig string
+	trust      *trust
 }
 
-// replica is one manager process of the pair, seen from outside. Its
-// harness is a view of the suite whose cluster is the pair's and whose
+// replica is one manager process of the set, seen from outside. Its
+// harness is a view of the suite whose cluster is the set's and whose
 // issuer, gatewayURL, metricsURL and healthURL are this replica's own listen
 // addresses, the ones the test calls directly; manager is its process.
 type replica struct {
-	name string // "A" or "B"
+	name string // "A", "B", ...
 	*harness
 }
 
-// startReplicaPair starts a control plane and two managers with
+// replicaSpec names a replica to start and the manager flags it takes on
+// top of the ones every replica has.
+type replicaSpec struct {
+	name string
+	args []string
+}
+
+// startReplicaPair starts a control plane and two managers, A and B, with
 // --leader-elect at the same time, so that they race for the Lease, and
 // waits until both serve. Everything it started is stopped when t ends.
-func startReplicaPair(t *testing.T, base *harness) *replicaPair {
+func startReplicaPair(t *testing.T, base *harness) *replicaSet {
+	t.Helper()
+	return startReplicas(t, base, replicaSpec{name: "A"}, replicaSpec{name: "B"})
+}
+
+// startReplicas starts a control plane and one manager with --leader-elect
+// per spec, all at the same time, and waits until every one serves. The
+// first spec's addresses are the shared --issuer and --gateway-url.
+// Everything it started is stopped when t ends.
+func startReplicas(t *testing.T, base *harness, specs ...replicaSpec) *replicaSet {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -60,7 +81,7 @@ func startReplicaPair(t *testing.T, base *harness) *replicaPair {
 	if err != nil {
 		t.Fatalf("e2e: replicas: start a second local control plane: %v", err)
 	}
-	p := &replicaPair{cluster: cluster}
+	s := &replicaSet{cluster: cluster, base: base}
 	// Cleanups run last-in first-out: the managers stop before their
 	// control plane.
 	t.Cleanup(func() {
@@ -68,85 +89,123 @@ func startReplicaPair(t *testing.T, base *harness) *replicaPair {
 			t.Errorf("e2e: replicas: stop the control plane: %v", err)
 		}
 	})
-	t.Cleanup(func() { p.stop(t) })
+	t.Cleanup(func() { s.stop(t) })
 
-	ports, err := freePorts(8)
+	// Every replica runs as the manager's ServiceAccount with the
+	// deployment's RBAC, leader-election Role included.
+	setView := *base
+	setView.cluster = cluster
+	if s.kubeconfig, err = setView.managerKubeconfig("replicas.kubeconfig"); err != nil {
+		t.Fatalf("e2e: replicas: %v", err)
+	}
+	// The set has a CA of its own, in its own control plane.
+	s.trust = newTrust(base.dir, "replicas-ca.crt")
+	ports, err := freePorts(4 * len(specs))
 	if err != nil {
 		t.Fatalf("e2e: replicas: %v", err)
 	}
-	addr := func(i int) string { return fmt.Sprintf("127.0.0.1:%d", ports[i]) }
-	// Both replicas run as the manager's ServiceAccount with the deployment's
-	// RBAC, leader-election Role included.
-	pairView := *base
-	pairView.cluster = cluster
-	kubeconfig, err := pairView.managerKubeconfig("replicas.kubeconfig")
-	if err != nil {
-		t.Fatalf("e2e: replicas: %v", err)
-	}
-	p.issuer, p.gatewayURL = "https://"+addr(0), "https://"+addr(1)
-	// The pair has a CA of its own, in its own control plane.
-	pairTrust := newTrust(base.dir, "replicas-ca.crt")
-	for i, name := range []string{"A", "B"} {
-		oauth, gw, metrics, health := addr(4*i), addr(4*i+1), addr(4*i+2), addr(4*i+3)
-		view := *base
-		view.cluster = cluster
-		view.trust, view.http = pairTrust, pairTrust.client()
-		view.issuer, view.gatewayURL = "https://"+oauth, "https://"+gw
-		view.metricsURL, view.healthURL = "http://"+metrics, "http://"+health
-		view.manager = &manager{
-			bin:     base.manager.bin,
-			logPath: filepath.Join(base.dir, "replica-"+strings.ToLower(name)+".log"),
-			args: []string{
-				"--kubeconfig", kubeconfig,
-				"--leader-elect",
-				"--oauth-bind-address", oauth,
-				"--gateway-bind-address", gw,
-				"--metrics-bind-address", metrics,
-				"--health-probe-bind-address", health,
-				"--issuer", p.issuer,
-				"--gateway-url", p.gatewayURL,
-			},
-		}
-		p.replicas = append(p.replicas, &replica{name: name, harness: &view})
-	}
-	for _, r := range p.replicas {
+	var started []*replica
+	for i, spec := range specs {
+		r := s.newReplica(spec, ports[4*i:4*i+4])
 		if err := r.manager.start(); err != nil {
 			t.Fatalf("e2e: replica %s: %v", r.name, err)
 		}
+		started = append(started, r)
 	}
-	errs := make([]error, len(p.replicas))
+	s.waitServing(t, started...)
+	var where []string
+	for _, r := range s.replicas {
+		where = append(where, fmt.Sprintf("%s on %s and %s", r.name, r.issuer, r.gatewayURL))
+	}
+	t.Logf("e2e: replicas: shared issuer %s gateway %s; %s; logs %s", s.issuer, s.gatewayURL, strings.Join(where, ", "), base.dir)
+	return s
+}
+
+// add starts one more replica on the set's control plane, with the shared
+// issuer and gateway URL, and waits until it serves.
+func (s *replicaSet) add(t *testing.T, spec replicaSpec) *replica {
+	t.Helper()
+	ports, err := freePorts(4)
+	if err != nil {
+		t.Fatalf("e2e: replicas: %v", err)
+	}
+	r := s.newReplica(spec, ports)
+	if err := r.manager.start(); err != nil {
+		t.Fatalf("e2e: replica %s: %v", r.name, err)
+	}
+	s.waitServing(t, r)
+	t.Logf("e2e: replicas: replica %s added on %s and %s", r.name, r.issuer, r.gatewayURL)
+	return r
+}
+
+// newReplica prepares the manager of spec on the four ports given (token
+// server, gateway, metrics, health probes) and adds it to the set; the
+// first replica's token server and gateway become the shared issuer and
+// gateway URL.
+func (s *replicaSet) newReplica(spec replicaSpec, ports []int) *replica {
+	addr := func(i int) string { return fmt.Sprintf("127.0.0.1:%d", ports[i]) }
+	oauth, gw, metrics, health := addr(0), addr(1), addr(2), addr(3)
+	if s.issuer == "" {
+		s.issuer, s.gatewayURL = "https://"+oauth, "https://"+gw
+	}
+	view := *s.base
+	view.cluster = s.cluster
+	view.trust, view.http = s.trust, s.trust.client()
+	view.issuer, view.gatewayURL = "https://"+oauth, "https://"+gw
+	view.metricsURL, view.healthURL = "http://"+metrics, "http://"+health
+	view.manager = &manager{
+		bin:     s.base.manager.bin,
+		logPath: filepath.Join(s.base.dir, "replica-"+strings.ToLower(spec.name)+".log"),
+		args: append([]string{
+			"--kubeconfig", s.kubeconfig,
+			"--leader-elect",
+			"--oauth-bind-address", oauth,
+			"--gateway-bind-address", gw,
+			"--metrics-bind-address", metrics,
+			"--health-probe-bind-address", health,
+			"--issuer", s.issuer,
+			"--gateway-url", s.gatewayURL,
+		}, spec.args...),
+	}
+	r := &replica{name: spec.name, harness: &view}
+	s.replicas = append(s.replicas, r)
+	return r
+}
+
+// waitServing waits, in parallel, until each of rs serves, and fails t
+// naming the first that does not.
+func (s *replicaSet) waitServing(t *testing.T, rs ...*replica) {
+	t.Helper()
+	errs := make([]error, len(rs))
 	var wg sync.WaitGroup
-	for i, r := range p.replicas {
+	for i, r := range rs {
 		wg.Go(func() { errs[i] = r.waitServing(90 * time.Second) })
 	}
 	wg.Wait()
-	for i, r := range p.replicas {
+	for i, r := range rs {
 		if errs[i] != nil {
 			t.Fatalf("e2e: replica %s (log %s): %v", r.name, r.manager.logPath, errs[i])
 		}
 	}
-	t.Logf("e2e: replicas: shared issuer %s gateway %s; A serves on %s and %s, B on %s and %s; logs %s",
-		p.issuer, p.gatewayURL, p.replicas[0].issuer, p.replicas[0].gatewayURL, p.replicas[1].issuer, p.replicas[1].gatewayURL, base.dir)
-	return p
 }
 
 // stop stops every replica still running, with SIGTERM, and prints their log
 // tails when t failed.
-func (p *replicaPair) stop(t *testing.T) {
-	for _, r := range p.replicas {
+func (s *replicaSet) stop(t *testing.T) {
+	for _, r := range s.replicas {
 		if err := r.manager.stop(20 * time.Second); err != nil {
 			t.Errorf("e2e: replica %s: %v", r.name, err)
 		}
 	}
 	if t.Failed() {
-		for _, r := range p.replicas {
+		for _, r := range s.replicas {
 			t.Logf("e2e: replica %s log tail (%s):\n%s", r.name, r.manager.logPath, prefixLines("e2e: replica "+r.name+"| ", r.manager.tail(40)))
 		}
 	}
 }
 
 // lease reads the controllers' leader-election Lease.
-func (p *replicaPair) lease(ctx context.Context) (*coordinationv1.Lease, error) {
+func (p *replicaSet) lease(ctx context.Context) (*coordinationv1.Lease, error) {
 	var l coordinationv1.Lease
 	key := types.NamespacedName{Namespace: operatorNamespace, Name: leaseName}
 	if err := p.cluster.Client.Get(ctx, key, &l); err != nil {
@@ -184,7 +243,7 @@ func (r *replica) isLeader() (bool, error) {
 // any) and exactly one of candidates reports itself its master on /metrics
 // while the other candidates report they are not; it returns that replica
 // and the holder identity.
-func (p *replicaPair) leadership(t *testing.T, step string, timeout time.Duration, except string, candidates ...*replica) (leader *replica, id string) {
+func (p *replicaSet) leadership(t *testing.T, step string, timeout time.Duration, except string, candidates ...*replica) (leader *replica, id string) {
 	t.Helper()
 	eventually(t, step+": exactly one replica holds Lease "+operatorNamespace+"/"+leaseName, timeout, 50*time.Millisecond, func() (bool, string) {
 		l, err := p.lease(context.Background())
