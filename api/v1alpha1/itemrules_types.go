@@ -15,7 +15,9 @@ package v1alpha1
 //     resources/(un)subscribe's params.uri, completion/complete's
 //     params.ref; A2A on the request's method. Everything else (initialize,
 //     ping, notifications, the list methods) needs only the route's
-//     scopes; list answers are filtered to the items the caller may use.
+//     scopes; list answers are filtered to the items the caller may use
+//     (a resource template to those whose every expansion the caller may
+//     read: see docs/reference.md).
 //   - Tools match an exact name or a glob whose only wildcard is '*' (any
 //     run of characters, none included); prompts match exact names;
 //     resources match URI prefixes, compared byte for byte (no
