@@ -15,7 +15,9 @@ package v1alpha1
 //     resources/(un)subscribe's params.uri, completion/complete's
 //     params.ref; A2A on the request's method. Everything else (initialize,
 //     ping, notifications, the list methods) needs only the route's
-//     scopes; list answers are filtered to the items the caller may use.
+//     scopes; list answers are filtered to the items the caller may use
+//     (a resource template to those whose every expansion the caller may
+//     read: see docs/reference.md).
 //   - Tools match an exact name or a glob whose only wildcard is '*' (any
 //     run of characters, none included); prompts match exact names;
 //     resources match URI prefixes, compared byte for byte (no
@@ -98,6 +100,41 @@ type A2APolicy struct {
 	// +optional
 	// +kubebuilder:default=RouteScopes
 	Unlisted UnlistedPolicy `json:"unlisted,omitempty"`
+
+	// skills annotate the route's public agent card with the scopes each
+	// skill needs: the gateway adds to the card's
+	// capabilities.extensions the scopegate skill-scopes extension
+	// (https://scopegate.dev/a2a/skill-scopes/v1), listing for every skill
+	// of the card named here its requiredScopes and scopeMatch, besides
+	// the route's own. An annotation only: A2A requests do not name
+	// skills, so nothing is enforced by skill (govern methods with rules).
+	// +optional
+	// +listType=map
+	// +listMapKey=id
+	// +kubebuilder:validation:MaxItems=64
+	Skills []A2ASkill `json:"skills,omitempty"`
+}
+
+// A2ASkill names a skill of the agent card (its id) and the scopes it
+// needs.
+type A2ASkill struct {
+	// id is the skill's id in the agent card's skills.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	ID string `json:"id"`
+
+	// requiredScopes a caller needs for the skill, beyond the route's.
+	// +required
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	RequiredScopes []Scope `json:"requiredScopes"`
+
+	// scopeMatch is Any (default) or All, as the route's.
+	// +optional
+	// +kubebuilder:default=Any
+	ScopeMatch ScopeMatch `json:"scopeMatch,omitempty"`
 }
 
 // A2ARule names A2A JSON-RPC methods and the scopes they require.

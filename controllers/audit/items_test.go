@@ -30,6 +30,14 @@ func TestRouteCarriesItemRules(t *testing.T) {
 		t.Errorf("A2A items %+v", got)
 	}
 
+	skills := route("agent", "/a2a/agent", "A2A", []string{"a2a"}, func(gr *scopegatev1alpha1.GatewayRoute) {
+		gr.Spec.A2A = &scopegatev1alpha1.A2APolicy{Skills: []scopegatev1alpha1.A2ASkill{
+			{ID: "delete", RequiredScopes: []scopegatev1alpha1.Scope{"a2a:write"}, ScopeMatch: scopegatev1alpha1.ScopeMatchAll}}}
+	})
+	if got := Route(&skills).Skills; !reflect.DeepEqual(got, []gateway.SkillScopes{{ID: "delete", RequiredScopes: []string{"a2a:write"}, ScopeMatchAll: true}}) {
+		t.Errorf("A2A skills %+v", got)
+	}
+
 	plain := route("plain", "/mcp/plain", "MCP", []string{"mcp"})
 	if got := Route(&plain).Items; got != nil {
 		t.Errorf("a route without rules has items %+v: its bodies would be read", got)
@@ -121,6 +129,14 @@ func TestMCPTools(t *testing.T) {
 		toolRules("", mcpRule([]string{"delete_note"}, "mcp:notes:write"), mcpRule([]string{"list_notes", "get_note", "delete_note"}, "mcp:notes:read")))
 	strict := route("strict", "/mcp/strict", "MCP", []string{"mcp"},
 		toolRules(scopegatev1alpha1.UnlistedDeny, mcpRule([]string{"search_*"}, "mcp:notes:read")))
+	skills := route("agent", "/a2a/agent", "A2A", []string{"a2a"}, func(gr *scopegatev1alpha1.GatewayRoute) {
+		gr.Spec.A2A = &scopegatev1alpha1.A2APolicy{Skills: []scopegatev1alpha1.A2ASkill{
+			{ID: "delete", RequiredScopes: []scopegatev1alpha1.Scope{"a2a:write"}, ScopeMatch: scopegatev1alpha1.ScopeMatchAll}}}
+	})
+	if got := Route(&skills).Skills; !reflect.DeepEqual(got, []gateway.SkillScopes{{ID: "delete", RequiredScopes: []string{"a2a:write"}, ScopeMatchAll: true}}) {
+		t.Errorf("A2A skills %+v", got)
+	}
+
 	plain := route("plain", "/mcp/plain", "MCP", []string{"mcp"})
 	other := route("api", "/api", "HTTP", []string{"mcp"})
 	unreachable := route("admin", "/mcp/admin", "MCP", []string{"mcp:admin"})

@@ -40,6 +40,12 @@ func Route(gr *scopegatev1alpha1.GatewayRoute) *gateway.Route {
 		rt.RateLimit = rateLimit(s.RateLimit)
 	}
 	rt.Items = itemPolicy(rt.Protocol, s)
+	if rt.Protocol == gateway.ProtocolA2A && s.A2A != nil {
+		for _, sk := range s.A2A.Skills {
+			rt.Skills = append(rt.Skills, gateway.SkillScopes{ID: sk.ID,
+				RequiredScopes: scopegatev1alpha1.ScopeStrings(sk.RequiredScopes), ScopeMatchAll: sk.ScopeMatch == scopegatev1alpha1.ScopeMatchAll})
+		}
+	}
 	return rt
 }
 

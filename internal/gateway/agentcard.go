@@ -82,6 +82,7 @@ func (g *Gateway) rewriteAgentCard(res *http.Response, f *forward) error {
 		}
 	}
 	rw.walk(card)
+	annotateSkills(card, f.route)
 	out, err := json.Marshal(card)
 	if err != nil {
 		return fmt.Errorf("encode agent card: %w", err)
@@ -180,4 +181,91 @@ func under(p, base string) (string, bool) {
 		return p[len(base):], true
 	}
 	return "", false
+}
+
+// SkillExtensionURI identifies the agent card extension (A2A
+// AgentCapabilities.extensions) in which the gateway lists the scopes the
+// card's skills need.
+const SkillExtensionURI = "https://scopegate.dev/a2a/skill-scopes/v1"
+
+// SkillScopes are the scopes an A2A skill needs, as a GatewayRoute's
+// spec.a2a.skills declares them: an annotation of the agent card only.
+type SkillScopes struct {
+	ID             string
+	RequiredScopes []string
+	ScopeMatchAll  bool
+}
+
+// annotateSkills puts the skill-scopes extension in the card's
+// capabilities.extensions: the route's scopes, and for each skill of the
+// card (by id) that the route annotates, the scopes it needs beyond them.
+// An entry the backend sent with the same URI is removed first, so that
+// only the GatewayRoute speaks for the gateway; a card with no annotated
+// skill gets none. An A2A client that does not know the extension ignores
+// it (A2A extensions that are not required are optional to understand).
+func annotateSkills(card map[string]any, rt *Route) {
+	caps, isObject := card["capabilities"].(map[string]any)
+	if isObject {
+		if exts, ok := caps["extensions"].([]any); ok {
+			kept := make([]any, 0, len(exts))
+			for _, e := range exts {
+				if m, ok := e.(map[string]any); ok && m["uri"] == SkillExtensionURI {
+					continue
+				}
+				kept = append(kept, e)
+			}
+			if len(kept) < len(exts) {
+				caps["extensions"] = kept
+			}
+		}
+	}
+	if len(rt.Skills) == 0 || !isObject && card["capabilities"] != nil {
+		return
+	}
+	inCard := map[string]bool{}
+	if skills, ok := card["skills"].([]any); ok {
+		for _, s := range skills {
+			if m, ok := s.(map[string]any); ok {
+				if id, ok := m["id"].(string); ok {
+					inCard[id] = true
+				}
+			}
+		}
+	}
+	skills := map[string]any{}
+	for _, s := range rt.Skills {
+		if inCard[s.ID] {
+			skills[s.ID] = scopeRequirement(s.RequiredScopes, s.ScopeMatchAll)
+		}
+	}
+	if len(skills) == 0 {
+		return
+	}
+	if caps == nil {
+		caps = map[string]any{}
+		card["capabilities"] = caps
+	}
+	exts, _ := caps["extensions"].([]any)
+	caps["extensions"] = append(exts, map[string]any{
+		"uri":         SkillExtensionURI,
+		"description": "The OAuth scopes this gateway requires of a caller: the route's for every request, and each listed skill's besides. An annotation: requests are authorized by method, not by skill.",
+		"required":    false,
+		"params": map[string]any{
+			"route":  scopeRequirement(rt.RequiredScopes, rt.ScopeMatchAll),
+			"skills": skills,
+		},
+	})
+}
+
+// scopeRequirement is how the extension writes a set of scopes: the scopes
+// and whether any or all of them are needed.
+func scopeRequirement(scopes []string, all bool) map[string]any {
+	match := "any"
+	if all {
+		match = "all"
+	}
+	if scopes == nil {
+		scopes = []string{}
+	}
+	return map[string]any{"scopes": scopes, "match": match}
 }

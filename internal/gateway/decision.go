@@ -119,6 +119,10 @@ type verdict struct {
 	// buckets of the rules its items fall under.
 	lists       []listRequest
 	itemBuckets []bucketRef
+	// listsByShape: filter every list answer of an event stream, whatever
+	// request it answers (an MCP GET stream); listsPrivate: mark filtered
+	// lists cacheScope "private" (filter.go).
+	listsByShape, listsPrivate bool
 	// ctx is the request's context, for the rate-limit store (decide's
 	// ctx, kept here for the one call that needs it).
 	ctx context.Context

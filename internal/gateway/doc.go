@@ -52,7 +52,10 @@
 //     switches protocols; the upgraded connection is not cut.
 //   - Routes with item rules (Route.Items: GatewayRoute spec.mcp, spec.a2a)
 //     have their JSON-RPC bodies read after the token, scopes and audience
-//     pass (inspect.go), and their list answers filtered (filter.go); other
+//     pass (inspect.go), and their list answers filtered (filter.go: by
+//     request id on a POST's answer, by shape on an MCP GET stream, which
+//     may replay earlier POSTs' answers; resource templates by the literal
+//     text before their first '{', items.go); other
 //     routes never have a body read, so they pay nothing for it. A refused
 //     item is a 403 scope challenge naming the route's and the rule's
 //     scopes, or in hide mode the MCP SDK's unknown-item error; WebSocket

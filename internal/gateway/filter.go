@@ -21,12 +21,15 @@ const maxListAnswer = 16 << 20
 var errUnfilterable = errors.New("list answer cannot be filtered")
 
 // filterLists filters the answers to the request's tools/list,
-// prompts/list and resources/list calls down to the items the caller may
-// use (ItemPolicy.allows with the token's scopes), in an application/json
-// body or a text/event-stream, where only the answering event is rewritten
-// and every other event streams through as it comes. Pagination cursors
-// are kept as the server sent them: the next page is filtered the same
-// way.
+// prompts/list, resources/list and resources/templates/list calls down to
+// the items the caller may use (ItemPolicy.allowsListed with the token's
+// scopes), in an application/json body or a text/event-stream, where only
+// the answering event is rewritten and every other event streams through
+// as it comes. Pagination cursors are kept as the server sent them: the
+// next page is filtered the same way. On an MCP GET stream (f.listsByShape)
+// every list answer is filtered, whatever request it answers. Where the
+// protocol version has cacheScope (f.listsPrivate), the filtered lists are
+// marked "private".
 func (g *Gateway) filterLists(res *http.Response, f *forward) error {
 	if res.StatusCode != http.StatusOK {
 		return nil
@@ -41,17 +44,28 @@ func (g *Gateway) filterLists(res *http.Response, f *forward) error {
 		held = f.claims.Scopes()
 	}
 	policy := f.route.Items
-	allow := func(k jsonrpc.ItemKind, name string) bool { return policy.allows(k, name, held) }
-	pending := make([]jsonrpc.PendingList, len(f.lists))
+	lf := jsonrpc.ListFilter{
+		Pending: make([]jsonrpc.PendingList, len(f.lists)),
+		ByShape: f.listsByShape,
+		Private: f.listsPrivate,
+		Allow:   func(k jsonrpc.ItemKind, name string) bool { return policy.allowsListed(k, name, held) },
+	}
 	for i, l := range f.lists {
-		pending[i] = jsonrpc.PendingList{ID: l.id, Kind: l.kind}
+		lf.Pending[i] = jsonrpc.PendingList{ID: l.id, Kind: l.kind}
 	}
 	mt, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type"))
 	switch mt {
 	case "text/event-stream":
-		res.Body = jsonrpc.NewSSEFilter(res.Body, pending, allow, maxListAnswer)
+		res.Body = jsonrpc.NewSSEFilter(res.Body, lf, maxListAnswer)
 		return nil
 	case "application/json":
+		if len(lf.Pending) == 0 {
+			// Only event streams are filtered by shape: an MCP GET is
+			// answered with one, and any other JSON under the route is not
+			// an answer to a list request.
+			return nil
+		}
+		lf.ByShape = false
 		body, err := io.ReadAll(io.LimitReader(res.Body, maxListAnswer+1))
 		_ = res.Body.Close()
 		if err != nil {
@@ -60,7 +74,7 @@ func (g *Gateway) filterLists(res *http.Response, f *forward) error {
 		if len(body) > maxListAnswer {
 			return fmt.Errorf("%w: larger than %d bytes", errUnfilterable, maxListAnswer)
 		}
-		out, err := jsonrpc.FilterJSONBody(body, pending, allow)
+		out, err := jsonrpc.FilterJSONBody(body, &lf)
 		if err != nil {
 			return fmt.Errorf("%w: %w", errUnfilterable, err)
 		}

@@ -275,6 +275,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.forward(rec, r, v.entry, &forward{
 		route: rt, path: backendPath(rt.BackendPath, rt.PathPrefix, v.clean, v.trailing), peerTrusted: g.peerTrusted(r),
 		claims: v.claims, agentCard: v.agentCard, lists: v.lists,
+		listsByShape: v.listsByShape, listsPrivate: v.listsPrivate,
 	}, d, v.reason)
 }
 

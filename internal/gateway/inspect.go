@@ -99,7 +99,21 @@ func (g *Gateway) decideItems(v *verdict, f *facts, rt *Route, claims *accesstok
 		v.deny(rpcError(http.StatusBadRequest, ReasonUpgradeRefused, nil, jsonrpc.CodeInvalidRequest, "protocol upgrades are not allowed on this route"))
 		return false
 	}
+	if rt.Protocol == ProtocolMCP {
+		v.listsPrivate = mcpHasCacheScope(f.header.Get(headerMCPProtocolVersion))
+	}
 	if !f.inspectsBody() {
+		if rt.Protocol == ProtocolMCP && f.method == http.MethodGet {
+			// An MCP GET stream (2025-03-26 to 2025-11-25) may replay the
+			// answers of earlier POSTs after a Last-Event-ID: the gateway
+			// cannot know which requests they answer, so it filters every
+			// list answer on it.
+			v.listsByShape = true
+			v.check(func() Check {
+				return Check{Name: "jsonrpc", Passed: true, Detail: "no request body: nothing to inspect; list answers on the event stream are filtered"}
+			})
+			return true
+		}
 		v.check(func() Check {
 			return Check{Name: "jsonrpc", Passed: true, Detail: "no request body: nothing to inspect"}
 		})
@@ -243,6 +257,13 @@ func itemsOf(b *jsonrpc.Body, protocol Protocol) ([]rpcItem, error) {
 // header), which has them.
 func mcpAllowsBatches(version string) bool {
 	return version == "" || version < "2025-06-18"
+}
+
+// mcpHasCacheScope reports whether an MCP protocol version has the
+// cacheScope of list results (2026-07-28, caching). Versions are dates, so
+// they compare as strings.
+func mcpHasCacheScope(version string) bool {
+	return version >= "2026-07-28"
 }
 
 // mcpHeaderMismatch says how the Mcp-Method and Mcp-Name headers (MCP

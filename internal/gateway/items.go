@@ -107,6 +107,48 @@ func (p *ItemPolicy) allows(kind jsonrpc.ItemKind, name string, held []string) b
 	return !p.DenyUnlisted
 }
 
+// allowsTemplate reports whether held scopes may read every URI the MCP
+// resource template tmpl (RFC 6570, as resources/templates/list lists it)
+// can expand to, so that the caller sees the template only when it could
+// read what it leads to. Rules match resource URIs by prefix, and the
+// gateway does not expand templates: the URIs are taken to be every string
+// that starts with the template's literal text before its first '{' (an
+// expression may expand to anything). A rule with a prefix that this
+// literal text starts with names all of them, and decides the template
+// unless an earlier rule already refused part of it; a rule with a longer
+// prefix that starts with the literal text names some of them, and hides
+// the template when the caller does not satisfy it (conservatively: an
+// earlier rule might have decided those URIs first). A template without
+// an expression is the one URI it names, judged as a resource.
+func (p *ItemPolicy) allowsTemplate(tmpl string, held []string) bool {
+	brace := strings.IndexByte(tmpl, '{')
+	if brace < 0 {
+		return p.allows(jsonrpc.ItemResource, tmpl, held)
+	}
+	literal := tmpl[:brace]
+	for i := range p.Rules {
+		r := &p.Rules[i]
+		for _, prefix := range r.Resources {
+			switch {
+			case strings.HasPrefix(literal, prefix):
+				return r.satisfied(held)
+			case strings.HasPrefix(prefix, literal) && !r.satisfied(held):
+				return false
+			}
+		}
+	}
+	return !p.DenyUnlisted
+}
+
+// allowsListed reports whether held scopes may use an item of a list
+// answer: allows, or allowsTemplate for a resource template.
+func (p *ItemPolicy) allowsListed(kind jsonrpc.ItemKind, name string, held []string) bool {
+	if kind == jsonrpc.ItemResourceTemplate {
+		return p.allowsTemplate(name, held)
+	}
+	return p.allows(kind, name, held)
+}
+
 // globMatch matches name against a pattern whose only wildcard is '*' (any
 // run of characters, none included). It cuts the pattern at its stars and
 // finds each literal piece in turn, leftmost first, which is exact for such

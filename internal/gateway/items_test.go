@@ -81,3 +81,47 @@ func TestItemRules(t *testing.T) {
 		}
 	}
 }
+
+// TestResourceTemplates: a resource template is shown only when the caller
+// may read every URI it can expand to, taken as every URI starting with
+// its literal text before the first '{'.
+func TestResourceTemplates(t *testing.T) {
+	p := &ItemPolicy{Rules: []ItemRule{
+		{Resources: []string{"file:///reports/secret/"}, RequiredScopes: []string{"mcp:files:admin"}},
+		{Resources: []string{"file:///reports/"}, RequiredScopes: []string{"mcp:files:read"}},
+		{Resources: []string{"db://"}, RequiredScopes: []string{"mcp:db:read"}},
+	}}
+	reader := []string{"mcp:files:read", "mcp:db:read"}
+	admin := []string{"mcp:files:read", "mcp:files:admin"}
+	cases := []struct {
+		name, tmpl string
+		held       []string
+		want       bool
+	}{
+		{"A template under a rule's prefix takes that rule", "db://sales/{table}", reader, true},
+		{"... and is hidden from a caller without its scopes", "db://sales/{table}", admin, false},
+		{"A template that can reach a stricter prefix is hidden from a reader", "file:///reports/{+path}", reader, false},
+		{"... and shown to a caller holding both rules' scopes", "file:///reports/{+path}", admin, true},
+		{"A template whose literal text passes the stricter prefix by is the broader rule's", "file:///reports/public/{name}", reader, true},
+		{"A template inside the stricter prefix is the stricter rule's", "file:///reports/secret/{name}", reader, false},
+		{"A template wider than every rule meets the stricter ones and the unlisted URIs", "file:///{path}", admin, true},
+		{"... and a caller refused one of them does not see it", "file:///{path}", reader, false},
+		{"A template starting with an expression can reach any rule", "{scheme}://x", []string{"mcp:files:read", "mcp:db:read"}, false},
+		{"A template without an expression is its one URI", "file:///reports/secret/plan.txt", reader, false},
+		{"A template no rule reaches gets the route's scopes", "mem://{key}", nil, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := p.allowsListed(jsonrpc.ItemResourceTemplate, c.tmpl, c.held); got != c.want {
+				t.Errorf("allowsTemplate(%q, %v) = %v, want %v", c.tmpl, c.held, got, c.want)
+			}
+		})
+	}
+	deny := &ItemPolicy{DenyUnlisted: true, Rules: []ItemRule{{Resources: []string{"file:///pub/"}}}}
+	if deny.allowsTemplate("file:///{path}", []string{"admin"}) {
+		t.Errorf("a template reaching unlisted URIs was shown on a route that denies them")
+	}
+	if !deny.allowsTemplate("file:///pub/{path}", nil) {
+		t.Errorf("a template inside an open rule was hidden")
+	}
+}

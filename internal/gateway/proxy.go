@@ -53,14 +53,19 @@ type forward struct {
 	agentCard bool
 	// lists are the list requests whose answers are filtered to the
 	// items the caller may use (filter.go).
-	lists       []listRequest
-	peerTrusted bool
-	err         error
+	lists []listRequest
+	// listsByShape, listsPrivate: see verdict.
+	listsByShape, listsPrivate bool
+	peerTrusted                bool
+	err                        error
 	// stopTimeout stops the timeout of an upgrade request once the
 	// backend has switched protocols; timedOut says it fired first.
 	stopTimeout func() bool
 	timedOut    atomic.Bool
 }
+
+// filtersLists reports whether list answers of the response are filtered.
+func (f *forward) filtersLists() bool { return len(f.lists) > 0 || f.listsByShape }
 
 type forwardKey struct{}
 
@@ -156,7 +161,7 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 		h.Set(HeaderPermissions, strings.Join(c.Scopes(), ","))
 		h.Set(HeaderProxyVerified, "true")
 	}
-	if f.agentCard || len(f.lists) > 0 {
+	if f.agentCard || f.filtersLists() {
 		// Let the transport negotiate and undo compression so the card or
 		// the list answers can be rewritten.
 		h.Del("Accept-Encoding")
@@ -197,7 +202,7 @@ func (g *Gateway) modifyResponse(res *http.Response) error {
 	if f.agentCard {
 		return g.rewriteAgentCard(res, f)
 	}
-	if len(f.lists) > 0 {
+	if f.filtersLists() {
 		return g.filterLists(res, f)
 	}
 	return nil

@@ -75,6 +75,10 @@ type Route struct {
 	// route's methods, one by one; nil means the route's scopes cover all
 	// of them and request bodies are never read.
 	Items *ItemPolicy
+	// Skills annotate an A2A route's public agent card with the scopes its
+	// skills need (GatewayRoute spec.a2a.skills, agentcard.go); nothing
+	// is enforced by them.
+	Skills []SkillScopes
 	// CreationTimestamp decides which of two routes with the same prefix
 	// wins: the older one, then the smaller Key.
 	CreationTimestamp time.Time

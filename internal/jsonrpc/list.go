@@ -17,6 +17,8 @@ func listMember(k ItemKind) (list, itemKey string) {
 		return "prompts", "name"
 	case ItemResource:
 		return "resources", "uri"
+	case ItemResourceTemplate:
+		return "resourceTemplates", "uriTemplate"
 	}
 	return "", ""
 }
@@ -76,20 +78,29 @@ func responseID(data []byte, valid bool) (json.RawMessage, error) {
 }
 
 // FilterList rewrites one JSON-RPC response to a list request of kind k
-// (tools/list, prompts/list, resources/list): the items allow refuses are
-// left out of result.tools (or prompts, resources). Every other byte is
-// kept as the server sent it, nextCursor included, so pagination works
-// unchanged; an item whose name cannot be read (not a string, given twice,
-// spelled in another case) is left out. A response that is an error, or has
-// no such list, is returned as it is. dropped is how many items were left
-// out.
-func FilterList(resp []byte, k ItemKind, allow func(name string) bool) (out []byte, dropped int, err error) {
-	return filterList(resp, k, allow, false)
+// (tools/list, prompts/list, resources/list, resources/templates/list):
+// the items allow refuses are left out of result.tools (or prompts,
+// resources, resourceTemplates). Every other byte is kept as the server
+// sent it, nextCursor included, so pagination works unchanged; an item
+// whose name cannot be read (not a string, given twice, spelled in another
+// case) is left out. With private, result.cacheScope is set to "private"
+// (MCP 2026-07-28 caching), replaced or added: the answer depends on the
+// caller's token, so no cache may serve it to another. A response that is
+// an error, or has no such list, is returned as it is. dropped is how many
+// items were left out.
+func FilterList(resp []byte, k ItemKind, allow func(name string) bool, private bool) (out []byte, dropped int, err error) {
+	return filterList(resp, k, allow, false, private)
+}
+
+// edit replaces data[start:end] with text.
+type edit struct {
+	start, end int
+	text       []byte
 }
 
 // filterList is FilterList; valid says the caller has already checked resp
 // with json.Valid.
-func filterList(resp []byte, k ItemKind, allow func(name string) bool, valid bool) (out []byte, dropped int, err error) {
+func filterList(resp []byte, k ItemKind, allow func(name string) bool, valid, private bool) (out []byte, dropped int, err error) {
 	listKey, itemKey := listMember(k)
 	data := bytes.TrimSpace(resp)
 	if listKey == "" || len(data) == 0 || data[0] != '{' || !valid && !json.Valid(data) {
@@ -126,17 +137,106 @@ func filterList(resp []byte, k ItemKind, allow func(name string) bool, valid boo
 			i = skipSpace(arr, i+1)
 		}
 	}
-	if dropped == 0 {
+	var edits []edit
+	if dropped > 0 {
+		kept.WriteByte(']')
+		// Offsets of the list inside data: result's start plus the list's.
+		start := result.start + list.start
+		edits = append(edits, edit{start, start + len(arr), kept.Bytes()})
+	}
+	if private {
+		e, ok, err := privateScope(result)
+		if err != nil {
+			return nil, 0, err
+		}
+		if ok {
+			edits = append(edits, e)
+		}
+	}
+	if len(edits) == 0 {
 		return resp, 0, nil
 	}
-	kept.WriteByte(']')
-	// Offsets of the list inside data: result's start plus the list's.
-	start := result.start + list.start
-	out = make([]byte, 0, len(data)-len(arr)+kept.Len())
-	out = append(out, data[:start]...)
-	out = append(out, kept.Bytes()...)
-	out = append(out, data[start+len(arr):]...)
+	if len(edits) == 2 && edits[1].start < edits[0].start {
+		edits[0], edits[1] = edits[1], edits[0]
+	}
+	size := len(data)
+	for _, e := range edits {
+		size += len(e.text) - (e.end - e.start)
+	}
+	out = make([]byte, 0, size)
+	at := 0
+	for _, e := range edits {
+		out = append(out, data[at:e.start]...)
+		out = append(out, e.text...)
+		at = e.end
+	}
+	out = append(out, data[at:]...)
 	return out, dropped, nil
+}
+
+// privateScope is the edit that makes result's cacheScope "private", in
+// offsets of the response holding result; ok is false when it already is.
+// A cacheScope given twice or spelled in another case is an error: which
+// one a cache reads cannot be told.
+func privateScope(result span) (edit, bool, error) {
+	const private = `"private"`
+	scope, err := memberSpan(result.raw, "cacheScope")
+	if err != nil {
+		return edit{}, false, err
+	}
+	if scope.raw != nil {
+		if string(scope.raw) == private {
+			return edit{}, false, nil
+		}
+		start := result.start + scope.start
+		return edit{start, start + len(scope.raw), []byte(private)}, true, nil
+	}
+	// Added as the last member, before the closing brace.
+	text := `"cacheScope":` + private
+	if skipSpace(result.raw, 1) < len(result.raw)-1 {
+		text = "," + text
+	}
+	at := result.start + len(result.raw) - 1
+	return edit{at, at, []byte(text)}, true, nil
+}
+
+// ListKinds are the kinds of the list members a JSON-RPC response's result
+// holds as arrays (tools, prompts, resources, resourceTemplates), in the
+// order they appear, whatever
+// request it answers: for a stream that may carry answers to requests the
+// gateway never saw. A result with such a member given twice or spelled in
+// another case is an error.
+func ListKinds(resp []byte) ([]ItemKind, error) {
+	data := bytes.TrimSpace(resp)
+	if len(data) == 0 || data[0] != '{' || !json.Valid(data) {
+		return nil, nil
+	}
+	return listKinds(data)
+}
+
+var listKindOrder = []ItemKind{ItemTool, ItemPrompt, ItemResource, ItemResourceTemplate}
+
+// listKinds is ListKinds for data json.Valid has accepted.
+func listKinds(data []byte) ([]ItemKind, error) {
+	result, err := memberSpan(data, "result")
+	if err != nil || result.raw == nil || result.raw[0] != '{' {
+		return nil, err
+	}
+	names := make([]string, len(listKindOrder))
+	for i, k := range listKindOrder {
+		names[i], _ = listMember(k)
+	}
+	var kinds []ItemKind
+	err = members(result.raw, names, func(i int, raw []byte) error {
+		if raw[0] == '[' {
+			kinds = append(kinds, listKindOrder[i])
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read result: %w", err)
+	}
+	return kinds, nil
 }
 
 // span is a member's raw value and its offset in the object.

@@ -18,7 +18,7 @@ func BenchmarkFilterJSONBody200Tools(b *testing.B) {
 	pending := []PendingList{{ID: json.RawMessage("1"), Kind: ItemTool}}
 	allow := func(_ ItemKind, name string) bool { return name < "tool_100" }
 	for b.Loop() {
-		if _, err := FilterJSONBody(body, pending, allow); err != nil {
+		if _, err := FilterJSONBody(body, &ListFilter{Pending: pending, Allow: allow}); err != nil {
 			b.Fatal(err)
 		}
 	}

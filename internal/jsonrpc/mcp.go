@@ -11,6 +11,10 @@ const (
 	ItemTool
 	ItemPrompt
 	ItemResource
+	// ItemResourceTemplate is a resource template (MCP
+	// resources/templates/list, member uriTemplate): no request names one,
+	// it is only ever listed.
+	ItemResourceTemplate
 )
 
 func (k ItemKind) String() string {
@@ -21,6 +25,8 @@ func (k ItemKind) String() string {
 		return "prompt"
 	case ItemResource:
 		return "resource"
+	case ItemResourceTemplate:
+		return "resource template"
 	}
 	return "none"
 }
@@ -64,7 +70,8 @@ func need(k ItemKind, f Field, what string) (ItemKind, string, error) {
 }
 
 // ListKind is the kind of item an MCP list method lists: tools/list,
-// prompts/list and resources/list. Others list none.
+// prompts/list, resources/list and resources/templates/list. Others list
+// none.
 func ListKind(method string) ItemKind {
 	switch method {
 	case "tools/list":
@@ -73,6 +80,8 @@ func ListKind(method string) ItemKind {
 		return ItemPrompt
 	case "resources/list":
 		return ItemResource
+	case "resources/templates/list":
+		return ItemResourceTemplate
 	}
 	return ItemNone
 }

@@ -16,6 +16,24 @@ type PendingList struct {
 // Allow says whether the caller may use an item.
 type Allow func(k ItemKind, name string) bool
 
+// ListFilter says which answers of a response are list answers to filter,
+// and how.
+type ListFilter struct {
+	// Pending are the list requests whose answers are filtered, matched by
+	// id.
+	Pending []PendingList
+	// ByShape also filters every response whose result holds a list member
+	// (tools, prompts, resources, resourceTemplates: see ListKinds),
+	// whatever its id: for a stream that may carry answers to requests the
+	// gateway never saw, such as an MCP GET stream replaying the answers of
+	// earlier POSTs.
+	ByShape bool
+	// Private marks every filtered list cacheScope "private" (see
+	// FilterList).
+	Private bool
+	Allow   Allow
+}
+
 // ErrTooLarge is an answer too large to filter.
 var ErrTooLarge = errors.New("answer too large to filter")
 
@@ -36,13 +54,13 @@ func match(pending []PendingList, id json.RawMessage) (ItemKind, int, bool) {
 // FilterJSONBody filters the list answers of an application/json response
 // body: one JSON-RPC response, or a batch of them (JSON-RPC 2.0 §6).
 // Responses to other requests are kept byte for byte.
-func FilterJSONBody(body []byte, pending []PendingList, allow Allow) ([]byte, error) {
+func FilterJSONBody(body []byte, lf *ListFilter) ([]byte, error) {
 	data := bytes.TrimSpace(body)
 	if len(data) == 0 || !json.Valid(data) {
 		return body, nil // not JSON: nothing this gateway could filter
 	}
 	if data[0] == '{' {
-		return filterOne(body, pending, allow)
+		return filterOne(body, lf), nil
 	}
 	if data[0] != '[' {
 		return body, nil
@@ -53,10 +71,7 @@ func FilterJSONBody(body []byte, pending []PendingList, allow Allow) ([]byte, er
 	i, n := skipSpace(data, 1), 0
 	for i < len(data) && data[i] != ']' {
 		end := valueEnd(data, i)
-		elem, err := filterOne(data[i:end], pending, allow)
-		if err != nil {
-			return nil, err
-		}
+		elem := filterOne(data[i:end], lf)
 		if n > 0 {
 			out.WriteByte(',')
 		}
@@ -71,23 +86,50 @@ func FilterJSONBody(body []byte, pending []PendingList, allow Allow) ([]byte, er
 	return out.Bytes(), nil
 }
 
-// filterOne filters one response that FilterJSONBody has checked with
-// json.Valid (alone, or as an element of a valid batch).
-func filterOne(resp []byte, pending []PendingList, allow Allow) ([]byte, error) {
+// filterOne filters one response that has been checked with json.Valid
+// (alone, or as an element of a valid batch), returning what goes out in
+// its place.
+func filterOne(resp []byte, lf *ListFilter) []byte {
 	id, err := responseID(resp, true)
 	if err != nil {
 		// Whether it answers a list cannot be told: refuse it.
-		return unfilterable(nil), nil
+		return unfilterable(nil)
 	}
-	k, _, ok := match(pending, id)
-	if !ok {
-		return resp, nil
-	}
-	out, _, err := filterList(resp, k, func(name string) bool { return allow(k, name) }, true)
+	kinds, err := lf.kinds(resp, id, nil)
 	if err != nil {
-		return unfilterable(id), nil
+		return unfilterable(id)
 	}
-	return out, nil
+	out := resp
+	for _, k := range kinds {
+		out, _, err = filterList(out, k, func(name string) bool { return lf.Allow(k, name) }, true, lf.Private)
+		if err != nil {
+			return unfilterable(id)
+		}
+	}
+	return out
+}
+
+// kinds are the lists to filter in resp, a valid response with id: the
+// kind of the pending request it answers (removed from *pending when
+// pending is not nil), or with ByShape the lists its result holds.
+func (lf *ListFilter) kinds(resp []byte, id json.RawMessage, pending *[]PendingList) ([]ItemKind, error) {
+	if id == nil {
+		return nil, nil
+	}
+	list := lf.Pending
+	if pending != nil {
+		list = *pending
+	}
+	if k, i, ok := match(list, id); ok {
+		if pending != nil {
+			*pending = append(list[:i:i], list[i+1:]...)
+		}
+		return []ItemKind{k}, nil
+	}
+	if !lf.ByShape {
+		return nil, nil
+	}
+	return listKinds(bytes.TrimSpace(resp))
 }
 
 // unfilterable is the answer in place of a list the gateway cannot read
@@ -100,16 +142,17 @@ func unfilterable(id json.RawMessage) []byte {
 }
 
 // sseFilter rewrites, in a text/event-stream (WHATWG HTML, server-sent
-// events), the events whose data is the answer to a pending list request,
-// and passes everything else through as it arrives. Lines other than data
-// lines (comments such as keep-alives, event:, id:, retry:) go out at once;
-// an event's data lines are held until the blank line that ends it, since
-// only then is its JSON whole; once every pending list is answered the
-// stream passes through untouched.
+// events), the events whose data is the answer to a pending list request
+// (or with ByShape any list answer), and passes everything else through as
+// it arrives. Lines other than data lines (comments such as keep-alives,
+// event:, id:, retry:) go out at once; an event's data lines are held until
+// the blank line that ends it, since only then is its JSON whole; once
+// every pending list is answered the stream passes through untouched
+// (never with ByShape: any later event may be a list answer).
 type sseFilter struct {
 	src      io.ReadCloser
+	lf       ListFilter
 	pending  []PendingList
-	allow    Allow
 	maxEvent int
 
 	chunk []byte // read buffer
@@ -121,9 +164,12 @@ type sseFilter struct {
 
 // NewSSEFilter filters the list answers of an event stream (see sseFilter).
 // An event larger than maxEvent bytes ends the stream with ErrTooLarge.
-func NewSSEFilter(src io.ReadCloser, pending []PendingList, allow Allow, maxEvent int) io.ReadCloser {
-	return &sseFilter{src: src, pending: append([]PendingList(nil), pending...), allow: allow, maxEvent: maxEvent}
+func NewSSEFilter(src io.ReadCloser, lf ListFilter, maxEvent int) io.ReadCloser {
+	return &sseFilter{src: src, lf: lf, pending: append([]PendingList(nil), lf.Pending...), maxEvent: maxEvent}
 }
+
+// filtering reports whether events may still need rewriting.
+func (s *sseFilter) filtering() bool { return len(s.pending) > 0 || s.lf.ByShape }
 
 func (s *sseFilter) Close() error { return s.src.Close() }
 
@@ -132,7 +178,7 @@ func (s *sseFilter) Read(p []byte) (int, error) {
 		if s.err != nil {
 			return 0, s.err
 		}
-		if len(s.pending) == 0 && len(s.data) == 0 {
+		if !s.filtering() && len(s.data) == 0 {
 			// Nothing left to filter: hand out what is buffered, then read
 			// straight through.
 			if len(s.buf) > 0 {
@@ -173,7 +219,7 @@ func (s *sseFilter) Read(p []byte) (int, error) {
 
 // process moves whole lines from buf to out or data.
 func (s *sseFilter) process() {
-	for len(s.pending) > 0 || len(s.data) > 0 {
+	for s.filtering() || len(s.data) > 0 {
 		nl := bytes.IndexByte(s.buf, '\n')
 		if nl < 0 {
 			return
@@ -224,15 +270,23 @@ func (s *sseFilter) dispatch() []byte {
 	if err != nil {
 		return dataLines(unfilterable(nil))
 	}
-	k, i, ok := match(s.pending, id)
-	if !ok {
+	if !valid {
 		return raw
 	}
-	s.pending = append(s.pending[:i], s.pending[i+1:]...)
-	out, dropped, err := filterList(payload, k, func(name string) bool { return s.allow(k, name) }, valid)
+	kinds, err := s.lf.kinds(payload, id, &s.pending)
 	if err != nil {
-		out = unfilterable(id)
-	} else if dropped == 0 {
+		return dataLines(unfilterable(id))
+	}
+	out, changed := payload, false
+	for _, k := range kinds {
+		next, _, err := filterList(out, k, func(name string) bool { return s.lf.Allow(k, name) }, true, s.lf.Private)
+		if err != nil {
+			return dataLines(unfilterable(id))
+		}
+		changed = changed || len(next) != len(out) || &next[0] != &out[0]
+		out = next
+	}
+	if !changed {
 		return raw
 	}
 	return dataLines(out)

@@ -192,6 +192,12 @@ spec:
     - methods: ["tasks/pushNotificationConfig/*"]
       requiredScopes: ["a2a:agent:admin"]
       scopeMatch: All
+    skills:
+    - id: summarise
+      requiredScopes: ["a2a:agent:read"]
+    - id: delete-notes
+      requiredScopes: ["a2a:agent:write", "a2a:agent:admin"]
+      scopeMatch: All
 `)).To(Succeed())
 	})
 
@@ -478,6 +484,16 @@ apiVersion: scopegate.dev/v1alpha1
 kind: GatewayRoute
 metadata: {name: bad}
 spec: {pathPrefix: /x, protocol: A2A, backend: {url: "http://127.0.0.1:3001"}, a2a: {rules: [{methods: ["tasks/*/get"]}]}}`, "spec.a2a.rules[0].methods[0]", "should match"),
+		Entry("a GatewayRoute with an A2A skill annotation without scopes", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /x, protocol: A2A, backend: {url: "http://127.0.0.1:3001"}, a2a: {skills: [{id: summarise}]}}`, "spec.a2a.skills[0].requiredScopes", "Required value"),
+		Entry("a GatewayRoute annotating one A2A skill twice", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /x, protocol: A2A, backend: {url: "http://127.0.0.1:3001"}, a2a: {skills: [{id: s, requiredScopes: [a]}, {id: s, requiredScopes: [b]}]}}`, "spec.a2a.skills[1]", "Duplicate value"),
 		Entry("a GatewayRoute whose backend CA Secret has no name", `
 apiVersion: scopegate.dev/v1alpha1
 kind: GatewayRoute

@@ -8,8 +8,9 @@ import (
 )
 
 type toolsResult struct {
-	Tools []string `json:"tools"`
-	Calls []struct {
+	Tools     []string `json:"tools"`
+	Templates []string `json:"templates"`
+	Calls     []struct {
 		Name  string `json:"name"`
 		Text  string `json:"text"`
 		Error string `json:"error"`
@@ -27,8 +28,9 @@ type toolsResult struct {
 // TestMCPToolRules runs an MCP server built with the MCP SDK behind routes
 // with tool rules and drives it with the SDK's client: a reader sees two of
 // three tools, gets the 403 scope challenge on the third (and the SDK runs
-// its step-up path once), a writer sees and calls all
-// three, and in hide mode the refused tool is an unknown tool.
+// its step-up path once) and sees only the resource template it may read,
+// a writer sees and calls all three and sees both templates, and in hide
+// mode the refused tool is an unknown tool.
 func TestMCPToolRules(t *testing.T) {
 	h := env(t)
 	port := startNodeUpstream(t, "mcp-tools-server", "clients/mcp_tools_server.mjs")
@@ -48,7 +50,7 @@ func TestMCPToolRules(t *testing.T) {
 		var res toolsResult
 		runNode(t, "mcp_tools_client.mjs", map[string]any{
 			"url": h.gatewayURL + path, "issuer": h.issuer, "clientId": c.ClientID, "clientSecret": c.ClientSecret,
-			"scope": scope, "call": calls,
+			"scope": scope, "call": calls, "templates": true,
 		}, &res)
 		return res
 	}
@@ -58,6 +60,9 @@ func TestMCPToolRules(t *testing.T) {
 		slices.Sort(res.Tools)
 		if !slices.Equal(res.Tools, []string{"add", "echo"}) {
 			t.Errorf("e2e: tools/list showed %v, want [add echo]", res.Tools)
+		}
+		if !slices.Equal(res.Templates, []string{"notes://public/{id}"}) {
+			t.Errorf("e2e: resources/templates/list showed %v, want [notes://public/{id}]", res.Templates)
 		}
 		if len(res.Calls) != 2 || res.Calls[0].Text != "hi" {
 			t.Fatalf("e2e: echo: %+v", res.Calls)
@@ -100,6 +105,9 @@ func TestMCPToolRules(t *testing.T) {
 		slices.Sort(res.Tools)
 		if !slices.Equal(res.Tools, []string{"add", "delete_note", "echo"}) {
 			t.Errorf("e2e: tools/list showed %v", res.Tools)
+		}
+		if slices.Sort(res.Templates); !slices.Equal(res.Templates, []string{"notes://private/{id}", "notes://public/{id}"}) {
+			t.Errorf("e2e: resources/templates/list showed %v", res.Templates)
 		}
 		if len(res.Calls) != 2 || res.Calls[1].Text != "deleted n1" {
 			t.Errorf("e2e: delete_note: %+v", res.Calls)

@@ -4,7 +4,8 @@
 // HTTP exchange (the token requests' scope included), so the harness can see
 // the gateway's 403 challenge and the SDK's step-up attempt.
 //
-// Config: {url, issuer, clientId, clientSecret, scope, call: [{name, arguments}]}
+// Config: {url, issuer, clientId, clientSecret, scope, call: [{name, arguments}], templates}
+// (templates: also list the resource templates)
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
@@ -48,7 +49,12 @@ run('mcp-tools', async (cfg) => {
         calls.push({ name: c.name, error: err.message, code: err.code });
       }
     }
-    return { tools: tools.tools.map((t) => t.name), calls, trace };
+    let templates;
+    if (cfg.templates) {
+      const t = await step('resources/templates/list', () => mcp.listResourceTemplates());
+      templates = t.resourceTemplates.map((r) => r.uriTemplate);
+    }
+    return { tools: tools.tools.map((t) => t.name), calls, templates, trace };
   } finally {
     await mcp.close().catch(() => {});
   }

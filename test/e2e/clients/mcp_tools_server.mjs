@@ -1,10 +1,10 @@
 // A small MCP server built with @modelcontextprotocol/sdk (streamable HTTP,
-// stateless): three tools — echo, add and the write-like delete_note — and a
-// prompt. It is the upstream of the MCP route whose tool rules the suite
+// stateless): three tools — echo, add and the write-like delete_note — and
+// two resource templates, notes://public/{id} and notes://private/{id}. It is the upstream of the MCP route whose tool rules the suite
 // checks (TestMCPToolRules).
 //
 // Env: PORT (required). Prints "listening <port>" on stdout when ready.
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { createMcpExpressApp } from '@modelcontextprotocol/sdk/server/express.js';
 import { z } from 'zod';
@@ -23,6 +23,11 @@ function server() {
     async ({ a, b }) => ({ content: [{ type: 'text', text: String(a + b) }] }));
   s.registerTool('delete_note', { description: 'Deletes a note (write-like).', inputSchema: { id: z.string() } },
     async ({ id }) => ({ content: [{ type: 'text', text: `deleted ${id}` }] }));
+  for (const kind of ['public', 'private']) {
+    s.registerResource(`${kind}-note`, new ResourceTemplate(`notes://${kind}/{id}`, { list: undefined }),
+      { description: `A ${kind} note.` },
+      async (uri, { id }) => ({ contents: [{ uri: uri.href, text: `${kind} note ${id}` }] }));
+  }
   return s;
 }
 
