@@ -133,6 +133,9 @@ type Trust struct {
 	// Key says what the Trust was built from (the bundle and the subject),
 	// so that a caller can tell whether a new one differs.
 	Key string
+	// Origin names where the bundle came from, for the caller's messages
+	// ("Secret team-ca key ca.crt"); set before the Trust is shared.
+	Origin string
 }
 
 // ParseBundle reads the PEM CA certificates of a bundle. It fails when the
