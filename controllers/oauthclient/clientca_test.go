@@ -104,7 +104,7 @@ var _ = Describe("A client certificate from a referenced CA (spec.tlsClientCerti
 			g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
 			g.Expect(ready.Reason).To(Equal(scopegatev1alpha1.ReasonClientCANotFound))
 		}).Should(Succeed())
-		Expect(eventReasons(ns, "reporter")).To(ContainElement("Warning/" + scopegatev1alpha1.ReasonClientCANotFound))
+		Eventually(func() []string { return eventReasons(ns, "reporter") }).Should(ContainElement("Warning/" + scopegatev1alpha1.ReasonClientCANotFound))
 		first, second := newTeamCA("team A CA"), newTeamCA("team A CA 2")
 		firstCert, secondCert := first.issue(reporter), second.issue(reporter)
 		Eventually(certificateAuthenticates(id, firstCert)).Should(MatchError(errNoTrust))
