@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"net/http"
 	"time"
@@ -67,10 +68,12 @@ func newParts(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logge
 	if err != nil {
 		return nil, fmt.Errorf("set up serving certificates: %w", err)
 	}
-	// In auto mode the listeners verify client certificates
+	// With TLS on the listeners request client certificates in every mode
 	// (servingcert.Source.TLSConfig): certificate-bound tokens (RFC 8705).
-	clientCertificates := certs.ClientCertificates()
-	tokens, err := newTokenServer(mgr, cfg, clients, ring, revocations, metrics, log)
+	// scopegate's CA signs them in auto mode; a referenced CA works in
+	// every mode.
+	clientCertificates := cfg.TLS.Enabled()
+	tokens, err := newTokenServer(mgr, cfg, clients, ring, revocations, certs, metrics, log)
 	if err != nil {
 		return nil, err
 	}
@@ -161,6 +164,8 @@ func newParts(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logge
 			Metrics:          clientMetrics,
 			CABundle:         bundle,
 			ClientCerts:      clientCerts,
+			// Certificates of referenced CAs (tlsClientCertificate).
+			AcceptsClientCertificates: clientCertificates,
 		}),
 		gatewayroute.Part(ctx, gatewayroute.Config{Table: gw.Table(), GatewayURL: cfg.GatewayURL, Fed: routesFed.Fed}),
 		replicaPart(counter),
@@ -168,7 +173,7 @@ func newParts(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logge
 	}, nil
 }
 
-func newTokenServer(mgr ctrl.Manager, cfg *config, clients *registry.Registry, ring *keys.Ring, revocations revocation.Store, metrics prometheus.Registerer, log logr.Logger) (*tokenserver.Server, error) {
+func newTokenServer(mgr ctrl.Manager, cfg *config, clients *registry.Registry, ring *keys.Ring, revocations revocation.Store, certs *servingcert.Source, metrics prometheus.Registerer, log logr.Logger) (*tokenserver.Server, error) {
 	// Projected ServiceAccount tokens name the issuer (or the token
 	// endpoint) as audience; TokenReview is a write, so it goes to the API
 	// server, never to the cache.
@@ -179,6 +184,12 @@ func newTokenServer(mgr ctrl.Manager, cfg *config, clients *registry.Registry, r
 	if err != nil {
 		return nil, err
 	}
+	// scopegate's own client certificates (tlsClientAuth) verify against
+	// its CA, in auto mode only.
+	var clientCAs func() *x509.CertPool
+	if certs.ClientCertificates() {
+		clientCAs = certs.ClientCAs
+	}
 	tokens, err := tokenserver.New(tokenserver.Options{
 		Issuer:           cfg.Issuer,
 		Registry:         clients,
@@ -188,9 +199,10 @@ func newTokenServer(mgr ctrl.Manager, cfg *config, clients *registry.Registry, r
 		DefaultTTL:       cfg.AccessTokenTTL,
 		TokenRateLimit:   cfg.TokenRateLimit,
 		DPoPRequireNonce: cfg.DPoPRequireNonce,
-		// The listeners verify client certificates in auto mode only
-		// (servingcert.Source.TLSConfig).
-		ClientCertificates: cfg.TLS.Enabled() && cfg.TLS.Mode == servingcert.ModeAuto,
+		// The listeners request client certificates whenever TLS is on
+		// (servingcert.Source.TLSConfig); the token server verifies them.
+		ClientCertificates: cfg.TLS.Enabled(),
+		ClientCAs:          clientCAs,
 		TrustedProxies:     cfg.TrustedProxies,
 		Workloads:          workloads,
 		Metrics:            metrics,

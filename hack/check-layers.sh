@@ -6,7 +6,8 @@
 #
 #   0  foundations: API types, the token contract, the scope model, the
 #      client registry, the owned-object writer, parts, leader election,
-#      DPoP proofs, the metadata conformance rules, the rate-limit stores
+#      DPoP proofs, client-certificate matching (RFC 8705 §2.1), the
+#      metadata conformance rules, the rate-limit stores
 #   1  serving infrastructure and the token server's stores: API-server
 #      probe, serving certificates, signing keys, revocations, TokenReview
 #   2  the token server and the gateway (beside each other, neither
@@ -31,6 +32,7 @@ layers='
 0 internal/image
 0 controllers/fanout
 0 internal/dpop
+0 internal/tlsclientauth
 0 internal/metadatacheck
 0 internal/promreg
 1 internal/ratelimit

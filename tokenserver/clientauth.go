@@ -32,6 +32,10 @@ type authenticated struct {
 	// ServiceAccount is the Kubernetes user name of the ServiceAccount whose
 	// token authenticated the client; empty for a client secret.
 	ServiceAccount string
+	// x5t is the thumbprint of the client certificate that authenticated
+	// the client (tls_client_auth), so that certBinding does not verify
+	// the chain twice; empty otherwise.
+	x5t string
 }
 
 // authenticate checks the request's client credentials (RFC 6749 §2.3.1,

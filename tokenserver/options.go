@@ -1,6 +1,7 @@
 package tokenserver
 
 import (
+	"crypto/x509"
 	"fmt"
 	"net/netip"
 	"net/url"
@@ -50,11 +51,17 @@ func DefaultAudiences() []string { return []string{"api", "mcp", "a2a"} }
 // Options configure a Server. Issuer, Registry, Keys and Revocations are
 // required.
 type Options struct {
-	// ClientCertificates: the listener verifies client certificates
-	// against scopegate's CA (--tls-mode=auto). A client with
-	// tlsClientAuth then authenticates with its certificate
+	// ClientCertificates: the listener serves TLS and requests client
+	// certificates without verifying them (every --tls-mode but off). A
+	// client whose certificate verifies here, against ClientCAs
+	// (tlsClientAuth) or its own referenced CA (tlsClientCertificate,
+	// registry.Client.CertificateTrust), authenticates with it
 	// (tls_client_auth) and its tokens are bound to it (RFC 8705).
 	ClientCertificates bool
+	// ClientCAs is the pool of scopegate's CA that tlsClientAuth
+	// certificates chain to (servingcert.Source.ClientCAs); nil outside
+	// auto mode, where no such certificate authenticates.
+	ClientCAs func() *x509.CertPool
 	// Issuer is --issuer: the iss of every token and the metadata issuer.
 	Issuer      string
 	Registry    *registry.Registry

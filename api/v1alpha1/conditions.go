@@ -65,6 +65,13 @@ const (
 	// spec.serviceAccounts is empty.
 	ConditionServiceAccountsBound = "ServiceAccountsBound"
 
+	// ConditionClientCAResolved (OAuthClient): the CA bundle that
+	// spec.tlsClientCertificate.ca names exists, holds CA certificates of
+	// which one is valid now, and the listeners serve TLS, so a client
+	// certificate from that CA can authenticate the client. Absent when
+	// spec.tlsClientCertificate is unset.
+	ConditionClientCAResolved = "ClientCAResolved"
+
 	// ConditionAccepted (GatewayRoute): the route holds its pathPrefix.
 	ConditionAccepted = "Accepted"
 
@@ -103,6 +110,14 @@ const (
 	// holds a ServiceAccount this one names.
 	ReasonServiceAccountConflict = "ServiceAccountConflict"
 	ReasonBound                  = "Bound"
+	// ClientCAResolved reasons. ReasonResolved when it is True.
+	// ReasonClientCANotFound: the Secret or ConfigMap, or its key, is
+	// missing. ReasonInvalidClientCA: it holds no PEM CA certificate, or
+	// none valid now, or the subject does not parse. ReasonTLSDisabled:
+	// --tls-mode=off, so no connection presents a certificate.
+	ReasonClientCANotFound = "ClientCANotFound"
+	ReasonInvalidClientCA  = "InvalidClientCA"
+	ReasonTLSDisabled      = "TLSDisabled"
 
 	// Token Secret issuance reasons (why a token was (re-)issued).
 	ReasonIssued            = "Issued"

@@ -50,6 +50,7 @@ type ServiceAccountRef struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.tokenSecret) || !has(self.tokenSecret.audiences) || !has(self.audiences) || size(self.audiences) == 0 || self.tokenSecret.audiences.all(a, a in self.audiences)",message="tokenSecret.audiences must be a subset of audiences",fieldPath=".tokenSecret.audiences"
 // +kubebuilder:validation:XValidation:rule="!has(self.tokenSecret) || !has(self.tokenSecret.renewBefore) || has(self.tokenSecret.duration) || !has(self.accessTokenTTL) || duration(self.tokenSecret.renewBefore) < duration(self.accessTokenTTL)",message="tokenSecret.renewBefore must be shorter than the token lifetime (accessTokenTTL)",fieldPath=".tokenSecret.renewBefore"
 // +kubebuilder:validation:XValidation:rule="!has(self.requireDPoP) || !self.requireDPoP || !has(self.tokenSecret)",message="requireDPoP cannot be combined with tokenSecret: the token Secret holds a bearer token",fieldPath=".requireDPoP"
+// +kubebuilder:validation:XValidation:rule="!has(self.tlsClientCertificate) || !has(self.tlsClientAuth) || !self.tlsClientAuth",message="tlsClientAuth (a certificate from scopegate's CA) and tlsClientCertificate (a certificate from a referenced CA) cannot both be set: a client trusts one CA",fieldPath=".tlsClientCertificate"
 type OAuthClientSpec struct {
 	// scopes are the scopes this client may be granted: built-in permissions
 	// (admin, user, service, a2a, mcp, hook:govern, hook:track, anonymous) or
@@ -139,13 +140,110 @@ type OAuthClientSpec struct {
 
 	// tlsClientAuth, when true, makes the controller keep a client
 	// certificate signed by scopegate's own CA (the default TLS mode; the
-	// other modes issue none) in the credentials Secret (tls.crt, tls.key; renewed at two thirds of its
+	// other modes issue none; for a certificate from another CA see
+	// tlsClientCertificate) in the credentials Secret (tls.crt, tls.key; renewed at two thirds of its
 	// lifetime). Presented to the token endpoint it authenticates the
 	// client (tls_client_auth, RFC 8705 §2.1), and the tokens obtained over
 	// it are bound to it (cnf.x5t#S256, RFC 8705 §3): the gateway accepts
 	// them only over a connection that presents the same certificate.
 	// +optional
 	TLSClientAuth bool `json:"tlsClientAuth,omitempty"`
+
+	// tlsClientCertificate makes a client certificate issued elsewhere
+	// (by cert-manager, a company PKI) authenticate the client at the token
+	// endpoint (tls_client_auth, RFC 8705 §2.1) and bind the tokens
+	// obtained over it (cnf.x5t#S256, RFC 8705 §3): the certificate must
+	// chain to the CA bundle that ca names and carry the subject value
+	// given here. It works in every --tls-mode but off. It cannot be
+	// combined with tlsClientAuth: a client trusts one CA.
+	// +optional
+	TLSClientCertificate *TLSClientCertificate `json:"tlsClientCertificate,omitempty"`
+}
+
+// TLSClientCertificate is RFC 8705 §2.1's PKI method with a CA the client
+// references: the CA bundle, and the one certificate subject value of
+// §2.1.2 (tls_client_auth_subject_dn, tls_client_auth_san_dns, _san_uri,
+// _san_ip or _san_email) that the client's certificate carries.
+//
+// +kubebuilder:validation:XValidation:rule="[has(self.subjectDN), has(self.sanDNS), has(self.sanURI), has(self.sanIP), has(self.sanEmail)].filter(x, x).size() == 1",message="tlsClientCertificate needs exactly one of subjectDN, sanDNS, sanURI, sanIP and sanEmail (RFC 8705 §2.1.2)"
+type TLSClientCertificate struct {
+	// ca names the PEM CA bundle the client's certificate must chain to
+	// (intermediates may be sent by the client in the TLS handshake).
+	// +required
+	CA CABundleReference `json:"ca"`
+
+	// subjectDN is the subject distinguished name of the certificate in
+	// RFC 4514's string form, the least significant RDN first, for
+	// example "CN=reporter,O=Team A,C=DE" (tls_client_auth_subject_dn).
+	// Attribute types are compared by OID, values ignoring case and
+	// insignificant spaces.
+	// +optional
+	// +kubebuilder:validation:MinLength=3
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:XValidation:rule="self.matches(r'^\\s*([A-Za-z][A-Za-z0-9-]*|[0-9]+(\\.[0-9]+)+)\\s*=')",message="tlsClientCertificate.subjectDN must be an RFC 4514 distinguished name such as CN=reporter,O=Team A"
+	SubjectDN string `json:"subjectDN,omitempty"`
+
+	// sanDNS is a dNSName subject alternative name the certificate carries
+	// (tls_client_auth_san_dns), compared ignoring case; a wildcard
+	// matches only the same wildcard.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^(\*\.)?[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*$`
+	SANDNS string `json:"sanDNS,omitempty"`
+
+	// sanURI is a uniformResourceIdentifier subject alternative name the
+	// certificate carries (tls_client_auth_san_uri), such as a SPIFFE ID;
+	// compared exactly.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() != ''",message="tlsClientCertificate.sanURI must be an absolute URI"
+	SANURI string `json:"sanURI,omitempty"`
+
+	// sanIP is an iPAddress subject alternative name the certificate
+	// carries (tls_client_auth_san_ip), IPv4 or IPv6.
+	// +optional
+	// +kubebuilder:validation:MaxLength=45
+	// +kubebuilder:validation:XValidation:rule="isIP(self)",message="tlsClientCertificate.sanIP must be an IPv4 or IPv6 address"
+	SANIP string `json:"sanIP,omitempty"`
+
+	// sanEmail is an rfc822Name subject alternative name the certificate
+	// carries (tls_client_auth_san_email); the domain is compared ignoring
+	// case.
+	// +optional
+	// +kubebuilder:validation:MaxLength=320
+	// +kubebuilder:validation:Pattern=`^[^@\s]+@[^@\s]+$`
+	SANEmail string `json:"sanEmail,omitempty"`
+}
+
+// CABundleReference names a PEM CA bundle in the object's namespace: a key
+// of a Secret or of a ConfigMap (cert-manager writes ca.crt into the
+// Secrets it issues; trust-manager writes bundles into ConfigMaps).
+//
+// +kubebuilder:validation:XValidation:rule="has(self.secretRef) != has(self.configMapRef)",message="tlsClientCertificate.ca needs exactly one of secretRef and configMapRef"
+type CABundleReference struct {
+	// secretRef is a Secret whose key (default ca.crt) holds the bundle.
+	// +optional
+	SecretRef *SecretKeySelector `json:"secretRef,omitempty"`
+
+	// configMapRef is a ConfigMap whose key (default ca.crt) holds the
+	// bundle.
+	// +optional
+	ConfigMapRef *ConfigMapKeySelector `json:"configMapRef,omitempty"`
+}
+
+// ConfigMapKeySelector names a key of a ConfigMap in the same namespace.
+type ConfigMapKeySelector struct {
+	// name of the ConfigMap.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+
+	// key in the ConfigMap's data. Defaults to ca.crt.
+	// +optional
+	// +kubebuilder:default="ca.crt"
+	// +kubebuilder:validation:MaxLength=253
+	Key string `json:"key,omitempty"`
 }
 
 // TokenSecretSpec declares a Secret holding an access token that the

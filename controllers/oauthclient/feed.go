@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -17,6 +18,7 @@ import (
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
 	"github.com/scopegate/scopegate/internal/registry"
+	"github.com/scopegate/scopegate/internal/tlsclientauth"
 )
 
 // RegistryFeed keeps the token server's client registry equal to the
@@ -30,6 +32,14 @@ type RegistryFeed struct {
 	// Fed, when set, is told of each OAuthClient reconciled without an
 	// error (readiness waits for the first pass; apiserver.FirstPass).
 	Fed func(types.NamespacedName)
+	// APIReader reads the CA bundles of spec.tlsClientCertificate, which
+	// the cache does not hold (they need not carry scopegate's label).
+	APIReader client.Reader
+	// CARecheck is how often those bundles are read again; zero means
+	// DefaultClientCARecheck.
+	CARecheck time.Duration
+	// Now tells the time; nil is the real clock.
+	Now func() time.Time
 }
 
 // Reconcile registers, updates or removes one client.
@@ -70,9 +80,50 @@ func (f *RegistryFeed) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Re
 		// secret): no secret authenticates, issued tokens stay valid.
 	}
 	c := ClientFor(obj, secret)
+	var res ctrl.Result
+	if obj.Spec.TLSClientCertificate != nil {
+		res = f.certificateTrust(ctx, obj, c)
+	}
 	f.Registry.Upsert(c)
-	ctrl.LoggerFrom(ctx).V(1).Info("Registered client", "clientID", id, "suspended", c.Suspended, "secrets", len(c.Secrets))
-	return ctrl.Result{}, nil
+	ctrl.LoggerFrom(ctx).V(1).Info("Registered client", "clientID", id, "suspended", c.Suspended, "secrets", len(c.Secrets),
+		"certificateTrust", c.CertificateTrust != nil)
+	return res, nil
+}
+
+// certificateTrust sets c's CertificateTrust from obj's
+// spec.tlsClientCertificate and says when to read the CA bundle again. A
+// missing or unusable bundle leaves none (the leader reports why in
+// ClientCAResolved). When the API server cannot answer, the trust already
+// registered for the same bundle and subject is kept, so an outage does
+// not lock clients out.
+func (f *RegistryFeed) certificateTrust(ctx context.Context, obj *scopegatev1alpha1.OAuthClient, c *registry.Client) ctrl.Result {
+	recheck := f.CARecheck
+	if recheck <= 0 {
+		recheck = DefaultClientCARecheck
+	}
+	now := time.Now
+	if f.Now != nil {
+		now = f.Now
+	}
+	trust, err := clientTrust(ctx, f.APIReader, obj, now())
+	var caErr *clientCAError
+	switch {
+	case err == nil:
+		c.CertificateTrust = trust
+	case errors.As(err, &caErr):
+		ctrl.LoggerFrom(ctx).V(1).Info("No client CA", "clientID", c.ID, "reason", caErr.Reason, "message", caErr.Message)
+	default:
+		ctrl.LoggerFrom(ctx).Error(err, "Cannot read the client CA; keeping the one registered", "clientID", c.ID)
+		if prev, ok := f.Registry.Get(c.ID); ok {
+			if t, ok := prev.CertificateTrust.(*tlsclientauth.Trust); ok && t.Subject() == subjectOf(obj.Spec.TLSClientCertificate) &&
+				t.Origin == originOf(&obj.Spec.TLSClientCertificate.CA) {
+				c.CertificateTrust = t
+			}
+		}
+		// Sooner than the recheck: the trust may be missing or stale.
+		recheck = min(recheck, 10*time.Second)
+	}
+	return ctrl.Result{RequeueAfter: recheck}
 }
 
 // ClientFor is the registry entry of obj whose credentials Secret is
@@ -129,6 +180,9 @@ func (f *RegistryFeed) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	if f.Client == nil {
 		f.Client = mgr.GetClient()
+	}
+	if f.APIReader == nil {
+		f.APIReader = mgr.GetAPIReader()
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("oauthclient-registry").

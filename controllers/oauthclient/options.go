@@ -62,6 +62,22 @@ type Options struct {
 	// ClientCerts signs the client certificates of clients with
 	// spec.tlsClientAuth; nil (TLS not in auto mode) issues none.
 	ClientCerts ClientCertIssuer
+	// AcceptsClientCertificates: the listeners serve TLS and request
+	// client certificates (every --tls-mode but off), so a certificate from
+	// the CA of spec.tlsClientCertificate can authenticate a client.
+	AcceptsClientCertificates bool
+	// ClientCARecheck is how often the CA bundle of a client with
+	// spec.tlsClientCertificate is read again (it is not watched: it need
+	// not carry scopegate's label); zero means DefaultClientCARecheck.
+	ClientCARecheck time.Duration
+}
+
+// clientCARecheck is o.ClientCARecheck or its default.
+func (o *Options) clientCARecheck() time.Duration {
+	if o.ClientCARecheck > 0 {
+		return o.ClientCARecheck
+	}
+	return DefaultClientCARecheck
 }
 
 // CABundle is the source of the published CA bundle

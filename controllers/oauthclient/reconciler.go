@@ -102,7 +102,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 
 	obj.Status.ClientID = obj.ClientID()
 	obj.Status.ObservedGeneration = obj.Generation
-	for _, step := range []subReconciler{r.reconcileSpec, r.reconcileServiceAccounts, r.reconcileAudit, r.reconcileCredentials, r.reconcileToken, r.reconcileTrustBundle} {
+	for _, step := range []subReconciler{r.reconcileSpec, r.reconcileServiceAccounts, r.reconcileAudit, r.reconcileCredentials, r.reconcileToken, r.reconcileTrustBundle, r.reconcileClientCA} {
 		res, stop, err := step(ctx, p)
 		result = soonest(result, res)
 		if err != nil || stop {

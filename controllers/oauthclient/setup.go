@@ -37,7 +37,11 @@ func SetupRegistryFeed(mgr ctrl.Manager, opts Options) error {
 	if opts.Registry == nil {
 		return fmt.Errorf("oauthclient options: Registry is required")
 	}
-	if err := (&RegistryFeed{Registry: opts.Registry, Fed: opts.Fed}).SetupWithManager(mgr); err != nil {
+	feed := &RegistryFeed{Registry: opts.Registry, Fed: opts.Fed, CARecheck: opts.ClientCARecheck}
+	if opts.Clock != nil {
+		feed.Now = opts.Clock.Now
+	}
+	if err := feed.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up OAuthClient registry feed: %w", err)
 	}
 	return nil

@@ -10,8 +10,10 @@ import (
 
 // summarize sets Ready from the other conditions at the end of a pass.
 //
-// Polarity: Ready is True when the client can authenticate and, with
-// spec.tokenSecret, its token Secret holds a valid token. It is False with
+// Polarity: Ready is True when the client can authenticate, in every way
+// its spec declares (a client certificate from the CA of
+// spec.tlsClientCertificate too), and, with spec.tokenSecret, its token
+// Secret holds a valid token. It is False with
 // reason InvalidSpec for a spec mistake, Suspended for a suspended client,
 // and otherwise with the reason of the first failing condition.
 func (r *Reconciler) summarize(p *pass) {
@@ -29,7 +31,7 @@ func (r *Reconciler) summarize(p *pass) {
 		}
 		return
 	}
-	for _, t := range []string{scopegatev1alpha1.ConditionCredentialsReady, scopegatev1alpha1.ConditionServiceAccountsBound, scopegatev1alpha1.ConditionTokenReady} {
+	for _, t := range []string{scopegatev1alpha1.ConditionCredentialsReady, scopegatev1alpha1.ConditionServiceAccountsBound, scopegatev1alpha1.ConditionClientCAResolved, scopegatev1alpha1.ConditionTokenReady} {
 		c := meta.FindStatusCondition(obj.Status.Conditions, t)
 		if c == nil && t == scopegatev1alpha1.ConditionCredentialsReady {
 			p.setCondition(scopegatev1alpha1.ConditionReady, metav1.ConditionFalse, scopegatev1alpha1.ReasonNotReady, "The credentials are not reconciled yet")

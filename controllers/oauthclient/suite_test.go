@@ -202,6 +202,10 @@ func startManagerWith(mc managerConfig) *harness {
 		Clock:      mc.clock,
 		Metrics:    metrics,
 		CABundle:   caBundle,
+		// As with TLS on; the referenced CA bundles are read every half
+		// second, so that a spec sees a replaced CA soon.
+		AcceptsClientCertificates: true,
+		ClientCARecheck:           500 * time.Millisecond,
 	})).To(Succeed())
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -38,9 +38,9 @@ type Options struct {
 	Table *Table
 	// TrustedProxies are the peers whose X-Forwarded-* headers are believed.
 	TrustedProxies []netip.Prefix
-	// ClientCertificates: the listener verifies client certificates, so
-	// certificate-bound tokens (RFC 8705) can be used; the routes'
-	// metadata says so.
+	// ClientCertificates: the listener serves TLS and requests client
+	// certificates, so certificate-bound tokens (RFC 8705) can be used;
+	// the routes' metadata says so.
 	ClientCertificates bool
 	// Transport sends requests to backends; nil means a shared
 	// http.Transport tuned for connection reuse.

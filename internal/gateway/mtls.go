@@ -8,9 +8,14 @@ import (
 )
 
 // clientCertThumbprint is the x5t#S256 of the client certificate r's TLS
-// connection presented and the listener verified, "" when none.
+// connection presented, "" when none. The listener requests certificates
+// without verifying their chain (servingcert.Source.TLSConfig); the
+// handshake has proven that the client holds the certificate's private
+// key, which is what RFC 8705 §3 binds a token to. The chain was verified
+// with the client's CA when the token endpoint bound the token to this
+// thumbprint, so a certificate no CA vouches for matches no token.
 func clientCertThumbprint(r *http.Request) string {
-	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.PeerCertificates) == 0 {
+	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
 		return ""
 	}
 	return servingcert.Thumbprint(r.TLS.PeerCertificates[0])

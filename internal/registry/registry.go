@@ -9,6 +9,7 @@ package registry
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/x509"
 	"encoding/hex"
 	"slices"
 	"sort"
@@ -40,6 +41,12 @@ type Client struct {
 	// TLSClientAuth: a client certificate from scopegate's CA naming UID
 	// authenticates this client (RFC 8705 §2.1), and binds its tokens.
 	TLSClientAuth bool
+	// CertificateTrust, when set, authenticates this client with a
+	// certificate issued elsewhere (spec.tlsClientCertificate, RFC 8705
+	// §2.1): one that chains to the CA the OAuthClient references and
+	// carries its registered subject. nil: the client declares none, or its
+	// CA cannot be read now; no such certificate authenticates it.
+	CertificateTrust CertificateTrust
 	// UID is the OAuthClient's UID, which its client certificates name: a
 	// client deleted and created again does not accept the old ones.
 	UID string
@@ -56,6 +63,13 @@ type Client struct {
 	// Created is when the OAuthClient was created; it decides which client
 	// holds a ServiceAccount that two claim.
 	Created time.Time
+}
+
+// CertificateTrust decides whether a chain a TLS client presented (the
+// leaf first) authenticates a client at now; nil when it does, else why
+// not, with no key material (tlsclientauth.Trust).
+type CertificateTrust interface {
+	Check(chain []*x509.Certificate, now time.Time) error
 }
 
 // Precedes reports whether a client created at createdA with client_id idA

@@ -5,8 +5,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"fmt"
+	"io"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -60,58 +61,85 @@ func caPool(cas ...CA) *x509.CertPool {
 	return p
 }
 
-func TestInAutoModeTheListenersAskForAnOptionalClientCertificate(t *testing.T) {
+func TestTheListenersAskForAnOptionalClientCertificateInEveryMode(t *testing.T) {
 	now := time.Now()
 	ca, _ := GenerateCA(now, now, time.Hour)
 	stranger, _ := GenerateCA(now, now, time.Hour)
 	serving, _ := IssueLeaf(ca, []string{"127.0.0.1"}, now, time.Hour)
-	src := NewSource()
-	src.issuer = &Issuer{} // auto mode
-	if _, _, err := src.Load(serving.CertPEM, serving.KeyPEM, EncodeCerts(ca.Cert)); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if len(r.TLS.VerifiedChains) > 0 {
-			_, _ = w.Write([]byte(ClientUID(r.TLS.VerifiedChains[0][0])))
-		}
-	}))
-	srv.TLS = src.TLSConfig()
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
+	mine, _ := IssueClientLeaf(ca, "team-a.c", "uid-1", now, time.Hour)
+	foreign, _ := IssueClientLeaf(stranger, "team-a.c", "uid-1", now, time.Hour)
 
-	get := func(cert *Leaf) (string, error) {
-		cfg := &tls.Config{RootCAs: caPool(ca)}
-		if cert != nil {
-			pair, err := tls.X509KeyPair(cert.CertPEM, cert.KeyPEM)
+	for _, auto := range []bool{true, false} {
+		src := NewSource()
+		if auto {
+			src.issuer = &Issuer{}
+		}
+		if _, _, err := src.Load(serving.CertPEM, serving.KeyPEM, EncodeCerts(ca.Cert)); err != nil {
+			t.Fatal(err)
+		}
+		// A real listener with the Source's configuration, as Server runs.
+		ln, err := tls.Listen("tcp", "127.0.0.1:0", src.TLSConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if len(r.TLS.VerifiedChains) > 0 {
+				http.Error(w, "the listener verified a chain", http.StatusInternalServerError)
+				return
+			}
+			if len(r.TLS.PeerCertificates) > 0 {
+				_, _ = w.Write([]byte(Thumbprint(r.TLS.PeerCertificates[0])))
+			}
+		})}
+		go func() { _ = srv.Serve(ln) }()
+		t.Cleanup(func() { _ = srv.Close() })
+		url := "https://" + ln.Addr().String()
+
+		get := func(t *testing.T, cert *Leaf) string {
+			t.Helper()
+			cfg := &tls.Config{RootCAs: caPool(ca)}
+			if cert != nil {
+				pair, err := tls.X509KeyPair(cert.CertPEM, cert.KeyPEM)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg.Certificates = []tls.Certificate{pair}
+			}
+			c := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
+			res, err := c.Get(url)
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg.Certificates = []tls.Certificate{pair}
+			defer res.Body.Close()
+			b, _ := io.ReadAll(res.Body)
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("status %d: %s", res.StatusCode, b)
+			}
+			return string(b)
 		}
-		c := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
-		res, err := c.Get(srv.URL)
-		if err != nil {
-			return "", err
+		thumb := func(l Leaf) string {
+			c, _ := ParseCerts(l.CertPEM)
+			return Thumbprint(c[0])
 		}
-		defer res.Body.Close()
-		b := make([]byte, 64)
-		n, _ := res.Body.Read(b)
-		return string(b[:n]), nil
-	}
-	mine, _ := IssueClientLeaf(ca, "team-a.c", "uid-1", now, time.Hour)
-	foreign, _ := IssueClientLeaf(stranger, "team-a.c", "uid-1", now, time.Hour)
-	if got, err := get(nil); err != nil || got != "" {
-		t.Errorf("without a certificate: %q, %v", got, err)
-	}
-	if got, err := get(&mine); err != nil || got != "uid-1" {
-		t.Errorf("with a certificate of the CA: %q, %v", got, err)
-	}
-	if _, err := get(&foreign); err == nil {
-		t.Errorf("a certificate of another CA was accepted")
-	}
-
-	plain := NewSource()
-	if cfg := plain.TLSConfig(); cfg.GetConfigForClient != nil || cfg.ClientAuth != tls.NoClientCert {
-		t.Errorf("outside auto mode the listeners ask for client certificates")
+		t.Run(fmt.Sprintf("auto mode %v", auto), func(t *testing.T) {
+			if got := get(t, nil); got != "" {
+				t.Errorf("without a certificate the handler saw %q", got)
+			}
+			if got := get(t, &mine); got != thumb(mine) {
+				t.Errorf("a certificate of scopegate's CA reached the handler as %q", got)
+			}
+			// The token endpoint decides per client whose it is; the
+			// handshake neither refuses it nor makes Go's client withhold
+			// it (no certificate_authorities in the request).
+			if got := get(t, &foreign); got != thumb(foreign) {
+				t.Errorf("a certificate of another CA reached the handler as %q", got)
+			}
+			if cfg := src.TLSConfig(); cfg.ClientAuth != tls.RequestClientCert || cfg.ClientCAs != nil {
+				t.Errorf("ClientAuth %v with ClientCAs %v, want a request for any certificate", cfg.ClientAuth, cfg.ClientCAs)
+			}
+			if got := src.ClientCAs() != nil; got != auto {
+				t.Errorf("ClientCAs present %v, want %v (scopegate's CA signs client certificates in auto mode only)", got, auto)
+			}
+		})
 	}
 }

@@ -24,6 +24,9 @@
 // theirs, and no listener restarts.
 //
 // In auto mode the CA also signs the client certificates of OAuthClients
-// with tlsClientAuth (clientcert.go, RFC 8705), and the listeners ask for
-// an optional client certificate that must chain to the bundle.
+// with tlsClientAuth (clientcert.go, RFC 8705). In every mode the
+// listeners ask for an optional client certificate without verifying it in
+// the handshake; the token endpoint verifies it per client, against this
+// CA (ClientCAs) or the CA an OAuthClient references
+// (spec.tlsClientCertificate, internal/tlsclientauth).
 package servingcert

@@ -137,34 +137,42 @@ func sameChain(a, b *tls.Certificate) bool {
 // negotiates 1.3 whenever the client offers it), HTTP/2 or HTTP/1.1 by ALPN
 // (RFC 7301), the certificate read from s on every handshake.
 //
-// In auto mode the listeners also ask for a client certificate (RFC 8705):
-// one is optional, and one that is sent must chain to the CA bundle for
-// client authentication, or the handshake fails. Its holder is decided on
-// later (the token endpoint, the gateway's cnf check).
+// In every mode the listeners also ask for an optional client certificate
+// (RFC 8705) and do not verify it in the handshake (tls.RequestClientCert).
+// The handshake still proves that the client holds the certificate's
+// private key (its CertificateVerify signature); whose certificate it is
+// is decided per client later, with that client's CA: the token endpoint
+// verifies the chain against scopegate's CA (ClientCAs, tlsClientAuth) or
+// the CA bundle the OAuthClient references (tlsClientCertificate), and the
+// gateway accepts a certificate-bound token only over a connection
+// presenting the certificate it is bound to. One handshake-time pool of
+// every CA would trust each namespace's CA for everyone, announce every
+// CA's name to any peer (the CertificateRequest's certificate_authorities,
+// which also makes clients such as Go's withhold a certificate of a CA not
+// listed), and turn a wrong certificate into a TLS alert instead of an
+// OAuth error.
 func (s *Source) TLSConfig() *tls.Config {
-	base := &tls.Config{
+	return &tls.Config{
 		MinVersion:     tls.VersionTLS12,
 		NextProtos:     []string{"h2", "http/1.1"},
 		GetCertificate: s.GetCertificate,
+		ClientAuth:     tls.RequestClientCert,
 	}
-	if s.issuer == nil {
-		return base
-	}
-	base.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
-		c := base.Clone()
-		c.GetConfigForClient = nil
-		c.ClientAuth = tls.VerifyClientCertIfGiven
-		c.ClientCAs = s.clientCAs.Load()
-		if c.ClientCAs == nil {
-			c.ClientAuth = tls.NoClientCert
-		}
-		return c, nil
-	}
-	return base
 }
 
-// ClientCertificates reports whether the listeners accept client
-// certificates and IssueClientCertificate can sign them (auto mode).
+// ClientCAs is the pool of scopegate's CA bundle that its client
+// certificates (tlsClientAuth) chain to, in auto mode; nil in the other
+// modes, whose CA (cert-manager's, a file's) signs none of them.
+func (s *Source) ClientCAs() *x509.CertPool {
+	if !s.ClientCertificates() {
+		return nil
+	}
+	return s.clientCAs.Load()
+}
+
+// ClientCertificates reports whether scopegate's CA signs client
+// certificates (IssueClientCertificate, ClientCAs): auto mode. The
+// listeners request client certificates in every mode (TLSConfig).
 func (s *Source) ClientCertificates() bool { return s != nil && s.issuer != nil }
 
 // IssueClientCertificate signs a client certificate for the OAuthClient

@@ -120,7 +120,7 @@ var _ = Describe("The CRDs", func() {
 		Expect(auth).To(Equal("secret"))
 	})
 
-	It("accept requireDPoP without a token Secret, and with one when it is false, and tlsClientAuth", func() {
+	It("accept requireDPoP without a token Secret, and with one when it is false, tlsClientAuth, and tlsClientCertificate with each kind of subject", func() {
 		ns := newNamespace()
 		Expect(create(ns, `
 apiVersion: scopegate.dev/v1alpha1
@@ -132,6 +132,19 @@ apiVersion: scopegate.dev/v1alpha1
 kind: OAuthClient
 metadata: {name: mtls}
 spec: {scopes: [mcp], tlsClientAuth: true}`)).To(Succeed())
+		for name, spec := range map[string]string{
+			"mtls-dn":    `{ca: {secretRef: {name: team-ca}}, subjectDN: "CN=reporter, O=Team A+OU=x\\, y, 2.5.4.6=DE"}`,
+			"mtls-dns":   `{ca: {configMapRef: {name: team-ca, key: bundle.pem}}, sanDNS: "reporter.team-a.svc"}`,
+			"mtls-uri":   `{ca: {configMapRef: {name: team-ca}}, sanURI: "spiffe://cluster.local/ns/a/sa/b"}`,
+			"mtls-ip":    `{ca: {configMapRef: {name: team-ca}}, sanIP: "fd00::7"}`,
+			"mtls-email": `{ca: {configMapRef: {name: team-ca}}, sanEmail: "reporter@team-a.example"}`,
+		} {
+			Expect(create(ns, `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: `+name+`}
+spec: {scopes: [mcp], tlsClientAuth: false, tlsClientCertificate: `+spec+`}`)).To(Succeed(), name)
+		}
 		Expect(create(ns, `
 apiVersion: scopegate.dev/v1alpha1
 kind: OAuthClient
@@ -504,6 +517,61 @@ apiVersion: scopegate.dev/v1alpha1
 kind: OAuthClient
 metadata: {name: bad}
 spec: {scopes: [mcp], tlsClientAuth: "yes"}`, "spec.tlsClientAuth"),
+		Entry("an OAuthClient with tlsClientAuth and tlsClientCertificate", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], tlsClientAuth: true, tlsClientCertificate: {ca: {secretRef: {name: ca}}, subjectDN: "CN=a"}}`, "spec.tlsClientCertificate", "cannot both be set"),
+		Entry("an OAuthClient whose tlsClientCertificate names no subject", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], tlsClientCertificate: {ca: {secretRef: {name: ca}}}}`, "spec.tlsClientCertificate", "exactly one of subjectDN, sanDNS, sanURI, sanIP and sanEmail"),
+		Entry("an OAuthClient whose tlsClientCertificate names two subjects", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], tlsClientCertificate: {ca: {secretRef: {name: ca}}, subjectDN: "CN=a", sanDNS: a.example}}`, "spec.tlsClientCertificate", "exactly one of subjectDN"),
+		Entry("an OAuthClient whose tlsClientCertificate names no CA", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], tlsClientCertificate: {subjectDN: "CN=a"}}`, "spec.tlsClientCertificate.ca", "Required value"),
+		Entry("an OAuthClient whose tlsClientCertificate.ca names both a Secret and a ConfigMap", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], tlsClientCertificate: {ca: {secretRef: {name: ca}, configMapRef: {name: ca}}, subjectDN: "CN=a"}}`, "spec.tlsClientCertificate.ca", "exactly one of secretRef and configMapRef"),
+		Entry("an OAuthClient whose tlsClientCertificate.ca names nothing", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], tlsClientCertificate: {ca: {}, subjectDN: "CN=a"}}`, "spec.tlsClientCertificate.ca", "exactly one of secretRef and configMapRef"),
+		Entry("an OAuthClient whose tlsClientCertificate.subjectDN is not a DN", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], tlsClientCertificate: {ca: {secretRef: {name: ca}}, subjectDN: "reporter"}}`, "spec.tlsClientCertificate.subjectDN", "RFC 4514"),
+		Entry("an OAuthClient whose tlsClientCertificate.sanURI is relative", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], tlsClientCertificate: {ca: {configMapRef: {name: ca}}, sanURI: "/ns/a"}}`, "spec.tlsClientCertificate.sanURI", "absolute URI"),
+		Entry("an OAuthClient whose tlsClientCertificate.sanIP is not an address", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], tlsClientCertificate: {ca: {configMapRef: {name: ca}}, sanIP: "10.0.0"}}`, "spec.tlsClientCertificate.sanIP", "IPv4 or IPv6"),
+		Entry("an OAuthClient whose tlsClientCertificate.sanDNS is not a DNS name", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], tlsClientCertificate: {ca: {configMapRef: {name: ca}}, sanDNS: "a b"}}`, "spec.tlsClientCertificate.sanDNS", "should match"),
+		Entry("an OAuthClient whose tlsClientCertificate.sanEmail is not an address", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [mcp], tlsClientCertificate: {ca: {configMapRef: {name: ca}}, sanEmail: "reporter"}}`, "spec.tlsClientCertificate.sanEmail", "should match"),
 		Entry("a GatewayRoute whose requireDPoP is not a boolean", `
 apiVersion: scopegate.dev/v1alpha1
 kind: GatewayRoute
