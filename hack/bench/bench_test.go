@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -114,6 +115,7 @@ func TestTheDPoPAndRedisTargetsAreComparedWithTheirBaselinesAndGoals(t *testing.
 		{Name: tProxy, Rounds: round(1000, 1000)},
 		{Name: tGateway, Rounds: round(1000, 1000)},
 		{Name: tGatewayDPoP, Rounds: round(800, 1200)},
+		{Name: tProxyDPoP, Rounds: round(900, 1100)},
 		{Name: tGatewayRedis, Rounds: round(700, 1500)},
 		{Name: tIssuerDPoP, Rounds: round(400, 2000)},
 		{Name: tTokenDPoP, Rounds: round(300, 2500)},
@@ -126,7 +128,8 @@ func TestTheDPoPAndRedisTargetsAreComparedWithTheirBaselinesAndGoals(t *testing.
 		thr, added float64
 		goal       string
 	}{
-		{tGatewayDPoP, tProxy}:           {0.8, 200, "≥ 0.8"},
+		{tGatewayDPoP, tProxyDPoP}:       {800.0 / 900, 100, "≥ 0.8"},
+		{tGatewayDPoP, tProxy}:           {0.8, 200, "(the plain proxy without proofs"},
 		{tGatewayDPoP, tGateway}:         {0.8, 200, ""},
 		{tGatewayRedis, tProxy}:          {0.7, 500, "≥ 0.7"},
 		{tGatewayRedis, tGateway}:        {0.7, 500, ""},
@@ -244,5 +247,22 @@ func TestAnOlderManagerIsMeasuredWithoutTheFeaturesItLacks(t *testing.T) {
 				t.Fatalf("features %+v, want %+v", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestSelectedTargetsKeepTheirBaselines(t *testing.T) {
+	var all []plan.Target
+	for _, n := range []string{tNoop, tToken, tProxy, tGateway, tProxyDPoP, tGatewayDPoP, tGatewayRedis, tProxyMCPCall, tGatewayMCPCall} {
+		all = append(all, plan.Target{Name: n})
+	}
+	var got []string
+	for _, tg := range selectTargets(slices.Clone(all), []string{tGatewayDPoP, tGatewayMCPCall}) {
+		got = append(got, tg.Name)
+	}
+	if want := []string{tProxy, tGateway, tProxyDPoP, tGatewayDPoP, tProxyMCPCall, tGatewayMCPCall}; !slices.Equal(got, want) {
+		t.Errorf("selected %v, want %v", got, want)
+	}
+	if got := selectTargets(slices.Clone(all), nil); len(got) != len(all) {
+		t.Errorf("no selection kept %d of %d targets", len(got), len(all))
 	}
 }

@@ -91,6 +91,9 @@ type options struct {
 	round       time.Duration
 	warmup      time.Duration
 	maxRequests int
+	// targets, when set, limits the HTTP rounds to these targets and the
+	// baselines they are compared with (-targets).
+	targets []string
 
 	// profileDir, when set, receives CPU and allocation profiles of the
 	// manager under the HTTP load (it is started with --pprof-bind-address).
@@ -131,6 +134,8 @@ func parseFlags() (*options, error) {
 	flag.DurationVar(&o.round, "round", 4*time.Second, "Length of one round of one target.")
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "Unmeasured warm-up per target.")
 	flag.IntVar(&o.maxRequests, "max-requests", 500_000, "Upper bound on the requests of one round.")
+	var targets string
+	flag.StringVar(&targets, "targets", "", "Comma-separated HTTP targets to measure (e.g. scopegate-gateway-dpop); their baselines are measured too. Empty: all.")
 	flag.StringVar(&o.outMD, "out", filepath.Join(root, "docs", "benchmarks.md"), "Markdown report to write; empty: stdout only.")
 	flag.StringVar(&o.outJSON, "json", filepath.Join(root, "docs", "benchmarks.json"), "JSON report to write; empty: none.")
 	flag.StringVar(&o.note, "note", "", "A sentence for the report about what else ran on the machine.")
@@ -151,6 +156,15 @@ func parseFlags() (*options, error) {
 		o.clients = append(o.clients, n)
 	}
 	o.skipScale = len(o.clients) == 0
+	for _, t := range strings.Split(targets, ",") {
+		if t = strings.TrimSpace(t); t == "" {
+			continue
+		}
+		if _, ok := targetWhat[t]; !ok {
+			return nil, fmt.Errorf("-targets: unknown target %q", t)
+		}
+		o.targets = append(o.targets, t)
+	}
 	if managerArgs = strings.TrimSpace(managerArgs); managerArgs != "" {
 		o.managerArgs = strings.Fields(managerArgs)
 	}

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"sync"
 )
 
 // RSA modulus bounds of a proof key: below 2048 bits is weak (RFC 7518
@@ -35,6 +36,64 @@ type publicJWK struct {
 	// members in lexicographic order, no whitespace.
 	canonical string
 	algs      []string
+	// jkt is the thumbprint, computed once.
+	jkt string
+}
+
+// parseJWKJSON reads a proof's jwk header parameter as JSON: it must be
+// an object, read as parseJWK reads it.
+func parseJWKJSON(raw []byte) (*publicJWK, error) {
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil, errors.New("the jwk header parameter is required")
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, errors.New("the jwk header parameter is not a JSON object")
+	}
+	k, err := parseJWK(m)
+	if err != nil {
+		return nil, err
+	}
+	k.jkt = k.thumbprint()
+	return k, nil
+}
+
+// Bounds of the key cache: a client uses one key for many proofs, so
+// parsing it (base64, the point's check, the thumbprint) once is enough.
+const (
+	keyCacheEntries = 1024
+	// maxCachedJWK leaves larger keys (RSA above 4096 bits) uncached, so
+	// that the cache holds at most about 2 MiB of key JSON.
+	maxCachedJWK = 2 << 10
+)
+
+// keyCache maps a jwk's exact JSON text to its parsed key. A parsed key is
+// immutable and a function of that text alone, so a hit is what parsing
+// would return; only keys that parsed are kept. When full it starts over.
+type keyCache struct {
+	mu sync.RWMutex
+	m  map[string]*publicJWK
+}
+
+// key is the parsed jwk whose JSON text is raw.
+func (c *keyCache) key(raw []byte) (*publicJWK, error) {
+	c.mu.RLock()
+	k := c.m[string(raw)]
+	c.mu.RUnlock()
+	if k != nil {
+		return k, nil
+	}
+	k, err := parseJWKJSON(raw)
+	if err != nil || len(raw) > maxCachedJWK {
+		return k, err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= keyCacheEntries {
+		c.m = make(map[string]*publicJWK, 64)
+	}
+	c.m[string(raw)] = k
+	c.mu.Unlock()
+	return k, nil
 }
 
 // rawJWK holds the members a public JWK may use here.

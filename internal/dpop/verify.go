@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -63,9 +64,11 @@ type Options struct {
 
 // Verifier checks DPoP proofs. It is safe for concurrent use.
 type Verifier struct {
-	opts   Options
-	parser *jwt.Parser
-	replay *replayCache
+	opts Options
+	// methods are the accepted algorithms' signature checks (golang-jwt's).
+	methods map[string]jwt.SigningMethod
+	keys    keyCache
+	replay  *replayCache
 }
 
 // NewVerifier returns a Verifier.
@@ -85,11 +88,15 @@ func NewVerifier(o Options) *Verifier {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	methods := map[string]jwt.SigningMethod{}
+	for _, alg := range o.Algorithms {
+		if m := jwt.GetSigningMethod(alg); m != nil && slices.Contains(Algorithms(), alg) {
+			methods[alg] = m
+		}
+	}
 	return &Verifier{
-		opts: o,
-		// iat is checked here with its asymmetric window; exp and nbf mean
-		// nothing in a proof (RFC 9449 §4.2 defines neither).
-		parser: jwt.NewParser(jwt.WithValidMethods(o.Algorithms), jwt.WithoutClaimsValidation(), jwt.WithStrictDecoding()),
+		opts:    o,
+		methods: methods,
 		// A proof is accepted until its iat is MaxAge old, and its iat may
 		// be FutureLeeway ahead: it must be remembered that long.
 		replay: newReplayCache(o.MaxAge+o.FutureLeeway, o.ReplayEntries),
@@ -125,23 +132,18 @@ type Proof struct {
 	IssuedAt time.Time
 }
 
-// proofClaims are a proof's claims (RFC 9449 §4.2).
-type proofClaims struct {
-	JTI   string           `json:"jti"`
-	HTM   string           `json:"htm"`
-	HTU   string           `json:"htu"`
-	IAT   *jwt.NumericDate `json:"iat"`
-	ATH   string           `json:"ath,omitempty"`
-	Nonce string           `json:"nonce,omitempty"`
+// proofHeader is what the verifier reads of a proof's JOSE header.
+type proofHeader struct {
+	alg, typ string
+	jwk      []byte
+	crit     bool
 }
 
-// jwt.Claims, for the parser; the times are checked by Verify.
-func (c *proofClaims) GetExpirationTime() (*jwt.NumericDate, error) { return nil, nil }
-func (c *proofClaims) GetIssuedAt() (*jwt.NumericDate, error)       { return c.IAT, nil }
-func (c *proofClaims) GetNotBefore() (*jwt.NumericDate, error)      { return nil, nil }
-func (c *proofClaims) GetIssuer() (string, error)                   { return "", nil }
-func (c *proofClaims) GetSubject() (string, error)                  { return "", nil }
-func (c *proofClaims) GetAudience() (jwt.ClaimStrings, error)       { return nil, nil }
+// proofClaims are a proof's claims (RFC 9449 §4.2); iat is nil when absent.
+type proofClaims struct {
+	JTI, HTM, HTU, ATH, Nonce string
+	IAT                       *jwt.NumericDate
+}
 
 // Verify checks one proof against req, in RFC 9449 §4.3's order, and then
 // records its jti: a proof is accepted once. The checks are: a single
@@ -151,7 +153,8 @@ func (c *proofClaims) GetAudience() (jwt.ClaimStrings, error)       { return nil
 // the URL once both are normalised; iat within [now - MaxAge, now +
 // FutureLeeway]; ath equal to the token's hash when a token is presented
 // (and absent otherwise is not required); the server nonce when nonces are
-// on.
+// on. The header and claims members read are matched by their exact names
+// and may appear once each.
 func (v *Verifier) Verify(raw string, req Request) (*Proof, error) {
 	if raw == "" {
 		return nil, fmt.Errorf("%w: no DPoP proof", ErrInvalidProof)
@@ -159,20 +162,12 @@ func (v *Verifier) Verify(raw string, req Request) (*Proof, error) {
 	if len(raw) > MaxProofBytes {
 		return nil, fmt.Errorf("%w: the proof exceeds %d bytes", ErrInvalidProof, MaxProofBytes)
 	}
-	var key *publicJWK
-	claims := &proofClaims{}
-	tok, err := v.parser.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
-		k, err := checkHeader(t)
-		if err != nil {
-			return nil, err
-		}
-		key = k
-		return k.key, nil
-	})
+	key, claims, alg, err := v.verifySignature(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidProof, err)
 	}
-	if err := v.checkClaims(claims, req); err != nil {
+	htu, err := v.checkClaims(claims, req)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidProof, err)
 	}
 	if n := v.opts.Nonces; n != nil {
@@ -184,77 +179,208 @@ func (v *Verifier) Verify(raw string, req Request) (*Proof, error) {
 			return nil, ErrUseNonce
 		}
 	}
-	jkt := key.thumbprint()
-	htu, _ := NormalizeURL(claims.HTU) // checked equal to req.URL's form
 	var fresh bool
 	if req.Peek {
-		fresh = !v.replay.seen(replayKey(jkt, htu, claims.JTI), v.opts.Now())
-	} else if fresh, err = v.replay.add(replayKey(jkt, htu, claims.JTI), v.opts.Now()); err != nil {
+		fresh = !v.replay.seen(replayKey(key.jkt, htu, claims.JTI), v.opts.Now())
+	} else if fresh, err = v.replay.add(replayKey(key.jkt, htu, claims.JTI), v.opts.Now()); err != nil {
 		return nil, err
 	}
 	if !fresh {
 		return nil, fmt.Errorf("%w: the proof's jti was used before", ErrInvalidProof)
 	}
-	return &Proof{JKT: jkt, Alg: tok.Method.Alg(), IssuedAt: claims.IAT.Time}, nil
+	return &Proof{JKT: key.jkt, Alg: alg, IssuedAt: claims.IAT.Time}, nil
 }
 
-// checkHeader applies RFC 9449 §4.3 checks 4, 5 and 7 to the JOSE header
-// (the parser has limited alg to the accepted ones) and returns the key.
-func checkHeader(t *jwt.Token) (*publicJWK, error) {
-	if typ, _ := t.Header["typ"].(string); typ != Typ {
-		return nil, fmt.Errorf("typ must be %s", Typ)
+// verifySignature reads the compact JWS raw (RFC 7515 §7.1: three base64url
+// parts without padding), applies RFC 9449 §4.3 checks 2 to 7 and returns
+// the proof's key, claims and alg.
+func (v *Verifier) verifySignature(raw string) (*publicJWK, *proofClaims, string, error) {
+	h64, rest, ok1 := strings.Cut(raw, ".")
+	c64, s64, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 || strings.Contains(s64, ".") {
+		return nil, nil, "", errors.New("the proof is malformed: a JWS has three parts")
 	}
-	if _, ok := t.Header["crit"]; ok {
-		return nil, errors.New("no crit header parameter is understood")
-	}
-	m, ok := t.Header["jwk"].(map[string]any)
-	if !ok {
-		return nil, errors.New("the jwk header parameter is required")
-	}
-	k, err := parseJWK(m)
+	// One buffer for the three decoded parts, one for their text.
+	text := []byte(raw)
+	buf := make([]byte, b64.DecodedLen(len(h64))+b64.DecodedLen(len(c64))+b64.DecodedLen(len(s64)))
+	hdrJSON, n, err := decodePart(buf, text[:len(h64)])
 	if err != nil {
-		return nil, err
+		return nil, nil, "", fmt.Errorf("the proof is malformed: header: %w", err)
 	}
-	if !slices.Contains(k.algs, t.Method.Alg()) {
-		return nil, fmt.Errorf("alg %s cannot be used with this jwk", t.Method.Alg())
+	claimsJSON, m, err := decodePart(buf[n:], text[len(h64)+1:len(h64)+1+len(c64)])
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("the proof is malformed: claims: %w", err)
 	}
-	return k, nil
+	sig, _, err := decodePart(buf[n+m:], text[len(raw)-len(s64):])
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("the proof is malformed: signature: %w", err)
+	}
+	h, err := readHeader(hdrJSON)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("the proof is malformed: header: %w", err)
+	}
+	claims, err := readClaims(claimsJSON)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("the proof is malformed: claims: %w", err)
+	}
+	method, ok := v.methods[h.alg]
+	if !ok {
+		return nil, nil, "", fmt.Errorf("signing method %s is invalid", clip(h.alg))
+	}
+	if h.typ != Typ {
+		return nil, nil, "", fmt.Errorf("typ must be %s", Typ)
+	}
+	if h.crit {
+		return nil, nil, "", errors.New("no crit header parameter is understood")
+	}
+	key, err := v.keys.key(h.jwk)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if !slices.Contains(key.algs, h.alg) {
+		return nil, nil, "", fmt.Errorf("alg %s cannot be used with this jwk", h.alg)
+	}
+	if err := method.Verify(raw[:len(h64)+1+len(c64)], sig, key.key); err != nil {
+		return nil, nil, "", fmt.Errorf("the proof's signature is invalid: %w", err)
+	}
+	return key, claims, h.alg, nil
 }
 
-// checkClaims applies RFC 9449 §4.3 checks 3, 8, 9, 11 and 12.
-func (v *Verifier) checkClaims(c *proofClaims, req Request) error {
+// decodePart decodes the base64url part s (no padding, canonical: RFC 7515
+// §2) into the start of buf, returning it and its length.
+func decodePart(buf, s []byte) ([]byte, int, error) {
+	n, err := b64.Decode(buf, s)
+	if err != nil {
+		return nil, 0, errors.New("not canonical base64url without padding")
+	}
+	return buf[:n:n], n, nil
+}
+
+// Members read from the header and the claims, for seen.
+const (
+	mAlg uint8 = 1 << iota
+	mTyp
+	mJWK
+	mCrit
+)
+
+const (
+	mJTI uint8 = 1 << iota
+	mHTM
+	mHTU
+	mIAT
+	mATH
+	mNonce
+)
+
+// readHeader reads a proof's JOSE header.
+func readHeader(js []byte) (proofHeader, error) {
+	var h proofHeader
+	var set uint8
+	err := jsonMembers(js, func(name, value []byte) (err error) {
+		switch string(name) {
+		case "alg":
+			if err = seen(&set, mAlg, name); err == nil {
+				h.alg, err = jsonString("alg", value)
+			}
+		case "typ":
+			if err = seen(&set, mTyp, name); err == nil {
+				h.typ, err = jsonString("typ", value)
+			}
+		case "jwk":
+			if err = seen(&set, mJWK, name); err == nil {
+				h.jwk = value
+			}
+		case "crit":
+			if err = seen(&set, mCrit, name); err == nil {
+				h.crit = true
+			}
+		}
+		return err
+	})
+	return h, err
+}
+
+// readClaims reads a proof's claims.
+func readClaims(js []byte) (*proofClaims, error) {
+	c := &proofClaims{}
+	var set uint8
+	err := jsonMembers(js, func(name, value []byte) (err error) {
+		switch string(name) {
+		case "jti":
+			if err = seen(&set, mJTI, name); err == nil {
+				c.JTI, err = jsonString("jti", value)
+			}
+		case "htm":
+			if err = seen(&set, mHTM, name); err == nil {
+				c.HTM, err = jsonString("htm", value)
+			}
+		case "htu":
+			if err = seen(&set, mHTU, name); err == nil {
+				c.HTU, err = jsonString("htu", value)
+			}
+		case "ath":
+			if err = seen(&set, mATH, name); err == nil {
+				c.ATH, err = jsonString("ath", value)
+			}
+		case "nonce":
+			if err = seen(&set, mNonce, name); err == nil {
+				c.Nonce, err = jsonString("nonce", value)
+			}
+		case "iat":
+			if err = seen(&set, mIAT, name); err == nil && string(value) != "null" {
+				// A NumericDate is a JSON number (RFC 7519 §2), not a
+				// string holding one, which jwt.NumericDate would take.
+				c.IAT = &jwt.NumericDate{}
+				if value[0] == '"' || c.IAT.UnmarshalJSON(value) != nil {
+					err = errors.New("iat must be a number")
+				}
+			}
+		}
+		return err
+	})
+	return c, err
+}
+
+// checkClaims applies RFC 9449 §4.3 checks 3, 8, 9, 11 and 12 and returns
+// the normalised htu.
+func (v *Verifier) checkClaims(c *proofClaims, req Request) (string, error) {
 	switch {
 	case c.JTI == "":
-		return errors.New("jti is required")
+		return "", errors.New("jti is required")
 	case len(c.JTI) > maxJTILength:
-		return fmt.Errorf("jti exceeds %d bytes", maxJTILength)
+		return "", fmt.Errorf("jti exceeds %d bytes", maxJTILength)
 	case c.HTM == "" || c.HTU == "" || c.IAT == nil:
-		return errors.New("htm, htu and iat are required")
+		return "", errors.New("htm, htu and iat are required")
 	case c.HTM != req.Method:
-		return errors.New("htm does not match the request method")
+		return "", errors.New("htm does not match the request method")
 	}
 	got, err := NormalizeURL(c.HTU)
 	if err != nil {
-		return fmt.Errorf("htu: %w", err)
+		return "", fmt.Errorf("htu: %w", err)
 	}
-	want, err := NormalizeURL(req.URL)
+	want := got // the same text normalises the same
+	if req.URL != c.HTU {
+		want, err = NormalizeURL(req.URL)
+	}
 	if err != nil || got != want {
-		return errors.New("htu does not match the request URL")
+		return "", errors.New("htu does not match the request URL")
 	}
 	now := v.opts.Now()
 	iat := c.IAT.Time
 	if iat.Before(now.Add(-v.opts.MaxAge)) {
-		return fmt.Errorf("iat is more than %s old", v.opts.MaxAge)
+		return "", fmt.Errorf("iat is more than %s old", v.opts.MaxAge)
 	}
 	if iat.After(now.Add(v.opts.FutureLeeway)) {
-		return errors.New("iat is in the future")
+		return "", errors.New("iat is in the future")
 	}
 	if req.AccessToken != "" {
 		sum := sha256.Sum256([]byte(req.AccessToken))
-		ath := base64.RawURLEncoding.EncodeToString(sum[:])
-		if subtle.ConstantTimeCompare([]byte(ath), []byte(c.ATH)) != 1 {
-			return errors.New("ath does not match the access token")
+		var ath [43]byte // base64url of 32 bytes, unpadded
+		base64.RawURLEncoding.Encode(ath[:], sum[:])
+		if subtle.ConstantTimeCompare(ath[:], []byte(c.ATH)) != 1 {
+			return "", errors.New("ath does not match the access token")
 		}
 	}
-	return nil
+	return got, nil
 }

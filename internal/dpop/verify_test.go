@@ -2,6 +2,7 @@ package dpop_test
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -394,5 +395,98 @@ func TestPeekingAtAProofDoesNotUseItUp(t *testing.T) {
 	}
 	if _, err := v.Verify(raw, peek); err == nil || !strings.Contains(err.Error(), "jti was used before") {
 		t.Fatalf("peeking at a used proof: %v", err)
+	}
+}
+
+func TestVerifyReadsMembersByTheirExactNamesOnce(t *testing.T) {
+	clock := newClock()
+	key := dpoptest.NewES256(t)
+	good := func() map[string]any {
+		return dpoptest.Claims{JTI: dpoptest.JTI(), HTM: "POST", HTU: tokenURL, IAT: clock.Now()}.Map()
+	}
+	req := dpop.Request{Method: "POST", URL: tokenURL}
+	for _, tc := range []struct {
+		name   string
+		header map[string]any
+		claims map[string]any
+		want   string
+	}{
+		{name: "A typ member in upper case is not typ", header: map[string]any{"TYP": "dpop+jwt", "jwk": key.JWK}, claims: good(), want: "typ must be dpop+jwt"},
+		{name: "A jwk member in upper case is not jwk", header: map[string]any{"typ": "dpop+jwt", "JWK": key.JWK}, claims: good(), want: "jwk header parameter is required"},
+		{name: "A claim in upper case is not that claim", header: map[string]any{"typ": "dpop+jwt", "jwk": key.JWK}, claims: func() map[string]any {
+			c := good()
+			c["JTI"] = c["jti"]
+			delete(c, "jti")
+			return c
+		}(), want: "jti is required"},
+		{name: "A non-string htu is refused", header: map[string]any{"typ": "dpop+jwt", "jwk": key.JWK}, claims: func() map[string]any {
+			c := good()
+			c["htu"] = 1
+			return c
+		}(), want: "htu must be a string"},
+		{name: "A string iat is refused", header: map[string]any{"typ": "dpop+jwt", "jwk": key.JWK}, claims: func() map[string]any {
+			c := good()
+			c["iat"] = "1767322445"
+			return c
+		}(), want: "iat must be a number"},
+		{name: "A jwk that is not an object is refused", header: map[string]any{"typ": "dpop+jwt", "jwk": "EC"}, claims: good(), want: "jwk header parameter is required"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := dpop.NewVerifier(dpop.Options{Now: clock.Now})
+			_, err := v.Verify(key.Sign(t, tc.header, tc.claims), req)
+			if !errors.Is(err, dpop.ErrInvalidProof) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want ErrInvalidProof saying %q", err, tc.want)
+			}
+		})
+	}
+
+	// Duplicate members cannot be made with a map: the claims are written
+	// by hand and signed.
+	t.Run("A claim that appears twice is refused", func(t *testing.T) {
+		v := dpop.NewVerifier(dpop.Options{Now: clock.Now})
+		raw := key.SignJSON(t, map[string]any{"typ": "dpop+jwt", "jwk": key.JWK},
+			`{"jti":"a","htm":"GET","htm":"POST","htu":"`+tokenURL+`","iat":`+strconv.FormatInt(clock.Now().Unix(), 10)+`}`)
+		if _, err := v.Verify(raw, req); !errors.Is(err, dpop.ErrInvalidProof) || !strings.Contains(err.Error(), "appears twice") {
+			t.Fatalf("error %v", err)
+		}
+	})
+	t.Run("An escaped member name is that member", func(t *testing.T) {
+		v := dpop.NewVerifier(dpop.Options{Now: clock.Now})
+		raw := key.SignJSON(t, map[string]any{"typ": "dpop+jwt", "jwk": key.JWK},
+			`{"\u006ati":"escaped","htm":"POST","htu":"`+tokenURL+`","iat":`+strconv.FormatInt(clock.Now().Unix(), 10)+`}`)
+		if _, err := v.Verify(raw, req); err != nil {
+			t.Fatalf("Verify: %v", err)
+		}
+	})
+}
+
+func TestTheKeyCacheChangesNoDecision(t *testing.T) {
+	clock := newClock()
+	v := dpop.NewVerifier(dpop.Options{Now: clock.Now})
+	req := dpop.Request{Method: "POST", URL: tokenURL}
+	es256, p384 := dpoptest.NewES256(t), dpoptest.NewES384(t)
+	claims := func() map[string]any {
+		return dpoptest.Claims{JTI: dpoptest.JTI(), HTM: "POST", HTU: tokenURL, IAT: clock.Now()}.Map()
+	}
+	// The P-384 key is parsed and cached by an accepted proof.
+	if _, err := v.Verify(p384.Proof(t, dpoptest.Claims{JTI: dpoptest.JTI(), HTM: "POST", HTU: tokenURL, IAT: clock.Now()}), req); err != nil {
+		t.Fatal(err)
+	}
+	// The same jwk text with ES256 is still refused: alg must fit the key.
+	if _, err := v.Verify(es256.Sign(t, map[string]any{"typ": "dpop+jwt", "jwk": p384.JWK}, claims()), req); err == nil || !strings.Contains(err.Error(), "cannot be used with this jwk") {
+		t.Fatalf("ES256 with a cached P-384 jwk: %v", err)
+	}
+	// A proof naming a cached key but signed by another is refused.
+	if _, err := v.Verify(dpoptest.NewES384(t).Sign(t, map[string]any{"typ": "dpop+jwt", "jwk": p384.JWK}, claims()), req); err == nil || !strings.Contains(err.Error(), "signature is invalid") {
+		t.Fatal("a proof signed by another key than its cached jwk was accepted")
+	}
+	// Each key keeps its own thumbprint.
+	for range 2 {
+		for _, k := range []*dpoptest.Key{es256, p384} {
+			p, err := v.Verify(k.Proof(t, dpoptest.Claims{JTI: dpoptest.JTI(), HTM: "POST", HTU: tokenURL, IAT: clock.Now()}), req)
+			if err != nil || p.JKT != k.Thumbprint() {
+				t.Fatalf("%s: %v, %+v", k.Alg, err, p)
+			}
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"math/big"
@@ -121,6 +122,24 @@ func (k *Key) Sign(t testing.TB, header, claims map[string]any) string {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// SignJSON signs claims given as JSON text (duplicate members, escapes),
+// with header parameters as given and alg from the key.
+func (k *Key) SignJSON(t testing.TB, header map[string]any, claims string) string {
+	t.Helper()
+	h := maps.Clone(header)
+	h["alg"] = k.Alg
+	hj, err := json.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	input := b64(hj) + "." + b64([]byte(claims))
+	sig, err := jwt.GetSigningMethod(k.Alg).Sign(input, k.Private)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return input + "." + b64(sig)
 }
 
 // Thumbprint is the key's RFC 7638 thumbprint, computed here from the
