@@ -33,6 +33,7 @@ layers='
 0 internal/dpop
 0 internal/metadatacheck
 0 internal/promreg
+0 internal/llm
 1 internal/ratelimit
 1 internal/dpop/dpoptest
 2 internal/ratelimit/redistest
