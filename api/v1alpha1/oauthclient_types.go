@@ -146,6 +146,12 @@ type OAuthClientSpec struct {
 	// them only over a connection that presents the same certificate.
 	// +optional
 	TLSClientAuth bool `json:"tlsClientAuth,omitempty"`
+
+	// llm governs the client's calls through LLM routes: the models it may
+	// use, per-call token caps and token quotas. Without it the client may
+	// call every model an LLM route it reaches routes, without caps.
+	// +optional
+	LLM *LLMAccess `json:"llm,omitempty"`
 }
 
 // TokenSecretSpec declares a Secret holding an access token that the
