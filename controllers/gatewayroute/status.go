@@ -74,6 +74,21 @@ func (r *StatusReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 			be.Resolved, be.Reason, be.Message, be.Endpoints = false, scopegatev1alpha1.ReasonBackendCAUnavailable, err.Error(), nil
 		}
 	}
+	if gr.Spec.LLM != nil {
+		reader := r.APIReader
+		if reader == nil {
+			reader = r.Client
+		}
+		states, err := resolveLLM(ctx, r.Client, reader, &gr, be)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		result.RequeueAfter = llmRecheck
+		if ok, reason, msg := providersPolicy(states); !ok && be.Resolved {
+			// The route does not serve until its providers can be called.
+			be.Resolved, be.Reason, be.Message = false, reason, msg
+		}
+	}
 	var clients scopegatev1alpha1.OAuthClientList
 	if err := r.Client.List(ctx, &clients); err != nil {
 		return ctrl.Result{}, fmt.Errorf("list OAuthClients: %w", err)

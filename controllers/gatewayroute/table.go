@@ -46,6 +46,16 @@ type TableReconciler struct {
 	// Fed, when set, is told of each route reconciled without an error.
 	Fed func(types.NamespacedName)
 	Log logr.Logger
+	// KeyRecheck is how often an LLM route's provider keys are read
+	// again; zero means a minute.
+	KeyRecheck time.Duration
+}
+
+func (r *TableReconciler) llmRecheck() time.Duration {
+	if r.KeyRecheck > 0 {
+		return r.KeyRecheck
+	}
+	return llmRecheck
 }
 
 // Reconcile puts one route, with its backend resolved, into the table, or
@@ -88,6 +98,22 @@ func (r *TableReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 			rt.Endpoints = nil
 		} else {
 			rt.TLS = &gateway.BackendTLS{ServerName: be.ServerName, CABundle: bundle}
+		}
+	}
+	if gr.Spec.LLM != nil {
+		reader := r.APIReader
+		if reader == nil {
+			reader = r.Client
+		}
+		states, err := resolveLLM(ctx, r.Client, reader, &gr, be)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		rt.LLM = llmRoute(&gr, states)
+		// Keys are read again every llmRecheck: a rotated key needs no
+		// restart.
+		if res.RequeueAfter == 0 || r.llmRecheck() < res.RequeueAfter {
+			res.RequeueAfter = r.llmRecheck()
 		}
 	}
 	r.Table.Set(rt)
