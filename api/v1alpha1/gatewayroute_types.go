@@ -33,6 +33,7 @@ const (
 // +kubebuilder:validation:XValidation:rule="!has(self.mcp) || self.protocol == 'MCP'",message="mcp is allowed only on routes with protocol MCP",fieldPath=".mcp"
 // +kubebuilder:validation:XValidation:rule="!has(self.a2a) || self.protocol == 'A2A'",message="a2a is allowed only on routes with protocol A2A",fieldPath=".a2a"
 // +kubebuilder:validation:XValidation:rule="!has(self.llm) || self.protocol == 'LLM'",message="llm is allowed only on routes with protocol LLM",fieldPath=".llm"
+// +kubebuilder:validation:XValidation:rule="self.protocol != 'LLM' || !has(self.allowAnonymous) || !self.allowAnonymous",message="a route with protocol LLM cannot allow anonymous requests: its governance is per client",fieldPath=".allowAnonymous"
 // +kubebuilder:validation:XValidation:rule="self.protocol != 'LLM' || has(self.llm)",message="a route with protocol LLM needs spec.llm (its providers and models)",fieldPath=".llm"
 type GatewayRouteSpec struct {
 	// pathPrefix is the path this route serves, unique across the cluster;

@@ -124,7 +124,9 @@ func TestExplainTheGatewayAndTheAuditAgree(t *testing.T) {
 			return rf.issue(t, "team-a.github", []string{"mcp"}, []string{"llm"})
 		}
 	}
-	chat := func(model string) string { return `{"model":"` + model + `","messages":[{"role":"user","content":"hi"}]}` }
+	chat := func(model string) string {
+		return `{"model":"` + model + `","messages":[{"role":"user","content":"hi"}]}`
+	}
 	cases := []agreementCase{
 		{reason: ReasonModelsListed, status: 200, path: "/llm/v1/models", request: llmRoute(registry.LLMAccess{AllowedModels: []string{"*"}}, "sk")},
 		{reason: ReasonModelNotAllowed, status: 403, method: http.MethodPost, path: "/llm/v1/chat/completions", body: chat("gpt-4o"),
