@@ -36,6 +36,7 @@ layers='
 0 internal/llm
 1 internal/ratelimit
 1 internal/dpop/dpoptest
+1 internal/llm/llmtest
 2 internal/ratelimit/redistest
 1 internal/apiserver
 1 internal/servingcert
