@@ -61,9 +61,9 @@ type LLMProvider struct {
 	// apiKeySecretRef names the Secret key (in the route's namespace) that
 	// holds the provider's API key. The gateway sends it upstream
 	// (Authorization: Bearer for OpenAI, x-api-key for Anthropic) instead
-	// of the caller's token, reads it again every minute (a rotated key
-	// needs no restart), and while it cannot be read the provider is not
-	// called and the route is not Ready.
+	// of the caller's token. The Secret is watched (it needs no label): a
+	// rotated key takes effect within seconds, without a restart. While it
+	// cannot be read the provider is not called and the route is not Ready.
 	// +required
 	APIKeySecretRef LLMKeySelector `json:"apiKeySecretRef"`
 }

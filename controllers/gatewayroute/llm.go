@@ -13,11 +13,6 @@ import (
 	"github.com/scopegate/scopegate/internal/llm"
 )
 
-// llmRecheck is how often an LLM route's provider keys are read again: the
-// Secrets are not watched (they need not be labelled), so a rotated key
-// takes effect within this time, without a restart.
-const llmRecheck = caRecheck
-
 // DefaultLLMKey is the Secret key of a provider's API key when
 // apiKeySecretRef names none.
 const DefaultLLMKey = "apiKey"
