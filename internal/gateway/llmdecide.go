@@ -241,3 +241,21 @@ func (g *Gateway) decideLLMBackend(v *verdict) {
 	})
 	v.allow(ReasonAuthorized)
 }
+
+// TokenUsage is a client's token quota windows now, as this replica counted
+// them (the admin API's usage view); nil when the client is unknown or has
+// no token quota.
+func (g *Gateway) TokenUsage(clientID string) []llm.WindowState {
+	if g.registry == nil {
+		return nil
+	}
+	cl, ok := g.registry.Get(clientID)
+	if !ok {
+		return nil
+	}
+	w := quotaWindows(cl.LLM)
+	if len(w) == 0 {
+		return nil
+	}
+	return g.quotas.States(clientID, w)
+}
