@@ -111,7 +111,7 @@ func newParts(ctx context.Context, mgr ctrl.Manager, cfg *config, log logr.Logge
 	}
 	adminAPI, err := admin.New(admin.Options{
 		Verifier: tokens, Reader: mgr.GetClient(), Keys: ring, Revocations: revocations, Explainer: gw,
-		RateLimitStore: gw.RateLimitStore, Log: log.WithName("admin"),
+		RateLimitStore: gw.RateLimitStore, Usage: gw, Log: log.WithName("admin"),
 	})
 	if err != nil {
 		return nil, err

@@ -97,8 +97,9 @@ func TestEveryReplicaRunsTheServingPiecesAndEachTermTheLeaderOnlyOnes(t *testing
 		"*apiserver.FirstSync", "*keys.Loop", "*revocation.Cluster", "*servingcert.SecretLoader",
 		"*servingcert.Server", "*servingcert.Server",
 		controllerType, controllerType, // the registry and route-table feeds
-		"part.beforeCacheSync", // the API-server probe
-		"*replicas.Counter",    // the replicas sharing each local rate limit
+		"part.beforeCacheSync",   // the API-server probe
+		"*replicas.Counter",      // the replicas sharing each local rate limit
+		"*gatewayroute.keyWatch", // the route-table feed's provider key Secrets
 	}
 	slices.Sort(wantServing)
 	if got := typesOf(serving.added); !slices.Equal(got, wantServing) {
@@ -119,6 +120,7 @@ func TestEveryReplicaRunsTheServingPiecesAndEachTermTheLeaderOnlyOnes(t *testing
 		controllerType, controllerType, // the OAuthClient reconciler and the GatewayRoute status writer
 		// The reconciler's triggers: a new CA bundle, a retired signing key.
 		"*oauthclient.bundleWatch", "*oauthclient.keyRetirementWatch",
+		"*gatewayroute.keyWatch", // the status writer's provider key Secrets
 	}
 	slices.Sort(wantLeader)
 	if got := typesOf(term.added); !slices.Equal(got, wantLeader) {

@@ -35,8 +35,10 @@ layers='
 0 internal/tlsclientauth
 0 internal/metadatacheck
 0 internal/promreg
+0 internal/llm
 1 internal/ratelimit
 1 internal/dpop/dpoptest
+1 internal/llm/llmtest
 2 internal/ratelimit/redistest
 1 internal/apiserver
 1 internal/servingcert

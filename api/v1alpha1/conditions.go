@@ -140,8 +140,15 @@ const (
 	// (or key) that is missing or holds no PEM certificate; the route
 	// answers 503 until it can verify its backend.
 	ReasonBackendCAUnavailable = "BackendCAUnavailable"
-	ReasonSatisfiable          = "Satisfiable"
-	ReasonNoMatchingClient     = "NoMatchingClient"
+	// ReasonProviderKeyUnavailable: an LLM provider's apiKeySecretRef
+	// cannot be read (missing Secret or key); the provider is not called.
+	ReasonProviderKeyUnavailable = "ProviderKeyUnavailable"
+	// ReasonProviderBackendUnresolved: an LLM provider's own backend does
+	// not resolve.
+	ReasonProviderBackendUnresolved = "ProviderBackendUnresolved"
+	ReasonProvidersReady            = "ProvidersReady"
+	ReasonSatisfiable               = "Satisfiable"
+	ReasonNoMatchingClient          = "NoMatchingClient"
 	// Reachable reasons.
 	ReasonAuthorizedClients  = "AuthorizedClients"
 	ReasonNoAuthorizedClient = "NoAuthorizedClient"

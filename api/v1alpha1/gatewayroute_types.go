@@ -6,7 +6,7 @@ import (
 
 // Protocol is what a route carries; it selects the default audience and the
 // protocol-specific handling (MCP sessions, A2A agent cards).
-// +kubebuilder:validation:Enum=HTTP;MCP;A2A
+// +kubebuilder:validation:Enum=HTTP;MCP;A2A;LLM
 type Protocol string
 
 // Protocols.
@@ -14,6 +14,8 @@ const (
 	ProtocolHTTP Protocol = "HTTP"
 	ProtocolMCP  Protocol = "MCP"
 	ProtocolA2A  Protocol = "A2A"
+	// ProtocolLLM routes model calls to providers (spec.llm).
+	ProtocolLLM Protocol = "LLM"
 )
 
 // ScopeMatch says how requiredScopes combine.
@@ -30,6 +32,9 @@ const (
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.mcp) || self.protocol == 'MCP'",message="mcp is allowed only on routes with protocol MCP",fieldPath=".mcp"
 // +kubebuilder:validation:XValidation:rule="!has(self.a2a) || self.protocol == 'A2A'",message="a2a is allowed only on routes with protocol A2A",fieldPath=".a2a"
+// +kubebuilder:validation:XValidation:rule="!has(self.llm) || self.protocol == 'LLM'",message="llm is allowed only on routes with protocol LLM",fieldPath=".llm"
+// +kubebuilder:validation:XValidation:rule="self.protocol != 'LLM' || !has(self.allowAnonymous) || !self.allowAnonymous",message="a route with protocol LLM cannot allow anonymous requests: its governance is per client",fieldPath=".allowAnonymous"
+// +kubebuilder:validation:XValidation:rule="self.protocol != 'LLM' || has(self.llm)",message="a route with protocol LLM needs spec.llm (its providers and models)",fieldPath=".llm"
 type GatewayRouteSpec struct {
 	// pathPrefix is the path this route serves, unique across the cluster;
 	// it matches on path-segment boundaries after path cleaning. /admin/v1
@@ -44,7 +49,7 @@ type GatewayRouteSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self != '/admin/v1' && !self.startsWith('/admin/v1/')",message="pathPrefix must not be under /admin/v1, where the gateway serves its admin API"
 	PathPrefix string `json:"pathPrefix"`
 
-	// protocol is HTTP (default), MCP or A2A.
+	// protocol is HTTP (default), MCP, A2A or LLM.
 	// +optional
 	// +kubebuilder:default=HTTP
 	Protocol Protocol `json:"protocol,omitempty"`
@@ -112,6 +117,14 @@ type GatewayRouteSpec struct {
 	// protocol A2A).
 	// +optional
 	A2A *A2APolicy `json:"a2a,omitempty"`
+
+	// llm declares the model providers of an LLM route (only with protocol
+	// LLM): the route serves the OpenAI-compatible and Anthropic Messages
+	// APIs under pathPrefix, sends each call to the provider its model
+	// routes to, with the provider's key from a Secret, and meters the
+	// tokens it used.
+	// +optional
+	LLM *LLMPolicy `json:"llm,omitempty"`
 }
 
 // Backend is the upstream of a route: a Service in the route's namespace or a

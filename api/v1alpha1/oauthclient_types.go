@@ -158,6 +158,12 @@ type OAuthClientSpec struct {
 	// combined with tlsClientAuth: a client trusts one CA.
 	// +optional
 	TLSClientCertificate *TLSClientCertificate `json:"tlsClientCertificate,omitempty"`
+
+	// llm governs the client's calls through LLM routes: the models it may
+	// use, per-call token caps and token quotas. Without it the client may
+	// call every model an LLM route it reaches routes, without caps.
+	// +optional
+	LLM *LLMAccess `json:"llm,omitempty"`
 }
 
 // TLSClientCertificate is RFC 8705 §2.1's PKI method with a CA the client

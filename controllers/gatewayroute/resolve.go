@@ -40,7 +40,11 @@ type backend struct {
 // resolveBackend finds where a route's traffic goes: its fixed URL, or the
 // ready endpoints of its Service port from the Service's EndpointSlices.
 func resolveBackend(ctx context.Context, c client.Reader, gr *scopegatev1alpha1.GatewayRoute) (backend, error) {
-	b := gr.Spec.Backend
+	return resolveBackendOf(ctx, c, gr.Namespace, gr.Spec.Backend)
+}
+
+// resolveBackendOf resolves a Backend of namespace ns.
+func resolveBackendOf(ctx context.Context, c client.Reader, ns string, b scopegatev1alpha1.Backend) (backend, error) {
 	base := b.Path
 	if base == "" {
 		base = "/"
@@ -69,7 +73,7 @@ func resolveBackend(ctx context.Context, c client.Reader, gr *scopegatev1alpha1.
 	if b.Service == nil {
 		return backend{Path: base, Reason: scopegatev1alpha1.ReasonInvalidSpec, Message: "neither backend.service nor backend.url is set"}, nil
 	}
-	out, err := resolveService(ctx, c, gr.Namespace, b.Service)
+	out, err := resolveService(ctx, c, ns, b.Service)
 	out.Path = base
 	return out, err
 }

@@ -116,9 +116,14 @@ func IndexFields(ctx context.Context, mgr ctrl.Manager) error {
 // election: every replica's gateway needs its table.
 func (r *TableReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	m := mapper{c: mgr.GetClient(), log: r.Log}
+	var err error
+	if r.keys, err = addKeyWatch(mgr, r.Log.WithName("keys")); err != nil {
+		return fmt.Errorf("watch provider key Secrets: %w", err)
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("gatewayroute-table").
 		For(&scopegatev1alpha1.GatewayRoute{}).
+		WatchesRawSource(r.keys.source()).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(m.routesOfService)).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(m.routesOfSlice)).
 		WithOptions(controller.Options{NeedLeaderElection: ptr.To(false)}).
@@ -134,9 +139,14 @@ func (r *TableReconciler) SetupWithManager(mgr ctrl.Manager) error {
 // SetupWithManager registers the status writer (leader-elected).
 func (r *StatusReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	m := mapper{c: mgr.GetClient(), log: r.Log}
+	var err error
+	if r.keys, err = addKeyWatch(mgr, r.Log.WithName("keys")); err != nil {
+		return fmt.Errorf("watch provider key Secrets: %w", err)
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("gatewayroute-status").
 		For(&scopegatev1alpha1.GatewayRoute{}).
+		WatchesRawSource(r.keys.source()).
 		// A route's conflict state depends on the other routes of its
 		// prefix (old and new prefix on updates).
 		Watches(&scopegatev1alpha1.GatewayRoute{}, handler.EnqueueRequestsFromMapFunc(m.routesWithSamePrefix)).

@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -38,6 +39,16 @@ type StatusReconciler struct {
 	// ScopesRecheckDelay gathers OAuthClient events before the routes are
 	// evaluated again; zero means DefaultScopesRecheckDelay.
 	ScopesRecheckDelay time.Duration
+	// keys watches the Secrets of LLM routes' provider keys
+	// (SetupWithManager sets it).
+	keys *keyWatch
+}
+
+// trackKeys tells the key watch which Secrets route references.
+func (r *StatusReconciler) trackKeys(route types.NamespacedName, gr *scopegatev1alpha1.GatewayRoute) {
+	if r.keys != nil {
+		r.keys.track(route, keySecrets(gr))
+	}
 }
 
 func (r *StatusReconciler) scopesRecheckDelay() time.Duration {
@@ -52,11 +63,16 @@ func (r *StatusReconciler) scopesRecheckDelay() time.Duration {
 func (r *StatusReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var gr scopegatev1alpha1.GatewayRoute
 	if err := r.Client.Get(ctx, req.NamespacedName, &gr); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.trackKeys(req.NamespacedName, nil)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !gr.DeletionTimestamp.IsZero() {
+		r.trackKeys(req.NamespacedName, nil)
 		return ctrl.Result{}, nil
 	}
+	r.trackKeys(req.NamespacedName, &gr)
 
 	var samePrefix scopegatev1alpha1.GatewayRouteList
 	if err := r.Client.List(ctx, &samePrefix, client.MatchingFields{indexPrefix: gateway.CleanPrefix(gr.Spec.PathPrefix)}); err != nil {
@@ -72,6 +88,20 @@ func (r *StatusReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		result.RequeueAfter = caRecheck
 		if _, err := readBackendCA(ctx, r.APIReader, gr.Namespace, ref); err != nil {
 			be.Resolved, be.Reason, be.Message, be.Endpoints = false, scopegatev1alpha1.ReasonBackendCAUnavailable, err.Error(), nil
+		}
+	}
+	if gr.Spec.LLM != nil {
+		reader := r.APIReader
+		if reader == nil {
+			reader = r.Client
+		}
+		states, err := resolveLLM(ctx, r.Client, reader, &gr, be)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if ok, reason, msg := providersPolicy(states); !ok && be.Resolved {
+			// The route does not serve until its providers can be called.
+			be.Resolved, be.Reason, be.Message = false, reason, msg
 		}
 	}
 	var clients scopegatev1alpha1.OAuthClientList

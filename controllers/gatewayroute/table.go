@@ -46,6 +46,16 @@ type TableReconciler struct {
 	// Fed, when set, is told of each route reconciled without an error.
 	Fed func(types.NamespacedName)
 	Log logr.Logger
+	// keys watches the Secrets of LLM routes' provider keys
+	// (SetupWithManager sets it); nil in tests that call Reconcile alone.
+	keys *keyWatch
+}
+
+// trackKeys tells the key watch which Secrets route references.
+func (r *TableReconciler) trackKeys(route types.NamespacedName, gr *scopegatev1alpha1.GatewayRoute) {
+	if r.keys != nil {
+		r.keys.track(route, keySecrets(gr))
+	}
 }
 
 // Reconcile puts one route, with its backend resolved, into the table, or
@@ -57,6 +67,7 @@ func (r *TableReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	if err := r.Client.Get(ctx, req.NamespacedName, &gr); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.Table.Delete(key)
+			r.trackKeys(req.NamespacedName, nil)
 			r.Log.V(1).Info("Route removed from the gateway table", "route", key)
 			return ctrl.Result{}, nil
 		}
@@ -64,8 +75,12 @@ func (r *TableReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	}
 	if !gr.DeletionTimestamp.IsZero() {
 		r.Table.Delete(key)
+		r.trackKeys(req.NamespacedName, nil)
 		return ctrl.Result{}, nil
 	}
+	// Watched before they are read: a key changed in between enqueues the
+	// route again.
+	r.trackKeys(req.NamespacedName, &gr)
 	be, err := resolveBackend(ctx, r.Client, &gr)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -89,6 +104,19 @@ func (r *TableReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		} else {
 			rt.TLS = &gateway.BackendTLS{ServerName: be.ServerName, CABundle: bundle}
 		}
+	}
+	if gr.Spec.LLM != nil {
+		reader := r.APIReader
+		if reader == nil {
+			reader = r.Client
+		}
+		states, err := resolveLLM(ctx, r.Client, reader, &gr, be)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		// The key Secrets are watched (keyWatch): a rotated key enqueues
+		// the route, whose next pass reads it.
+		rt.LLM = llmRoute(&gr, states)
 	}
 	r.Table.Set(rt)
 	r.Log.V(1).Info("Route set in the gateway table", "route", key, "prefix", gr.Spec.PathPrefix, "endpoints", len(rt.Endpoints))

@@ -156,6 +156,7 @@ func ClientFor(obj *scopegatev1alpha1.OAuthClient, secret *corev1.Secret) *regis
 	if rl := obj.Spec.RateLimit; rl != nil {
 		c.RateLimit = &registry.RateLimit{RequestsPerSecond: float64(rl.RequestsPerSecond), Burst: rl.EffectiveBurst()}
 	}
+	c.LLM = llmAccess(obj.Spec.LLM)
 	c.ServiceAccounts = obj.ServiceAccountNames()
 	c.Created = obj.CreationTimestamp.Time
 	// A secretless client is never authenticated by a secret, not even one
@@ -196,4 +197,23 @@ func (f *RegistryFeed) SetupWithManager(mgr ctrl.Manager) error {
 			}
 			return res, err
 		}))
+}
+
+// llmAccess is spec.llm as the gateway applies it.
+func llmAccess(l *scopegatev1alpha1.LLMAccess) *registry.LLMAccess {
+	if l == nil {
+		return nil
+	}
+	v := func(p *int64) int64 {
+		if p == nil {
+			return 0
+		}
+		return *p
+	}
+	a := &registry.LLMAccess{AllowedModels: append([]string(nil), l.AllowedModels...),
+		MaxInputTokens: v(l.MaxInputTokensPerCall), MaxOutputTokens: v(l.MaxOutputTokensPerCall)}
+	if q := l.TokenQuota; q != nil {
+		a.TokensPerMinute, a.TokensPerDay = v(q.PerMinute), v(q.PerDay)
+	}
+	return a
 }

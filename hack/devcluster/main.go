@@ -2,8 +2,9 @@
 // a local control plane (etcd and kube-apiserver built by hack/build-k8s.sh)
 // whose etcd data stays under bin/dev, installs the CRDs, creates the
 // scopegate-system namespace, applies config/samples once, starts a small
-// echo backend for the sample GatewayRoute echo and a small MCP server for
-// the sample GatewayRoute notes, and runs the manager in the
+// echo backend for the sample GatewayRoute echo, a small MCP server for
+// the sample GatewayRoute notes and a stand-in LLM provider (no model) for
+// the sample GatewayRoute models, and runs the manager in the
 // foreground. With KUBECONFIG or --kubeconfig it runs the manager against
 // that cluster and starts no control plane. SIGINT or SIGTERM stops
 // everything it started.
@@ -45,6 +46,7 @@ func run() error {
 	samples := flag.String("samples", filepath.Join(root, "config", "samples"), "Manifests applied (created when absent) on the local control plane.")
 	echo := flag.String("echo-address", "127.0.0.1:3001", "Address of the echo backend behind the sample GatewayRoute; empty disables it.")
 	mcp := flag.String("mcp-address", "127.0.0.1:3002", "Address of the MCP notes backend behind the sample GatewayRoute notes; empty disables it.")
+	llm := flag.String("llm-address", "127.0.0.1:3003", "Address of the stand-in LLM provider behind the sample GatewayRoute models; empty disables it.")
 	flag.Parse()
 	managerArgs := flag.Args()
 
@@ -61,7 +63,7 @@ func run() error {
 	}
 	if kubeconfig != "" {
 		say("Using the cluster of %s; starting no control plane", kubeconfig)
-		return runManager(ctx, *manager, managerArgs, kubeconfig, "", "", *dir)
+		return runManager(ctx, *manager, managerArgs, kubeconfig, backends{}, *dir)
 	}
 
 	say("Starting a local control plane (etcd data in %s)", filepath.Join(*dir, "etcd"))
@@ -92,12 +94,23 @@ func run() error {
 		}
 		defer srv.Close()
 	}
-	return runManager(ctx, *manager, append([]string{"--kubeconfig", cluster.Kubeconfig}, managerArgs...), cluster.Kubeconfig, *echo, *mcp, *dir)
+	if *llm != "" {
+		srv, err := startStandInLLM(*llm)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+	}
+	return runManager(ctx, *manager, append([]string{"--kubeconfig", cluster.Kubeconfig}, managerArgs...), cluster.Kubeconfig, backends{*echo, *mcp, *llm}, *dir)
 }
 
 // runManager runs the manager until it exits or ctx ends, then stops it with
 // SIGTERM (and SIGKILL after 20 s).
-func runManager(ctx context.Context, bin string, args []string, kubeconfig, echo, mcp, dir string) error {
+// backends are the addresses of the sample backends make run started ("":
+// none).
+type backends struct{ echo, mcp, llm string }
+
+func runManager(ctx context.Context, bin string, args []string, kubeconfig string, be backends, dir string) error {
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
@@ -105,7 +118,7 @@ func runManager(ctx context.Context, bin string, args []string, kubeconfig, echo
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start manager %s: %w", bin, err)
 	}
-	go banner(ctx, args, kubeconfig, echo, mcp, filepath.Join(dir, "ca.crt"))
+	go banner(ctx, args, kubeconfig, be, filepath.Join(dir, "ca.crt"))
 	err := cmd.Wait()
 	// Ctrl-C reaches the manager too (one process group): it may have
 	// stopped before this process saw the signal. Give the signal a moment.
@@ -124,7 +137,7 @@ func runManager(ctx context.Context, bin string, args []string, kubeconfig, echo
 // TLS on (the default, --tls-mode=auto) it first writes the manager's CA
 // bundle to caFile, keeps it current while the manager runs, and the curl
 // it prints verifies the token server with it.
-func banner(ctx context.Context, args []string, kubeconfig, echo, mcp, caFile string) {
+func banner(ctx context.Context, args []string, kubeconfig string, be backends, caFile string) {
 	oauth, gateway, probes := flagValue(args, "oauth-bind-address", ":8080"), flagValue(args, "gateway-bind-address", ":8000"), flagValue(args, "health-probe-bind-address", ":8081")
 	mode := flagValue(args, "tls-mode", "auto")
 	scheme := "https"
@@ -178,11 +191,14 @@ func banner(ctx context.Context, args []string, kubeconfig, echo, mcp, caFile st
 	case mode == "off":
 		fmt.Fprintf(&b, "  TLS:         off (plain HTTP)\n")
 	}
-	if echo != "" {
-		fmt.Fprintf(&b, "  echo backend behind %s/mcp/echo: http://%s\n", gatewayURL, echo)
+	if be.echo != "" {
+		fmt.Fprintf(&b, "  echo backend behind %s/mcp/echo: http://%s\n", gatewayURL, be.echo)
 	}
-	if mcp != "" {
-		fmt.Fprintf(&b, "  MCP notes backend behind %s/mcp/notes: http://%s\n", gatewayURL, mcp)
+	if be.mcp != "" {
+		fmt.Fprintf(&b, "  MCP notes backend behind %s/mcp/notes: http://%s\n", gatewayURL, be.mcp)
+	}
+	if be.llm != "" {
+		fmt.Fprintf(&b, "  stand-in LLM provider (no model) behind %s/llm: http://%s\n", gatewayURL, be.llm)
 	}
 	fmt.Fprintf(&b, "\n  Fetch a token for the sample client:\n\n    curl -s %s-u \"%s:%s\" -d grant_type=client_credentials -d scope=mcp %s/oauth/token\n\n",
 		cacert, secret("client_id"), secret("client_secret"), issuer)

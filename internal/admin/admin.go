@@ -13,6 +13,7 @@ import (
 
 	"github.com/scopegate/scopegate/internal/accesstoken"
 	"github.com/scopegate/scopegate/internal/gateway"
+	"github.com/scopegate/scopegate/internal/llm"
 	"github.com/scopegate/scopegate/tokenserver/keys"
 	"github.com/scopegate/scopegate/tokenserver/revocation"
 )
@@ -43,7 +44,12 @@ type Options struct {
 	// RateLimitStore describes where the rate-limit buckets are, shown
 	// with each limit (the gateway's RateLimitStore); optional.
 	RateLimitStore func() string
-	Log            logr.Logger
+	// Usage counts LLM clients' tokens (the gateway's TokenUsage);
+	// optional: without it the usage view shows no windows.
+	Usage interface {
+		TokenUsage(clientID string) []llm.WindowState
+	}
+	Log logr.Logger
 }
 
 // API is the admin API, an http.Handler for the paths under Prefix.
@@ -62,6 +68,7 @@ func New(o Options) (*API, error) {
 	a.mux.HandleFunc("GET "+Prefix+"routes", a.routes)
 	a.mux.HandleFunc("GET "+Prefix+"keys", a.keys)
 	a.mux.HandleFunc("GET "+Prefix+"revocations", a.revocations)
+	a.mux.HandleFunc("GET "+Prefix+"usage", a.usage)
 	a.mux.HandleFunc("POST "+Prefix+"explain", a.explain)
 	return a, nil
 }

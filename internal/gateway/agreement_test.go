@@ -12,6 +12,7 @@ import (
 
 	"github.com/scopegate/scopegate/internal/accesstoken"
 	"github.com/scopegate/scopegate/internal/dpop/dpoptest"
+	"github.com/scopegate/scopegate/internal/llm"
 	"github.com/scopegate/scopegate/internal/registry"
 )
 
@@ -105,7 +106,41 @@ func TestExplainTheGatewayAndTheAuditAgree(t *testing.T) {
 	adminRule := func(p *ItemPolicy) {
 		p.Rules = []ItemRule{{Tools: []string{"delete_*"}, RequiredScopes: []string{"mcp:github:admin"}}}
 	}
+	// llmRoute puts an LLM route at /llm with the echo backend as its one
+	// OpenAI provider, governs team-a.github by access, and returns its
+	// token for the route.
+	llmRoute := func(access registry.LLMAccess, key string) func(*testing.T, *realFixture) string {
+		return func(t *testing.T, rf *realFixture) string {
+			rf.gw.Table().Set(&Route{Key: "team-a/llm", PathPrefix: "/llm", Protocol: ProtocolLLM, Endpoints: githubRoute(t, rf.backend).Endpoints,
+				LLM: &LLMRoute{Providers: []*LLMProvider{{Name: "openai", Format: llm.OpenAI, Endpoints: githubRoute(t, rf.backend).Endpoints, Key: key, KeyError: "no Secret"}},
+					Models: []llm.ModelRoute{{Match: "gpt-*", Provider: "openai"}}}})
+			c, _ := rf.reg.Get("team-a.github")
+			cp := *c
+			cp.LLM = &access
+			rf.reg.Upsert(&cp)
+			if access.TokensPerMinute > 0 {
+				rf.gw.quotas.Charge("team-a.github", quotaWindows(&access), access.TokensPerMinute)
+			}
+			return rf.issue(t, "team-a.github", []string{"mcp"}, []string{"llm"})
+		}
+	}
+	chat := func(model string) string {
+		return `{"model":"` + model + `","messages":[{"role":"user","content":"hi"}]}`
+	}
 	cases := []agreementCase{
+		{reason: ReasonModelsListed, status: 200, path: "/llm/v1/models", request: llmRoute(registry.LLMAccess{AllowedModels: []string{"*"}}, "sk")},
+		{reason: ReasonModelNotAllowed, status: 403, method: http.MethodPost, path: "/llm/v1/chat/completions", body: chat("gpt-4o"),
+			request: llmRoute(registry.LLMAccess{AllowedModels: []string{"gpt-4o-mini"}}, "sk")},
+		{reason: ReasonModelNotFound, status: 404, method: http.MethodPost, path: "/llm/v1/chat/completions", body: chat("llama"),
+			request: llmRoute(registry.LLMAccess{AllowedModels: []string{"*"}}, "sk")},
+		{reason: ReasonInputTokensExceeded, status: 400, method: http.MethodPost, path: "/llm/v1/chat/completions", body: chat("gpt-4o"),
+			request: llmRoute(registry.LLMAccess{AllowedModels: []string{"*"}, MaxInputTokens: 5}, "sk")},
+		{reason: ReasonTokenQuotaExhausted, status: 429, method: http.MethodPost, path: "/llm/v1/chat/completions", body: chat("gpt-4o"),
+			request: llmRoute(registry.LLMAccess{AllowedModels: []string{"*"}, TokensPerMinute: 10}, "sk")},
+		{reason: ReasonLLMRequestInvalid, status: 404, method: http.MethodPost, path: "/llm/v1/files", body: chat("gpt-4o"),
+			request: llmRoute(registry.LLMAccess{AllowedModels: []string{"*"}}, "sk")},
+		{reason: ReasonProviderUnavailable, status: 503, method: http.MethodPost, path: "/llm/v1/chat/completions", body: chat("gpt-4o"),
+			request: llmRoute(registry.LLMAccess{AllowedModels: []string{"*"}}, "")},
 		{reason: ReasonAuthorized, status: 200, request: good, client: declared, reaches: true},
 		{reason: ReasonAnonymous, status: 200, request: func(t *testing.T, rf *realFixture) string {
 			setRoute(t, rf, func(rt *Route) { rt.AllowAnonymous = true })
@@ -358,7 +393,7 @@ func toolCall(name string) string {
 
 func decisionOf(reason string) string {
 	switch reason {
-	case ReasonAuthorized, ReasonAnonymous, ReasonAgentCard, ReasonCORSPreflight, ReasonResourceMetadata, ReasonBackendError:
+	case ReasonAuthorized, ReasonAnonymous, ReasonAgentCard, ReasonCORSPreflight, ReasonResourceMetadata, ReasonBackendError, ReasonModelsListed:
 		return decisionAllow
 	}
 	return decisionDeny

@@ -128,6 +128,8 @@ type verdict struct {
 	ctx context.Context
 	// call is what the inspected body asked for (rpclabels.go).
 	call rpcCall
+	// llm is what an LLM route's request asks for (llmdecide.go).
+	llm *llmCall
 
 	// explain records checks; checks are the steps that ran.
 	explain bool
@@ -194,6 +196,9 @@ func (g *Gateway) decide(ctx context.Context, f *facts, mode limitMode, explain 
 	// opened on an agent card's path or by a preflight would be a
 	// connection nobody authenticated.
 	public := !f.upgrade
+	if rt.Protocol == ProtocolLLM {
+		llmAPIKeyToken(f)
+	}
 	if public && rt.Protocol == ProtocolA2A && isAgentCardRequest(f.method, rt.PathPrefix, v.clean) {
 		// Agent cards are public (see the package documentation).
 		v.check(func() Check { return Check{Name: "token", Passed: true, Detail: "agent cards are public"} })
@@ -248,11 +253,18 @@ func (g *Gateway) decide(ctx context.Context, f *facts, mode limitMode, explain 
 	if rt.Items != nil && !g.decideItems(&v, f, rt, claims) {
 		return v
 	}
+	if rt.LLM != nil && !g.decideLLM(&v, f, rt, claims) {
+		return v
+	}
 	buckets := g.clientBuckets(rt, claims.ClientID)
 	for _, b := range v.itemBuckets {
 		buckets.add(b)
 	}
 	if !g.decideLimits(&v, mode, "client", buckets) {
+		return v
+	}
+	if v.llm != nil {
+		g.decideLLMBackend(&v)
 		return v
 	}
 	g.decideBackend(&v, ReasonAuthorized)

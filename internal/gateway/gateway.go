@@ -15,6 +15,7 @@ import (
 
 	"github.com/scopegate/scopegate/internal/accesstoken"
 	"github.com/scopegate/scopegate/internal/dpop"
+	"github.com/scopegate/scopegate/internal/llm"
 	"github.com/scopegate/scopegate/internal/ratelimit"
 	"github.com/scopegate/scopegate/internal/registry"
 )
@@ -128,6 +129,10 @@ type Gateway struct {
 	proxy           http.Handler
 	// buffers recycles the proxy's copy buffers.
 	buffers *bufferPool
+	// quotas count LLM clients' tokens (this replica's memory);
+	// llmMetrics are the GenAI series.
+	quotas     *llm.Quotas
+	llmMetrics *llmMetrics
 	// afterFunc starts the timer of an upgrade request's timeout
 	// (time.AfterFunc; tests fire it by hand).
 	afterFunc func(time.Duration, func()) (stop func() bool)
@@ -197,7 +202,12 @@ func New(opts Options) (*Gateway, error) {
 	if g.metrics, err = newMetrics(opts.Metrics); err != nil {
 		return nil, fmt.Errorf("create gateway: %w", err)
 	}
+	g.quotas = llm.NewQuotas(g.now)
+	if g.llmMetrics, err = newLLMMetrics(opts.Metrics); err != nil {
+		return nil, fmt.Errorf("create gateway: %w", err)
+	}
 	g.table.OnDelete(g.metrics.forget)
+	g.table.OnDelete(g.llmMetrics.forget)
 	transport := opts.Transport
 	if transport == nil {
 		transport = NewTransport()
@@ -270,6 +280,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("RateLimit-Limit", strconv.Itoa(v.rate.limit))
 		h.Set("RateLimit-Remaining", strconv.Itoa(v.rate.remaining))
 		h.Set("RateLimit-Reset", seconds(v.rate.retryAfter))
+	}
+	if v.llm != nil {
+		g.serveLLM(rec, r, &v, d)
+		return
 	}
 	rt := v.entry.route
 	g.forward(rec, r, v.entry, &forward{

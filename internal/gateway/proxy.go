@@ -62,6 +62,8 @@ type forward struct {
 	// backend has switched protocols; timedOut says it fired first.
 	stopTimeout func() bool
 	timedOut    atomic.Bool
+	// llm is the upstream call of an LLM route (llmproxy.go).
+	llm *llmForward
 }
 
 // filtersLists reports whether list answers of the response are filtered.
@@ -95,7 +97,9 @@ func (g *Gateway) newReverseProxy(transport http.RoundTripper) http.Handler {
 
 // forward sends the request to the route's next ready endpoint.
 func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, e *entry, f *forward, d *decision, reason string) {
-	f.target = e.pick()
+	if f.target == nil {
+		f.target = e.pick()
+	}
 	if f.target == nil {
 		// The endpoints went away since the decision read them.
 		g.deny(w, d, noBackend())
@@ -155,6 +159,11 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 		}
 	}
 	h.Set(HeaderTraceID, f.traceID)
+	if f.llm != nil {
+		// A provider gets its key, never the caller's token or identity.
+		f.llm.rewrite(h)
+		return
+	}
 	if c := f.claims; c != nil {
 		h.Set(HeaderClientID, c.ClientID)
 		h.Set(HeaderUserID, c.Subject)
@@ -198,6 +207,10 @@ func (g *Gateway) modifyResponse(res *http.Response) error {
 	if res.StatusCode == http.StatusSwitchingProtocols && f.stopTimeout != nil && !f.stopTimeout() {
 		// The timeout fired before the backend's answer got here.
 		return context.DeadlineExceeded
+	}
+	if f.llm != nil {
+		g.meterLLM(res, f)
+		return nil
 	}
 	if f.agentCard {
 		return g.rewriteAgentCard(res, f)

@@ -64,6 +64,20 @@ const (
 	// (503).
 	ReasonRateLimitUnavailable = "rate_limit_unavailable"
 	ReasonNoReadyEndpoints     = "no_ready_endpoints"
+
+	// LLM routes (llmdecide.go), answered in the provider's error format:
+	// GET /v1/models answered by the gateway (allowed); a model the client
+	// may not use (403); a model no model route serves (404); an input
+	// above the client's per-call cap (400); a used-up token quota (429);
+	// a request that is no LLM operation or not a JSON object (400, 404,
+	// 413); a provider whose key or upstream is missing (503).
+	ReasonModelsListed        = "models_listed"
+	ReasonModelNotAllowed     = "model_not_allowed"
+	ReasonModelNotFound       = "model_not_found"
+	ReasonInputTokensExceeded = "input_tokens_exceeded"
+	ReasonTokenQuotaExhausted = "token_quota_exhausted"
+	ReasonLLMRequestInvalid   = "llm_request_invalid"
+	ReasonProviderUnavailable = "provider_unavailable"
 )
 
 // Reasons lists every reason code.
@@ -77,4 +91,6 @@ var Reasons = []string{
 	ReasonToolDenied, ReasonPromptDenied, ReasonResourceDenied, ReasonMethodDenied,
 	ReasonJSONRPCInvalid, ReasonBodyTooLarge, ReasonMCPHeaderMismatch, ReasonUpgradeRefused,
 	ReasonRateLimited, ReasonRateLimitUnavailable, ReasonNoReadyEndpoints,
+	ReasonModelsListed, ReasonModelNotAllowed, ReasonModelNotFound, ReasonInputTokensExceeded,
+	ReasonTokenQuotaExhausted, ReasonLLMRequestInvalid, ReasonProviderUnavailable,
 }

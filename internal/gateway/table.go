@@ -21,6 +21,7 @@ const (
 	ProtocolHTTP Protocol = "HTTP"
 	ProtocolMCP  Protocol = "MCP"
 	ProtocolA2A  Protocol = "A2A"
+	ProtocolLLM  Protocol = "LLM"
 )
 
 // DefaultAudience is the audience a route of protocol p accepts when it
@@ -31,6 +32,8 @@ func DefaultAudience(p Protocol) string {
 		return "mcp"
 	case ProtocolA2A:
 		return "a2a"
+	case ProtocolLLM:
+		return "llm"
 	default:
 		return "api"
 	}
@@ -79,6 +82,9 @@ type Route struct {
 	// skills need (GatewayRoute spec.a2a.skills, agentcard.go); nothing
 	// is enforced by them.
 	Skills []SkillScopes
+	// LLM is an LLM route's providers and model routes (llmroute.go); nil
+	// on other protocols.
+	LLM *LLMRoute
 	// CreationTimestamp decides which of two routes with the same prefix
 	// wins: the older one, then the smaller Key.
 	CreationTimestamp time.Time

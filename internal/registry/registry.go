@@ -52,6 +52,9 @@ type Client struct {
 	UID string
 	// RateLimit is enforced per client at the gateway; nil means none.
 	RateLimit *RateLimit
+	// LLM governs the client's calls through LLM routes; nil means every
+	// model a route routes, without caps or quotas.
+	LLM *LLMAccess
 	// Secrets are the digests of the secrets that authenticate this client:
 	// the current one, and during a rotation the previous one until its
 	// NotAfter.
@@ -87,6 +90,17 @@ func Precedes(createdA time.Time, idA string, createdB time.Time, idB string) bo
 type RateLimit struct {
 	RequestsPerSecond float64
 	Burst             int
+}
+
+// LLMAccess is an OAuthClient's spec.llm: the models it may call
+// (patterns, '*' for any characters), per-call token caps and token
+// quotas (0: none).
+type LLMAccess struct {
+	AllowedModels   []string
+	MaxInputTokens  int64
+	MaxOutputTokens int64
+	TokensPerMinute int64
+	TokensPerDay    int64
 }
 
 // SecretDigest is the SHA-256 of a client secret.

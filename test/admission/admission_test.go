@@ -120,6 +120,37 @@ var _ = Describe("The CRDs", func() {
 		Expect(auth).To(Equal("secret"))
 	})
 
+	It("accept an LLM route with two providers and an OAuthClient governing its models", func() {
+		ns := newNamespace()
+		Expect(create(ns, `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: llm}
+spec:
+  pathPrefix: /llm
+  protocol: LLM
+  backend: {url: "http://127.0.0.1:3001"}
+  llm:
+    providers:
+    - {name: openai, format: OpenAI, apiKeySecretRef: {name: openai-key}}
+    - {name: anthropic, format: Anthropic, backend: {url: "https://api.anthropic.com"}, apiKeySecretRef: {name: anthropic-key, key: key}}
+    models:
+    - {match: gpt-4o, provider: openai, upstreamModel: gpt-4o-2024-08-06}
+    - {match: "claude-*", provider: anthropic}`)).To(Succeed())
+		Expect(create(ns, `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: agent}
+spec: {scopes: [service], llm: {allowedModels: ["gpt-4o*"], maxInputTokensPerCall: 8000, maxOutputTokensPerCall: 512, tokenQuota: {perMinute: 10000}}}`)).To(Succeed())
+		route := &unstructured.Unstructured{}
+		route.SetAPIVersion("scopegate.dev/v1alpha1")
+		route.SetKind("GatewayRoute")
+		Expect(k8s.Get(ctx, key(ns, "llm"), route)).To(Succeed())
+		providers, _, _ := unstructured.NestedSlice(route.Object, "spec", "llm", "providers")
+		Expect(providers).To(HaveLen(2))
+		Expect(providers[0]).To(HaveKeyWithValue("apiKeySecretRef", HaveKeyWithValue("key", "apiKey")))
+	})
+
 	It("accept requireDPoP without a token Secret, and with one when it is false, tlsClientAuth, and tlsClientCertificate with each kind of subject", func() {
 		ns := newNamespace()
 		Expect(create(ns, `
@@ -572,6 +603,51 @@ apiVersion: scopegate.dev/v1alpha1
 kind: OAuthClient
 metadata: {name: bad}
 spec: {scopes: [mcp], tlsClientCertificate: {ca: {configMapRef: {name: ca}}, sanEmail: "reporter"}}`, "spec.tlsClientCertificate.sanEmail", "should match"),
+		Entry("an LLM GatewayRoute without spec.llm", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /llm, protocol: LLM, backend: {url: "http://127.0.0.1:3001"}}`, "spec.llm", "needs spec.llm"),
+		Entry("spec.llm on an HTTP route", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /llm, backend: {url: "http://127.0.0.1:3001"}, llm: {providers: [{name: p, format: OpenAI, apiKeySecretRef: {name: k}}], models: [{match: "*", provider: p}]}}`, "spec.llm", "llm is allowed only on routes with protocol LLM"),
+		Entry("a model route naming no declared provider", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /llm, protocol: LLM, backend: {url: "http://127.0.0.1:3001"}, llm: {providers: [{name: p, format: OpenAI, apiKeySecretRef: {name: k}}], models: [{match: "*", provider: q}]}}`, "spec.llm.models", "must name one of providers[].name"),
+		Entry("a provider of an unknown format", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /llm, protocol: LLM, backend: {url: "http://127.0.0.1:3001"}, llm: {providers: [{name: p, format: Gemini, apiKeySecretRef: {name: k}}], models: [{match: "*", provider: p}]}}`, "spec.llm.providers[0].format", "Unsupported value"),
+		Entry("a provider without a key Secret", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /llm, protocol: LLM, backend: {url: "http://127.0.0.1:3001"}, llm: {providers: [{name: p, format: OpenAI}], models: [{match: "*", provider: p}]}}`, "spec.llm.providers[0].apiKeySecretRef"),
+		Entry("an upstream model that is a pattern", `
+apiVersion: scopegate.dev/v1alpha1
+kind: GatewayRoute
+metadata: {name: bad}
+spec: {pathPrefix: /llm, protocol: LLM, backend: {url: "http://127.0.0.1:3001"}, llm: {providers: [{name: p, format: OpenAI, apiKeySecretRef: {name: k}}], models: [{match: "gpt-*", provider: p, upstreamModel: "gpt-*"}]}}`, "spec.llm.models[0].upstreamModel"),
+		Entry("an OAuthClient's empty allowedModels", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [service], llm: {allowedModels: []}}`, "spec.llm.allowedModels"),
+		Entry("an OAuthClient's zero output cap", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [service], llm: {allowedModels: ["*"], maxOutputTokensPerCall: 0}}`, "spec.llm.maxOutputTokensPerCall"),
+		Entry("an OAuthClient's empty token quota", `
+apiVersion: scopegate.dev/v1alpha1
+kind: OAuthClient
+metadata: {name: bad}
+spec: {scopes: [service], llm: {allowedModels: ["*"], tokenQuota: {}}}`, "spec.llm.tokenQuota", "needs perMinute or perDay"),
 		Entry("a GatewayRoute whose requireDPoP is not a boolean", `
 apiVersion: scopegate.dev/v1alpha1
 kind: GatewayRoute

@@ -70,25 +70,26 @@ func build(t *testing.T, root, dir, pkg, name string) string {
 type devRun struct {
 	cmd *exec.Cmd
 	out *lockedBuffer
-	// mcp is the address of the MCP notes backend.
-	mcp string
+	// mcp is the address of the MCP notes backend, llm of the stand-in
+	// LLM provider, metrics of the manager's metrics.
+	mcp, llm, metrics string
 }
 
 func start(t *testing.T, devcluster, manager, dataDir, samples string, env ...string) *devRun {
 	t.Helper()
 	out := &lockedBuffer{}
-	mcp := freePort(t)
+	mcp, llm, metrics := freePort(t), freePort(t), freePort(t)
 	cmd := exec.Command(devcluster, "--manager", manager, "--dir", dataDir, "--samples", samples,
-		"--echo-address", freePort(t), "--mcp-address", mcp, "--",
+		"--echo-address", freePort(t), "--mcp-address", mcp, "--llm-address", llm, "--",
 		"--oauth-bind-address", freePort(t), "--gateway-bind-address", freePort(t),
-		"--metrics-bind-address", freePort(t), "--health-probe-bind-address", freePort(t))
+		"--metrics-bind-address", metrics, "--health-probe-bind-address", freePort(t))
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	r := &devRun{cmd: cmd, out: out, mcp: mcp}
+	r := &devRun{cmd: cmd, out: out, mcp: mcp, llm: llm, metrics: metrics}
 	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
 	deadline := time.Now().Add(2 * time.Minute)
 	for !strings.Contains(out.String(), "scopegate is running") {
@@ -226,8 +227,8 @@ func TestMakeRunKeepsObjectsAcrossRestartsAndLeavesNothingBehind(t *testing.T) {
 	kubeconfig := filepath.Join(dataDir, "kubeconfig")
 
 	first := start(t, devcluster, manager, dataDir, samples, withoutKubeconfig()...)
-	if !strings.Contains(first.out.String(), "6 created, 0 already present") {
-		t.Errorf("the first run should create the 6 sample objects; it said:\n%s", first.out.String())
+	if !strings.Contains(first.out.String(), "10 created, 0 already present") {
+		t.Errorf("the first run should create the 10 sample objects; it said:\n%s", first.out.String())
 	}
 	caFile := filepath.Join(dataDir, "ca.crt")
 	for _, want := range []string{"kubeconfig:  " + kubeconfig, "issuer:      https://localhost:", "gateway:     https://localhost:", "CA bundle:   " + caFile, "curl -s --cacert " + caFile + " ", "grant_type=client_credentials",
@@ -238,7 +239,7 @@ func TestMakeRunKeepsObjectsAcrossRestartsAndLeavesNothingBehind(t *testing.T) {
 	}
 	trusting := checkIssuerVerifies(t, first.out.String(), caFile)
 	got := kubectl(t, root, kubeconfig, nil, "get", "oauthclients,gatewayroutes", "-A", "-o", "name")
-	for _, want := range []string{"oauthclient.scopegate.dev/demo-agent", "oauthclient.scopegate.dev/reporting-job", "gatewayroute.scopegate.dev/echo", "gatewayroute.scopegate.dev/notes"} {
+	for _, want := range []string{"oauthclient.scopegate.dev/demo-agent", "oauthclient.scopegate.dev/reporting-job", "gatewayroute.scopegate.dev/echo", "gatewayroute.scopegate.dev/notes", "gatewayroute.scopegate.dev/models", "oauthclient.scopegate.dev/llm-agent"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("kubectl get lacks %s:\n%s", want, got)
 		}
@@ -252,6 +253,7 @@ spec: {scopes: ["mcp:mine:read"]}
 	kubectl(t, root, kubeconfig, nil, "wait", "--for=condition=Ready", "oauthclient/mine", "--timeout=60s")
 	secretlessStep(t, root, kubeconfig, bannerValue(t, first.out.String(), "issuer:"), trusting)
 	mcpToolsStep(t, root, kubeconfig, bannerValue(t, first.out.String(), "issuer:"), bannerValue(t, first.out.String(), "gateway:"), first.mcp, trusting)
+	llmWalkthroughStep(t, root, kubeconfig, bannerValue(t, first.out.String(), "issuer:"), bannerValue(t, first.out.String(), "gateway:"), caFile, first)
 	garbageCollectionStep(t, root, kubeconfig)
 
 	apiServer := apiServerAddress(t, kubeconfig)
@@ -259,7 +261,7 @@ spec: {scopes: ["mcp:mine:read"]}
 	assertStopped(t, tmp, apiServer)
 
 	second := start(t, devcluster, manager, dataDir, samples, withoutKubeconfig()...)
-	if !strings.Contains(second.out.String(), "0 created, 6 already present") {
+	if !strings.Contains(second.out.String(), "0 created, 10 already present") {
 		t.Errorf("the second run must not re-create the samples; it said:\n%s", second.out.String())
 	}
 	got = kubectl(t, root, kubeconfig, nil, "get", "oauthclient", "mine", "-n", "default", "-o", "jsonpath={.spec.scopes[0]}")

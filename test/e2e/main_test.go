@@ -86,6 +86,7 @@ func startHarness() (*harness, error) {
 		"MCP server-everything (npm ci in test/e2e)": filepath.Join(root, "test", "e2e", "node_modules", "@modelcontextprotocol", "server-everything"),
 		"A2A SDK (npm ci in test/e2e)":               filepath.Join(root, "test", "e2e", "node_modules", "@a2a-js", "sdk"),
 		"openid-client/jose/oauth4webapi (npm ci)":   filepath.Join(root, "test", "e2e", "node_modules", "openid-client"),
+		"openai and @anthropic-ai/sdk (npm ci)":      filepath.Join(root, "test", "e2e", "node_modules", "@anthropic-ai", "sdk"),
 	} {
 		if _, err := os.Stat(path); err != nil {
 			return nil, fmt.Errorf("e2e: %s missing at %s: run `make test-e2e`", what, path)

@@ -1,0 +1,59 @@
+package gateway
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/scopegate/scopegate/internal/llm"
+	"github.com/scopegate/scopegate/internal/promreg"
+)
+
+// llmMetrics are the series of LLM routes, named after the OpenTelemetry
+// GenAI semantic conventions (gen_ai.client.token.usage,
+// gen_ai.server.request.duration) with scopegate's route and client_id.
+type llmMetrics struct {
+	tokens   *prometheus.HistogramVec
+	duration *prometheus.HistogramVec
+}
+
+func newLLMMetrics(reg prometheus.Registerer) (*llmMetrics, error) {
+	m := &llmMetrics{
+		tokens: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "gen_ai_client_token_usage",
+			Help: "Tokens per LLM call through the gateway, as the provider counted them, by route, client_id, operation (chat, embeddings), provider, request model (the model route's pattern when it is one) and token type (input, output).",
+			// The GenAI conventions' advice for gen_ai.client.token.usage.
+			Buckets: []float64{1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864},
+		}, []string{"route", "client_id", "gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "gen_ai_token_type"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gen_ai_server_request_duration_seconds",
+			Help:    "Time of an LLM call through the gateway, from the decision to the answer's last byte, by route, client_id, operation, provider, request model and outcome (ok, error).",
+			Buckets: []float64{0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92},
+		}, []string{"route", "client_id", "gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "outcome"}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	var err error
+	if m.tokens, err = promreg.Register(reg, "gateway", m.tokens); err != nil {
+		return nil, err
+	}
+	if m.duration, err = promreg.Register(reg, "gateway", m.duration); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *llmMetrics) observe(route, client string, lc *llmCall, u llm.Usage, d time.Duration, outcome string) {
+	op, prov := llmOperation(lc.call.Operation), lc.provider.Name
+	m.tokens.WithLabelValues(route, client, op, prov, lc.label, "input").Observe(float64(u.Input))
+	if lc.call.Operation != llm.Embeddings {
+		m.tokens.WithLabelValues(route, client, op, prov, lc.label, "output").Observe(float64(u.Output))
+	}
+	m.duration.WithLabelValues(route, client, op, prov, lc.label, outcome).Observe(d.Seconds())
+}
+
+func (m *llmMetrics) forget(key string) {
+	m.tokens.DeletePartialMatch(prometheus.Labels{"route": key})
+	m.duration.DeletePartialMatch(prometheus.Labels{"route": key})
+}

@@ -1,0 +1,59 @@
+package llm
+
+import (
+	"encoding/json"
+)
+
+// Usage is the tokens one call used, as the provider counted them.
+type Usage struct {
+	// Input counts every input token: OpenAI's prompt_tokens or
+	// input_tokens; Anthropic's input_tokens plus the cache's creation and
+	// read tokens (which Anthropic reports apart).
+	Input int64
+	// Output counts output tokens: completion_tokens or output_tokens
+	// (reasoning tokens included, as the providers include them).
+	Output int64
+}
+
+// Total is Input + Output, what quotas count.
+func (u Usage) Total() int64 { return u.Input + u.Output }
+
+// usageJSON holds the fields of every format's usage object.
+type usageJSON struct {
+	PromptTokens             *int64 `json:"prompt_tokens"`
+	CompletionTokens         *int64 `json:"completion_tokens"`
+	InputTokens              *int64 `json:"input_tokens"`
+	OutputTokens             *int64 `json:"output_tokens"`
+	CacheCreationInputTokens *int64 `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     *int64 `json:"cache_read_input_tokens"`
+}
+
+func val(p *int64) int64 {
+	if p == nil || *p < 0 {
+		return 0
+	}
+	return *p
+}
+
+// usage converts; hasInput/hasOutput say which counts the object held.
+func (u *usageJSON) usage() (us Usage, hasInput, hasOutput bool) {
+	us.Input = val(u.PromptTokens) + val(u.InputTokens) + val(u.CacheCreationInputTokens) + val(u.CacheReadInputTokens)
+	us.Output = val(u.CompletionTokens) + val(u.OutputTokens)
+	hasInput = u.PromptTokens != nil || u.InputTokens != nil || u.CacheCreationInputTokens != nil || u.CacheReadInputTokens != nil
+	hasOutput = u.CompletionTokens != nil || u.OutputTokens != nil
+	return
+}
+
+// ParseUsage reads the usage object of a JSON answer of any format: the
+// top-level "usage" of a chat completion, a response, an embedding list or
+// an Anthropic message. ok is false when the body has none.
+func ParseUsage(body []byte) (Usage, bool) {
+	var b struct {
+		Usage *usageJSON `json:"usage"`
+	}
+	if err := json.Unmarshal(body, &b); err != nil || b.Usage == nil {
+		return Usage{}, false
+	}
+	u, in, out := b.Usage.usage()
+	return u, in || out
+}
