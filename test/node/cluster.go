@@ -140,6 +140,12 @@ func Start(ctx context.Context, dir string, bin Binaries, logf func(string, ...a
 			c.created = append(c.created, p)
 		}
 	}
+	// containerd's CRI names each pod's network namespace
+	// /run/netns/cni-<uuid>: the ones a run makes go with it.
+	before, _ := filepath.Glob("/run/netns/cni-*")
+	if err := os.WriteFile(filepath.Join(dir, "podnetns-before"), []byte(strings.Join(before, "\n")), 0o600); err != nil {
+		return c, err
+	}
 	if err := os.WriteFile(filepath.Join(dir, "created"), []byte(strings.Join(c.created, "\n")), 0o600); err != nil {
 		return c, err
 	}
@@ -245,7 +251,7 @@ state = %[2]q
 `, c.path("containerd/root"), c.path("containerd/state"), c.socket(), PauseImage, c.path("runc"), c.path("cni/net.d")),
 		"cni/net.d/10-scopegate-node.conflist": fmt.Sprintf(`{"cniVersion": "0.4.0", "name": "scopegate-node", "plugins": [
   {"type": "bridge", "bridge": "sgnode0", "isGateway": true, "ipMasq": false, "hairpinMode": true,
-   "ipam": {"type": "host-local", "ranges": [[{"subnet": %q}]], "dataDir": %q}},
+   "ipam": {"type": "host-local", "ranges": [[{"subnet": %q}]], "routes": [{"dst": "0.0.0.0/0"}], "dataDir": %q}},
   {"type": "loopback"}]}
 `, PodSubnet, c.path("cni/ipam")),
 		"kubelet.yaml": fmt.Sprintf(`apiVersion: kubelet.config.k8s.io/v1beta1
@@ -628,6 +634,18 @@ func cleanupHost(dir string, created []string) error {
 		}
 		if err := os.RemoveAll(h); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "podnetns-before"))
+	before := strings.Fields(string(b))
+	podNetns, _ := filepath.Glob("/run/netns/cni-*")
+	for _, n := range podNetns {
+		if slices.Contains(before, n) {
+			continue
+		}
+		_ = unix.Unmount(n, unix.MNT_DETACH)
+		if err := os.Remove(n); err != nil {
+			errs = append(errs, fmt.Errorf("remove pod network namespace %s: %w", n, err))
 		}
 	}
 	errs = append(errs, deleteNetns(NetnsName))

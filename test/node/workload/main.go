@@ -64,10 +64,12 @@ func agentMux() http.Handler {
 		}
 		w.Write(b)
 	})
-	// /call?auth=MODE&path=/route/x: gets a token by MODE and calls the
-	// gateway; the answer is the gateway's status and body as JSON.
+	// /call?auth=MODE&scope=S&path=/route/x: gets a token by MODE (asking
+	// for scope S at the token endpoint) and calls the gateway; the answer
+	// is the gateway's status and body as JSON.
 	mux.HandleFunc("GET /call", func(w http.ResponseWriter, r *http.Request) {
-		res, err := call(r.URL.Query().Get("auth"), r.URL.Query().Get("path"))
+		q := r.URL.Query()
+		res, err := call(q.Get("auth"), q.Get("scope"), q.Get("path"))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
@@ -86,7 +88,7 @@ type Result struct {
 	TokenSource string `json:"tokenSource"`
 }
 
-func call(auth, path string) (*Result, error) {
+func call(auth, scope, path string) (*Result, error) {
 	// Each way trusts only the ca.crt of the Secret it uses.
 	caDir := map[string]string{
 		"tokenfile":          filepath.Dir(os.Getenv("TOKEN_FILE")),
@@ -109,7 +111,7 @@ func call(auth, path string) (*Result, error) {
 		token = strings.TrimSpace(string(b))
 	case "client_credentials":
 		dir := os.Getenv("CREDENTIALS_DIR")
-		form := url.Values{"grant_type": {"client_credentials"}}
+		form := url.Values{"grant_type": {"client_credentials"}, "scope": {scope}}
 		for _, k := range []string{"client_id", "client_secret"} {
 			b, err := os.ReadFile(filepath.Join(dir, k))
 			if err != nil {
@@ -128,6 +130,7 @@ func call(auth, path string) (*Result, error) {
 		}
 		form := url.Values{
 			"grant_type":            {"client_credentials"},
+			"scope":                 {scope},
 			"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
 			"client_assertion":      {strings.TrimSpace(string(b))},
 		}
