@@ -69,6 +69,7 @@ build kube-apiserver kube k8s.io/kubernetes/cmd/kube-apiserver "$kube_ldflags"
 build kube-controller-manager kube k8s.io/kubernetes/cmd/kube-controller-manager "$kube_ldflags"
 if $node; then
 	build kube-scheduler kube k8s.io/kubernetes/cmd/kube-scheduler "$kube_ldflags"
+	build kube-proxy kube k8s.io/kubernetes/cmd/kube-proxy "$kube_ldflags"
 	build kubelet kube k8s.io/kubernetes/cmd/kubelet "$kube_ldflags"
 fi
 log "binaries ready in $out (KUBEBUILDER_ASSETS=$out)"

@@ -31,9 +31,8 @@ const (
 	// NodeIP is the node's address, on the namespace's lo.
 	NodeIP = "10.200.0.1"
 	// KubernetesServiceIP is the first address of the Service range: the
-	// kubernetes Service's ClusterIP. It is also on lo and kube-apiserver
-	// listens on 443, so pods reach the API server at the address their
-	// in-cluster configuration names with no kube-proxy.
+	// kubernetes Service's ClusterIP, which kube-proxy forwards to the API
+	// server, as pods' in-cluster configuration expects.
 	KubernetesServiceIP = "10.0.0.1"
 	serviceRange        = "10.0.0.0/24"
 	// PodSubnet exists only on the namespace's bridge.
@@ -47,7 +46,8 @@ const (
 // Binaries are the programs the node runs.
 type Binaries struct {
 	// K8s holds etcd, kube-apiserver, kube-controller-manager,
-	// kube-scheduler, kubelet and kubectl (hack/build-k8s.sh node).
+	// kube-scheduler, kubelet, kube-proxy and kubectl (hack/build-k8s.sh
+	// node).
 	K8s string
 }
 
@@ -98,7 +98,7 @@ func Preflight(bin Binaries) error {
 	if len(missing) > 0 {
 		return fmt.Errorf("missing %s: run hack/install-node-deps.sh (apt-get install containerd runc containernetworking-plugins iptables)", strings.Join(missing, ", "))
 	}
-	for _, b := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kubectl"} {
+	for _, b := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy", "kubectl"} {
 		if _, err := os.Stat(filepath.Join(bin.K8s, b)); err != nil {
 			return fmt.Errorf("%s is not in %s: run `hack/build-k8s.sh node`", b, bin.K8s)
 		}
@@ -156,8 +156,14 @@ func Start(ctx context.Context, dir string, bin Binaries, logf func(string, ...a
 	if err := c.writeConfig(); err != nil {
 		return c, err
 	}
-	if c.Netns, err = newNetns(NetnsName, NodeIP, KubernetesServiceIP); err != nil {
+	if c.Netns, err = newNetns(NetnsName, NodeIP); err != nil {
 		return c, err
+	}
+	// Service traffic from one pod to another on the bridge is routed
+	// through the namespace, where kube-proxy's rules translate it: the
+	// namespace forwards (its own setting; the host's stays as it is).
+	if err := c.Netns.command("sysctl", "-q", "-w", "net.ipv4.ip_forward=1").Run(); err != nil {
+		return c, fmt.Errorf("enable forwarding in the namespace: %w", err)
 	}
 	c.Config = &rest.Config{
 		Host: apiServer,
@@ -175,9 +181,10 @@ func Start(ctx context.Context, dir string, bin Binaries, logf func(string, ...a
 	if err := c.startControlPlane(ctx); err != nil {
 		return c, err
 	}
-	if err := c.start("kubelet", filepath.Join(bin.K8s, "kubelet"),
-		"--config="+c.path("kubelet.yaml"), "--kubeconfig="+c.path("kubelet.kubeconfig"),
-		"--root-dir="+c.path("kubelet"), "--hostname-override="+NodeName, "--node-ip="+NodeIP, "--v=1"); err != nil {
+	if err := c.StartKubelet(); err != nil {
+		return c, err
+	}
+	if err := c.start("kube-proxy", filepath.Join(bin.K8s, "kube-proxy"), "--config="+c.path("kube-proxy.yaml")); err != nil {
 		return c, err
 	}
 	logf("node: control plane, containerd and kubelet started in %s", time.Since(t0).Round(time.Millisecond))
@@ -206,13 +213,14 @@ func (c *Cluster) writeConfig() error {
 		{"kubelet-client", "system:node:" + NodeName, []string{"system:nodes"}, nil, nil},
 		{"apiserver-kubelet-client", "kube-apiserver-kubelet-client", []string{"system:masters"}, nil, nil},
 		{"kubelet-serving", NodeName, nil, []string{NodeName, "localhost"}, nodeIPs},
+		{"kube-proxy", "system:kube-proxy", nil, nil, nil},
 	}
 	for _, s := range certs {
 		if err := p.issue(s.name, s.cn, s.orgs, s.names, s.ips); err != nil {
 			return err
 		}
 	}
-	for kc, cert := range map[string]string{"admin": "admin", "kcm": "kcm", "scheduler": "scheduler", "kubelet": "kubelet-client"} {
+	for kc, cert := range map[string]string{"admin": "admin", "kcm": "kcm", "scheduler": "scheduler", "kubelet": "kubelet-client", "kube-proxy": "kube-proxy"} {
 		if err := p.kubeconfig(c.path(kc+".kubeconfig"), apiServer, cert); err != nil {
 			return err
 		}
@@ -254,6 +262,21 @@ state = %[2]q
    "ipam": {"type": "host-local", "ranges": [[{"subnet": %q}]], "routes": [{"dst": "0.0.0.0/0"}], "dataDir": %q}},
   {"type": "loopback"}]}
 `, PodSubnet, c.path("cni/ipam")),
+		// iptables mode in the namespace. masqueradeAll: a pod calling a
+		// Service whose endpoint is on the same bridge gets the answer
+		// back through the namespace (no br_netfilter, a host-wide
+		// module). conntrack zeros: leave the host's conntrack settings.
+		"kube-proxy.yaml": fmt.Sprintf(`apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+clientConnection: {kubeconfig: %q}
+hostnameOverride: %s
+mode: iptables
+clusterCIDR: %s
+iptables: {masqueradeAll: true}
+conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
+healthzBindAddress: 127.0.0.1:10256
+metricsBindAddress: 127.0.0.1:10249
+`, c.path("kube-proxy.kubeconfig"), NodeName, PodSubnet),
 		"kubelet.yaml": fmt.Sprintf(`apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 address: %[1]s
@@ -372,6 +395,29 @@ func (c *Cluster) ImportImage(ctx context.Context, tarball string) error {
 	return nil
 }
 
+// TagImage gives an image in containerd's k8s.io namespace another
+// reference (both as a pod spec names them: "scopegate:dev" is
+// docker.io/library/scopegate:dev).
+func (c *Cluster) TagImage(ctx context.Context, from, to string) error {
+	out, err := exec.CommandContext(ctx, "ctr", "--address", c.socket(), "-n", "k8s.io", "images", "tag", "--force", normalizeRef(from), normalizeRef(to)).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("ctr images tag: %w: %s", err, out)
+	}
+	return nil
+}
+
+// normalizeRef spells an image reference the way containerd stores it.
+func normalizeRef(ref string) string {
+	first, _, found := strings.Cut(ref, "/")
+	switch {
+	case !found:
+		return "docker.io/library/" + ref
+	case !strings.ContainsAny(first, ".:") && first != "localhost":
+		return "docker.io/" + ref
+	}
+	return ref
+}
+
 func (c *Cluster) startControlPlane(ctx context.Context) error {
 	k, p := c.bin.K8s, c.pki
 	if err := c.start("etcd", filepath.Join(k, "etcd"), "--name=node", "--data-dir="+c.path("etcd"),
@@ -486,7 +532,7 @@ func (c *Cluster) Stop() error {
 	}
 	var errs []error
 	// The kubelet first, so that it restarts nothing; then the pods.
-	order := []string{"kubelet", "pods", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd", "containerd"}
+	order := []string{"kubelet", "pods", "kube-proxy", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd", "containerd"}
 	for _, name := range order {
 		if name == "pods" {
 			errs = append(errs, killPods(c.socket()))

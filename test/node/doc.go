@@ -1,7 +1,7 @@
 // Package node is the node suite: scopegate on a real single-node cluster.
 // The harness (cluster.go) starts etcd, kube-apiserver,
-// kube-controller-manager, kube-scheduler, containerd and a kubelet inside
-// a network namespace of its own, imports the image of `make image` and
+// kube-controller-manager, kube-scheduler, containerd, a kubelet and
+// kube-proxy inside a network namespace of its own, imports the image of `make image` and
 // the suite's own pause and workload images, and stops and removes all of
 // it afterwards, also when a test fails or the run is interrupted. The
 // tests install scopegate with Helm and run workloads as Pods. Linux and

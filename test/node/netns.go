@@ -13,8 +13,8 @@ import (
 )
 
 // netns is the network namespace the whole node lives in: only lo, which
-// carries the node's address and the kubernetes Service's address, each as
-// a /32; pods get a bridge whose subnet exists nowhere else. Nothing the
+// carries the node's address as a /32 (these hosts have no dummy link
+// driver); pods get a bridge whose subnet exists nowhere else. Nothing the
 // node sends leaves it.
 type netns struct {
 	name string

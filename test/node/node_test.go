@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -66,8 +67,10 @@ func TestScopegateOnANode(t *testing.T) {
 	t.Run("a secretless pod uses its projected ServiceAccount token", testServiceAccountWorkload)
 	t.Run("a pod uses client_credentials trusting only the mounted ca.crt", testClientCredentialsWorkload)
 	t.Run("a renewed token reaches the mounted file before the old one expires", testRenewalReachesThePod)
+	t.Run("a rolling update while a pod calls the gateway: no call fails", testRollingUpdate)
 	t.Run("deleting the leader pod: another replica leads and tokens are still issued", testLeaderPodDeleted)
 	t.Run("a kubelet restart: the pods come back Ready and serve", testKubeletRestart)
+	t.Run("kubectl apply of the install bundle reaches 2 Ready replicas", testInstallBundle)
 }
 
 func restrictedNamespace(name string) string {
@@ -256,9 +259,6 @@ func testLeaderPodDeleted(t *testing.T) {
 		return nil
 	})
 	waitDeploymentReady(t, sgNamespace, "scopegate", 2)
-	// The agent's hosts entry names one replica; it may have been the
-	// deleted one: the agent is restarted against a Ready one.
-	restartAgent(t)
 	if res := agentCall(t, "client_credentials", "/echo/after-leader"); res.Status != http.StatusOK {
 		t.Fatalf("after the leader's deletion the gateway answered %d %q; want 200", res.Status, res.Body)
 	}
@@ -299,6 +299,114 @@ func testKubeletRestart(t *testing.T) {
 	}
 }
 
+func testRollingUpdate(t *testing.T) {
+	ctx := context.Background()
+	repo, tag := splitRef(scopegateImage)
+	newTag := tag + "-rolled"
+	// The same image under a new tag: a new pod template, as an upgrade.
+	if err := node.TagImage(ctx, scopegateImage, repo+":"+newTag); err != nil {
+		t.Fatal(err)
+	}
+	agentGet(t, "/loop/start?auth=client_credentials&scope=service&path=/echo/rolling")
+	loopRunning := true
+	defer func() {
+		if loopRunning {
+			agentGet(t, "/loop/stop")
+		}
+	}()
+	time.Sleep(3 * time.Second)
+	out, err := node.Command(ctx, filepath.Join(root, "bin", "helm"), "upgrade", "scopegate", filepath.Join(root, "dist", "chart"),
+		"--namespace", sgNamespace, "--reuse-values", "--set", "image.tag="+newTag).CombinedOutput()
+	if err != nil {
+		t.Fatalf("helm upgrade: %v\n%s", err, out)
+	}
+	eventually(t, 5*time.Minute, "every scopegate pod runs "+newTag, func() error {
+		var pods corev1.PodList
+		if err := k8s.List(ctx, &pods, client.InNamespace(sgNamespace), client.MatchingLabels{"app.kubernetes.io/name": "scopegate"}); err != nil {
+			return err
+		}
+		n := 0
+		for _, p := range pods.Items {
+			if !strings.HasSuffix(p.Spec.Containers[0].Image, ":"+newTag) {
+				return fmt.Errorf("pod %s still runs %s", p.Name, p.Spec.Containers[0].Image)
+			}
+			if podReady(&p) {
+				n++
+			}
+		}
+		if n != 2 {
+			return fmt.Errorf("%d of the new pods Ready", n)
+		}
+		return nil
+	})
+	// A few seconds more: calls after the last old pod went.
+	time.Sleep(5 * time.Second)
+	var res struct {
+		Calls, Failed int
+		Errors        []string
+	}
+	body := agentGet(t, "/loop/stop")
+	loopRunning = false
+	if err := json.Unmarshal([]byte(body), &res); err != nil {
+		t.Fatalf("loop result %q: %v", body, err)
+	}
+	t.Logf("%d calls through the scopegate Service during the rolling update, %d failed", res.Calls, res.Failed)
+	if res.Calls < 50 {
+		t.Fatalf("only %d calls: the loop did not run", res.Calls)
+	}
+	if res.Failed > 0 {
+		t.Fatalf("%d of %d calls failed during the rolling update; the first: %s", res.Failed, res.Calls, strings.Join(res.Errors, "; "))
+	}
+}
+
+// testInstallBundle replaces the Helm release with the install bundle of
+// `make build-installer`, applied as the README says; the workloads keep
+// working against it.
+func testInstallBundle(t *testing.T) {
+	ctx := context.Background()
+	out, err := node.Command(ctx, filepath.Join(root, "bin", "helm"), "uninstall", "scopegate", "--namespace", sgNamespace, "--wait").CombinedOutput()
+	if err != nil {
+		t.Fatalf("helm uninstall: %v\n%s", err, out)
+	}
+	eventually(t, 3*time.Minute, "the Helm release's pods are gone", func() error {
+		var pods corev1.PodList
+		if err := k8s.List(ctx, &pods, client.InNamespace(sgNamespace)); err != nil {
+			return err
+		}
+		if len(pods.Items) > 0 {
+			return fmt.Errorf("%d pods left", len(pods.Items))
+		}
+		return nil
+	})
+	cmd := exec.Command("make", "-s", "build-installer", "IMG="+scopegateImage)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make build-installer: %v\n%s", err, out)
+	}
+	if out, err := node.Kubectl(ctx, "apply", "-f", filepath.Join(root, "dist", "install.yaml")); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	waitDeploymentReady(t, sgNamespace, "scopegate", 2)
+	var pdb policyv1.PodDisruptionBudget
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: sgNamespace, Name: "scopegate"}, &pdb); err != nil {
+		t.Errorf("PodDisruptionBudget: %v", err)
+	}
+	eventually(t, 2*time.Minute, "a scopegate pod holds the leader Lease", func() error {
+		if leaderPod(t) == "" {
+			return fmt.Errorf("no Lease in %s is held by a scopegate pod", sgNamespace)
+		}
+		return nil
+	})
+	// The Service was made anew, with a new ClusterIP: the agent starts
+	// again to resolve it.
+	restartAgent(t)
+	for _, auth := range []string{"tokenfile", "client_credentials", "serviceaccount"} {
+		if res := agentCall(t, auth, "/echo/bundle"); res.Status != http.StatusOK {
+			t.Fatalf("%s against the bundle's scopegate: the gateway answered %d %q; want 200", auth, res.Status, res.Body)
+		}
+	}
+}
+
 // leaderPod is the pod holding scopegate's leader Lease, or "".
 func leaderPod(t *testing.T) string {
 	t.Helper()
@@ -332,10 +440,15 @@ const (
 // startAgent starts the agent pod, as ServiceAccount sa-agent: it mounts
 // the token Secret of token-agent, the credentials Secrets of cc-agent and
 // sa-agent, and a projected ServiceAccount token for the issuer; it
-// resolves scopegate's Service name to a Ready replica.
+// resolves scopegate's Service name to the Service's ClusterIP (the node
+// has no cluster DNS; kube-proxy serves the ClusterIP).
 func startAgent(t *testing.T) {
 	t.Helper()
-	ip := scopegatePods(t)[0].Status.PodIP
+	var svc corev1.Service
+	if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: sgNamespace, Name: "scopegate"}, &svc); err != nil {
+		t.Fatal(err)
+	}
+	ip := svc.Spec.ClusterIP
 	if err := node.Apply(context.Background(), fmt.Sprintf(`apiVersion: v1
 kind: Pod
 metadata: {name: agent, namespace: %[1]s}

@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -77,7 +78,89 @@ func agentMux() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(res)
 	})
+	// /loop/start?auth=MODE&scope=S&path=P calls the gateway again and
+	// again (a new connection each time, so every call picks a Service
+	// endpoint afresh) with one token until /loop/stop, which answers the
+	// counts.
+	var lp *loop
+	var mu sync.Mutex
+	mux.HandleFunc("GET /loop/start", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if lp != nil {
+			http.Error(w, "a loop runs", http.StatusConflict)
+			return
+		}
+		q := r.URL.Query()
+		l, err := startLoop(q.Get("auth"), q.Get("scope"), q.Get("path"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		lp = l
+		io.WriteString(w, "started\n")
+	})
+	mux.HandleFunc("GET /loop/stop", func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if lp == nil {
+			http.Error(w, "no loop runs", http.StatusConflict)
+			return
+		}
+		res := lp.stop()
+		lp = nil
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(res)
+	})
 	return mux
+}
+
+// LoopResult counts a loop's calls.
+type LoopResult struct {
+	Calls  int      `json:"calls"`
+	Failed int      `json:"failed"`
+	Errors []string `json:"errors"` // the first few failures
+}
+
+type loop struct {
+	done chan struct{}
+	res  chan LoopResult
+}
+
+func startLoop(auth, scope, path string) (*loop, error) {
+	client, token, _, err := tokenFor(auth, scope)
+	if err != nil {
+		return nil, err
+	}
+	l := &loop{done: make(chan struct{}), res: make(chan LoopResult, 1)}
+	go func() {
+		var r LoopResult
+		for {
+			select {
+			case <-l.done:
+				l.res <- r
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			r.Calls++
+			status, body, err := get(client, token, path)
+			if err == nil && status != http.StatusOK {
+				err = fmt.Errorf("status %d: %s", status, body)
+			}
+			if err != nil {
+				r.Failed++
+				if len(r.Errors) < 10 {
+					r.Errors = append(r.Errors, time.Now().UTC().Format("15:04:05.000")+" "+err.Error())
+				}
+			}
+		}
+	}()
+	return l, nil
+}
+
+func (l *loop) stop() LoopResult {
+	close(l.done)
+	return <-l.res
 }
 
 // Result is a gateway call as the agent saw it.
@@ -89,70 +172,82 @@ type Result struct {
 }
 
 func call(auth, scope, path string) (*Result, error) {
-	// Each way trusts only the ca.crt of the Secret it uses.
+	client, token, source, err := tokenFor(auth, scope)
+	if err != nil {
+		return nil, err
+	}
+	status, body, err := get(client, token, path)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Status: status, Body: body, TokenSource: source}, nil
+}
+
+// get calls the gateway's path with the bearer token.
+func get(client *http.Client, token, path string) (int, string, error) {
+	req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(os.Getenv("GATEWAY_URL"), "/")+path, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return resp.StatusCode, string(body), err
+}
+
+// tokenFor gets a token the way auth says, and a client that trusts only
+// the ca.crt of the Secret that way uses.
+func tokenFor(auth, scope string) (client *http.Client, token, source string, err error) {
 	caDir := map[string]string{
 		"tokenfile":          filepath.Dir(os.Getenv("TOKEN_FILE")),
 		"client_credentials": os.Getenv("CREDENTIALS_DIR"),
 		"serviceaccount":     os.Getenv("SA_CREDENTIALS_DIR"),
 	}[auth]
-	client, err := trustingCA(filepath.Join(caDir, "ca.crt"))
-	if err != nil {
-		return nil, err
+	if client, err = trustingCA(filepath.Join(caDir, "ca.crt")); err != nil {
+		return nil, "", "", err
 	}
-	var token, source string
 	switch auth {
 	case "tokenfile":
 		// A mounted token Secret: the file is the token.
 		source = os.Getenv("TOKEN_FILE")
-		b, err := os.ReadFile(source)
-		if err != nil {
-			return nil, err
+		b, rerr := os.ReadFile(source)
+		if rerr != nil {
+			return nil, "", "", rerr
 		}
 		token = strings.TrimSpace(string(b))
 	case "client_credentials":
 		dir := os.Getenv("CREDENTIALS_DIR")
 		form := url.Values{"grant_type": {"client_credentials"}, "scope": {scope}}
 		for _, k := range []string{"client_id", "client_secret"} {
-			b, err := os.ReadFile(filepath.Join(dir, k))
-			if err != nil {
-				return nil, err
+			b, rerr := os.ReadFile(filepath.Join(dir, k))
+			if rerr != nil {
+				return nil, "", "", rerr
 			}
 			form.Set(k, string(b))
 		}
 		source = "client_credentials from " + dir
-		if token, err = requestToken(client, dir, form); err != nil {
-			return nil, err
-		}
+		token, err = requestToken(client, dir, form)
 	case "serviceaccount":
-		b, err := os.ReadFile(os.Getenv("SA_TOKEN_FILE"))
-		if err != nil {
-			return nil, err
+		sa, rerr := os.ReadFile(os.Getenv("SA_TOKEN_FILE"))
+		if rerr != nil {
+			return nil, "", "", rerr
 		}
 		form := url.Values{
 			"grant_type":            {"client_credentials"},
 			"scope":                 {scope},
 			"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
-			"client_assertion":      {strings.TrimSpace(string(b))},
+			"client_assertion":      {strings.TrimSpace(string(sa))},
 		}
 		source = "client_credentials with the projected ServiceAccount token " + os.Getenv("SA_TOKEN_FILE")
-		if token, err = requestToken(client, os.Getenv("SA_CREDENTIALS_DIR"), form); err != nil {
-			return nil, err
-		}
+		token, err = requestToken(client, os.Getenv("SA_CREDENTIALS_DIR"), form)
 	default:
-		return nil, fmt.Errorf("auth must be tokenfile, client_credentials or serviceaccount, not %q", auth)
+		return nil, "", "", fmt.Errorf("auth must be tokenfile, client_credentials or serviceaccount, not %q", auth)
 	}
-	req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(os.Getenv("GATEWAY_URL"), "/")+path, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	return &Result{Status: resp.StatusCode, Body: string(body), TokenSource: source}, nil
+	return client, token, source, err
 }
 
 // requestToken posts form to the token_url of the mounted credentials
