@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -68,32 +69,45 @@ func run(m *testing.M) int {
 	defer cancel()
 	logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
 
-	t0 := time.Now()
-	node, err = Start(ctx, dir, bin, logf)
-	if err != nil {
-		return fail("start the node: %v", err)
-	}
-	stopped := make(chan struct{})
+	// An interrupt during Start cancels it (Start stops what it started);
+	// after Start it stops the node.
+	var mu sync.Mutex
+	stopped := false
 	stop := func(why string) {
-		select {
-		case <-stopped:
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped || node == nil {
 			return
-		default:
 		}
+		stopped = true
 		logf("node: stopping (%s)", why)
 		if err := node.Stop(); err != nil {
 			logf("node: cleanup: %v", err)
 		}
-		close(stopped)
 	}
-	defer stop("the suite ended")
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	go func() {
 		s := <-sigs
-		stop("interrupted by " + s.String())
-		os.Exit(1)
+		cancel()
+		mu.Lock()
+		started := node != nil
+		mu.Unlock()
+		if started {
+			stop("interrupted by " + s.String())
+			os.Exit(1)
+		}
 	}()
+
+	t0 := time.Now()
+	n, err := Start(ctx, dir, bin, logf)
+	if err != nil {
+		return fail("start the node: %v", err)
+	}
+	mu.Lock()
+	node = n
+	mu.Unlock()
+	defer stop("the suite ended")
 	if d := testTimeout(); d > 0 {
 		timer := time.AfterFunc(d-time.Minute, func() {
 			stop("-timeout is a minute away")
