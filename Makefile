@@ -92,7 +92,7 @@ test-e2e: k8s-binaries build e2e-deps ## End-to-end suite: the built binary driv
 test-node: image helm ## Node suite (root, Linux): scopegate on a real single-node cluster (containerd, kubelet) in a network namespace of its own; installs the Debian packages it needs when missing.
 	hack/install-node-deps.sh
 	hack/build-k8s.sh node
-	$(GO) test -count=1 -timeout 30m -v ./test/node/...
+	$(GO) test -count=1 -timeout 30m -v ./test/node
 
 .PHONY: e2e-deps
 e2e-deps: ## Install the Node.js clients of the end-to-end suite.

@@ -11,9 +11,10 @@
 # and linked into bin/k8s/, so fresh clones and CI reuse them. A binary that
 # is already built at the pinned version is not rebuilt.
 #
-# `hack/build-k8s.sh node` also builds kubelet and kube-scheduler (for the
-# node suite, test/node) into the same cache folder: a binary is built when
-# it is missing there, so adding these two reuses the cached control plane.
+# `hack/build-k8s.sh node` also builds kubelet, kube-scheduler and
+# kube-proxy (for the node suite, test/node) into the same cache folder: a
+# binary is built when it is missing there, so adding them reuses the cached
+# control plane.
 set -euo pipefail
 node=false
 case ${1:-} in

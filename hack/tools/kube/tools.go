@@ -2,7 +2,8 @@
 
 // Package kube pins the Kubernetes commands that hack/build-k8s.sh builds:
 // kube-apiserver, kube-controller-manager and kubectl for envtest and
-// `make run`, and kubelet and kube-scheduler for the node suite (test/node).
+// `make run`, and kubelet, kube-scheduler and kube-proxy for the node suite
+// (test/node).
 package kube
 
 import (
