@@ -76,7 +76,7 @@ test: k8s-binaries verify vet test-go fuzz test-e2e ## Run every test: unit, env
 
 .PHONY: test-go
 test-go: k8s-binaries helm ## Unit and envtest suites (with the image, chart and install-bundle tests).
-	$(GO) test -count=1 -timeout 25m $$($(GO) list ./... | grep -v /test/e2e)
+	$(GO) test -count=1 -timeout 25m $$($(GO) list ./... | grep -v -e /test/e2e -e /test/node)
 
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for $(FUZZTIME) (executions, or a duration such as 1m).
@@ -87,6 +87,12 @@ fuzz: ## Run each fuzz target for $(FUZZTIME) (executions, or a duration such as
 .PHONY: test-e2e
 test-e2e: k8s-binaries build e2e-deps ## End-to-end suite: the built binary driven by real clients.
 	$(GO) test -count=1 -timeout 30m -v ./test/e2e/...
+
+.PHONY: test-node
+test-node: image helm ## Node suite (root, Linux): scopegate on a real single-node cluster (containerd, kubelet) in a network namespace of its own; installs the Debian packages it needs when missing.
+	hack/install-node-deps.sh
+	hack/build-k8s.sh node
+	$(GO) test -count=1 -timeout 30m -v ./test/node
 
 .PHONY: e2e-deps
 e2e-deps: ## Install the Node.js clients of the end-to-end suite.

@@ -10,12 +10,24 @@
 #   ${SCOPEGATE_CACHE:-~/.cache/scopegate}/k8s/<k8s>-<etcd>-<recipe>/
 # and linked into bin/k8s/, so fresh clones and CI reuse them. A binary that
 # is already built at the pinned version is not rebuilt.
+#
+# `hack/build-k8s.sh node` also builds kubelet, kube-scheduler and
+# kube-proxy (for the node suite, test/node) into the same cache folder: a
+# binary is built when it is missing there, so adding them reuses the cached
+# control plane.
 set -euo pipefail
+node=false
+case ${1:-} in
+'') ;;
+node) node=true ;;
+*) echo "usage: $0 [node]" >&2; exit 2 ;;
+esac
 
 K8S_VERSION=v1.37.2
 ETCD_VERSION=v3.6.16
-# RECIPE changes whenever the way the binaries are built changes (flags, the
-# set of binaries), so that a cache built the old way is not reused.
+# RECIPE changes whenever the way the binaries are built changes (flags), so
+# that a cache built the old way is not reused. A binary added to the set is
+# built when missing and needs no new RECIPE.
 RECIPE=r2
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -56,4 +68,9 @@ build etcd etcd go.etcd.io/etcd/server/v3
 build kubectl kube k8s.io/kubernetes/cmd/kubectl "$kube_ldflags"
 build kube-apiserver kube k8s.io/kubernetes/cmd/kube-apiserver "$kube_ldflags"
 build kube-controller-manager kube k8s.io/kubernetes/cmd/kube-controller-manager "$kube_ldflags"
+if $node; then
+	build kube-scheduler kube k8s.io/kubernetes/cmd/kube-scheduler "$kube_ldflags"
+	build kube-proxy kube k8s.io/kubernetes/cmd/kube-proxy "$kube_ldflags"
+	build kubelet kube k8s.io/kubernetes/cmd/kubelet "$kube_ldflags"
+fi
 log "binaries ready in $out (KUBEBUILDER_ASSETS=$out)"
