@@ -72,7 +72,7 @@ helm: ## Build helm from Go modules into bin/helm (cached per user), for the cha
 ##@ Test
 
 .PHONY: test
-test: k8s-binaries verify vet test-go fuzz test-e2e ## Run every test: unit, envtest, fuzz (briefly) and end-to-end.
+test: k8s-binaries verify vet test-go fuzz test-e2e test-node ## Run every test: unit, envtest, fuzz (briefly), end-to-end, and the node suite (root, Linux: a real kubelet).
 
 .PHONY: test-go
 test-go: k8s-binaries helm ## Unit and envtest suites (with the image, chart and install-bundle tests).
