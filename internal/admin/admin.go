@@ -44,10 +44,11 @@ type Options struct {
 	// RateLimitStore describes where the rate-limit buckets are, shown
 	// with each limit (the gateway's RateLimitStore); optional.
 	RateLimitStore func() string
-	// Usage counts LLM clients' tokens (the gateway's TokenUsage);
-	// optional: without it the usage view shows no windows.
+	// Usage counts LLM clients' tokens (the gateway's TokenUsage: the
+	// windows and who counted them); optional: without it the usage view
+	// shows no windows.
 	Usage interface {
-		TokenUsage(clientID string) []llm.WindowState
+		TokenUsage(ctx context.Context, clientID string) ([]llm.WindowState, string)
 	}
 	Log logr.Logger
 }

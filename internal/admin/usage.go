@@ -9,7 +9,8 @@ import (
 )
 
 // usageView is one OAuthClient's governance on LLM routes and the tokens
-// it used in its quota's current windows, as this replica counted them.
+// it used in its quota's current windows, as this replica counted them
+// (each limit its share of the replicas serving) or as Redis did.
 type usageView struct {
 	ClientID               string   `json:"clientId"`
 	Namespace              string   `json:"namespace"`
@@ -20,7 +21,9 @@ type usageView struct {
 	// Windows are the token quota's windows; empty when the client has
 	// none (its tokens are then not counted, only metered in the metrics).
 	Windows []windowView `json:"windows"`
-	// CountedBy says whose counts these are: quotas are kept per replica.
+	// CountedBy says whose counts these are: "this replica", "this
+	// replica's share (1/N)" (each limit divided among N replicas) or
+	// "every replica (redis)".
 	CountedBy string `json:"countedBy,omitempty"`
 }
 
@@ -53,13 +56,10 @@ func (a *API) usage(w http.ResponseWriter, r *http.Request) {
 			Windows: []windowView{}}
 		var states []llm.WindowState
 		if a.opts.Usage != nil {
-			states = a.opts.Usage.TokenUsage(v.ClientID)
+			states, v.CountedBy = a.opts.Usage.TokenUsage(r.Context(), v.ClientID)
 		}
 		for _, s := range states {
 			v.Windows = append(v.Windows, windowView{Window: s.Name, Limit: s.Limit, Used: s.Used, Remaining: s.Remaining(), ResetsAt: s.Reset.UTC()})
-		}
-		if len(v.Windows) > 0 {
-			v.CountedBy = "this replica"
 		}
 		views = append(views, v)
 	}

@@ -129,9 +129,11 @@ type Gateway struct {
 	proxy           http.Handler
 	// buffers recycles the proxy's copy buffers.
 	buffers *bufferPool
-	// quotas count LLM clients' tokens (this replica's memory);
-	// llmMetrics are the GenAI series.
+	// quotas count LLM clients' tokens in this replica's memory, each
+	// limit its share; counters, when the shared store holds counters
+	// (Redis), count them instead; llmMetrics are the GenAI series.
 	quotas     *llm.Quotas
+	counters   ratelimit.Counters
 	llmMetrics *llmMetrics
 	// afterFunc starts the timer of an upgrade request's timeout
 	// (time.AfterFunc; tests fire it by hand).
@@ -203,6 +205,9 @@ func New(opts Options) (*Gateway, error) {
 		return nil, fmt.Errorf("create gateway: %w", err)
 	}
 	g.quotas = llm.NewQuotas(g.now)
+	if c, ok := g.shared.(ratelimit.Counters); ok {
+		g.counters = c
+	}
 	if g.llmMetrics, err = newLLMMetrics(opts.Metrics); err != nil {
 		return nil, fmt.Errorf("create gateway: %w", err)
 	}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -190,14 +191,22 @@ func (g *Gateway) decideQuota(v *verdict, lc *llmCall, clientID string) bool {
 		v.check(func() Check { return Check{Name: "tokenQuota", Passed: true, Detail: "the client has no token quota"} })
 		return true
 	}
-	ok, states, ex := g.quotas.Check(clientID, lc.windows)
+	ctx := v.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	q, err := g.checkQuota(ctx, clientID, lc.windows)
+	if err != nil {
+		return g.quotaStoreFailed(v, lc, err)
+	}
+	ok, states, ex := q.ok, q.states, q.exhausted
 	lc.states = states
 	v.check(func() Check {
 		parts := make([]string, len(states))
 		for i, s := range states {
 			parts[i] = fmt.Sprintf("%s: %d of %d tokens left", s.Name, s.Remaining(), s.Limit)
 		}
-		return Check{Name: "tokenQuota", Passed: ok, Detail: strings.Join(parts, "; ") + " (counted in this replica)"}
+		return Check{Name: "tokenQuota", Passed: ok, Detail: strings.Join(parts, "; ") + " (counted by " + q.countedBy + ")"}
 	})
 	if ok {
 		return true
@@ -214,6 +223,27 @@ func (g *Gateway) decideQuota(v *verdict, lc *llmCall, clientID string) bool {
 			"X-Ratelimit-Remaining-Tokens": {"0"},
 			"X-Ratelimit-Reset-Tokens":     {retry + "s"},
 		})
+	return false
+}
+
+// quotaStoreFailed decides a call whose token quota the shared store could
+// not read, by the rate-limit failure mode: open lets it pass (counted in
+// scopegate_gateway_llm_quota_failures_total), closed refuses it with 503
+// and Retry-After.
+func (g *Gateway) quotaStoreFailed(v *verdict, lc *llmCall, err error) bool {
+	if !v.explain {
+		g.llmMetrics.quotaFailures.WithLabelValues("check").Inc()
+	}
+	if !g.limitFailClosed {
+		v.check(func() Check {
+			return Check{Name: "tokenQuota", Passed: true, Detail: "the rate-limit store did not answer (" + err.Error() + "); the call passes unchecked (--rate-limit-failure-mode=open)"}
+		})
+		return true
+	}
+	v.check(func() Check {
+		return Check{Name: "tokenQuota", Detail: "the rate-limit store did not answer (" + err.Error() + "); the call is refused (--rate-limit-failure-mode=closed)"}
+	})
+	llmDeny(v, lc.call.Format, http.StatusServiceUnavailable, ReasonRateLimitUnavailable, "the token quota cannot be checked right now", http.Header{"Retry-After": {"1"}})
 	return false
 }
 
@@ -242,20 +272,25 @@ func (g *Gateway) decideLLMBackend(v *verdict) {
 	v.allow(ReasonAuthorized)
 }
 
-// TokenUsage is a client's token quota windows now, as this replica counted
-// them (the admin API's usage view); nil when the client is unknown or has
-// no token quota.
-func (g *Gateway) TokenUsage(clientID string) []llm.WindowState {
+// TokenUsage is a client's token quota windows now and who counted them
+// (the admin API's usage view): this replica, each limit its share, or
+// every replica in Redis. The windows are nil when the client is unknown
+// or has no token quota, or when Redis did not answer (countedBy says so).
+func (g *Gateway) TokenUsage(ctx context.Context, clientID string) (windows []llm.WindowState, countedBy string) {
 	if g.registry == nil {
-		return nil
+		return nil, ""
 	}
 	cl, ok := g.registry.Get(clientID)
 	if !ok {
-		return nil
+		return nil, ""
 	}
 	w := quotaWindows(cl.LLM)
 	if len(w) == 0 {
-		return nil
+		return nil, ""
 	}
-	return g.quotas.States(clientID, w)
+	q, err := g.checkQuota(ctx, clientID, w)
+	if err != nil {
+		return nil, "nobody: the redis rate-limit store did not answer"
+	}
+	return q.states, q.countedBy
 }

@@ -15,6 +15,9 @@ import (
 type llmMetrics struct {
 	tokens   *prometheus.HistogramVec
 	duration *prometheus.HistogramVec
+	// quotaFailures count token-quota checks and charges the shared
+	// store did not answer.
+	quotaFailures *prometheus.CounterVec
 }
 
 func newLLMMetrics(reg prometheus.Registerer) (*llmMetrics, error) {
@@ -30,6 +33,10 @@ func newLLMMetrics(reg prometheus.Registerer) (*llmMetrics, error) {
 			Help:    "Time of an LLM call through the gateway, from the decision to the answer's last byte, by route, client_id, operation, provider, request model and outcome (ok, error).",
 			Buckets: []float64{0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92},
 		}, []string{"route", "client_id", "gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "outcome"}),
+		quotaFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scopegate_gateway_llm_quota_failures_total",
+			Help: "Token-quota operations the shared rate-limit store (Redis) did not answer, by op: check (the call passed unchecked with --rate-limit-failure-mode=open, was refused with 503 with closed) and charge (the call's tokens were not counted).",
+		}, []string{"op"}),
 	}
 	if reg == nil {
 		return m, nil
@@ -39,6 +46,9 @@ func newLLMMetrics(reg prometheus.Registerer) (*llmMetrics, error) {
 		return nil, err
 	}
 	if m.duration, err = promreg.Register(reg, "gateway", m.duration); err != nil {
+		return nil, err
+	}
+	if m.quotaFailures, err = promreg.Register(reg, "gateway", m.quotaFailures); err != nil {
 		return nil, err
 	}
 	return m, nil

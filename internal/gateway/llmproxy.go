@@ -186,7 +186,7 @@ func (m *meteredBody) finish() {
 func (lf *llmForward) charge(u llm.Usage, answered bool, outcome string) {
 	lf.once.Do(func() {
 		g, lc := lf.g, lf.call
-		g.quotas.Charge(lf.clientID, lc.windows, u.Total())
+		g.chargeQuota(lf.clientID, lc.windows, u.Total())
 		g.llmMetrics.observe(lf.route, lf.clientID, lc, u, g.now().Sub(lf.start), outcome)
 		_ = answered
 	})

@@ -32,7 +32,8 @@ func (s WindowState) Remaining() int64 { return max(s.Limit-s.Used, 0) }
 // checked before a call (Check: a window already used up refuses) and the
 // call is charged afterwards with what the provider counted (Charge), so
 // one call may take a window past its limit: the next is refused until the
-// window restarts. State is in this process's memory.
+// window restarts. State is in this process's memory; the gateway gives
+// each replica its share of each limit, or counts in Redis instead.
 type Quotas struct {
 	now func() time.Time
 	mu  sync.Mutex
@@ -68,18 +69,15 @@ func (q *Quotas) state(key string, w Window, now time.Time) (WindowState, *count
 	return s, c
 }
 
-// Check reports whether key may make a call under windows: every window
-// has tokens left. It returns the states of the windows, and, refused,
-// the first exhausted one (the one restarting last when several are).
-func (q *Quotas) Check(key string, windows []Window) (ok bool, states []WindowState, exhausted WindowState) {
-	now := q.now()
-	q.mu.Lock()
-	defer q.mu.Unlock()
+// Start is when the window of w holding t started (UTC).
+func (w Window) Start(t time.Time) time.Time { return windowStart(t, w.Period) }
+
+// Admit reports whether a call may be made under states: every window has
+// tokens left. Refused, it returns the exhausted window (the one
+// restarting last when several are).
+func Admit(states []WindowState) (ok bool, exhausted WindowState) {
 	ok = true
-	states = make([]WindowState, 0, len(windows))
-	for _, w := range windows {
-		s, _ := q.state(key, w, now)
-		states = append(states, s)
+	for _, s := range states {
 		if s.Used >= s.Limit {
 			if ok || s.Reset.After(exhausted.Reset) {
 				exhausted = s
@@ -87,6 +85,22 @@ func (q *Quotas) Check(key string, windows []Window) (ok bool, states []WindowSt
 			ok = false
 		}
 	}
+	return ok, exhausted
+}
+
+// Check reports whether key may make a call under windows: every window
+// has tokens left. It returns the states of the windows, and, refused,
+// the first exhausted one (the one restarting last when several are).
+func (q *Quotas) Check(key string, windows []Window) (ok bool, states []WindowState, exhausted WindowState) {
+	now := q.now()
+	q.mu.Lock()
+	states = make([]WindowState, 0, len(windows))
+	for _, w := range windows {
+		s, _ := q.state(key, w, now)
+		states = append(states, s)
+	}
+	q.mu.Unlock()
+	ok, exhausted = Admit(states)
 	return ok, states, exhausted
 }
 

@@ -195,12 +195,12 @@ func newRedisMetrics(reg prometheus.Registerer) (*redisMetrics, error) {
 	m := &redisMetrics{
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "scopegate_ratelimit_redis_duration_seconds",
-			Help:    "Time of one rate-limit decision's round trip to Redis (the GCRA script), by operation (take, or peek for explain), failures included.",
+			Help:    "Time of one rate-limit decision's round trip to Redis (the GCRA script), by operation (take, or peek for explain; count and add for the LLM token quotas), failures included.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14),
 		}, []string{"op"}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scopegate_ratelimit_redis_failures_total",
-			Help: "Rate-limit decisions Redis did not answer (unreachable, timed out, refused the script), by operation; the gateway's --rate-limit-failure-mode decides the request.",
+			Help: "Rate-limit decisions and token-quota reads and charges Redis did not answer (unreachable, timed out, refused the script), by operation (take, peek, count, add); the gateway's --rate-limit-failure-mode decides the request.",
 		}, []string{"op"}),
 	}
 	if reg == nil {
