@@ -83,9 +83,9 @@ func (s *standIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func llmFixture(t *testing.T, access *registry.LLMAccess) (*fixture, *standIn, *Route) {
+func llmFixture(t *testing.T, access *registry.LLMAccess, mutate ...func(*Options)) (*fixture, *standIn, *Route) {
 	t.Helper()
-	f := newFixture(t)
+	f := newFixture(t, mutate...)
 	f.reg.Upsert(&registry.Client{ID: "team-a.agent", Subject: registry.SubjectFor("team-a.agent"), Scopes: []string{"service"}, LLM: access})
 	p := &standIn{}
 	srv := httptest.NewServer(p)

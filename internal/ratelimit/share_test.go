@@ -36,3 +36,20 @@ func TestShareSumsStayWithinTheLimit(t *testing.T) {
 		}
 	}
 }
+
+func TestShareOfACountRoundsDown(t *testing.T) {
+	for _, tc := range []struct {
+		limit    int64
+		replicas int
+		want     int64
+	}{
+		{100, 0, 100}, {100, 1, 100}, {100, 2, 50}, {100, 3, 33}, {5, 10, 1}, {1, 3, 1},
+	} {
+		if got := ShareOf(tc.limit, tc.replicas); got != tc.want {
+			t.Errorf("ShareOf(%d, %d) = %d, want %d", tc.limit, tc.replicas, got, tc.want)
+		}
+		if tc.replicas > 1 && tc.limit >= int64(tc.replicas) && ShareOf(tc.limit, tc.replicas)*int64(tc.replicas) > tc.limit {
+			t.Errorf("%d shares of %d exceed it", tc.replicas, tc.limit)
+		}
+	}
+}
