@@ -37,7 +37,10 @@
 //     are keyed by source address, an IPv6 source by its /64; locally,
 //     their buckets are held apart from the clients' buckets. A store that
 //     does not answer lets the request pass counted or answers 503
-//     (Options.RateLimitFailureMode).
+//     (Options.RateLimitFailureMode). LLM token quotas follow the same
+//     store: this replica's share of each window in memory, or counters
+//     in Redis (ratelimit.Counters) read before the call and charged
+//     after it (llmquota.go).
 //   - Bearer credentials that break RFC 6750 §2.1 (no token, a token
 //     outside b64token, two Authorization fields) are 400
 //     error="invalid_request" (RFC 6750 §3.1).

@@ -10,8 +10,13 @@
 // updated atomically by one Lua script in one round trip per decision, in
 // keys that expire once the bucket is full again.
 //
+// Counters are fixed-window counters (the LLM token quotas), which the
+// Redis store also holds: read with one MGET, added to with one
+// MULTI/INCRBY/PEXPIRE/EXEC, under the same timeout, backoff and metrics.
+//
 // Share divides a limit among the replicas serving, for the local store:
-// with N replicas behind round-robin load balancing each enforces limit/N.
+// with N replicas behind round-robin load balancing each enforces limit/N;
+// ShareOf does the same for a count (a token quota), rounding down.
 //
 // Nothing here knows about HTTP: the gateway maps a Result onto 429 and the
 // RateLimit-* fields, and a store error onto its failure mode.
