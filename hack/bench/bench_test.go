@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -264,5 +265,91 @@ func TestSelectedTargetsKeepTheirBaselines(t *testing.T) {
 	}
 	if got := selectTargets(slices.Clone(all), nil); len(got) != len(all) {
 		t.Errorf("no selection kept %d of %d targets", len(got), len(all))
+	}
+}
+
+func TestTheLLMTargetsAreComparedWithThePlainProxyToTheSameProvider(t *testing.T) {
+	round := func(rps, p50 float64) []plan.Round { return []plan.Round{{RPS: rps, P50us: p50, Requests: int(rps)}} }
+	raw := []plan.TargetResult{
+		{Name: tProxy, Rounds: round(1000, 1000)},
+		{Name: tProxyLLMChat, Rounds: round(1000, 1000)},
+		{Name: tGatewayLLMChat, Rounds: round(900, 1120)},
+		{Name: tProxyLLMStream, Rounds: round(500, 400)},
+		{Name: tGatewayLLMStream, Rounds: round(450, 700)},
+	}
+	h := summarizeHTTP(&options{concurrency: 16, rounds: 1, round: time.Second}, raw, false)
+	want := map[[2]string]struct {
+		thr, added float64
+		goal       string
+	}{
+		{tGatewayLLMChat, tProxyLLMChat}:     {0.9, 120, "≥ 0.9, added p50 ≤ 150 µs"},
+		{tGatewayLLMStream, tProxyLLMStream}: {0.9, 300, "added time to first token (p50) ≤ 1000 µs"},
+	}
+	if len(h.Ratios) != len(want) {
+		t.Fatalf("ratios %+v, want only the two LLM targets against their proxies", h.Ratios)
+	}
+	for _, r := range h.Ratios {
+		w, ok := want[[2]string{r.Target, r.Baseline}]
+		if !ok {
+			t.Errorf("an unexpected ratio of %s to %s", r.Target, r.Baseline)
+			continue
+		}
+		if r.Throughput.Median != w.thr || r.AddedP50us.Median != w.added || !strings.HasPrefix(r.Goal, w.goal) {
+			t.Errorf("%s against %s: %+v, want %.2f×, %+.0f µs, goal starting %q", r.Target, r.Baseline, r, w.thr, w.added, w.goal)
+		}
+	}
+	for _, n := range []string{tProxyLLMChat, tGatewayLLMChat, tProxyLLMStream, tGatewayLLMStream} {
+		if targetWhat[n] == "" {
+			t.Errorf("target %s has no description", n)
+		}
+	}
+	var all []plan.Target
+	for _, r := range raw {
+		all = append(all, plan.Target{Name: r.Name})
+	}
+	var got []string
+	for _, tg := range selectTargets(all, []string{tGatewayLLMChat, tGatewayLLMStream}) {
+		got = append(got, tg.Name)
+	}
+	if want := []string{tProxyLLMChat, tGatewayLLMChat, tProxyLLMStream, tGatewayLLMStream}; !slices.Equal(got, want) {
+		t.Errorf("selected %v, want %v", got, want)
+	}
+}
+
+func TestTheLLMRouteAndThePlainProxyReachTheSameProviderPath(t *testing.T) {
+	gr, key, oc := llmObjects("http://127.0.0.1:1")
+	if gr.Spec.Protocol != scopegatev1alpha1.ProtocolLLM || gr.Spec.LLM == nil || gr.Spec.RateLimit == nil {
+		t.Fatalf("route %+v, want an LLM route with the high rate limit", gr.Spec)
+	}
+	// The gateway sends the provider's backend path plus /v1/...; the
+	// plain proxy replaces routePrefix with backendPath: both reach
+	// llmBackendPath/v1/chat/completions on the upstream.
+	if gr.Spec.Backend.Path != llmBackendPath || llmBackendPath != backendPath+"/llm" {
+		t.Errorf("the route's backend path %q, want %q under the proxy's %q", gr.Spec.Backend.Path, backendPath+"/llm", backendPath)
+	}
+	p := gr.Spec.LLM.Providers[0]
+	if p.Format != scopegatev1alpha1.LLMFormatOpenAI || p.APIKeySecretRef.Name != key.Name || key.StringData[p.APIKeySecretRef.Key] == "" {
+		t.Errorf("provider %+v, want the OpenAI format with its key in %s", p, key.Name)
+	}
+	if m := gr.Spec.LLM.Models; len(m) != 1 || m[0].Provider != p.Name {
+		t.Errorf("models %+v, want one routed to %s", m, p.Name)
+	}
+	acc := oc.Spec.LLM
+	if acc == nil || !slices.Equal(acc.AllowedModels, []string{"bench-*"}) || acc.TokenQuota == nil || acc.TokenQuota.PerDay == nil || *acc.TokenQuota.PerDay < 1<<40 {
+		t.Errorf("the client's LLM access %+v, want bench-* under a quota that never runs out", acc)
+	}
+	for _, stream := range []bool{false, true} {
+		var body struct {
+			Model         string          `json:"model"`
+			Stream        bool            `json:"stream"`
+			StreamOptions map[string]bool `json:"stream_options"`
+			MaxTokens     int             `json:"max_tokens"`
+		}
+		if err := json.Unmarshal([]byte(llmChatBody(stream)), &body); err != nil {
+			t.Fatal(err)
+		}
+		if body.Model != llmModel || body.Stream != stream || body.StreamOptions["include_usage"] != stream || body.MaxTokens <= 0 {
+			t.Errorf("chat body (stream %v): %+v", stream, body)
+		}
 	}
 }

@@ -68,6 +68,13 @@ const (
 	tGatewayMCPCall    = "scopegate-gateway-mcp-call"
 	tProxyMCPList      = "proxy-plain-mcp-list"
 	tGatewayMCPList    = "scopegate-gateway-mcp-list"
+	// LLM routes (issue 20): a chat completion to the stand-in model
+	// provider through the plain proxy and through an LLM route, whole and
+	// streamed (time to the first byte of the stream).
+	tProxyLLMChat     = "proxy-plain-llm-chat"
+	tGatewayLLMChat   = "scopegate-gateway-llm-chat"
+	tProxyLLMStream   = "proxy-plain-llm-stream"
+	tGatewayLLMStream = "scopegate-gateway-llm-stream"
 )
 
 // HTTPResult is the token endpoint and gateway measurements.
@@ -131,6 +138,8 @@ var comparisons = []struct{ target, base, goal string }{
 	{tGatewayMCPNoRules, tProxyMCPCall, "(a route without rules pays nothing for them: compare with the gateway against the proxy)"},
 	{tGatewayMCPCall, tGatewayMCPNoRules, "(what reading the body and 50 rules cost)"},
 	{tGatewayMCPList, tProxyMCPList, "report the added latency (issue 19)"},
+	{tGatewayLLMChat, tProxyLLMChat, "≥ 0.9, added p50 ≤ 150 µs (issue 20)"},
+	{tGatewayLLMStream, tProxyLLMStream, "added time to first token (p50) ≤ 1000 µs (issue 20)"},
 }
 
 // selectTargets keeps the targets named in only and the baselines they are
@@ -303,7 +312,7 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 	if err := waitGateway(ctx, e.client, e.gatewayURL+routePrefix+"/items", token); err != nil {
 		return nil, err
 	}
-	var dpopTargets, mcpTargets, redisTarget []plan.Target
+	var dpopTargets, mcpTargets, llmTargets, redisTarget []plan.Target
 	if o.features.dpop {
 		if dpopTargets, err = setUpDPoP(ctx, e, tokenHeaders, form, proxyURL, issuerDPoPURL); err != nil {
 			return nil, err
@@ -317,6 +326,13 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 		}
 	} else {
 		say("The manager has no item rules (--gateway-max-inspect-bytes): the MCP targets are not measured")
+	}
+	if o.features.llm {
+		if llmTargets, err = setUpLLM(ctx, c, e, upstreamURL, proxyURL); err != nil {
+			return nil, err
+		}
+	} else {
+		say("The manager has no LLM routes: the LLM targets are not measured")
 	}
 	switch bin := redisBinary(o.redisServer); {
 	case !o.features.redisStore:
@@ -354,7 +370,7 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 			{Name: tSSEGw, Method: http.MethodGet, URL: e.gatewayURL + routePrefix + "/sse", Headers: bearer, FirstByte: true, Concurrency: 1},
 		},
 	}
-	p.Targets = append(append(append(p.Targets, dpopTargets...), redisTarget...), mcpTargets...)
+	p.Targets = append(append(append(append(p.Targets, dpopTargets...), redisTarget...), mcpTargets...), llmTargets...)
 	if tlsOn {
 		// Only targets whose baseline serves TLS too, and the no-op in
 		// clear next to the no-op over TLS.
@@ -565,6 +581,10 @@ var targetWhat = map[string]string{
 	tGatewayMCPCall:    "scopegate gateway, the same `tools/call` through an MCP route with 50 tool rules (body read and checked, the last rule decides)",
 	tProxyMCPList:      "plain `httputil.ReverseProxy`, `tools/list` answered with 200 tools (36 KiB)",
 	tGatewayMCPList:    "scopegate gateway, the same `tools/list` through the route with 50 rules: the answer filtered to the 100 tools the client may use",
+	tProxyLLMChat:      "plain `httputil.ReverseProxy`, a chat completion (0.5 KiB, `max_tokens` 16) to the stand-in model provider (`internal/llm/llmtest`)",
+	tGatewayLLMChat:    "scopegate gateway, the same chat completion through an LLM route: model routed and allowed, the provider's key from a Secret instead of the token, token quota checked and charged, usage metered",
+	tProxyLLMStream:    "plain `httputil.ReverseProxy`, the same chat completion streamed: time to the first byte of the stream, 1 worker",
+	tGatewayLLMStream:  "scopegate gateway, the same streamed chat completion through the LLM route: time to the first byte of the stream, 1 worker",
 	tGatewayRedis:      "scopegate gateway, a second replica with `--rate-limit-store=redis://` (Redis on loopback, `--rate-limit-failure-mode=closed`): one Redis round trip per request",
 }
 

@@ -14,13 +14,16 @@
 //     rounds) run on a plan.Plan, per-round figures.
 //
 // Besides the plain token request and proxied GET, the HTTP rounds measure
-// what issues 19, 23 and 24 ask of them, each against its baseline in the
+// what issues 19, 20, 23 and 24 ask of them, each against its baseline in the
 // same rounds: the token endpoint and the gateway with a DPoP proof signed
 // afresh for every request (hack/bench/dpopproof; the issuer baseline then
 // verifies one proof too), the gateway of a second manager whose rate
 // limits are in a redis-server on loopback (-redis-server; skipped when
 // there is none), and JSON-RPC through MCP routes with and without 50 tool
-// rules (hack/bench/mcpfixture; the upstream answers MCP).
+// rules (hack/bench/mcpfixture; the upstream answers MCP), and a chat
+// completion, whole and streamed (time to first byte), through an LLM route
+// and through the plain proxy to the same stand-in model provider
+// (internal/llm/llmtest, served by the upstream).
 //
 // The token endpoint and gateway are measured twice in one run: in clear
 // (--tls-mode=off), then with TLS on: a throwaway CA and a serving
@@ -277,6 +280,7 @@ func (o *options) resolveTLS() error {
 	}
 	out, _ := exec.Command(o.manager, "--help").CombinedOutput()
 	o.features = featuresOf(string(out))
+	o.features.llm = managerHasLLM(o.manager)
 	switch has := strings.Contains(string(out), "-tls-mode"); {
 	case has:
 		o.offArgs = []string{"--tls-mode=off"}
@@ -290,6 +294,9 @@ func (o *options) resolveTLS() error {
 // under test has, each known by a flag that came with it.
 type managerFeatures struct {
 	dpop, redisStore, itemRules bool
+	// llm (issue 20) came without a flag: managerHasLLM looks in the
+	// binary.
+	llm bool
 }
 
 func featuresOf(help string) managerFeatures {

@@ -4,7 +4,9 @@
 //
 //   - upstream: the backend behind every proxy; a small fixed JSON answer
 //     (GET /sse answers one server-sent event at once; POST .../mcp is a
-//     JSON-RPC MCP server of hack/bench/mcpfixture's tools, mcp.go);
+//     JSON-RPC MCP server of hack/bench/mcpfixture's tools, mcp.go; a path
+//     with /llm/v1/ is the stand-in model provider of internal/llm/llmtest,
+//     llm.go);
 //   - noop: a no-op Go HTTP handler, the ceiling of any Go HTTP server here;
 //   - issuer: a minimal stdlib ES256 issuer: client_secret_basic checked
 //     against one client, the form parsed, a JWT signed with crypto/ecdsa
@@ -44,6 +46,7 @@ import (
 	"time"
 
 	"github.com/scopegate/scopegate/internal/gateway"
+	"github.com/scopegate/scopegate/internal/llm/llmtest"
 )
 
 func main() {
@@ -91,7 +94,7 @@ func run() error {
 	var h http.Handler
 	switch o.role {
 	case "upstream":
-		h = upstream{mcp: newMCPServer()}
+		h = upstream{mcp: newMCPServer(), llm: newLLMServer()}
 	case "noop":
 		h = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
@@ -121,10 +124,17 @@ func run() error {
 	return srv.ListenAndServe()
 }
 
-// upstream is the backend: a small fixed answer, one SSE event, or MCP.
-type upstream struct{ mcp *mcpServer }
+// upstream is the backend: a small fixed answer, one SSE event, MCP, or a
+// model provider.
+type upstream struct {
+	mcp *mcpServer
+	llm *llmtest.Provider
+}
 
 func (u upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if u.serveLLM(w, r) {
+		return
+	}
 	if strings.HasSuffix(r.URL.Path, "/mcp") {
 		u.mcp.ServeHTTP(w, r)
 		return
@@ -160,7 +170,15 @@ func newProxy(o options) (http.Handler, error) {
 	if o.bufferPool {
 		p.BufferPool = &pool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
 	}
-	return p, nil
+	// Full duplex: a backend may answer (and stream) before the proxy has
+	// copied the whole request body to it, as the stand-in model provider
+	// does on a streamed chat; without it Go's HTTP/1 server closes the
+	// unread request body when the answer's headers go out, the transport
+	// drops the backend connection, and the stream breaks off.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = http.NewResponseController(w).EnableFullDuplex()
+		p.ServeHTTP(w, r)
+	}), nil
 }
 
 // pool is a plain httputil.BufferPool.
