@@ -48,12 +48,28 @@ func (u *usageJSON) usage() (us Usage, hasInput, hasOutput bool) {
 // top-level "usage" of a chat completion, a response, an embedding list or
 // an Anthropic message. ok is false when the body has none.
 func ParseUsage(body []byte) (Usage, bool) {
-	var b struct {
-		Usage *usageJSON `json:"usage"`
-	}
-	if err := json.Unmarshal(body, &b); err != nil || b.Usage == nil {
+	// Only the usage member is decoded: the answer's text is skipped.
+	if !json.Valid(body) {
 		return Usage{}, false
 	}
-	u, in, out := b.Usage.usage()
-	return u, in || out
+	var u *usageJSON
+	bad := false
+	if _, err := scanObject(body, func(m member) {
+		if bad || !m.keyIs("usage") {
+			return
+		}
+		v := body[m.start:m.end]
+		if string(v) == "null" {
+			u = nil
+			return
+		}
+		if u == nil {
+			u = new(usageJSON)
+		}
+		bad = json.Unmarshal(v, u) != nil
+	}); err != nil || bad || u == nil {
+		return Usage{}, false
+	}
+	us, in, out := u.usage()
+	return us, in || out
 }
