@@ -66,10 +66,47 @@ func ParseUsage(body []byte) (Usage, bool) {
 		if u == nil {
 			u = new(usageJSON)
 		}
-		bad = json.Unmarshal(v, u) != nil
+		bad = u.read(v) != nil
 	}); err != nil || bad || u == nil {
 		return Usage{}, false
 	}
 	us, in, out := u.usage()
 	return us, in || out
+}
+
+// read decodes a usage object into u as json.Unmarshal would (v is valid
+// JSON): members holding integers or null directly, anything else by
+// json.Unmarshal.
+func (u *usageJSON) read(v []byte) error {
+	var err error
+	var slow bool
+	if _, serr := scanObject(v, func(m member) {
+		if slow || err != nil {
+			return
+		}
+		var p **int64
+		switch {
+		case m.escaped:
+			slow = true
+			return
+		case m.keyIs("prompt_tokens"):
+			p = &u.PromptTokens
+		case m.keyIs("completion_tokens"):
+			p = &u.CompletionTokens
+		case m.keyIs("input_tokens"):
+			p = &u.InputTokens
+		case m.keyIs("output_tokens"):
+			p = &u.OutputTokens
+		case m.keyIs("cache_creation_input_tokens"):
+			p = &u.CacheCreationInputTokens
+		case m.keyIs("cache_read_input_tokens"):
+			p = &u.CacheReadInputTokens
+		default:
+			return
+		}
+		err = readInt(v[m.start:m.end], p)
+	}); serr != nil || slow {
+		return json.Unmarshal(v, u)
+	}
+	return err
 }
