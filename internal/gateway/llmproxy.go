@@ -113,6 +113,8 @@ func (g *Gateway) meterLLM(res *http.Response, f *forward) {
 	if mt == "text/event-stream" {
 		m.stream = llm.NewStreamMeter()
 		m.stream.SetEstimatedInput(lf.call.estimatedInput)
+	} else if n := res.ContentLength; n > 0 && n <= maxMeteredJSON {
+		m.json = make([]byte, 0, n)
 	}
 	res.Body = m
 }
