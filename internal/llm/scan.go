@@ -167,9 +167,9 @@ func (rw Rewrite) splice(op Operation, body []byte, setModel, clamp, usage bool)
 	}
 	var found [4]member
 	var have [4]bool
-	odd, any := false, false
+	odd, nonEmpty := false, false
 	open, err := scanObject(body, func(m member) {
-		any = true
+		nonEmpty = true
 		for i, n := range names {
 			if n == "" || !m.keyIs(n) {
 				continue
@@ -244,7 +244,7 @@ func (rw Rewrite) splice(op Operation, body []byte, setModel, clamp, usage bool)
 		}
 	}
 	if len(insert) > 0 {
-		if any {
+		if nonEmpty {
 			insert = append(insert, ',')
 		}
 		edits = append(edits, edit{open + 1, open + 1, insert})
