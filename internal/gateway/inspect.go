@@ -68,7 +68,7 @@ func (f *facts) readBody(limit int64) (body []byte, tooLarge bool, err error) {
 		return nil, true, nil
 	}
 	r := f.req
-	body, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
+	body, err = readAll(io.LimitReader(r.Body, limit+1), f.contentLength)
 	if err != nil {
 		return nil, false, fmt.Errorf("read request body: %w", err)
 	}
@@ -82,6 +82,28 @@ func (f *facts) readBody(limit int64) (body []byte, tooLarge bool, err error) {
 	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	f.body, f.bodyKnown = body, true
 	return body, false, nil
+}
+
+// readAll is io.ReadAll into a buffer sized for a body of the declared
+// length (when known), so that it is read without growing.
+func readAll(r io.Reader, declared int64) ([]byte, error) {
+	if declared <= 0 || declared > 1<<20 {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, 0, declared+1) // +1: EOF is seen without growing
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // decideItems is the decision's step for routes with item rules (GatewayRoute

@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/json"
 	"io"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -252,5 +253,17 @@ func TestLLMRouteListsOnlyTheModelsTheClientMayUse(t *testing.T) {
 	}
 	if n := decisions(f, ReasonModelsListed); n != 2 {
 		t.Fatalf("%v models_listed decisions", n)
+	}
+}
+
+// TestIsEventStreamAgreesWithMime holds the Content-Type shortcut to
+// mime.ParseMediaType.
+func TestIsEventStreamAgreesWithMime(t *testing.T) {
+	for _, ct := range []string{"text/event-stream", " Text/Event-Stream ", "text/event-stream; charset=utf-8", "application/json",
+		"text/event-ſtream", "text/event-stream x", "", "text/event-stream;", "text/event-streams"} {
+		mt, _, _ := mime.ParseMediaType(ct)
+		if got, want := isEventStream(ct), mt == "text/event-stream"; got != want {
+			t.Errorf("isEventStream(%q) = %v, mime.ParseMediaType says %v", ct, got, want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,21 @@ type llmMetrics struct {
 	// quotaFailures count token-quota checks and charges the shared
 	// store did not answer.
 	quotaFailures *prometheus.CounterVec
+
+	// series caches the observers of a call's labels, so that a call
+	// does not hash six label values three times; forget drops a route's.
+	mu     sync.RWMutex
+	series map[llmSeriesKey]*llmSeries
+}
+
+// llmSeriesKey are a call's label values.
+type llmSeriesKey struct {
+	route, client, op, provider, model, outcome string
+}
+
+// llmSeries are the observers of one llmSeriesKey.
+type llmSeries struct {
+	input, output, duration prometheus.Observer
 }
 
 func newLLMMetrics(reg prometheus.Registerer) (*llmMetrics, error) {
@@ -37,6 +53,7 @@ func newLLMMetrics(reg prometheus.Registerer) (*llmMetrics, error) {
 			Name: "scopegate_gateway_llm_quota_failures_total",
 			Help: "Token-quota operations the shared rate-limit store (Redis) did not answer, by op: check (the call passed unchecked with --rate-limit-failure-mode=open, was refused with 503 with closed) and charge (the call's tokens were not counted).",
 		}, []string{"op"}),
+		series: map[llmSeriesKey]*llmSeries{},
 	}
 	if reg == nil {
 		return m, nil
@@ -55,15 +72,47 @@ func newLLMMetrics(reg prometheus.Registerer) (*llmMetrics, error) {
 }
 
 func (m *llmMetrics) observe(route, client string, lc *llmCall, u llm.Usage, d time.Duration, outcome string) {
-	op, prov := llmOperation(lc.call.Operation), lc.provider.Name
-	m.tokens.WithLabelValues(route, client, op, prov, lc.label, "input").Observe(float64(u.Input))
-	if lc.call.Operation != llm.Embeddings {
-		m.tokens.WithLabelValues(route, client, op, prov, lc.label, "output").Observe(float64(u.Output))
+	k := llmSeriesKey{route, client, llmOperation(lc.call.Operation), lc.provider.Name, lc.label, outcome}
+	m.mu.RLock()
+	s := m.series[k]
+	m.mu.RUnlock()
+	if s == nil {
+		s = m.add(k)
 	}
-	m.duration.WithLabelValues(route, client, op, prov, lc.label, outcome).Observe(d.Seconds())
+	s.input.Observe(float64(u.Input))
+	if lc.call.Operation != llm.Embeddings {
+		s.output.Observe(float64(u.Output))
+	}
+	s.duration.Observe(d.Seconds())
+}
+
+// add caches k's observers. It holds the lock while it looks them up so
+// that a concurrent forget never leaves a deleted series cached.
+func (m *llmMetrics) add(k llmSeriesKey) *llmSeries {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s := m.series[k]; s != nil {
+		return s
+	}
+	s := &llmSeries{
+		input:    m.tokens.WithLabelValues(k.route, k.client, k.op, k.provider, k.model, "input"),
+		duration: m.duration.WithLabelValues(k.route, k.client, k.op, k.provider, k.model, k.outcome),
+	}
+	if k.op != "embeddings" {
+		s.output = m.tokens.WithLabelValues(k.route, k.client, k.op, k.provider, k.model, "output")
+	}
+	m.series[k] = s
+	return s
 }
 
 func (m *llmMetrics) forget(key string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k := range m.series {
+		if k.route == key {
+			delete(m.series, k)
+		}
+	}
 	m.tokens.DeletePartialMatch(prometheus.Labels{"route": key})
 	m.duration.DeletePartialMatch(prometheus.Labels{"route": key})
 }

@@ -108,13 +108,24 @@ func joinLLMPath(base, api string) string {
 // provider sends it.
 func (g *Gateway) meterLLM(res *http.Response, f *forward) {
 	lf := f.llm
-	mt, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type"))
 	m := &meteredBody{rc: res.Body, lf: lf, ok: res.StatusCode < 300}
-	if mt == "text/event-stream" {
+	if isEventStream(res.Header.Get("Content-Type")) {
 		m.stream = llm.NewStreamMeter()
 		m.stream.SetEstimatedInput(lf.call.estimatedInput)
+	} else if n := res.ContentLength; n > 0 && n <= maxMeteredJSON {
+		m.json = make([]byte, 0, n)
 	}
 	res.Body = m
+}
+
+// isEventStream reports whether a Content-Type is text/event-stream, as
+// mime.ParseMediaType reads it (which a bare type skips).
+func isEventStream(ct string) bool {
+	if !strings.Contains(ct, ";") {
+		return strings.TrimSpace(strings.ToLower(ct)) == "text/event-stream"
+	}
+	mt, _, _ := mime.ParseMediaType(ct)
+	return mt == "text/event-stream"
 }
 
 // meteredBody tees an answer into its meter.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 )
 
 // Request is what the gateway reads from an LLM request body.
@@ -33,6 +34,69 @@ type requestFields struct {
 	MaxOutputTokens     *int64  `json:"max_output_tokens"`
 }
 
+// read decodes the fields of a JSON object body as json.Unmarshal would,
+// decoding only their values: a prompt is skipped, never copied.
+func (f *requestFields) read(body []byte) error {
+	if !json.Valid(body) {
+		return json.Unmarshal(body, f) // its syntax error
+	}
+	var err error
+	if _, serr := scanObject(body, func(m member) {
+		if err != nil {
+			return
+		}
+		v := body[m.start:m.end]
+		switch {
+		case m.keyIs("model"):
+			err = readString(v, &f.Model)
+		case m.keyIs("stream"):
+			switch string(v) {
+			case "true", "false":
+				f.Stream = string(v) == "true"
+			case "null":
+			default:
+				err = json.Unmarshal(v, &f.Stream)
+			}
+		case m.keyIs("max_tokens"):
+			err = readInt(v, &f.MaxTokens)
+		case m.keyIs("max_completion_tokens"):
+			err = readInt(v, &f.MaxCompletionTokens)
+		case m.keyIs("max_output_tokens"):
+			err = readInt(v, &f.MaxOutputTokens)
+		}
+	}); serr != nil {
+		return json.Unmarshal(body, f)
+	}
+	return err
+}
+
+// readString decodes a JSON string or null into *p as json.Unmarshal does.
+func readString(v []byte, p **string) error {
+	if string(v) == "null" {
+		*p = nil
+		return nil
+	}
+	if len(v) >= 2 && v[0] == '"' && bytes.IndexByte(v, '\\') < 0 && utf8.Valid(v) {
+		s := string(v[1 : len(v)-1])
+		*p = &s
+		return nil
+	}
+	return json.Unmarshal(v, p)
+}
+
+// readInt decodes a JSON integer or null into *p as json.Unmarshal does.
+func readInt(v []byte, p **int64) error {
+	if string(v) == "null" {
+		*p = nil
+		return nil
+	}
+	if n, err := strconv.ParseInt(string(v), 10, 64); err == nil {
+		*p = &n
+		return nil
+	}
+	return json.Unmarshal(v, p)
+}
+
 // ErrNotJSON is a request body that is not a JSON object.
 var ErrNotJSON = errors.New("the request body is not a JSON object")
 
@@ -42,7 +106,7 @@ func ParseRequest(op Operation, body []byte) (Request, error) {
 	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
 		return Request{}, ErrNotJSON
 	}
-	if err := json.Unmarshal(body, &f); err != nil {
+	if err := f.read(body); err != nil {
 		return Request{}, fmt.Errorf("%w: %v", ErrNotJSON, err)
 	}
 	r := Request{Stream: f.Stream, EstimatedInput: (int64(len(body)) + 3) / 4}
@@ -110,6 +174,16 @@ func (rw Rewrite) Apply(op Operation, req Request, body []byte) ([]byte, error) 
 	if !setModel && !clamp && !usage {
 		return body, nil
 	}
+	if out, ok := rw.splice(op, body, setModel, clamp, usage); ok {
+		return out, nil
+	}
+	return rw.applyMap(op, body, setModel, clamp, usage)
+}
+
+// applyMap is Apply by decoding the body's members, for what splice
+// leaves to it.
+func (rw Rewrite) applyMap(op Operation, body []byte, setModel, clamp, usage bool) ([]byte, error) {
+	field := OutputField(op)
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(body, &m); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotJSON, err)

@@ -48,12 +48,65 @@ func (u *usageJSON) usage() (us Usage, hasInput, hasOutput bool) {
 // top-level "usage" of a chat completion, a response, an embedding list or
 // an Anthropic message. ok is false when the body has none.
 func ParseUsage(body []byte) (Usage, bool) {
-	var b struct {
-		Usage *usageJSON `json:"usage"`
-	}
-	if err := json.Unmarshal(body, &b); err != nil || b.Usage == nil {
+	// Only the usage member is decoded: the answer's text is skipped.
+	if !json.Valid(body) {
 		return Usage{}, false
 	}
-	u, in, out := b.Usage.usage()
-	return u, in || out
+	var u *usageJSON
+	bad := false
+	if _, err := scanObject(body, func(m member) {
+		if bad || !m.keyIs("usage") {
+			return
+		}
+		v := body[m.start:m.end]
+		if string(v) == "null" {
+			u = nil
+			return
+		}
+		if u == nil {
+			u = new(usageJSON)
+		}
+		bad = u.read(v) != nil
+	}); err != nil || bad || u == nil {
+		return Usage{}, false
+	}
+	us, in, out := u.usage()
+	return us, in || out
+}
+
+// read decodes a usage object into u as json.Unmarshal would (v is valid
+// JSON): members holding integers or null directly, anything else by
+// json.Unmarshal.
+func (u *usageJSON) read(v []byte) error {
+	var err error
+	var slow bool
+	if _, serr := scanObject(v, func(m member) {
+		if slow || err != nil {
+			return
+		}
+		var p **int64
+		switch {
+		case m.escaped:
+			slow = true
+			return
+		case m.keyIs("prompt_tokens"):
+			p = &u.PromptTokens
+		case m.keyIs("completion_tokens"):
+			p = &u.CompletionTokens
+		case m.keyIs("input_tokens"):
+			p = &u.InputTokens
+		case m.keyIs("output_tokens"):
+			p = &u.OutputTokens
+		case m.keyIs("cache_creation_input_tokens"):
+			p = &u.CacheCreationInputTokens
+		case m.keyIs("cache_read_input_tokens"):
+			p = &u.CacheReadInputTokens
+		default:
+			return
+		}
+		err = readInt(v[m.start:m.end], p)
+	}); serr != nil || slow {
+		return json.Unmarshal(v, u)
+	}
+	return err
 }
