@@ -4,10 +4,14 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -351,5 +355,120 @@ func TestTheLLMRouteAndThePlainProxyReachTheSameProviderPath(t *testing.T) {
 		if body.Model != llmModel || body.Stream != stream || body.StreamOptions["include_usage"] != stream || body.MaxTokens <= 0 {
 			t.Errorf("chat body (stream %v): %+v", stream, body)
 		}
+	}
+}
+
+func TestTheGatewayIsComparedWithNginxAndTheTunedGoProxy(t *testing.T) {
+	round := func(rps, p50 float64) []plan.Round { return []plan.Round{{RPS: rps, P50us: p50, Requests: int(rps)}} }
+	raw := []plan.TargetResult{
+		{Name: tProxy, Rounds: round(1000, 1000)},
+		{Name: tPooled, Rounds: round(1000, 900)},
+		{Name: tNginx, Rounds: round(2000, 500)},
+		{Name: tGateway, Rounds: round(800, 1100)},
+	}
+	h := summarizeHTTP(&options{concurrency: 16, rounds: 1, round: time.Second}, raw, false)
+	want := map[[2]string]struct {
+		thr, added float64
+		goal       string
+	}{
+		{tGateway, tPooled}: {0.8, 200, "≥ 1.0, added p50 ≤ 100 µs"},
+		{tGateway, tNginx}:  {0.4, 600, "≥ 0.7"},
+		{tPooled, tNginx}:   {0.5, 400, "("},
+		{tGateway, tProxy}:  {0.8, 100, "(context"},
+	}
+	got := map[[2]string]RatioSummary{}
+	for _, r := range h.Ratios {
+		got[[2]string{r.Target, r.Baseline}] = r
+	}
+	for k, w := range want {
+		r, ok := got[k]
+		if !ok {
+			t.Errorf("no ratio of %s to %s", k[0], k[1])
+			continue
+		}
+		if r.Throughput.Median != w.thr || r.AddedP50us.Median != w.added || !strings.HasPrefix(r.Goal, w.goal) {
+			t.Errorf("%s against %s: %+v, want %.2f×, %+.0f µs, goal starting %q", k[0], k[1], r, w.thr, w.added, w.goal)
+		}
+	}
+	var b strings.Builder
+	h.markdown(&b)
+	for _, s := range []string{"| `" + tGateway + "` | `" + tNginx + "` | **0.40×**", "| `" + tNginx + "` | nginx `proxy_pass`"} {
+		if !strings.Contains(b.String(), s) {
+			t.Errorf("the report lacks %q:\n%s", s, b.String())
+		}
+	}
+	if sel := selectTargets([]plan.Target{{Name: tProxy}, {Name: tPooled}, {Name: tNginx}, {Name: tGateway}, {Name: tNoop}}, []string{tGateway}); len(sel) != 4 {
+		t.Errorf("selecting %s keeps %v, want it with the plain proxy, the tuned proxy and nginx", tGateway, sel)
+	}
+}
+
+func TestTheNginxBaselineProxiesWithUpstreamKeepAliveInItsOwnDirectory(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ cert, key, listen string }{
+		{"", "", "listen 127.0.0.1:8080;"},
+		{"/pki/cert.pem", "/pki/key.pem", "listen 127.0.0.1:8080 ssl;"},
+	} {
+		conf, err := nginxConfig(dir, "127.0.0.1:8080", "http://127.0.0.1:9090", tc.cert, tc.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []string{
+			"daemon off;", "worker_processes auto;", "pid " + filepath.Join(dir, "nginx.pid") + ";",
+			"error_log " + filepath.Join(dir, "error.log"), "proxy_temp_path " + filepath.Join(dir, "proxy") + ";",
+			"server 127.0.0.1:9090;", "keepalive 64;", tc.listen,
+			"location " + routePrefix + " {", "proxy_pass http://bench_upstream" + backendPath + ";",
+			"proxy_http_version 1.1;", `proxy_set_header Connection "";`,
+		} {
+			if !strings.Contains(conf, s) {
+				t.Errorf("the configuration lacks %q:\n%s", s, conf)
+			}
+		}
+		if got := strings.Contains(conf, "ssl_certificate "+tc.cert+";"); got != (tc.cert != "") {
+			t.Errorf("certificate %q served: %v\n%s", tc.cert, got, conf)
+		}
+		if strings.Contains(conf, "auth") {
+			t.Errorf("the nginx baseline checks nothing:\n%s", conf)
+		}
+	}
+	if _, err := nginxConfig(dir, "127.0.0.1:8080", "127.0.0.1:9090", "", ""); err == nil {
+		t.Error("an upstream without a scheme was accepted")
+	}
+}
+
+func TestTheHarnessStartsNginxAndItProxiesToTheUpstream(t *testing.T) {
+	bin := nginxBinary("nginx")
+	if bin == "" {
+		t.Fatal("no nginx in PATH: hack/install-nginx.sh installs it (.ci/run does)")
+	}
+	var got atomic.Value
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Store(r.URL.Path + " " + r.Header.Get("Connection"))
+		_, _ = io.WriteString(w, `{"ok":true}`)
+	}))
+	defer up.Close()
+	addrs, err := freeAddrs(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := startNginx(t.TempDir(), bin, addrs[0], up.URL, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.stop(5 * time.Second)
+	c := &http.Client{Timeout: 5 * time.Second}
+	if err := waitHTTP(context.Background(), c, p, "http://"+addrs[0]+"/", 200, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Get("http://" + addrs[0] + routePrefix + "/items")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	_ = res.Body.Close()
+	if res.StatusCode != 200 || string(body) != `{"ok":true}` {
+		t.Fatalf("through nginx: %s %q", res.Status, body)
+	}
+	if g, _ := got.Load().(string); g != backendPath+"/items " {
+		t.Errorf("the upstream saw %q, want %s/items without a Connection header (keep-alive)", g, backendPath)
 	}
 }

@@ -49,6 +49,8 @@ const (
 	tUpstream = "upstream-direct"
 	tProxy    = "proxy-plain"
 	tPooled   = "proxy-pooled"
+	// nginx's proxy_pass with upstream keep-alive (issue 22).
+	tNginx    = "nginx-proxy"
 	tGateway  = "scopegate-gateway"
 	tSSEProxy = "sse-direct"
 	tSSEGw    = "sse-gateway"
@@ -121,8 +123,11 @@ var comparisons = []struct{ target, base, goal string }{
 	{tToken, tNoop, "≥ 0.5"},
 	{tToken, tIssuer, "stretch ≥ 0.9"},
 	{tProxy, tUpstream, ""},
-	{tGateway, tProxy, "≥ 0.9, added p50 ≤ 100 µs; stretch ≥ 1.0"},
-	{tGateway, tPooled, "(the same proxy with the gateway's buffer recycling)"},
+	// The gateway's baselines (issue 22): the tuned Go proxy and nginx.
+	{tGateway, tPooled, "≥ 1.0, added p50 ≤ 100 µs (issue 22: the tuned Go reverse proxy)"},
+	{tGateway, tNginx, "≥ 0.7 (issue 22: nginx `proxy_pass` with upstream keep-alive); moonshot ≥ 1.0"},
+	{tPooled, tNginx, "(the tuned Go proxy against nginx)"},
+	{tGateway, tProxy, "(context: the plain proxy with the gateway's transport, a weaker baseline)"},
 	{tSSEGw, tSSEProxy, "added p50 ≤ 1000 µs"},
 	{tTokenDPoP, tIssuerDPoP, "(issue 23: against the minimal issuer that verifies one proof)"},
 	{tTokenDPoP, tToken, "(what a proof costs the token endpoint)"},
@@ -229,7 +234,7 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	addrs, err := freeAddrs(8)
+	addrs, err := freeAddrs(9)
 	if err != nil {
 		return nil, err
 	}
@@ -238,7 +243,7 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 	// rounds: what TLS itself costs a Go server per request here.
 	noopClearURL := "http://" + addrs[5]
 	noopURL, issuerURL, proxyURL, pooledURL := scheme+addrs[1], scheme+addrs[2], scheme+addrs[3], scheme+addrs[4]
-	issuerDPoPURL, redisAddr := scheme+addrs[6], addrs[7]
+	issuerDPoPURL, redisAddr, nginxURL := scheme+addrs[6], addrs[7], scheme+addrs[8]
 	var procs []*process
 	defer func() {
 		for _, p := range procs {
@@ -271,8 +276,26 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 	if err := start("proxy", addrs[3], proxyArgs...); err != nil {
 		return nil, err
 	}
-	if err := start("proxy", addrs[4], append(proxyArgs, "-buffer-pool")...); err != nil {
+	if err := start("proxy", addrs[4], append(proxyArgs, "-tuned")...); err != nil {
 		return nil, err
+	}
+	nginxUp := false
+	if bin := nginxBinary(o.nginx); bin == "" {
+		say("No nginx (-nginx %q; hack/install-nginx.sh installs it): the nginx baseline (%s) is NOT measured", o.nginx, tNginx)
+	} else {
+		var cert, key string
+		if files != nil {
+			cert, key = files.Cert, files.Key
+		}
+		np, err := startNginx(e.dir, bin, addrs[8], upstreamURL, cert, key)
+		if err != nil {
+			return nil, err
+		}
+		procs = append(procs, np)
+		if err := waitHTTP(ctx, e.client, np, nginxURL+"/", 200, 10*time.Second); err != nil {
+			return nil, fmt.Errorf("nginx (%s): %w", bin, err)
+		}
+		nginxUp = true
 	}
 
 	id, secret, err := setUpClientAndRoute(ctx, c, upstreamURL)
@@ -370,6 +393,12 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 			{Name: tSSEGw, Method: http.MethodGet, URL: e.gatewayURL + routePrefix + "/sse", Headers: bearer, FirstByte: true, Concurrency: 1},
 		},
 	}
+	var nginxTarget []plan.Target
+	if nginxUp {
+		nginxTarget = []plan.Target{{Name: tNginx, Method: http.MethodGet, URL: nginxURL + routePrefix + "/items", Headers: bearer}}
+	}
+	// nginx right after the tuned proxy, before the gateway.
+	p.Targets = slices.Insert(p.Targets, slices.IndexFunc(p.Targets, func(t plan.Target) bool { return t.Name == tGateway }), nginxTarget...)
 	p.Targets = append(append(append(append(p.Targets, dpopTargets...), redisTarget...), mcpTargets...), llmTargets...)
 	if tlsOn {
 		// Only targets whose baseline serves TLS too, and the no-op in
@@ -567,7 +596,8 @@ var targetWhat = map[string]string{
 	tToken:    "scopegate `POST /oauth/token` (client_secret_basic, ES256)",
 	tUpstream: "upstream direct",
 	tProxy:    "plain `httputil.ReverseProxy`",
-	tPooled:   "`httputil.ReverseProxy` with a `BufferPool`",
+	tPooled:   "tuned Go reverse proxy: `httputil.ReverseProxy` with a `BufferPool`, a transport with 256 idle connections per host, HTTP/1.1 to the upstream",
+	tNginx:    "nginx `proxy_pass` (distribution package, `worker_processes auto`, upstream `keepalive 64`, HTTP/1.1 to the upstream, no auth)",
 	tGateway:  "scopegate gateway (JWT, scope, audience, identity headers, rate limits above the load)",
 	tSSEProxy: "SSE upstream direct: time to first event, 1 worker",
 	tSSEGw:    "SSE through the scopegate gateway: time to first event, 1 worker",

@@ -7,8 +7,14 @@
 //     from bin/k8s), signing keys and revocations in the API server, the
 //     deployment's RBAC, default flags except loopback addresses;
 //   - the baselines (hack/bench/baselines): a no-op Go HTTP server, a
-//     minimal stdlib ES256 issuer, a plain httputil.ReverseProxy and the
-//     upstream itself, each its own process;
+//     minimal stdlib ES256 issuer, a plain httputil.ReverseProxy, a tuned
+//     one (buffer pool, 256 idle upstream connections per host, HTTP/1.1 to
+//     the upstream) and the upstream itself, each its own process; and
+//     nginx (-nginx; hack/install-nginx.sh installs the Debian package),
+//     started by the harness in the foreground with a generated
+//     configuration in a directory of its own (proxy_pass with upstream
+//     keepalive 64, no auth; the TLS round serves the same certificate);
+//     without nginx its row is reported as not measured;
 //   - the load generator (hack/bench/loadgen), its own process: the one
 //     load generator of hack/loadgen (keep-alive workers, alternating
 //     rounds) run on a plan.Plan, per-round figures.
@@ -41,7 +47,7 @@
 // client-go program with 16 workers needs to create the same number of
 // Secrets, in the same run.
 //
-//	go run ./hack/bench [-clients 100,1000] [-tls both|off|on] [-rounds 3] [-round 4s] [-c 16] [-redis-server redis-server] [-out docs/benchmarks.md] [-json docs/benchmarks.json]
+//	go run ./hack/bench [-clients 100,1000] [-tls both|off|on] [-rounds 3] [-round 4s] [-c 16] [-redis-server redis-server] [-nginx nginx] [-out docs/benchmarks.md] [-json docs/benchmarks.json]
 package main
 
 import (
@@ -85,6 +91,9 @@ type options struct {
 	// redisServer is the redis-server binary for the Redis-backed limits;
 	// empty (or not found) leaves them out.
 	redisServer string
+	// nginx is the nginx binary of the gateway's nginx baseline; empty
+	// (or not found) leaves it out, said in one line.
+	nginx string
 	// What the manager under test can do, from its --help: an older build
 	// (-manager) is measured without the targets it has no feature for.
 	features managerFeatures
@@ -132,6 +141,7 @@ func parseFlags() (*options, error) {
 	flag.DurationVar(&o.scaleTimeout, "scale-timeout", 10*time.Minute, "Upper bound on one scale run's wait for Ready.")
 	flag.BoolVar(&o.skipHTTP, "skip-http", false, "Skip the token endpoint and gateway measurements.")
 	flag.StringVar(&o.redisServer, "redis-server", "redis-server", "redis-server binary (looked up in PATH) for the gateway with Redis-backed rate limits; empty or not found: not measured.")
+	flag.StringVar(&o.nginx, "nginx", "nginx", "nginx binary (looked up in PATH) of the gateway's nginx baseline (hack/install-nginx.sh installs the Debian package); empty or not found: not measured.")
 	flag.IntVar(&o.concurrency, "c", 16, "Keep-alive workers of the load generator.")
 	flag.IntVar(&o.rounds, "rounds", 3, "Alternating rounds per target.")
 	flag.DurationVar(&o.round, "round", 4*time.Second, "Length of one round of one target.")

@@ -14,8 +14,10 @@
 //     also requires one ES256 DPoP proof for that htu, verifies it (dpop.go)
 //     and binds the token to its key (cnf.jkt, token_type DPoP);
 //   - proxy: a plain httputil.ReverseProxy to -target, with the gateway's
-//     own backend transport, so that only scopegate's work differs (with
-//     -buffer-pool also the gateway's buffer recycling).
+//     own backend transport, so that only scopegate's work differs; with
+//     -tuned the best Go reverse proxy of a few lines: a BufferPool and a
+//     transport keeping 256 idle connections per host, HTTP/1.1 only to
+//     the plain upstream (no HTTP/2 attempt).
 //
 // The servers use the manager's http.Server settings (run.go). With -tls-cert
 // and -tls-key they serve TLS, for the TLS round of the harness.
@@ -63,7 +65,7 @@ type options struct {
 	clientID, secret     string
 	issuer               string
 	dpopHTU              string
-	bufferPool           bool
+	tuned                bool
 }
 
 func run() error {
@@ -78,7 +80,7 @@ func run() error {
 	flag.StringVar(&o.clientID, "client-id", "", "issuer: the one client_id accepted.")
 	flag.StringVar(&o.issuer, "issuer", "", "issuer: iss of the tokens.")
 	flag.StringVar(&o.dpopHTU, "dpop-htu", "", "issuer: require one ES256 DPoP proof whose htu is this URL, and bind the token to its key.")
-	flag.BoolVar(&o.bufferPool, "buffer-pool", false, "proxy: recycle the 32 KiB copy buffers (httputil.ReverseProxy.BufferPool), as the gateway does.")
+	flag.BoolVar(&o.tuned, "tuned", false, "proxy: recycle the 32 KiB copy buffers (httputil.ReverseProxy.BufferPool) and keep 256 idle upstream connections per host, HTTP/1.1 only.")
 	flag.Parse()
 	// The client secret comes through the environment, never the command
 	// line (visible in ps).
@@ -167,8 +169,9 @@ func newProxy(o options) (http.Handler, error) {
 		FlushInterval: -1,
 		ErrorLog:      log.New(io.Discard, "", 0),
 	}
-	if o.bufferPool {
+	if o.tuned {
 		p.BufferPool = &pool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+		p.Transport = tunedTransport()
 	}
 	// Full duplex: a backend may answer (and stream) before the proxy has
 	// copied the whole request body to it, as the stand-in model provider
@@ -179,6 +182,19 @@ func newProxy(o options) (http.Handler, error) {
 		_ = http.NewResponseController(w).EnableFullDuplex()
 		p.ServeHTTP(w, r)
 	}), nil
+}
+
+// tunedTransport keeps an idle connection to the upstream for every worker
+// and more (256 per host), and speaks HTTP/1.1 only: the upstream is plain
+// HTTP, so there is no HTTP/2 to attempt.
+func tunedTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 1024
+	t.MaxIdleConnsPerHost = 256
+	t.IdleConnTimeout = 90 * time.Second
+	t.ForceAttemptHTTP2 = false
+	t.DisableCompression = true
+	return t
 }
 
 // pool is a plain httputil.BufferPool.
