@@ -390,9 +390,10 @@ func TestTheGatewayIsComparedWithNginxAndTheTunedGoProxy(t *testing.T) {
 			t.Errorf("%s against %s: %+v, want %.2f×, %+.0f µs, goal starting %q", k[0], k[1], r, w.thr, w.added, w.goal)
 		}
 	}
+	h.NotMeasured = []string{"`" + tNginx + "` NOT measured: no nginx"}
 	var b strings.Builder
 	h.markdown(&b)
-	for _, s := range []string{"| `" + tGateway + "` | `" + tNginx + "` | **0.40×**", "| `" + tNginx + "` | nginx `proxy_pass`"} {
+	for _, s := range []string{"| `" + tGateway + "` | `" + tNginx + "` | **0.40×**", "| `" + tNginx + "` | nginx `proxy_pass`", "\n`" + tNginx + "` NOT measured: no nginx.\n"} {
 		if !strings.Contains(b.String(), s) {
 			t.Errorf("the report lacks %q:\n%s", s, b.String())
 		}

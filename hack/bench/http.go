@@ -93,8 +93,11 @@ type HTTPResult struct {
 	Ratios      []RatioSummary      `json:"ratios"`
 	// Redis is what Redis saw during the run, when the Redis-backed limits
 	// were measured.
-	Redis *RedisCheck         `json:"redis,omitempty"`
-	Raw   []plan.TargetResult `json:"raw"`
+	Redis *RedisCheck `json:"redis,omitempty"`
+	// NotMeasured says, one line each, which baselines were left out and
+	// why (nginx not installed).
+	NotMeasured []string            `json:"not_measured,omitempty"`
+	Raw         []plan.TargetResult `json:"raw"`
 }
 
 // RedisCheck shows that the Redis-backed gateway went to Redis: the calls
@@ -279,9 +282,10 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 	if err := start("proxy", addrs[4], append(proxyArgs, "-tuned")...); err != nil {
 		return nil, err
 	}
-	nginxUp := false
+	nginxUp, nginxMissing := false, ""
 	if bin := nginxBinary(o.nginx); bin == "" {
-		say("No nginx (-nginx %q; hack/install-nginx.sh installs it): the nginx baseline (%s) is NOT measured", o.nginx, tNginx)
+		nginxMissing = fmt.Sprintf("`%s` NOT measured: no nginx (-nginx %q; hack/install-nginx.sh installs it), so the gateway has no ratio to nginx in this run", tNginx, o.nginx)
+		say("%s", nginxMissing)
 	} else {
 		var cert, key string
 		if files != nil {
@@ -430,6 +434,9 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 		return nil, err
 	}
 	h := summarizeHTTP(o, raw, tlsOn)
+	if nginxMissing != "" && slices.ContainsFunc(p.Targets, func(t plan.Target) bool { return t.Name == tGateway }) {
+		h.NotMeasured = append(h.NotMeasured, nginxMissing)
+	}
 	if redisTarget != nil {
 		after, err := redisCalls(redisAddr)
 		if err != nil {
@@ -683,6 +690,9 @@ func (h *HTTPResult) markdown(b *strings.Builder) {
 	for _, r := range h.Ratios {
 		p("| `%s` | `%s` | **%.2f×** (%.2f–%.2f) | %+.0f µs (%+.0f–%+.0f) | %s |\n",
 			r.Target, r.Baseline, r.Throughput.Median, r.Throughput.Min, r.Throughput.Max, r.AddedP50us.Median, r.AddedP50us.Min, r.AddedP50us.Max, r.Goal)
+	}
+	for _, n := range h.NotMeasured {
+		p("\n%s.\n", n)
 	}
 	if c := h.Redis; c != nil {
 		calls := map[string]float64{}
