@@ -6,10 +6,12 @@
 #
 #   0  foundations: API types, the token contract, the scope model, the
 #      client registry, the owned-object writer, parts, leader election,
-#      DPoP proofs, client-certificate matching (RFC 8705 §2.1), the
-#      metadata conformance rules, the rate-limit stores
+#      client-certificate matching (RFC 8705 §2.1), the metadata
+#      conformance rules, the JSON object member scan
 #   1  serving infrastructure and the token server's stores: API-server
-#      probe, serving certificates, signing keys, revocations, TokenReview
+#      probe, serving certificates, signing keys, revocations, TokenReview,
+#      the rate-limit stores; and the wire formats read with the member
+#      scan: DPoP proofs, LLM requests and answers
 #   2  the token server and the gateway (beside each other, neither
 #      imports the other)
 #   3  what wraps them: the admin API, the scope audit
@@ -31,11 +33,12 @@ layers='
 0 internal/leader
 0 internal/image
 0 controllers/fanout
-0 internal/dpop
+1 internal/dpop
 0 internal/tlsclientauth
 0 internal/metadatacheck
 0 internal/promreg
-0 internal/llm
+0 internal/jsonmember
+1 internal/llm
 1 internal/ratelimit
 1 internal/dpop/dpoptest
 1 internal/llm/llmtest

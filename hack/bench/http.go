@@ -309,9 +309,12 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 	// The issuer baseline accepts the same client; its secret goes through
 	// the environment.
 	os.Setenv("BASELINE_CLIENT_SECRET", secret)
-	err = start("issuer", addrs[2], append([]string{"-client-id", id, "-issuer", issuerURL}, serveTLS...)...)
+	// It holds the client's scopes, and intersects the requested ones with
+	// them as the token endpoint does.
+	issuerArgs := []string{"-client-id", id, "-allowed-scopes", httpScope}
+	err = start("issuer", addrs[2], slices.Concat(issuerArgs, []string{"-issuer", issuerURL}, serveTLS)...)
 	if err == nil {
-		err = start("issuer", addrs[6], append([]string{"-client-id", id, "-issuer", issuerDPoPURL, "-dpop-htu", issuerDPoPURL + "/oauth/token"}, serveTLS...)...)
+		err = start("issuer", addrs[6], slices.Concat(issuerArgs, []string{"-issuer", issuerDPoPURL, "-dpop-htu", issuerDPoPURL + "/oauth/token"}, serveTLS)...)
 	}
 	os.Unsetenv("BASELINE_CLIENT_SECRET")
 	if err != nil {
@@ -599,7 +602,7 @@ func runLoadgen(ctx context.Context, o *options, dir string, p plan.Plan, args .
 var targetWhat = map[string]string{
 	tNoop:     "no-op Go HTTP handler (ceiling)",
 	tNoopTCP:  "the same no-op handler in clear (HTTP/1.1 without TLS), same rounds",
-	tIssuer:   "minimal stdlib ES256 issuer (ceiling with a signature)",
+	tIssuer:   "minimal stdlib ES256 issuer doing the token endpoint's checks: form, Basic with a SHA-256 compare, scope intersection, sign",
 	tToken:    "scopegate `POST /oauth/token` (client_secret_basic, ES256)",
 	tUpstream: "upstream direct",
 	tProxy:    "plain `httputil.ReverseProxy`",

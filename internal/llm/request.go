@@ -6,7 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/scopegate/scopegate/internal/jsonmember"
 )
 
 // Request is what the gateway reads from an LLM request body.
@@ -40,31 +41,29 @@ func (f *requestFields) read(body []byte) error {
 	if !json.Valid(body) {
 		return json.Unmarshal(body, f) // its syntax error
 	}
-	var err error
-	if _, serr := scanObject(body, func(m member) {
-		if err != nil {
-			return
-		}
-		v := body[m.start:m.end]
+	_, err := jsonmember.Scan(body, func(m jsonmember.Member) error {
+		v := m.Value
 		switch {
-		case m.keyIs("model"):
-			err = readString(v, &f.Model)
-		case m.keyIs("stream"):
+		case m.Matches("model"):
+			return readString(v, &f.Model)
+		case m.Matches("stream"):
 			switch string(v) {
 			case "true", "false":
 				f.Stream = string(v) == "true"
 			case "null":
 			default:
-				err = json.Unmarshal(v, &f.Stream)
+				return json.Unmarshal(v, &f.Stream)
 			}
-		case m.keyIs("max_tokens"):
-			err = readInt(v, &f.MaxTokens)
-		case m.keyIs("max_completion_tokens"):
-			err = readInt(v, &f.MaxCompletionTokens)
-		case m.keyIs("max_output_tokens"):
-			err = readInt(v, &f.MaxOutputTokens)
+		case m.Matches("max_tokens"):
+			return readInt(v, &f.MaxTokens)
+		case m.Matches("max_completion_tokens"):
+			return readInt(v, &f.MaxCompletionTokens)
+		case m.Matches("max_output_tokens"):
+			return readInt(v, &f.MaxOutputTokens)
 		}
-	}); serr != nil {
+		return nil
+	})
+	if errors.Is(err, jsonmember.ErrNotObject) {
 		return json.Unmarshal(body, f)
 	}
 	return err
@@ -76,8 +75,8 @@ func readString(v []byte, p **string) error {
 		*p = nil
 		return nil
 	}
-	if len(v) >= 2 && v[0] == '"' && bytes.IndexByte(v, '\\') < 0 && utf8.Valid(v) {
-		s := string(v[1 : len(v)-1])
+	if plain, ok := jsonmember.PlainString(v); ok {
+		s := string(plain)
 		*p = &s
 		return nil
 	}

@@ -2,6 +2,9 @@ package llm
 
 import (
 	"encoding/json"
+	"errors"
+
+	"github.com/scopegate/scopegate/internal/jsonmember"
 )
 
 // Usage is the tokens one call used, as the provider counted them.
@@ -53,21 +56,19 @@ func ParseUsage(body []byte) (Usage, bool) {
 		return Usage{}, false
 	}
 	var u *usageJSON
-	bad := false
-	if _, err := scanObject(body, func(m member) {
-		if bad || !m.keyIs("usage") {
-			return
+	if _, err := jsonmember.Scan(body, func(m jsonmember.Member) error {
+		if !m.Matches("usage") {
+			return nil
 		}
-		v := body[m.start:m.end]
-		if string(v) == "null" {
+		if string(m.Value) == "null" {
 			u = nil
-			return
+			return nil
 		}
 		if u == nil {
 			u = new(usageJSON)
 		}
-		bad = u.read(v) != nil
-	}); err != nil || bad || u == nil {
+		return u.read(m.Value)
+	}); err != nil || u == nil {
 		return Usage{}, false
 	}
 	us, in, out := u.usage()
@@ -78,35 +79,33 @@ func ParseUsage(body []byte) (Usage, bool) {
 // JSON): members holding integers or null directly, anything else by
 // json.Unmarshal.
 func (u *usageJSON) read(v []byte) error {
-	var err error
-	var slow bool
-	if _, serr := scanObject(v, func(m member) {
-		if slow || err != nil {
-			return
-		}
+	_, err := jsonmember.Scan(v, func(m jsonmember.Member) error {
 		var p **int64
 		switch {
-		case m.escaped:
-			slow = true
-			return
-		case m.keyIs("prompt_tokens"):
+		case m.Escaped:
+			return errSlow
+		case m.Matches("prompt_tokens"):
 			p = &u.PromptTokens
-		case m.keyIs("completion_tokens"):
+		case m.Matches("completion_tokens"):
 			p = &u.CompletionTokens
-		case m.keyIs("input_tokens"):
+		case m.Matches("input_tokens"):
 			p = &u.InputTokens
-		case m.keyIs("output_tokens"):
+		case m.Matches("output_tokens"):
 			p = &u.OutputTokens
-		case m.keyIs("cache_creation_input_tokens"):
+		case m.Matches("cache_creation_input_tokens"):
 			p = &u.CacheCreationInputTokens
-		case m.keyIs("cache_read_input_tokens"):
+		case m.Matches("cache_read_input_tokens"):
 			p = &u.CacheReadInputTokens
 		default:
-			return
+			return nil
 		}
-		err = readInt(v[m.start:m.end], p)
-	}); serr != nil || slow {
+		return readInt(m.Value, p)
+	})
+	if errors.Is(err, errSlow) || errors.Is(err, jsonmember.ErrNotObject) {
 		return json.Unmarshal(v, u)
 	}
 	return err
 }
+
+// errSlow stops a scan that met a member only json.Unmarshal reads right.
+var errSlow = errors.New("a member needs json.Unmarshal")

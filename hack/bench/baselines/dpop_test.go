@@ -15,7 +15,7 @@ import (
 
 func TestTheDPoPIssuerBindsTheTokenToAProofAndRefusesBadOrReplayedOnes(t *testing.T) {
 	const htu = "http://127.0.0.1:1/oauth/token"
-	is, err := newIssuer(options{clientID: "c", secret: "s", issuer: "http://127.0.0.1:1", dpopHTU: htu})
+	is, err := newIssuer(options{clientID: "c", secret: "s", issuer: "http://127.0.0.1:1", allowedScopes: "x", dpopHTU: htu})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,9 +8,11 @@
 //     with /llm/v1/ is the stand-in model provider of internal/llm/llmtest,
 //     llm.go);
 //   - noop: a no-op Go HTTP handler, the ceiling of any Go HTTP server here;
-//   - issuer: a minimal stdlib ES256 issuer: client_secret_basic checked
-//     against one client, the form parsed, a JWT signed with crypto/ecdsa
-//     and written as a token response, nothing else; with -dpop-htu it
+//   - issuer: a minimal stdlib ES256 issuer doing the token endpoint's
+//     checks and nothing else: the form parsed, client_secret_basic checked
+//     against one client (SHA-256 of the secret compared in constant time),
+//     the requested scopes intersected with the client's (-allowed-scopes),
+//     a JWT signed with crypto/ecdsa and written as a token response; with -dpop-htu it
 //     also requires one ES256 DPoP proof for that htu, verifies it (dpop.go)
 //     and binds the token to its key (cnf.jkt, token_type DPoP);
 //   - proxy: a plain httputil.ReverseProxy to -target, with the gateway's
@@ -43,6 +45,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -64,6 +67,7 @@ type options struct {
 	target, prefix, path string
 	clientID, secret     string
 	issuer               string
+	allowedScopes        string
 	dpopHTU              string
 	tuned                bool
 }
@@ -79,6 +83,7 @@ func run() error {
 	flag.StringVar(&o.path, "backend-path", "/echo", "proxy: the path that replaces -prefix.")
 	flag.StringVar(&o.clientID, "client-id", "", "issuer: the one client_id accepted.")
 	flag.StringVar(&o.issuer, "issuer", "", "issuer: iss of the tokens.")
+	flag.StringVar(&o.allowedScopes, "allowed-scopes", "", "issuer: the client's scopes, space-separated; a token grants the requested ones among them (invalid_scope when none is).")
 	flag.StringVar(&o.dpopHTU, "dpop-htu", "", "issuer: require one ES256 DPoP proof whose htu is this URL, and bind the token to its key.")
 	flag.BoolVar(&o.tuned, "tuned", false, "proxy: recycle the 32 KiB copy buffers (httputil.ReverseProxy.BufferPool) and keep 256 idle upstream connections per host, HTTP/1.1 only.")
 	flag.Parse()
@@ -214,22 +219,25 @@ type issuer struct {
 	key      *ecdsa.PrivateKey
 	clientID string
 	digest   [32]byte
-	iss      string
-	header   string
+	// allowed is the client's scopes.
+	allowed []string
+	iss     string
+	header  string
 	// dpop, when set, requires a DPoP proof on every token request.
 	dpop *proofChecker
 }
 
 func newIssuer(o options) (*issuer, error) {
-	if o.clientID == "" || o.secret == "" || o.issuer == "" {
-		return nil, fmt.Errorf("issuer: -client-id, -issuer and $BASELINE_CLIENT_SECRET are required")
+	allowed := strings.Fields(o.allowedScopes)
+	if o.clientID == "" || o.secret == "" || o.issuer == "" || len(allowed) == 0 {
+		return nil, fmt.Errorf("issuer: -client-id, -issuer, -allowed-scopes and $BASELINE_CLIENT_SECRET are required")
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("generate ES256 key: %w", err)
 	}
 	hdr := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"ES256","kid":"baseline","typ":"at+jwt"}`))
-	is := &issuer{key: key, clientID: o.clientID, digest: sha256.Sum256([]byte(o.secret)), iss: o.issuer, header: hdr}
+	is := &issuer{key: key, clientID: o.clientID, digest: sha256.Sum256([]byte(o.secret)), allowed: allowed, iss: o.issuer, header: hdr}
 	if o.dpopHTU != "" {
 		is.dpop = newProofChecker(o.dpopHTU)
 	}
@@ -253,8 +261,13 @@ func (is *issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") != "client_credentials" || r.PostForm.Get("scope") == "" {
+	if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") != "client_credentials" {
 		http.Error(w, `{"error":"invalid_request"}`, http.StatusBadRequest)
+		return
+	}
+	granted := is.grant(r.PostForm.Get("scope"))
+	if granted == "" {
+		http.Error(w, `{"error":"invalid_scope"}`, http.StatusBadRequest)
 		return
 	}
 	now := time.Now()
@@ -262,7 +275,7 @@ func (is *issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = rand.Read(jti)
 	c := map[string]any{
 		"iss": is.iss, "sub": id, "aud": []string{"api"}, "exp": now.Add(time.Hour).Unix(), "iat": now.Unix(), "nbf": now.Unix(),
-		"jti": hex.EncodeToString(jti), "client_id": id, "scope": r.PostForm.Get("scope"),
+		"jti": hex.EncodeToString(jti), "client_id": id, "scope": granted,
 	}
 	tokenType := "Bearer"
 	if is.dpop != nil {
@@ -298,6 +311,20 @@ func (is *issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"access_token": signing + "." + base64.RawURLEncoding.EncodeToString(sig),
-		"token_type":   tokenType, "expires_in": 3600, "scope": r.PostForm.Get("scope"),
+		"token_type":   tokenType, "expires_in": 3600, "scope": granted,
 	})
+}
+
+// grant is the requested scopes (space-separated, RFC 6749 §3.3) that the
+// client holds, each once, in the order requested, as the token endpoint
+// intersects them: a scope the client lacks is left out, and "" (answered
+// invalid_scope) when none is left.
+func (is *issuer) grant(requested string) string {
+	var granted []string
+	for s := range strings.SplitSeq(requested, " ") {
+		if s != "" && slices.Contains(is.allowed, s) && !slices.Contains(granted, s) {
+			granted = append(granted, s)
+		}
+	}
+	return strings.Join(granted, " ")
 }
