@@ -48,11 +48,11 @@ func ResponseID(data []byte) (json.RawMessage, error) {
 	return responseID(data, false)
 }
 
-// responseID is ResponseID; valid says the caller has already checked data
-// with json.Valid, so it is not read twice.
-func responseID(data []byte, valid bool) (json.RawMessage, error) {
+// responseID is ResponseID; checked says the caller has already checked
+// data with valid, so it is not read twice.
+func responseID(data []byte, checked bool) (json.RawMessage, error) {
 	data = bytes.TrimSpace(data)
-	if len(data) == 0 || data[0] != '{' || !valid && !json.Valid(data) {
+	if len(data) == 0 || data[0] != '{' || !checked && !valid(data) {
 		return nil, nil
 	}
 	var id json.RawMessage
@@ -98,36 +98,89 @@ type edit struct {
 	text       []byte
 }
 
-// filterList is FilterList; valid says the caller has already checked resp
-// with json.Valid.
-func filterList(resp []byte, k ItemKind, allow func(name string) bool, valid, private bool) (out []byte, dropped int, err error) {
-	listKey, itemKey := listMember(k)
+// filterList is FilterList; checked says the caller has already checked
+// resp with valid.
+func filterList(resp []byte, k ItemKind, allow func(name string) bool, checked, private bool) (out []byte, dropped int, err error) {
 	data := bytes.TrimSpace(resp)
-	if listKey == "" || len(data) == 0 || data[0] != '{' || !valid && !json.Valid(data) {
+	if len(data) == 0 || data[0] != '{' || !checked && !valid(data) {
 		return resp, 0, nil
+	}
+	out, changed, dropped, err := appendFilterList(nil, data, k, allow, private)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !changed {
+		return resp, 0, nil
+	}
+	return out, dropped, nil
+}
+
+// appendFilterList appends to dst the response data (an object that is
+// valid JSON, whitespace trimmed) with its list of kind k filtered and,
+// with private, its cacheScope made "private" (see FilterList). When that
+// changes nothing, changed is false and dst is returned as it was: the
+// caller passes data on as it is.
+func appendFilterList(dst, data []byte, k ItemKind, allow func(name string) bool, private bool) (out []byte, changed bool, dropped int, err error) {
+	listKey, itemKey := listMember(k)
+	if listKey == "" {
+		return dst, false, 0, nil
 	}
 	result, err := memberSpan(data, "result")
 	if err != nil || result.raw == nil || result.raw[0] != '{' {
-		return resp, 0, err
+		return dst, false, 0, err
 	}
 	list, err := memberSpan(result.raw, listKey)
 	if err != nil || list.raw == nil || list.raw[0] != '[' {
-		return resp, 0, err
+		return dst, false, 0, err
 	}
-	arr := list.raw
-	var kept bytes.Buffer
-	kept.Grow(len(arr))
-	kept.WriteByte('[')
+	// Offsets of the list inside data: result's start plus the list's.
+	listStart := result.start + list.start
+	listEnd := listStart + len(list.raw)
+	var scope edit
+	rescope := false
+	if private {
+		if scope, rescope, err = privateScope(result); err != nil {
+			return dst, false, 0, err
+		}
+	}
+	// The two edits go out in the order they come: cacheScope is another
+	// member of result, before or after the list.
+	n0, at := len(dst), 0
+	if rescope && scope.start < listStart {
+		dst = append(append(dst, data[:scope.start]...), scope.text...)
+		at = scope.end
+	}
+	dst = append(dst, data[at:listStart]...)
+	mark := len(dst)
+	if dst, dropped = appendKept(dst, list.raw, itemKey, allow); dropped == 0 {
+		if !rescope {
+			return dst[:n0], false, 0, nil
+		}
+		// Nothing left out: the list goes as it came.
+		dst = append(dst[:mark], list.raw...)
+	}
+	at = listEnd
+	if rescope && scope.start >= listEnd {
+		dst = append(append(dst, data[at:scope.start]...), scope.text...)
+		at = scope.end
+	}
+	return append(dst, data[at:]...), true, dropped, nil
+}
+
+// appendKept appends to dst the items of the list arr that allow lets
+// through, as a JSON array; an item whose name (member key) cannot be read
+// is left out. dropped is how many were left out.
+func appendKept(dst, arr []byte, key string, allow func(name string) bool) (out []byte, dropped int) {
+	dst = append(dst, '[')
 	n := 0
 	i := skipSpace(arr, 1)
 	for i < len(arr) && arr[i] != ']' {
-		end := valueEnd(arr, i)
-		elem := arr[i:end]
-		if name, ok := itemName(elem, itemKey); ok && allow(name) {
+		name, ok, end := itemName(arr, i, key)
+		if ok && allow(name) {
 			if n > 0 {
-				kept.WriteByte(',')
+				dst = append(dst, ',')
 			}
-			kept.Write(elem)
+			dst = append(dst, arr[i:end]...)
 			n++
 		} else {
 			dropped++
@@ -137,41 +190,7 @@ func filterList(resp []byte, k ItemKind, allow func(name string) bool, valid, pr
 			i = skipSpace(arr, i+1)
 		}
 	}
-	var edits []edit
-	if dropped > 0 {
-		kept.WriteByte(']')
-		// Offsets of the list inside data: result's start plus the list's.
-		start := result.start + list.start
-		edits = append(edits, edit{start, start + len(arr), kept.Bytes()})
-	}
-	if private {
-		e, ok, err := privateScope(result)
-		if err != nil {
-			return nil, 0, err
-		}
-		if ok {
-			edits = append(edits, e)
-		}
-	}
-	if len(edits) == 0 {
-		return resp, 0, nil
-	}
-	if len(edits) == 2 && edits[1].start < edits[0].start {
-		edits[0], edits[1] = edits[1], edits[0]
-	}
-	size := len(data)
-	for _, e := range edits {
-		size += len(e.text) - (e.end - e.start)
-	}
-	out = make([]byte, 0, size)
-	at := 0
-	for _, e := range edits {
-		out = append(out, data[at:e.start]...)
-		out = append(out, e.text...)
-		at = e.end
-	}
-	out = append(out, data[at:]...)
-	return out, dropped, nil
+	return append(dst, ']'), dropped
 }
 
 // privateScope is the edit that makes result's cacheScope "private", in
@@ -208,7 +227,7 @@ func privateScope(result span) (edit, bool, error) {
 // another case is an error.
 func ListKinds(resp []byte) ([]ItemKind, error) {
 	data := bytes.TrimSpace(resp)
-	if len(data) == 0 || data[0] != '{' || !json.Valid(data) {
+	if len(data) == 0 || data[0] != '{' || !valid(data) {
 		return nil, nil
 	}
 	return listKinds(data)
@@ -216,7 +235,7 @@ func ListKinds(resp []byte) ([]ItemKind, error) {
 
 var listKindOrder = []ItemKind{ItemTool, ItemPrompt, ItemResource, ItemResourceTemplate}
 
-// listKinds is ListKinds for data json.Valid has accepted.
+// listKinds is ListKinds for data valid has accepted.
 func listKinds(data []byte) ([]ItemKind, error) {
 	result, err := memberSpan(data, "result")
 	if err != nil || result.raw == nil || result.raw[0] != '{' {
@@ -267,16 +286,20 @@ func offset(data, sub []byte) int {
 	return cap(data) - cap(sub)
 }
 
-// itemName reads the member key of a list item.
-func itemName(elem []byte, key string) (string, bool) {
-	if len(elem) == 0 || elem[0] != '{' {
-		return "", false
+// itemName reads the member key of the list item at arr[i] in one pass
+// over the item; end is the index after the item. ok is false when the
+// item is not an object, or has no such member as a string, or has it
+// twice or spelled otherwise (see members).
+func itemName(arr []byte, i int, key string) (name string, ok bool, end int) {
+	if arr[i] != '{' {
+		return "", false, valueEnd(arr, i)
 	}
-	var name string
-	ok := false
-	err := members(elem, []string{key}, func(_ int, raw []byte) error {
+	end, err := membersAt(arr, i, []string{key}, func(_ int, raw []byte) error {
 		name, ok = str(raw)
 		return nil
 	})
-	return name, ok && err == nil
+	if err != nil {
+		return "", false, valueEnd(arr, i)
+	}
+	return name, ok, end
 }

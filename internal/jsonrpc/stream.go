@@ -55,58 +55,74 @@ func match(pending []PendingList, id json.RawMessage) (ItemKind, int, bool) {
 // body: one JSON-RPC response, or a batch of them (JSON-RPC 2.0 §6).
 // Responses to other requests are kept byte for byte.
 func FilterJSONBody(body []byte, lf *ListFilter) ([]byte, error) {
+	return AppendFilterJSONBody(nil, body, lf)
+}
+
+// AppendFilterJSONBody is FilterJSONBody appending what goes out to dst,
+// which does not overlap body: the caller may reuse both buffers.
+func AppendFilterJSONBody(dst, body []byte, lf *ListFilter) ([]byte, error) {
 	data := bytes.TrimSpace(body)
-	if len(data) == 0 || !json.Valid(data) {
-		return body, nil // not JSON: nothing this gateway could filter
+	if len(data) == 0 || data[0] != '{' && data[0] != '[' || !valid(data) {
+		return append(dst, body...), nil // not JSON or no object: nothing this gateway could filter
 	}
 	if data[0] == '{' {
-		return filterOne(body, lf), nil
+		return appendFilterOne(dst, body, data, lf), nil
 	}
-	if data[0] != '[' {
-		return body, nil
-	}
-	var out bytes.Buffer
-	out.Grow(len(data))
-	out.WriteByte('[')
+	dst = append(dst, '[')
 	i, n := skipSpace(data, 1), 0
 	for i < len(data) && data[i] != ']' {
 		end := valueEnd(data, i)
-		elem := filterOne(data[i:end], lf)
 		if n > 0 {
-			out.WriteByte(',')
+			dst = append(dst, ',')
 		}
-		out.Write(elem)
+		elem := data[i:end]
+		dst = appendFilterOne(dst, elem, elem, lf)
 		n++
 		i = skipSpace(data, end)
 		if i < len(data) && data[i] == ',' {
 			i = skipSpace(data, i+1)
 		}
 	}
-	out.WriteByte(']')
-	return out.Bytes(), nil
+	return append(dst, ']'), nil
 }
 
-// filterOne filters one response that has been checked with json.Valid
-// (alone, or as an element of a valid batch), returning what goes out in
-// its place.
-func filterOne(resp []byte, lf *ListFilter) []byte {
-	id, err := responseID(resp, true)
+// appendFilterOne appends to dst what goes out in place of one response
+// that has been checked with valid (alone, or as an element of a
+// valid batch): resp, as it came, and data, resp with its whitespace
+// trimmed.
+func appendFilterOne(dst, resp, data []byte, lf *ListFilter) []byte {
+	id, err := responseID(data, true)
 	if err != nil {
 		// Whether it answers a list cannot be told: refuse it.
-		return unfilterable(nil)
+		return append(dst, unfilterable(nil)...)
 	}
-	kinds, err := lf.kinds(resp, id, nil)
+	kinds, err := lf.kinds(data, id, nil)
 	if err != nil {
-		return unfilterable(id)
+		return append(dst, unfilterable(id)...)
 	}
+	switch len(kinds) {
+	case 0:
+		return append(dst, resp...)
+	case 1:
+		k := kinds[0]
+		out, changed, _, err := appendFilterList(dst, data, k, func(name string) bool { return lf.Allow(k, name) }, lf.Private)
+		switch {
+		case err != nil:
+			return append(dst, unfilterable(id)...)
+		case !changed:
+			return append(dst, resp...)
+		}
+		return out
+	}
+	// Several lists in one result (filtered by shape): one after another.
 	out := resp
 	for _, k := range kinds {
 		out, _, err = filterList(out, k, func(name string) bool { return lf.Allow(k, name) }, true, lf.Private)
 		if err != nil {
-			return unfilterable(id)
+			return append(dst, unfilterable(id)...)
 		}
 	}
-	return out
+	return append(dst, out...)
 }
 
 // kinds are the lists to filter in resp, a valid response with id: the
@@ -265,12 +281,12 @@ func (s *sseFilter) dispatch() []byte {
 		}
 		payload = append(payload, v...)
 	}
-	valid := json.Valid(payload)
-	id, err := responseID(payload, valid)
+	ok := valid(payload)
+	id, err := responseID(payload, ok)
 	if err != nil {
 		return dataLines(unfilterable(nil))
 	}
-	if !valid {
+	if !ok {
 		return raw
 	}
 	kinds, err := s.lf.kinds(payload, id, &s.pending)
