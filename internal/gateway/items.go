@@ -149,17 +149,95 @@ func (p *ItemPolicy) allowsListed(kind jsonrpc.ItemKind, name string, held []str
 	return p.allows(kind, name, held)
 }
 
+// listJudge decides the items of one response's list answers for one
+// caller: allowsListed, with the route's tool patterns taken apart once
+// (where each first '*' is) rather than once per tool and rule, and each
+// rule's scopes checked once. A tools/list answer holds hundreds of tools,
+// each tried against the rules in order.
+type listJudge struct {
+	p    *ItemPolicy
+	held []string
+	// tools are the tool patterns of every rule, in rule order and, within
+	// a rule, in the order given: the first that matches decides, as in
+	// namedBy. Built at the first tool.
+	tools []toolPattern
+	built bool
+	// sat caches each rule's satisfied(held): 0 not yet known, 1 yes, -1
+	// no.
+	sat []int8
+}
+
+// toolPattern is one tool name or glob of rule rule, with the index of its
+// first '*' (-1 for an exact name).
+type toolPattern struct {
+	rule    int
+	pattern string
+	star    int
+}
+
+func newListJudge(p *ItemPolicy, held []string) *listJudge {
+	return &listJudge{p: p, held: held}
+}
+
+// allows is p.allowsListed(kind, name, held).
+func (j *listJudge) allows(kind jsonrpc.ItemKind, name string) bool {
+	if kind != jsonrpc.ItemTool {
+		return j.p.allowsListed(kind, name, j.held)
+	}
+	if rule := j.toolRule(name); rule >= 0 {
+		return j.satisfied(rule)
+	}
+	return !j.p.DenyUnlisted
+}
+
+// toolRule is p.ruleFor(ItemTool, name).
+func (j *listJudge) toolRule(name string) int {
+	if !j.built {
+		for i := range j.p.Rules {
+			for _, pat := range j.p.Rules[i].Tools {
+				j.tools = append(j.tools, toolPattern{rule: i, pattern: pat, star: strings.IndexByte(pat, '*')})
+			}
+		}
+		j.built = true
+	}
+	for _, t := range j.tools {
+		if globMatchAt(t.pattern, t.star, name) {
+			return t.rule
+		}
+	}
+	return -1
+}
+
+// satisfied is p.Rules[i].satisfied(held), remembered.
+func (j *listJudge) satisfied(i int) bool {
+	if j.sat == nil {
+		j.sat = make([]int8, len(j.p.Rules))
+	}
+	if j.sat[i] == 0 {
+		j.sat[i] = -1
+		if j.p.Rules[i].satisfied(j.held) {
+			j.sat[i] = 1
+		}
+	}
+	return j.sat[i] > 0
+}
+
 // globMatch matches name against a pattern whose only wildcard is '*' (any
 // run of characters, none included). It cuts the pattern at its stars and
 // finds each literal piece in turn, leftmost first, which is exact for such
 // patterns and linear in the name: names come from request bodies and may
 // be long.
 func globMatch(pattern, name string) bool {
-	star := strings.IndexByte(pattern, '*')
+	return globMatchAt(pattern, strings.IndexByte(pattern, '*'), name)
+}
+
+// globMatchAt is globMatch for a pattern whose first '*' is at star (-1:
+// none).
+func globMatchAt(pattern string, star int, name string) bool {
 	if star < 0 {
 		return pattern == name
 	}
-	if !strings.HasPrefix(name, pattern[:star]) {
+	if len(name) < star || name[:star] != pattern[:star] {
 		return false
 	}
 	name, pattern = name[star:], pattern[star+1:]

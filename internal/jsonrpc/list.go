@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 )
 
@@ -55,26 +56,9 @@ func responseID(data []byte, checked bool) (json.RawMessage, error) {
 	if len(data) == 0 || data[0] != '{' || !checked && !valid(data) {
 		return nil, nil
 	}
-	var id json.RawMessage
-	result, request := false, false
-	err := members(data, []string{"id", "result", "error", "method"}, func(i int, raw []byte) error {
-		switch i {
-		case 0:
-			id = raw
-		case 1, 2:
-			result = true
-		case 3:
-			request = true
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if !result || request {
-		return nil, nil
-	}
-	return id, nil
+	var r response
+	r.read(data)
+	return r.id()
 }
 
 // FilterList rewrites one JSON-RPC response to a list request of kind k
@@ -105,7 +89,14 @@ func filterList(resp []byte, k ItemKind, allow func(name string) bool, checked, 
 	if len(data) == 0 || data[0] != '{' || !checked && !valid(data) {
 		return resp, 0, nil
 	}
-	out, changed, dropped, err := appendFilterList(nil, data, k, allow, private)
+	var r response
+	r.read(data)
+	if k >= ItemTool && k <= ItemResourceTemplate {
+		if _, err := r.list(k); err != nil {
+			return resp, 0, err // where the list is cannot be told
+		}
+	}
+	out, changed, dropped, err := appendFilterList(nil, data, &r, k, allow, private)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -116,30 +107,24 @@ func filterList(resp []byte, k ItemKind, allow func(name string) bool, checked, 
 }
 
 // appendFilterList appends to dst the response data (an object that is
-// valid JSON, whitespace trimmed) with its list of kind k filtered and,
-// with private, its cacheScope made "private" (see FilterList). When that
-// changes nothing, changed is false and dst is returned as it was: the
-// caller passes data on as it is.
-func appendFilterList(dst, data []byte, k ItemKind, allow func(name string) bool, private bool) (out []byte, changed bool, dropped int, err error) {
-	listKey, itemKey := listMember(k)
-	if listKey == "" {
+// valid JSON, whitespace trimmed, read into r) with its list of kind k
+// filtered and, with private, its cacheScope made "private" (see
+// FilterList). When that changes nothing, changed is false and dst is
+// returned as it was: the caller passes data on as it is.
+func appendFilterList(dst, data []byte, r *response, k ItemKind, allow func(name string) bool, private bool) (out []byte, changed bool, dropped int, err error) {
+	_, itemKey := listMember(k)
+	if itemKey == "" {
 		return dst, false, 0, nil
 	}
-	result, err := memberSpan(data, "result")
-	if err != nil || result.raw == nil || result.raw[0] != '{' {
-		return dst, false, 0, err
-	}
-	list, err := memberSpan(result.raw, listKey)
+	list, err := r.list(k)
 	if err != nil || list.raw == nil || list.raw[0] != '[' {
 		return dst, false, 0, err
 	}
-	// Offsets of the list inside data: result's start plus the list's.
-	listStart := result.start + list.start
-	listEnd := listStart + len(list.raw)
+	listStart, listEnd := list.start, list.start+len(list.raw)
 	var scope edit
 	rescope := false
 	if private {
-		if scope, rescope, err = privateScope(result); err != nil {
+		if scope, rescope, err = privateScope(r); err != nil {
 			return dst, false, 0, err
 		}
 	}
@@ -193,24 +178,23 @@ func appendKept(dst, arr []byte, key string, allow func(name string) bool) (out 
 	return append(dst, ']'), dropped
 }
 
-// privateScope is the edit that makes result's cacheScope "private", in
-// offsets of the response holding result; ok is false when it already is.
-// A cacheScope given twice or spelled in another case is an error: which
-// one a cache reads cannot be told.
-func privateScope(result span) (edit, bool, error) {
+// privateScope is the edit that makes the cacheScope of the result of r
+// (an object) "private", in offsets of the response; ok is false when it
+// already is. A cacheScope given twice or spelled in another case is an
+// error: which one a cache reads cannot be told.
+func privateScope(r *response) (edit, bool, error) {
 	const private = `"private"`
-	scope, err := memberSpan(result.raw, "cacheScope")
-	if err != nil {
-		return edit{}, false, err
+	if err := r.resErr[resultScope]; err != nil {
+		return edit{}, false, fmt.Errorf("read cacheScope: %w", err)
 	}
-	if scope.raw != nil {
+	if scope := r.res[resultScope]; scope.raw != nil {
 		if string(scope.raw) == private {
 			return edit{}, false, nil
 		}
-		start := result.start + scope.start
-		return edit{start, start + len(scope.raw), []byte(private)}, true, nil
+		return edit{scope.start, scope.start + len(scope.raw), []byte(private)}, true, nil
 	}
 	// Added as the last member, before the closing brace.
+	result := r.top[memberResult]
 	text := `"cacheScope":` + private
 	if skipSpace(result.raw, 1) < len(result.raw)-1 {
 		text = "," + text
@@ -230,60 +214,21 @@ func ListKinds(resp []byte) ([]ItemKind, error) {
 	if len(data) == 0 || data[0] != '{' || !valid(data) {
 		return nil, nil
 	}
-	return listKinds(data)
-}
-
-var listKindOrder = []ItemKind{ItemTool, ItemPrompt, ItemResource, ItemResourceTemplate}
-
-// listKinds is ListKinds for data valid has accepted.
-func listKinds(data []byte) ([]ItemKind, error) {
-	result, err := memberSpan(data, "result")
-	if err != nil || result.raw == nil || result.raw[0] != '{' {
+	var r response
+	r.read(data)
+	var buf [4]ItemKind
+	kinds, err := r.listKinds(&buf)
+	if len(kinds) == 0 {
 		return nil, err
 	}
-	names := make([]string, len(listKindOrder))
-	for i, k := range listKindOrder {
-		names[i], _ = listMember(k)
-	}
-	var kinds []ItemKind
-	err = members(result.raw, names, func(i int, raw []byte) error {
-		if raw[0] == '[' {
-			kinds = append(kinds, listKindOrder[i])
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read result: %w", err)
-	}
-	return kinds, nil
+	return slices.Clone(kinds), err
 }
 
-// span is a member's raw value and its offset in the object.
+// span is a member's raw value and its offset in the object (or response)
+// it was read from.
 type span struct {
 	raw   []byte
 	start int
-}
-
-// memberSpan finds the member name of the object data (exactly once, see
-// members) with its offset.
-func memberSpan(data []byte, name string) (span, error) {
-	var s span
-	err := members(data, []string{name}, func(_ int, raw []byte) error {
-		s.raw = raw
-		return nil
-	})
-	if err != nil {
-		return span{}, fmt.Errorf("read %s: %w", name, err)
-	}
-	if s.raw != nil {
-		s.start = offset(data, s.raw)
-	}
-	return s, nil
-}
-
-// offset is the index in data where sub, a subslice of it, starts.
-func offset(data, sub []byte) int {
-	return cap(data) - cap(sub)
 }
 
 // itemName reads the member key of the list item at arr[i] in one pass

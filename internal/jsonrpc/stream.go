@@ -87,48 +87,63 @@ func AppendFilterJSONBody(dst, body []byte, lf *ListFilter) ([]byte, error) {
 }
 
 // appendFilterOne appends to dst what goes out in place of one response
-// that has been checked with valid (alone, or as an element of a
-// valid batch): resp, as it came, and data, resp with its whitespace
-// trimmed.
+// that has been checked with valid (alone, or as an element of a valid
+// batch): resp, as it came, and data, resp with its whitespace trimmed.
 func appendFilterOne(dst, resp, data []byte, lf *ListFilter) []byte {
-	id, err := responseID(data, true)
+	var r response
+	if data[0] == '{' {
+		r.read(data)
+	}
+	id, err := r.id()
 	if err != nil {
 		// Whether it answers a list cannot be told: refuse it.
 		return append(dst, unfilterable(nil)...)
 	}
-	kinds, err := lf.kinds(data, id, nil)
+	var buf [4]ItemKind
+	kinds, err := lf.kinds(&r, id, nil, &buf)
 	if err != nil {
 		return append(dst, unfilterable(id)...)
 	}
-	switch len(kinds) {
-	case 0:
+	out, changed, err := appendFiltered(dst, data, &r, kinds, lf)
+	switch {
+	case err != nil:
+		return append(dst, unfilterable(id)...)
+	case !changed:
 		return append(dst, resp...)
-	case 1:
-		k := kinds[0]
-		out, changed, _, err := appendFilterList(dst, data, k, func(name string) bool { return lf.Allow(k, name) }, lf.Private)
-		switch {
-		case err != nil:
-			return append(dst, unfilterable(id)...)
-		case !changed:
-			return append(dst, resp...)
-		}
-		return out
 	}
-	// Several lists in one result (filtered by shape): one after another.
-	out := resp
-	for _, k := range kinds {
-		out, _, err = filterList(out, k, func(name string) bool { return lf.Allow(k, name) }, true, lf.Private)
-		if err != nil {
-			return append(dst, unfilterable(id)...)
-		}
-	}
-	return append(dst, out...)
+	return out
 }
 
-// kinds are the lists to filter in resp, a valid response with id: the
-// kind of the pending request it answers (removed from *pending when
-// pending is not nil), or with ByShape the lists its result holds.
-func (lf *ListFilter) kinds(resp []byte, id json.RawMessage, pending *[]PendingList) ([]ItemKind, error) {
+// appendFiltered appends to dst the response data (valid, trimmed, read
+// into r) with its lists of kinds filtered; when that changes nothing,
+// changed is false and dst is returned as it was.
+func appendFiltered(dst, data []byte, r *response, kinds []ItemKind, lf *ListFilter) (out []byte, changed bool, err error) {
+	if len(kinds) == 1 {
+		k := kinds[0]
+		out, changed, _, err = appendFilterList(dst, data, r, k, func(name string) bool { return lf.Allow(k, name) }, lf.Private)
+		return out, changed, err
+	}
+	// Several lists in one result (filtered by shape): one after another.
+	cur := data
+	for _, k := range kinds {
+		next, _, err := filterList(cur, k, func(name string) bool { return lf.Allow(k, name) }, true, lf.Private)
+		if err != nil {
+			return dst, false, err
+		}
+		changed = changed || len(next) != len(cur) || &next[0] != &cur[0]
+		cur = next
+	}
+	if !changed {
+		return dst, false, nil
+	}
+	return append(dst, cur...), true, nil
+}
+
+// kinds are the lists to filter in the response read into r, whose id is
+// id: the kind of the pending request it answers (removed from *pending
+// when pending is not nil), or with ByShape the lists its result holds;
+// buf holds them.
+func (lf *ListFilter) kinds(r *response, id json.RawMessage, pending *[]PendingList, buf *[4]ItemKind) ([]ItemKind, error) {
 	if id == nil {
 		return nil, nil
 	}
@@ -140,12 +155,13 @@ func (lf *ListFilter) kinds(resp []byte, id json.RawMessage, pending *[]PendingL
 		if pending != nil {
 			*pending = append(list[:i:i], list[i+1:]...)
 		}
-		return []ItemKind{k}, nil
+		buf[0] = k
+		return buf[:1], nil
 	}
 	if !lf.ByShape {
 		return nil, nil
 	}
-	return listKinds(bytes.TrimSpace(resp))
+	return r.listKinds(buf)
 }
 
 // unfilterable is the answer in place of a list the gateway cannot read
@@ -281,28 +297,28 @@ func (s *sseFilter) dispatch() []byte {
 		}
 		payload = append(payload, v...)
 	}
-	ok := valid(payload)
-	id, err := responseID(payload, ok)
+	if !valid(payload) {
+		return raw // not JSON: nothing to filter
+	}
+	data := bytes.TrimSpace(payload)
+	var r response
+	if data[0] == '{' {
+		r.read(data)
+	}
+	id, err := r.id()
 	if err != nil {
 		return dataLines(unfilterable(nil))
 	}
-	if !ok {
-		return raw
-	}
-	kinds, err := s.lf.kinds(payload, id, &s.pending)
+	var buf [4]ItemKind
+	kinds, err := s.lf.kinds(&r, id, &s.pending, &buf)
 	if err != nil {
 		return dataLines(unfilterable(id))
 	}
-	out, changed := payload, false
-	for _, k := range kinds {
-		next, _, err := filterList(out, k, func(name string) bool { return s.lf.Allow(k, name) }, true, s.lf.Private)
-		if err != nil {
-			return dataLines(unfilterable(id))
-		}
-		changed = changed || len(next) != len(out) || &next[0] != &out[0]
-		out = next
-	}
-	if !changed {
+	out, changed, err := appendFiltered(nil, data, &r, kinds, &s.lf)
+	switch {
+	case err != nil:
+		return dataLines(unfilterable(id))
+	case !changed:
 		return raw
 	}
 	return dataLines(out)
