@@ -100,3 +100,22 @@ func BenchmarkFilterToolsList(b *testing.B) {
 		filterOnce(b, g, f, body, &sink)
 	}
 }
+
+// TestFilterToolsListAllocations: filtering a list answer allocates about
+// one string per item (its name, for the rules) and a handful of values
+// per answer; the answer's buffers are pooled. Before the filter was made
+// faster it took 1449 allocations (169 KB) for this answer of 200 tools.
+func TestFilterToolsListAllocations(t *testing.T) {
+	body := benchListAnswer(t)
+	g, f := &Gateway{}, benchListForward()
+	var sink bytes.Buffer
+	filterOnce(t, g, f, body, &sink)
+	if n := bytes.Count(sink.Bytes(), []byte(`"name":`)); n != benchListTools/2 {
+		t.Fatalf("%d tools kept, want %d", n, benchListTools/2)
+	}
+	allocs := testing.AllocsPerRun(50, func() { filterOnce(t, g, f, body, &sink) })
+	t.Logf("%.0f allocations", allocs)
+	if limit := float64(benchListTools + 40); allocs > limit {
+		t.Errorf("%.0f allocations to filter %d tools, want at most %.0f", allocs, benchListTools, limit)
+	}
+}
