@@ -58,6 +58,7 @@ func responseID(data []byte, checked bool) (json.RawMessage, error) {
 	}
 	var r response
 	r.read(data)
+	defer r.release()
 	return r.id()
 }
 
@@ -91,6 +92,7 @@ func filterList(resp []byte, k ItemKind, allow func(name string) bool, checked, 
 	}
 	var r response
 	r.read(data)
+	defer r.release()
 	if k >= ItemTool && k <= ItemResourceTemplate {
 		if _, err := r.list(k); err != nil {
 			return resp, 0, err // where the list is cannot be told
@@ -137,7 +139,7 @@ func appendFilterList(dst, data []byte, r *response, k ItemKind, allow func(name
 	}
 	dst = append(dst, data[at:listStart]...)
 	mark := len(dst)
-	if dst, dropped = appendKept(dst, list.raw, itemKey, allow); dropped == 0 {
+	if dst, dropped = appendKept(dst, data, r.itemsOf(k), allow); dropped == 0 {
 		if !rescope {
 			return dst[:n0], false, 0, nil
 		}
@@ -152,27 +154,21 @@ func appendFilterList(dst, data []byte, r *response, k ItemKind, allow func(name
 	return append(dst, data[at:]...), true, dropped, nil
 }
 
-// appendKept appends to dst the items of the list arr that allow lets
-// through, as a JSON array; an item whose name (member key) cannot be read
-// is left out. dropped is how many were left out.
-func appendKept(dst, arr []byte, key string, allow func(name string) bool) (out []byte, dropped int) {
+// appendKept appends to dst the items of a list, read into items (offsets
+// in data), that allow lets through, as a JSON array; an item whose name
+// cannot be read is left out. dropped is how many were left out.
+func appendKept(dst, data []byte, items []listItem, allow func(name string) bool) (out []byte, dropped int) {
 	dst = append(dst, '[')
 	n := 0
-	i := skipSpace(arr, 1)
-	for i < len(arr) && arr[i] != ']' {
-		name, ok, end := itemName(arr, i, key)
-		if ok && allow(name) {
+	for _, it := range items {
+		if name, ok := str(it.name); ok && allow(name) {
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = append(dst, arr[i:end]...)
+			dst = append(dst, data[it.start:it.end]...)
 			n++
 		} else {
 			dropped++
-		}
-		i = skipSpace(arr, end)
-		if i < len(arr) && arr[i] == ',' {
-			i = skipSpace(arr, i+1)
 		}
 	}
 	return append(dst, ']'), dropped
@@ -216,6 +212,7 @@ func ListKinds(resp []byte) ([]ItemKind, error) {
 	}
 	var r response
 	r.read(data)
+	defer r.release()
 	var buf [4]ItemKind
 	kinds, err := r.listKinds(&buf)
 	if len(kinds) == 0 {
@@ -232,19 +229,19 @@ type span struct {
 }
 
 // itemName reads the member key of the list item at arr[i] in one pass
-// over the item; end is the index after the item. ok is false when the
-// item is not an object, or has no such member as a string, or has it
-// twice or spelled otherwise (see members).
-func itemName(arr []byte, i int, key string) (name string, ok bool, end int) {
+// over the item; end is the index after the item. name is the member's
+// raw value, nil when the item is not an object, or has no such member,
+// or has it twice or spelled otherwise (see members).
+func itemName(arr []byte, i int, key string) (name []byte, end int) {
 	if arr[i] != '{' {
-		return "", false, valueEnd(arr, i)
+		return nil, valueEnd(arr, i)
 	}
 	end, err := membersAt(arr, i, []string{key}, func(_ int, raw []byte) error {
-		name, ok = str(raw)
+		name = raw
 		return nil
 	})
 	if err != nil {
-		return "", false, valueEnd(arr, i)
+		return nil, valueEnd(arr, i)
 	}
-	return name, ok, end
+	return name, end
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // The members of a response the list filter reads, at the top and in its
@@ -35,16 +36,75 @@ type response struct {
 	topErr [4]error
 	res    [5]span // by resultNames, when result is an object
 	resErr [5]error
+	// items are the items of the lists in res, read as they are walked
+	// over: those of the list of kind k are items[lists[k-1][0]:lists[k-1][1]].
+	items []listItem
+	lists [4][2]int
+	// pooled is where items came from, for release.
+	pooled *[]listItem
+}
+
+// listItem is an item of a list: where it is in the response, and the raw
+// value of its name member (see itemName).
+type listItem struct {
+	start, end int
+	name       []byte
+}
+
+// itemBuffers hold the items of list answers.
+var itemBuffers = sync.Pool{New: func() any { return new([]listItem) }}
+
+// itemsOf are the items of the list of kind k.
+func (r *response) itemsOf(k ItemKind) []listItem {
+	l := r.lists[k-1]
+	return r.items[l[0]:l[1]]
+}
+
+// release hands the items' buffer back: r is not used after.
+func (r *response) release() {
+	if r.pooled != nil && cap(r.items) <= 1<<14 {
+		*r.pooled = r.items[:0]
+		itemBuffers.Put(r.pooled)
+	}
+	r.pooled, r.items = nil, nil
+}
+
+// readItems reads the items of the list of kind k whose bracket is at
+// data[i], returning the index after it.
+func (r *response) readItems(data []byte, i int, k ItemKind) int {
+	if r.pooled == nil {
+		r.pooled = itemBuffers.Get().(*[]listItem)
+		r.items = (*r.pooled)[:0]
+	}
+	_, key := listMember(k)
+	lo := len(r.items)
+	i = skipSpace(data, i+1)
+	for i < len(data) && data[i] != ']' {
+		name, end := itemName(data, i, key)
+		r.items = append(r.items, listItem{start: i, end: end, name: name})
+		i = skipSpace(data, end)
+		if i < len(data) && data[i] == ',' {
+			i = skipSpace(data, i+1)
+		}
+	}
+	r.lists[k-1] = [2]int{lo, len(r.items)}
+	return i + 1
 }
 
 // read walks data, a JSON object that valid has accepted, whitespace
-// trimmed. Spans are offsets in data.
+// trimmed, down to the names of the items of the lists in its result.
+// Spans are offsets in data. The caller releases r.
 func (r *response) read(data []byte) {
 	scanMembers(data, 0, responseNames, r.top[:], r.topErr[:], func(n, i int) int {
 		if n != memberResult || data[i] != '{' {
 			return -1
 		}
-		return scanMembers(data, i, resultNames, r.res[:], r.resErr[:], nil)
+		return scanMembers(data, i, resultNames, r.res[:], r.resErr[:], func(n, i int) int {
+			if n == resultScope || data[i] != '[' {
+				return -1
+			}
+			return r.readItems(data, i, ItemKind(n+1))
+		})
 	})
 }
 

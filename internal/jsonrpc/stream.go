@@ -93,6 +93,7 @@ func appendFilterOne(dst, resp, data []byte, lf *ListFilter) []byte {
 	var r response
 	if data[0] == '{' {
 		r.read(data)
+		defer r.release()
 	}
 	id, err := r.id()
 	if err != nil {
@@ -304,6 +305,7 @@ func (s *sseFilter) dispatch() []byte {
 	var r response
 	if data[0] == '{' {
 		r.read(data)
+		defer r.release()
 	}
 	id, err := r.id()
 	if err != nil {
