@@ -46,19 +46,15 @@ func SameID(a, b []byte) bool {
 // not a response (a request, a notification, not an object). A response
 // with a member given twice or spelled in another case is errAmbiguous.
 func ResponseID(data []byte) (json.RawMessage, error) {
-	return responseID(data, false)
-}
-
-// responseID is ResponseID; checked says the caller has already checked
-// data with valid, so it is not read twice.
-func responseID(data []byte, checked bool) (json.RawMessage, error) {
 	data = bytes.TrimSpace(data)
-	if len(data) == 0 || data[0] != '{' || !checked && !valid(data) {
+	if len(data) == 0 || data[0] != '{' {
 		return nil, nil
 	}
 	var r response
-	r.read(data)
 	defer r.release()
+	if !r.readValid(data) {
+		return nil, nil
+	}
 	return r.id()
 }
 
@@ -74,7 +70,7 @@ func responseID(data []byte, checked bool) (json.RawMessage, error) {
 // an error, or has no such list, is returned as it is. dropped is how many
 // items were left out.
 func FilterList(resp []byte, k ItemKind, allow func(name string) bool, private bool) (out []byte, dropped int, err error) {
-	return filterList(resp, k, allow, false, private)
+	return filterList(resp, k, allow, private)
 }
 
 // edit replaces data[start:end] with text.
@@ -83,16 +79,17 @@ type edit struct {
 	text       []byte
 }
 
-// filterList is FilterList; checked says the caller has already checked
-// resp with valid.
-func filterList(resp []byte, k ItemKind, allow func(name string) bool, checked, private bool) (out []byte, dropped int, err error) {
+// filterList is FilterList.
+func filterList(resp []byte, k ItemKind, allow func(name string) bool, private bool) (out []byte, dropped int, err error) {
 	data := bytes.TrimSpace(resp)
-	if len(data) == 0 || data[0] != '{' || !checked && !valid(data) {
+	if len(data) == 0 || data[0] != '{' {
 		return resp, 0, nil
 	}
 	var r response
-	r.read(data)
 	defer r.release()
+	if !r.readValid(data) {
+		return resp, 0, nil
+	}
 	if k >= ItemTool && k <= ItemResourceTemplate {
 		if _, err := r.list(k); err != nil {
 			return resp, 0, err // where the list is cannot be told
@@ -207,12 +204,14 @@ func privateScope(r *response) (edit, bool, error) {
 // another case is an error.
 func ListKinds(resp []byte) ([]ItemKind, error) {
 	data := bytes.TrimSpace(resp)
-	if len(data) == 0 || data[0] != '{' || !valid(data) {
+	if len(data) == 0 || data[0] != '{' {
 		return nil, nil
 	}
 	var r response
-	r.read(data)
 	defer r.release()
+	if !r.readValid(data) {
+		return nil, nil
+	}
 	var buf [4]ItemKind
 	kinds, err := r.listKinds(&buf)
 	if len(kinds) == 0 {
@@ -226,22 +225,4 @@ func ListKinds(resp []byte) ([]ItemKind, error) {
 type span struct {
 	raw   []byte
 	start int
-}
-
-// itemName reads the member key of the list item at arr[i] in one pass
-// over the item; end is the index after the item. name is the member's
-// raw value, nil when the item is not an object, or has no such member,
-// or has it twice or spelled otherwise (see members).
-func itemName(arr []byte, i int, key string) (name []byte, end int) {
-	if arr[i] != '{' {
-		return nil, valueEnd(arr, i)
-	}
-	end, err := membersAt(arr, i, []string{key}, func(_ int, raw []byte) error {
-		name = raw
-		return nil
-	})
-	if err != nil {
-		return nil, valueEnd(arr, i)
-	}
-	return name, end
 }

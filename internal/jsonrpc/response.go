@@ -69,43 +69,80 @@ func (r *response) release() {
 	r.pooled, r.items = nil, nil
 }
 
-// readItems reads the items of the list of kind k whose bracket is at
-// data[i], returning the index after it.
-func (r *response) readItems(data []byte, i int, k ItemKind) int {
+// itemKeys are the names of the member naming an item, by kind.
+var itemKeys = [...][]string{ItemTool: {"name"}, ItemPrompt: {"name"}, ItemResource: {"uri"}, ItemResourceTemplate: {"uriTemplate"}}
+
+// readItems reads, validating them, the items of the list of kind k whose
+// bracket is at data[i], nested level deep (see vMembers); it returns the
+// index after the list, or -1 if it is not valid JSON. An item's name is
+// the raw value of its member naming it, nil when the item is not an
+// object, or has no such member, or has it twice or spelled otherwise (see
+// members).
+func (r *response) readItems(data []byte, i, level int, k ItemKind) int {
+	if level > maxDepth {
+		return -1
+	}
 	if r.pooled == nil {
 		r.pooled = itemBuffers.Get().(*[]listItem)
 		r.items = (*r.pooled)[:0]
 	}
-	_, key := listMember(k)
 	lo := len(r.items)
 	i = skipSpace(data, i+1)
-	for i < len(data) && data[i] != ']' {
-		name, end := itemName(data, i, key)
-		r.items = append(r.items, listItem{start: i, end: end, name: name})
-		i = skipSpace(data, end)
-		if i < len(data) && data[i] == ',' {
-			i = skipSpace(data, i+1)
-		}
+	if i < len(data) && data[i] == ']' {
+		r.lists[k-1] = [2]int{lo, lo}
+		return i + 1
 	}
-	r.lists[k-1] = [2]int{lo, len(r.items)}
-	return i + 1
-}
-
-// read walks data, a JSON object that valid has accepted, whitespace
-// trimmed, down to the names of the items of the lists in its result.
-// Spans are offsets in data. The caller releases r.
-func (r *response) read(data []byte) {
-	scanMembers(data, 0, responseNames, r.top[:], r.topErr[:], func(n, i int) int {
-		if n != memberResult || data[i] != '{' {
+	for {
+		if i >= len(data) {
 			return -1
 		}
-		return scanMembers(data, i, resultNames, r.res[:], r.resErr[:], func(n, i int) int {
-			if n == resultScope || data[i] != '[' {
-				return -1
+		var name []byte
+		end := -1
+		if data[i] == '{' {
+			var found [1]span
+			var errs [1]error
+			if end = vMembers(data, i, level+1, itemKeys[k], found[:], errs[:], nil); errs[0] == nil {
+				name = found[0].raw
 			}
-			return r.readItems(data, i, ItemKind(n+1))
+		} else {
+			end = vValue(data, i, level+1)
+		}
+		if end < 0 {
+			return -1
+		}
+		r.items = append(r.items, listItem{start: i, end: end, name: name})
+		if i = skipSpace(data, end); i >= len(data) {
+			return -1
+		}
+		switch data[i] {
+		case ',':
+			i = skipSpace(data, i+1)
+		case ']':
+			r.lists[k-1] = [2]int{lo, len(r.items)}
+			return i + 1
+		default:
+			return -1
+		}
+	}
+}
+
+// readValid reads data, a JSON object with its whitespace trimmed, down to
+// the names of the items of the lists in its result, and reports whether
+// it is valid JSON (as valid would), which it checks in the same walk.
+// Spans are offsets in data. The caller releases r.
+func (r *response) readValid(data []byte) bool {
+	end := vMembers(data, 0, 1, responseNames, r.top[:], r.topErr[:], func(n, i, level int) int {
+		if n != memberResult || data[i] != '{' {
+			return skipValue
+		}
+		return vMembers(data, i, level+1, resultNames, r.res[:], r.resErr[:], func(n, i, level int) int {
+			if n == resultScope || data[i] != '[' {
+				return skipValue
+			}
+			return r.readItems(data, i, level+1, ItemKind(n+1))
 		})
 	})
+	return end >= 0 && skipSpace(data, end) == len(data)
 }
 
 // id is ResponseID of the response read.
@@ -167,15 +204,24 @@ func (r *response) listKinds(buf *[4]ItemKind) ([]ItemKind, error) {
 	return kinds, nil
 }
 
-// scanMembers walks the members of the object whose brace is at data[i],
-// in valid JSON that may go on after it, and returns the index after its
-// closing brace. The first member named exactly names[n] is kept in
-// spans[n], with its offset in data; its value is read by value(n, start)
-// when value is not nil and returns its end (not -1), and skipped
-// otherwise. A member named like names[n] but spelled otherwise (another
-// case, an escape sequence) or given twice sets errs[n], if not already
-// set (members would stop there with that error).
-func scanMembers(data []byte, i int, names []string, spans []span, errs []error, value func(n, i int) int) int {
+// skipValue is what a value callback of vMembers returns for a value it
+// leaves to be read as any other.
+const skipValue = -2
+
+// vMembers reads, validating it, the object whose brace is at data[i],
+// nested level deep (the outermost array or object is level 1; past
+// maxDepth is not valid, as for valid), and returns the index after its
+// closing brace, or -1 if it is not valid JSON. The first member named
+// exactly names[n] is kept in spans[n], with its offset in data; its
+// value is read by value(n, start, level) when value is not nil and does
+// not answer skipValue, and validated and skipped otherwise. A member
+// named like names[n] but spelled otherwise (another case, an escape
+// sequence) or given twice sets errs[n], if not already set (members would
+// stop there with that error).
+func vMembers(data []byte, i, level int, names []string, spans []span, errs []error, value func(n, i, level int) int) int {
+	if level > maxDepth {
+		return -1
+	}
 	var seen uint32
 	fail := func(n int, err error) {
 		if errs[n] == nil {
@@ -183,13 +229,26 @@ func scanMembers(data []byte, i int, names []string, spans []span, errs []error,
 		}
 	}
 	i = skipSpace(data, i+1)
-	for i < len(data) && data[i] != '}' {
-		kEnd := stringEnd(data, i)
+	if i < len(data) && data[i] == '}' {
+		return i + 1
+	}
+	for {
+		if i >= len(data) || data[i] != '"' {
+			return -1
+		}
+		kEnd := validString(data, i)
+		if kEnd < 0 {
+			return -1
+		}
 		rawKey := data[i+1 : kEnd-1]
-		i = skipSpace(data, kEnd)
-		i = skipSpace(data, i+1) // the colon
+		if i = skipSpace(data, kEnd); i >= len(data) || data[i] != ':' {
+			return -1
+		}
+		if i = skipSpace(data, i+1); i >= len(data) {
+			return -1
+		}
 		found := -1
-		if containsEscape(rawKey) {
+		if len(names) > 0 && containsEscape(rawKey) {
 			var key string
 			if err := json.Unmarshal(data[kEnd-len(rawKey)-2:kEnd], &key); err != nil {
 				for n := range names {
@@ -216,20 +275,76 @@ func scanMembers(data []byte, i int, names []string, spans []span, errs []error,
 				}
 			}
 		}
-		vEnd := -1
+		vEnd := skipValue
 		if found >= 0 && value != nil {
-			vEnd = value(found, i)
+			vEnd = value(found, i, level)
+		}
+		if vEnd == skipValue {
+			vEnd = vValue(data, i, level+1)
 		}
 		if vEnd < 0 {
-			vEnd = valueEnd(data, i)
+			return -1
 		}
 		if found >= 0 {
 			spans[found] = span{raw: data[i:vEnd], start: i}
 		}
-		i = skipSpace(data, vEnd)
-		if i < len(data) && data[i] == ',' {
+		if i = skipSpace(data, vEnd); i >= len(data) {
+			return -1
+		}
+		switch data[i] {
+		case ',':
 			i = skipSpace(data, i+1)
+		case '}':
+			return i + 1
+		default:
+			return -1
 		}
 	}
-	return i + 1
+}
+
+// vValue reads, validating it, the value at data[i], which opens level
+// level if it is an array or an object (see vMembers), and returns the
+// index after it, or -1 if it is not valid JSON.
+func vValue(data []byte, i, level int) int {
+	if i >= len(data) {
+		return -1
+	}
+	switch data[i] {
+	case '{':
+		return vMembers(data, i, level, nil, nil, nil, nil)
+	case '[':
+		if level > maxDepth {
+			return -1
+		}
+		i = skipSpace(data, i+1)
+		if i < len(data) && data[i] == ']' {
+			return i + 1
+		}
+		for {
+			end := vValue(data, i, level+1)
+			if end < 0 {
+				return -1
+			}
+			if i = skipSpace(data, end); i >= len(data) {
+				return -1
+			}
+			switch data[i] {
+			case ',':
+				i = skipSpace(data, i+1)
+			case ']':
+				return i + 1
+			default:
+				return -1
+			}
+		}
+	case '"':
+		return validString(data, i)
+	case 't':
+		return validLiteral(data, i, "true")
+	case 'f':
+		return validLiteral(data, i, "false")
+	case 'n':
+		return validLiteral(data, i, "null")
+	}
+	return validNumber(data, i)
 }

@@ -25,6 +25,16 @@ func skipSpace(data []byte, i int) int {
 	return i
 }
 
+// trimSpace is data without the JSON whitespace around it.
+func trimSpace(data []byte) []byte {
+	data = data[skipSpace(data, 0):]
+	end := len(data)
+	for end > 0 && (data[end-1] == ' ' || data[end-1] == '\t' || data[end-1] == '\n' || data[end-1] == '\r') {
+		end--
+	}
+	return data[:end]
+}
+
 // valueEnd returns the index just after the JSON value starting at i.
 func valueEnd(data []byte, i int) int {
 	switch data[i] {

@@ -62,11 +62,14 @@ func FilterJSONBody(body []byte, lf *ListFilter) ([]byte, error) {
 // which does not overlap body: the caller may reuse both buffers.
 func AppendFilterJSONBody(dst, body []byte, lf *ListFilter) ([]byte, error) {
 	data := bytes.TrimSpace(body)
-	if len(data) == 0 || data[0] != '{' && data[0] != '[' || !valid(data) {
-		return append(dst, body...), nil // not JSON or no object: nothing this gateway could filter
+	if len(data) == 0 || data[0] != '{' && data[0] != '[' {
+		return append(dst, body...), nil // no object: nothing this gateway could filter
 	}
 	if data[0] == '{' {
-		return appendFilterOne(dst, body, data, lf), nil
+		return appendFilterOne(dst, body, data, lf), nil // validated as it is read
+	}
+	if !valid(data) {
+		return append(dst, body...), nil // not JSON: nothing to filter
 	}
 	dst = append(dst, '[')
 	i, n := skipSpace(data, 1), 0
@@ -87,13 +90,16 @@ func AppendFilterJSONBody(dst, body []byte, lf *ListFilter) ([]byte, error) {
 }
 
 // appendFilterOne appends to dst what goes out in place of one response
-// that has been checked with valid (alone, or as an element of a valid
-// batch): resp, as it came, and data, resp with its whitespace trimmed.
+// (alone, or an element of a valid batch): resp, as it came, and data,
+// resp with its whitespace trimmed. A response that is not valid JSON goes
+// as it came: nothing in it can be filtered.
 func appendFilterOne(dst, resp, data []byte, lf *ListFilter) []byte {
 	var r response
 	if data[0] == '{' {
-		r.read(data)
 		defer r.release()
+		if !r.readValid(data) {
+			return append(dst, resp...)
+		}
 	}
 	id, err := r.id()
 	if err != nil {
@@ -127,7 +133,7 @@ func appendFiltered(dst, data []byte, r *response, kinds []ItemKind, lf *ListFil
 	// Several lists in one result (filtered by shape): one after another.
 	cur := data
 	for _, k := range kinds {
-		next, _, err := filterList(cur, k, func(name string) bool { return lf.Allow(k, name) }, true, lf.Private)
+		next, _, err := filterList(cur, k, func(name string) bool { return lf.Allow(k, name) }, lf.Private)
 		if err != nil {
 			return dst, false, err
 		}
@@ -298,14 +304,16 @@ func (s *sseFilter) dispatch() []byte {
 		}
 		payload = append(payload, v...)
 	}
-	if !valid(payload) {
-		return raw // not JSON: nothing to filter
+	// Only a response object can be filtered; one that is not valid JSON
+	// (surrounding whitespace included) goes as it came.
+	data := trimSpace(payload)
+	if len(data) == 0 || data[0] != '{' {
+		return raw
 	}
-	data := bytes.TrimSpace(payload)
 	var r response
-	if data[0] == '{' {
-		r.read(data)
-		defer r.release()
+	defer r.release()
+	if !r.readValid(data) {
+		return raw
 	}
 	id, err := r.id()
 	if err != nil {

@@ -27,9 +27,25 @@ func TestValid(t *testing.T) {
 		cases = append(cases, strings.Repeat("[", depth)+strings.Repeat("]", depth),
 			strings.Repeat(`{"a":`, depth)+"1"+strings.Repeat("}", depth))
 	}
+	cases = append(cases, `{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"a"},]}}`, `{"result":{"tools":[{"name":"a"} {"name":"b"}]}}`,
+		`{"result":{"tools":[{"name":"a",}]}}`, `{"result":{"tools":[1,"x",[],{}]}}`, `{"result":{"tools":[}}`, `{"result":{"tools":[{"name"}]}}`,
+		`{"result":{"cacheScope":"x","tools":[{"uri":"a"}],}}`, `{"result":{"tools":[]}} `, `{"result":{"tools":[]}}}`, `{"a":1}x`)
+	for _, depth := range []int{maxDepth - 3, maxDepth - 2} {
+		// Nesting counted through the lists the walk reads item by item.
+		cases = append(cases, `{"result":{"tools":[`+strings.Repeat("[", depth)+strings.Repeat("]", depth)+`]}}`,
+			`{"result":{"tools":[{"name":"a","x":`+strings.Repeat("[", depth-1)+strings.Repeat("]", depth-1)+`}]}}`)
+	}
 	for _, c := range cases {
-		if got, want := valid([]byte(c)), json.Valid([]byte(c)); got != want {
+		want := json.Valid([]byte(c))
+		if got := valid([]byte(c)); got != want {
 			t.Errorf("valid(%.60q) = %v, json.Valid says %v", c, got, want)
+		}
+		if d := trimSpace([]byte(c)); len(d) > 0 && d[0] == '{' {
+			var r response
+			if got := r.readValid(d); got != want {
+				t.Errorf("readValid(%.60q) = %v, json.Valid says %v", c, got, want)
+			}
+			r.release()
 		}
 	}
 }
@@ -40,8 +56,16 @@ func FuzzValid(f *testing.F) {
 		f.Add([]byte(c))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if got, want := valid(data), json.Valid(data); got != want {
+		want := json.Valid(data)
+		if got := valid(data); got != want {
 			t.Fatalf("valid(%q) = %v, json.Valid says %v", data, got, want)
+		}
+		if d := trimSpace(data); len(d) > 0 && d[0] == '{' {
+			var r response
+			if got := r.readValid(d); got != want {
+				t.Fatalf("readValid(%q) = %v, json.Valid says %v", data, got, want)
+			}
+			r.release()
 		}
 	})
 }
