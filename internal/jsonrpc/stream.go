@@ -55,7 +55,7 @@ func match(pending []PendingList, id json.RawMessage) (ItemKind, int, bool) {
 // body: one JSON-RPC response, or a batch of them (JSON-RPC 2.0 §6).
 // Responses to other requests are kept byte for byte.
 func FilterJSONBody(body []byte, lf *ListFilter) ([]byte, error) {
-	return AppendFilterJSONBody(nil, body, lf)
+	return AppendFilterJSONBody(make([]byte, 0, len(body)), body, lf)
 }
 
 // AppendFilterJSONBody is FilterJSONBody appending what goes out to dst,
