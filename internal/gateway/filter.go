@@ -7,7 +7,9 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/scopegate/scopegate/internal/jsonrpc"
 )
@@ -43,12 +45,11 @@ func (g *Gateway) filterLists(res *http.Response, f *forward) error {
 	if f.claims != nil {
 		held = f.claims.Scopes()
 	}
-	policy := f.route.Items
 	lf := jsonrpc.ListFilter{
 		Pending: make([]jsonrpc.PendingList, len(f.lists)),
 		ByShape: f.listsByShape,
 		Private: f.listsPrivate,
-		Allow:   func(k jsonrpc.ItemKind, name string) bool { return policy.allowsListed(k, name, held) },
+		Allow:   newListJudge(f.route.Items, held).allows,
 	}
 	for i, l := range f.lists {
 		lf.Pending[i] = jsonrpc.PendingList{ID: l.id, Kind: l.kind}
@@ -66,7 +67,10 @@ func (g *Gateway) filterLists(res *http.Response, f *forward) error {
 			return nil
 		}
 		lf.ByShape = false
-		body, err := io.ReadAll(io.LimitReader(res.Body, maxListAnswer+1))
+		in := getListBuffer()
+		defer putListBuffer(in)
+		body, err := readList((*in)[:0], io.LimitReader(res.Body, maxListAnswer+1), res.ContentLength)
+		*in = body
 		_ = res.Body.Close()
 		if err != nil {
 			return fmt.Errorf("read list answer: %w", err)
@@ -74,14 +78,74 @@ func (g *Gateway) filterLists(res *http.Response, f *forward) error {
 		if len(body) > maxListAnswer {
 			return fmt.Errorf("%w: larger than %d bytes", errUnfilterable, maxListAnswer)
 		}
-		out, err := jsonrpc.FilterJSONBody(body, &lf)
+		out := getListBuffer()
+		filtered, err := jsonrpc.AppendFilterJSONBody((*out)[:0], body, &lf)
+		*out = filtered
 		if err != nil {
+			putListBuffer(out)
 			return fmt.Errorf("%w: %w", errUnfilterable, err)
 		}
-		res.Body = io.NopCloser(bytes.NewReader(out))
-		res.ContentLength = int64(len(out))
-		res.Header.Set("Content-Length", strconv.Itoa(len(out)))
+		lb := &listBody{buf: out}
+		lb.Reset(filtered)
+		res.Body = lb
+		res.ContentLength = int64(len(filtered))
+		res.Header.Set("Content-Length", strconv.Itoa(len(filtered)))
 		return nil
+	}
+	return nil
+}
+
+// readList appends what r holds to b, growing it once to the declared
+// length when that is known.
+func readList(b []byte, r io.Reader, declared int64) ([]byte, error) {
+	if declared > 0 && declared <= maxListAnswer {
+		b = slices.Grow(b, int(declared)+1) // +1: EOF is seen without growing
+	}
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+}
+
+// maxPooledList is the largest buffer kept for the next list answer: a
+// rare large answer is not held on to.
+const maxPooledList = 1 << 20
+
+// listBuffers hold list answers as they are read and as they go out, so
+// that filtering one allocates next to nothing.
+var listBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+func getListBuffer() *[]byte { return listBuffers.Get().(*[]byte) }
+
+func putListBuffer(b *[]byte) {
+	if cap(*b) <= maxPooledList {
+		*b = (*b)[:0]
+		listBuffers.Put(b)
+	}
+}
+
+// listBody is a filtered JSON list answer on its way to the client; its
+// buffer goes back to the pool when the proxy closes it, and it reads as
+// empty from then on.
+type listBody struct {
+	bytes.Reader
+	buf *[]byte
+}
+
+func (b *listBody) Close() error {
+	if b.buf != nil {
+		b.Reset(nil)
+		putListBuffer(b.buf)
+		b.buf = nil
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/scopegate/scopegate/internal/jsonrpc"
@@ -149,17 +150,186 @@ func (p *ItemPolicy) allowsListed(kind jsonrpc.ItemKind, name string, held []str
 	return p.allows(kind, name, held)
 }
 
+// listJudge decides the items of one response's list answers for one
+// caller: allowsListed, with each rule's scopes checked once and, for
+// tools, the rules' patterns taken apart once (where each first '*' is)
+// rather than once per tool and rule. A tools/list answer holds hundreds
+// of tools, each tried against the rules in order; past the first few,
+// the judge indexes the patterns by their literal prefix (the text before
+// the first '*', or the whole of an exact name), so that a tool is tried
+// only against the patterns that could match it.
+type listJudge struct {
+	p    *ItemPolicy
+	held []string
+	// tools are the tool patterns of every rule, in rule order and, within
+	// a rule, in the order given: the first that matches decides, as in
+	// namedBy. Built at the first tool.
+	tools []toolPattern
+	built bool
+	// looked counts the tools decided; the index is built once it reaches
+	// indexAfter.
+	looked, indexAfter int
+	index              *toolIndex
+	// sat caches each rule's satisfied(held): 0 not yet known, 1 yes, -1
+	// no.
+	sat []int8
+}
+
+// toolPattern is one tool name or glob of rule rule, with the index of its
+// first '*' (-1 for an exact name).
+type toolPattern struct {
+	rule    int
+	pattern string
+	star    int
+}
+
+// prefix is the literal text every name the pattern matches starts with.
+func (t *toolPattern) prefix() string {
+	if t.star < 0 {
+		return t.pattern
+	}
+	return t.pattern[:t.star]
+}
+
+// toolIndex finds the patterns that could match a name: those whose
+// prefix is one of the name's prefixes, and those that start with '*'.
+// Each list of candidates is in pattern order.
+type toolIndex struct {
+	// first is the first pattern with a prefix, next the next with the
+	// same prefix (-1: none).
+	first map[string]int
+	next  []int
+	// lengths are the lengths of the prefixes, once each.
+	lengths []int
+	// open are the patterns starting with '*'.
+	open []int
+}
+
+// judgeIndexAfter is how many tools a listJudge decides by trying every
+// pattern before it indexes them: building the index costs about as much
+// as trying a few dozen tools.
+const judgeIndexAfter = 16
+
+func newListJudge(p *ItemPolicy, held []string) *listJudge {
+	return &listJudge{p: p, held: held, indexAfter: judgeIndexAfter}
+}
+
+// allows is p.allowsListed(kind, name, held).
+func (j *listJudge) allows(kind jsonrpc.ItemKind, name string) bool {
+	if kind != jsonrpc.ItemTool {
+		return j.p.allowsListed(kind, name, j.held)
+	}
+	if rule := j.toolRule(name); rule >= 0 {
+		return j.satisfied(rule)
+	}
+	return !j.p.DenyUnlisted
+}
+
+// toolRule is p.ruleFor(ItemTool, name).
+func (j *listJudge) toolRule(name string) int {
+	if !j.built {
+		for i := range j.p.Rules {
+			for _, pat := range j.p.Rules[i].Tools {
+				j.tools = append(j.tools, toolPattern{rule: i, pattern: pat, star: strings.IndexByte(pat, '*')})
+			}
+		}
+		j.built = true
+	}
+	if j.index == nil && j.looked >= j.indexAfter && len(j.tools) > 1 {
+		j.index = indexTools(j.tools)
+	}
+	j.looked++
+	if j.index == nil {
+		for _, t := range j.tools {
+			if globMatchAt(t.pattern, t.star, name) {
+				return t.rule
+			}
+		}
+		return -1
+	}
+	best := len(j.tools)
+	for _, i := range j.index.open {
+		if globMatchAt(j.tools[i].pattern, j.tools[i].star, name) {
+			best = i
+			break
+		}
+	}
+	for _, l := range j.index.lengths {
+		if l > len(name) {
+			continue
+		}
+		i, ok := j.index.first[name[:l]]
+		for ok && i >= 0 && i < best {
+			if t := &j.tools[i]; globMatchAt(t.pattern, t.star, name) {
+				best = i
+				break
+			}
+			i = j.index.next[i]
+		}
+	}
+	if best == len(j.tools) {
+		return -1
+	}
+	return j.tools[best].rule
+}
+
+// indexTools indexes patterns by their prefixes.
+func indexTools(tools []toolPattern) *toolIndex {
+	x := &toolIndex{first: make(map[string]int, len(tools)), next: make([]int, len(tools))}
+	for i := len(tools) - 1; i >= 0; i-- {
+		t := &tools[i]
+		if t.star == 0 {
+			continue
+		}
+		p := t.prefix()
+		if n, ok := x.first[p]; ok {
+			x.next[i] = n
+		} else {
+			x.next[i] = -1
+			if !slices.Contains(x.lengths, len(p)) {
+				x.lengths = append(x.lengths, len(p))
+			}
+		}
+		x.first[p] = i
+	}
+	for i := range tools {
+		if tools[i].star == 0 {
+			x.open = append(x.open, i)
+		}
+	}
+	return x
+}
+
+// satisfied is p.Rules[i].satisfied(held), remembered.
+func (j *listJudge) satisfied(i int) bool {
+	if j.sat == nil {
+		j.sat = make([]int8, len(j.p.Rules))
+	}
+	if j.sat[i] == 0 {
+		j.sat[i] = -1
+		if j.p.Rules[i].satisfied(j.held) {
+			j.sat[i] = 1
+		}
+	}
+	return j.sat[i] > 0
+}
+
 // globMatch matches name against a pattern whose only wildcard is '*' (any
 // run of characters, none included). It cuts the pattern at its stars and
 // finds each literal piece in turn, leftmost first, which is exact for such
 // patterns and linear in the name: names come from request bodies and may
 // be long.
 func globMatch(pattern, name string) bool {
-	star := strings.IndexByte(pattern, '*')
+	return globMatchAt(pattern, strings.IndexByte(pattern, '*'), name)
+}
+
+// globMatchAt is globMatch for a pattern whose first '*' is at star (-1:
+// none).
+func globMatchAt(pattern string, star int, name string) bool {
 	if star < 0 {
 		return pattern == name
 	}
-	if !strings.HasPrefix(name, pattern[:star]) {
+	if len(name) < star || name[:star] != pattern[:star] {
 		return false
 	}
 	name, pattern = name[star:], pattern[star+1:]

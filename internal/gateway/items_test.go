@@ -125,3 +125,44 @@ func TestResourceTemplates(t *testing.T) {
 		t.Errorf("a template inside an open rule was hidden")
 	}
 }
+
+// TestListJudgeAgreesWithThePolicy: the judge of list answers, which takes
+// the tool patterns apart once per answer and remembers each rule's
+// verdict, decides every item as the policy does one at a time.
+func TestListJudgeAgreesWithThePolicy(t *testing.T) {
+	rules := []ItemRule{
+		{Tools: []string{"delete_repo", "*_admin"}, RequiredScopes: []string{"mcp:github:admin"}},
+		{Tools: []string{"merge_*", "a*b*c", "**"}, Prompts: []string{"triage"}, RequiredScopes: []string{"mcp:github:write"}},
+		{Resources: []string{"file:///secret/"}, RequiredScopes: []string{"mcp:files:admin", "mcp:files:read"}, ScopeMatchAll: true},
+		{Tools: []string{"echo", "*"}, Resources: []string{"file:///"}},
+		{Tools: []string{"never"}},
+	}
+	names := []string{"", "echo", "delete_repo", "set_admin", "merge_pr", "merge_", "abc", "axbyc", "acb", "x", "triage",
+		"file:///secret/a", "file:///pub/a", "file:///secret/{name}", "file:///{+path}", "db://x", "never", "echo2"}
+	helds := [][]string{nil, {"mcp:github:read"}, {"mcp:github:write"}, {"admin"}, {"mcp:files:read"}, {"mcp:files:admin", "mcp:files:read"}}
+	kinds := []jsonrpc.ItemKind{jsonrpc.ItemTool, jsonrpc.ItemPrompt, jsonrpc.ItemResource, jsonrpc.ItemResourceTemplate}
+	for _, deny := range []bool{false, true} {
+		// Every prefix of the rules, the empty policy among them.
+		for n := 0; n <= len(rules); n++ {
+			p := &ItemPolicy{Rules: rules[:n], DenyUnlisted: deny}
+			for i, held := range helds {
+				j := newListJudge(p, held)
+				if i%2 == 1 {
+					j.indexAfter = 0 // the index from the first tool
+				}
+				for _, k := range kinds {
+					for _, name := range names {
+						if got, want := j.allows(k, name), p.allowsListed(k, name, held); got != want {
+							t.Errorf("%d rules, deny unlisted %v, held %v: %s %q allowed %v, the policy says %v", n, deny, held, k, name, got, want)
+						}
+						if k == jsonrpc.ItemTool {
+							if got, want := j.toolRule(name), p.ruleFor(k, name); got != want {
+								t.Errorf("%d rules: tool %q falls under rule %d, the policy says %d", n, name, got, want)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}

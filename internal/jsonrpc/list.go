@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 )
 
@@ -45,36 +46,16 @@ func SameID(a, b []byte) bool {
 // not a response (a request, a notification, not an object). A response
 // with a member given twice or spelled in another case is errAmbiguous.
 func ResponseID(data []byte) (json.RawMessage, error) {
-	return responseID(data, false)
-}
-
-// responseID is ResponseID; valid says the caller has already checked data
-// with json.Valid, so it is not read twice.
-func responseID(data []byte, valid bool) (json.RawMessage, error) {
 	data = bytes.TrimSpace(data)
-	if len(data) == 0 || data[0] != '{' || !valid && !json.Valid(data) {
+	if len(data) == 0 || data[0] != '{' {
 		return nil, nil
 	}
-	var id json.RawMessage
-	result, request := false, false
-	err := members(data, []string{"id", "result", "error", "method"}, func(i int, raw []byte) error {
-		switch i {
-		case 0:
-			id = raw
-		case 1, 2:
-			result = true
-		case 3:
-			request = true
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if !result || request {
+	var r response
+	defer r.release()
+	if !r.readValid(data) {
 		return nil, nil
 	}
-	return id, nil
+	return r.id()
 }
 
 // FilterList rewrites one JSON-RPC response to a list request of kind k
@@ -89,7 +70,7 @@ func responseID(data []byte, valid bool) (json.RawMessage, error) {
 // an error, or has no such list, is returned as it is. dropped is how many
 // items were left out.
 func FilterList(resp []byte, k ItemKind, allow func(name string) bool, private bool) (out []byte, dropped int, err error) {
-	return filterList(resp, k, allow, false, private)
+	return filterList(resp, k, allow, private)
 }
 
 // edit replaces data[start:end] with text.
@@ -98,100 +79,115 @@ type edit struct {
 	text       []byte
 }
 
-// filterList is FilterList; valid says the caller has already checked resp
-// with json.Valid.
-func filterList(resp []byte, k ItemKind, allow func(name string) bool, valid, private bool) (out []byte, dropped int, err error) {
-	listKey, itemKey := listMember(k)
+// filterList is FilterList.
+func filterList(resp []byte, k ItemKind, allow func(name string) bool, private bool) (out []byte, dropped int, err error) {
 	data := bytes.TrimSpace(resp)
-	if listKey == "" || len(data) == 0 || data[0] != '{' || !valid && !json.Valid(data) {
+	if len(data) == 0 || data[0] != '{' {
 		return resp, 0, nil
 	}
-	result, err := memberSpan(data, "result")
-	if err != nil || result.raw == nil || result.raw[0] != '{' {
-		return resp, 0, err
+	var r response
+	defer r.release()
+	if !r.readValid(data) {
+		return resp, 0, nil
 	}
-	list, err := memberSpan(result.raw, listKey)
+	if k >= ItemTool && k <= ItemResourceTemplate {
+		if _, err := r.list(k); err != nil {
+			return resp, 0, err // where the list is cannot be told
+		}
+	}
+	out, changed, dropped, err := appendFilterList(nil, data, &r, k, allow, private)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !changed {
+		return resp, 0, nil
+	}
+	return out, dropped, nil
+}
+
+// appendFilterList appends to dst the response data (an object that is
+// valid JSON, whitespace trimmed, read into r) with its list of kind k
+// filtered and, with private, its cacheScope made "private" (see
+// FilterList). When that changes nothing, changed is false and dst is
+// returned as it was: the caller passes data on as it is.
+func appendFilterList(dst, data []byte, r *response, k ItemKind, allow func(name string) bool, private bool) (out []byte, changed bool, dropped int, err error) {
+	_, itemKey := listMember(k)
+	if itemKey == "" {
+		return dst, false, 0, nil
+	}
+	list, err := r.list(k)
 	if err != nil || list.raw == nil || list.raw[0] != '[' {
-		return resp, 0, err
+		return dst, false, 0, err
 	}
-	arr := list.raw
-	var kept bytes.Buffer
-	kept.Grow(len(arr))
-	kept.WriteByte('[')
+	listStart, listEnd := list.start, list.start+len(list.raw)
+	var scope edit
+	rescope := false
+	if private {
+		if scope, rescope, err = privateScope(r); err != nil {
+			return dst, false, 0, err
+		}
+	}
+	// The two edits go out in the order they come: cacheScope is another
+	// member of result, before or after the list.
+	n0, at := len(dst), 0
+	if rescope && scope.start < listStart {
+		dst = append(append(dst, data[:scope.start]...), scope.text...)
+		at = scope.end
+	}
+	dst = append(dst, data[at:listStart]...)
+	mark := len(dst)
+	if dst, dropped = appendKept(dst, data, r.itemsOf(k), allow); dropped == 0 {
+		if !rescope {
+			return dst[:n0], false, 0, nil
+		}
+		// Nothing left out: the list goes as it came.
+		dst = append(dst[:mark], list.raw...)
+	}
+	at = listEnd
+	if rescope && scope.start >= listEnd {
+		dst = append(append(dst, data[at:scope.start]...), scope.text...)
+		at = scope.end
+	}
+	return append(dst, data[at:]...), true, dropped, nil
+}
+
+// appendKept appends to dst the items of a list, read into items (offsets
+// in data), that allow lets through, as a JSON array; an item whose name
+// cannot be read is left out. dropped is how many were left out.
+func appendKept(dst, data []byte, items []listItem, allow func(name string) bool) (out []byte, dropped int) {
+	dst = append(dst, '[')
 	n := 0
-	i := skipSpace(arr, 1)
-	for i < len(arr) && arr[i] != ']' {
-		end := valueEnd(arr, i)
-		elem := arr[i:end]
-		if name, ok := itemName(elem, itemKey); ok && allow(name) {
+	for _, it := range items {
+		if name, ok := str(it.name); ok && allow(name) {
 			if n > 0 {
-				kept.WriteByte(',')
+				dst = append(dst, ',')
 			}
-			kept.Write(elem)
+			dst = append(dst, data[it.start:it.end]...)
 			n++
 		} else {
 			dropped++
 		}
-		i = skipSpace(arr, end)
-		if i < len(arr) && arr[i] == ',' {
-			i = skipSpace(arr, i+1)
-		}
 	}
-	var edits []edit
-	if dropped > 0 {
-		kept.WriteByte(']')
-		// Offsets of the list inside data: result's start plus the list's.
-		start := result.start + list.start
-		edits = append(edits, edit{start, start + len(arr), kept.Bytes()})
-	}
-	if private {
-		e, ok, err := privateScope(result)
-		if err != nil {
-			return nil, 0, err
-		}
-		if ok {
-			edits = append(edits, e)
-		}
-	}
-	if len(edits) == 0 {
-		return resp, 0, nil
-	}
-	if len(edits) == 2 && edits[1].start < edits[0].start {
-		edits[0], edits[1] = edits[1], edits[0]
-	}
-	size := len(data)
-	for _, e := range edits {
-		size += len(e.text) - (e.end - e.start)
-	}
-	out = make([]byte, 0, size)
-	at := 0
-	for _, e := range edits {
-		out = append(out, data[at:e.start]...)
-		out = append(out, e.text...)
-		at = e.end
-	}
-	out = append(out, data[at:]...)
-	return out, dropped, nil
+	return append(dst, ']'), dropped
 }
 
-// privateScope is the edit that makes result's cacheScope "private", in
-// offsets of the response holding result; ok is false when it already is.
-// A cacheScope given twice or spelled in another case is an error: which
-// one a cache reads cannot be told.
-func privateScope(result span) (edit, bool, error) {
+// privateScope is the edit that makes the cacheScope of the result of r
+// (an object) "private", in offsets of the response; ok is false when it
+// already is. A cacheScope given twice or spelled in another case is an
+// error: which one a cache reads cannot be told.
+func privateScope(r *response) (edit, bool, error) {
 	const private = `"private"`
-	scope, err := memberSpan(result.raw, "cacheScope")
-	if err != nil {
-		return edit{}, false, err
+	if err := r.resErr[resultScope]; err != nil {
+		return edit{}, false, fmt.Errorf("read cacheScope: %w", err)
 	}
-	if scope.raw != nil {
+	if scope := r.res[resultScope]; scope.raw != nil {
 		if string(scope.raw) == private {
 			return edit{}, false, nil
 		}
-		start := result.start + scope.start
-		return edit{start, start + len(scope.raw), []byte(private)}, true, nil
+		return edit{scope.start, scope.start + len(scope.raw), []byte(private)}, true, nil
 	}
 	// Added as the last member, before the closing brace.
+	result := r.top[memberResult]
 	text := `"cacheScope":` + private
 	if skipSpace(result.raw, 1) < len(result.raw)-1 {
 		text = "," + text
@@ -208,75 +204,25 @@ func privateScope(result span) (edit, bool, error) {
 // another case is an error.
 func ListKinds(resp []byte) ([]ItemKind, error) {
 	data := bytes.TrimSpace(resp)
-	if len(data) == 0 || data[0] != '{' || !json.Valid(data) {
+	if len(data) == 0 || data[0] != '{' {
 		return nil, nil
 	}
-	return listKinds(data)
-}
-
-var listKindOrder = []ItemKind{ItemTool, ItemPrompt, ItemResource, ItemResourceTemplate}
-
-// listKinds is ListKinds for data json.Valid has accepted.
-func listKinds(data []byte) ([]ItemKind, error) {
-	result, err := memberSpan(data, "result")
-	if err != nil || result.raw == nil || result.raw[0] != '{' {
+	var r response
+	defer r.release()
+	if !r.readValid(data) {
+		return nil, nil
+	}
+	var buf [4]ItemKind
+	kinds, err := r.listKinds(&buf)
+	if len(kinds) == 0 {
 		return nil, err
 	}
-	names := make([]string, len(listKindOrder))
-	for i, k := range listKindOrder {
-		names[i], _ = listMember(k)
-	}
-	var kinds []ItemKind
-	err = members(result.raw, names, func(i int, raw []byte) error {
-		if raw[0] == '[' {
-			kinds = append(kinds, listKindOrder[i])
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read result: %w", err)
-	}
-	return kinds, nil
+	return slices.Clone(kinds), err
 }
 
-// span is a member's raw value and its offset in the object.
+// span is a member's raw value and its offset in the object (or response)
+// it was read from.
 type span struct {
 	raw   []byte
 	start int
-}
-
-// memberSpan finds the member name of the object data (exactly once, see
-// members) with its offset.
-func memberSpan(data []byte, name string) (span, error) {
-	var s span
-	err := members(data, []string{name}, func(_ int, raw []byte) error {
-		s.raw = raw
-		return nil
-	})
-	if err != nil {
-		return span{}, fmt.Errorf("read %s: %w", name, err)
-	}
-	if s.raw != nil {
-		s.start = offset(data, s.raw)
-	}
-	return s, nil
-}
-
-// offset is the index in data where sub, a subslice of it, starts.
-func offset(data, sub []byte) int {
-	return cap(data) - cap(sub)
-}
-
-// itemName reads the member key of a list item.
-func itemName(elem []byte, key string) (string, bool) {
-	if len(elem) == 0 || elem[0] != '{' {
-		return "", false
-	}
-	var name string
-	ok := false
-	err := members(elem, []string{key}, func(_ int, raw []byte) error {
-		name, ok = str(raw)
-		return nil
-	})
-	return name, ok && err == nil
 }

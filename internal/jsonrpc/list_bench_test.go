@@ -1,6 +1,7 @@
 package jsonrpc
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"testing"
@@ -21,5 +22,29 @@ func BenchmarkFilterJSONBody200Tools(b *testing.B) {
 		if _, err := FilterJSONBody(body, &ListFilter{Pending: pending, Allow: allow}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestFilterJSONBodyAllocations: filtering a list answer into a buffer the
+// caller gives allocates one string per item (its name, for allow) and a
+// few values per answer, nothing per member it reads.
+func TestFilterJSONBodyAllocations(t *testing.T) {
+	tools := make([]map[string]any, 200)
+	for i := range tools {
+		tools[i] = map[string]any{"name": fmt.Sprintf("tool_%03d", i), "description": "a tool", "inputSchema": map[string]any{"type": "object"}}
+	}
+	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "result": map[string]any{"tools": tools, "cacheScope": "public"}})
+	lf := &ListFilter{Pending: []PendingList{{ID: json.RawMessage("1"), Kind: ItemTool}}, Private: true,
+		Allow: func(_ ItemKind, name string) bool { return name < "tool_100" }}
+	dst := make([]byte, 0, len(body))
+	allocs := testing.AllocsPerRun(50, func() {
+		out, err := AppendFilterJSONBody(dst[:0], body, lf)
+		if err != nil || bytes.Count(out, []byte(`"name"`)) != 100 || !bytes.Contains(out, []byte(`"cacheScope":"private"`)) {
+			t.Fatalf("%v: %s", err, out)
+		}
+	})
+	t.Logf("%.0f allocations", allocs)
+	if limit := float64(len(tools) + 10); allocs > limit {
+		t.Errorf("%.0f allocations to filter %d tools, want at most %.0f", allocs, len(tools), limit)
 	}
 }

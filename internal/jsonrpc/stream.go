@@ -55,64 +55,102 @@ func match(pending []PendingList, id json.RawMessage) (ItemKind, int, bool) {
 // body: one JSON-RPC response, or a batch of them (JSON-RPC 2.0 §6).
 // Responses to other requests are kept byte for byte.
 func FilterJSONBody(body []byte, lf *ListFilter) ([]byte, error) {
+	return AppendFilterJSONBody(make([]byte, 0, len(body)), body, lf)
+}
+
+// AppendFilterJSONBody is FilterJSONBody appending what goes out to dst,
+// which does not overlap body: the caller may reuse both buffers.
+func AppendFilterJSONBody(dst, body []byte, lf *ListFilter) ([]byte, error) {
 	data := bytes.TrimSpace(body)
-	if len(data) == 0 || !json.Valid(data) {
-		return body, nil // not JSON: nothing this gateway could filter
+	if len(data) == 0 || data[0] != '{' && data[0] != '[' {
+		return append(dst, body...), nil // no object: nothing this gateway could filter
 	}
 	if data[0] == '{' {
-		return filterOne(body, lf), nil
+		return appendFilterOne(dst, body, data, lf), nil // validated as it is read
 	}
-	if data[0] != '[' {
-		return body, nil
+	if !valid(data) {
+		return append(dst, body...), nil // not JSON: nothing to filter
 	}
-	var out bytes.Buffer
-	out.Grow(len(data))
-	out.WriteByte('[')
+	dst = append(dst, '[')
 	i, n := skipSpace(data, 1), 0
 	for i < len(data) && data[i] != ']' {
 		end := valueEnd(data, i)
-		elem := filterOne(data[i:end], lf)
 		if n > 0 {
-			out.WriteByte(',')
+			dst = append(dst, ',')
 		}
-		out.Write(elem)
+		elem := data[i:end]
+		dst = appendFilterOne(dst, elem, elem, lf)
 		n++
 		i = skipSpace(data, end)
 		if i < len(data) && data[i] == ',' {
 			i = skipSpace(data, i+1)
 		}
 	}
-	out.WriteByte(']')
-	return out.Bytes(), nil
+	return append(dst, ']'), nil
 }
 
-// filterOne filters one response that has been checked with json.Valid
-// (alone, or as an element of a valid batch), returning what goes out in
-// its place.
-func filterOne(resp []byte, lf *ListFilter) []byte {
-	id, err := responseID(resp, true)
+// appendFilterOne appends to dst what goes out in place of one response
+// (alone, or an element of a valid batch): resp, as it came, and data,
+// resp with its whitespace trimmed. A response that is not valid JSON goes
+// as it came: nothing in it can be filtered.
+func appendFilterOne(dst, resp, data []byte, lf *ListFilter) []byte {
+	var r response
+	if data[0] == '{' {
+		defer r.release()
+		if !r.readValid(data) {
+			return append(dst, resp...)
+		}
+	}
+	id, err := r.id()
 	if err != nil {
 		// Whether it answers a list cannot be told: refuse it.
-		return unfilterable(nil)
+		return append(dst, unfilterable(nil)...)
 	}
-	kinds, err := lf.kinds(resp, id, nil)
+	var buf [4]ItemKind
+	kinds, err := lf.kinds(&r, id, nil, &buf)
 	if err != nil {
-		return unfilterable(id)
+		return append(dst, unfilterable(id)...)
 	}
-	out := resp
-	for _, k := range kinds {
-		out, _, err = filterList(out, k, func(name string) bool { return lf.Allow(k, name) }, true, lf.Private)
-		if err != nil {
-			return unfilterable(id)
-		}
+	out, changed, err := appendFiltered(dst, data, &r, kinds, lf)
+	switch {
+	case err != nil:
+		return append(dst, unfilterable(id)...)
+	case !changed:
+		return append(dst, resp...)
 	}
 	return out
 }
 
-// kinds are the lists to filter in resp, a valid response with id: the
-// kind of the pending request it answers (removed from *pending when
-// pending is not nil), or with ByShape the lists its result holds.
-func (lf *ListFilter) kinds(resp []byte, id json.RawMessage, pending *[]PendingList) ([]ItemKind, error) {
+// appendFiltered appends to dst the response data (valid, trimmed, read
+// into r) with its lists of kinds filtered; when that changes nothing,
+// changed is false and dst is returned as it was.
+func appendFiltered(dst, data []byte, r *response, kinds []ItemKind, lf *ListFilter) (out []byte, changed bool, err error) {
+	if len(kinds) == 1 {
+		k := kinds[0]
+		out, changed, _, err = appendFilterList(dst, data, r, k, func(name string) bool { return lf.Allow(k, name) }, lf.Private)
+		return out, changed, err
+	}
+	// Several lists in one result (filtered by shape): one after another.
+	cur := data
+	for _, k := range kinds {
+		next, _, err := filterList(cur, k, func(name string) bool { return lf.Allow(k, name) }, lf.Private)
+		if err != nil {
+			return dst, false, err
+		}
+		changed = changed || len(next) != len(cur) || &next[0] != &cur[0]
+		cur = next
+	}
+	if !changed {
+		return dst, false, nil
+	}
+	return append(dst, cur...), true, nil
+}
+
+// kinds are the lists to filter in the response read into r, whose id is
+// id: the kind of the pending request it answers (removed from *pending
+// when pending is not nil), or with ByShape the lists its result holds;
+// buf holds them.
+func (lf *ListFilter) kinds(r *response, id json.RawMessage, pending *[]PendingList, buf *[4]ItemKind) ([]ItemKind, error) {
 	if id == nil {
 		return nil, nil
 	}
@@ -124,12 +162,13 @@ func (lf *ListFilter) kinds(resp []byte, id json.RawMessage, pending *[]PendingL
 		if pending != nil {
 			*pending = append(list[:i:i], list[i+1:]...)
 		}
-		return []ItemKind{k}, nil
+		buf[0] = k
+		return buf[:1], nil
 	}
 	if !lf.ByShape {
 		return nil, nil
 	}
-	return listKinds(bytes.TrimSpace(resp))
+	return r.listKinds(buf)
 }
 
 // unfilterable is the answer in place of a list the gateway cannot read
@@ -265,28 +304,31 @@ func (s *sseFilter) dispatch() []byte {
 		}
 		payload = append(payload, v...)
 	}
-	valid := json.Valid(payload)
-	id, err := responseID(payload, valid)
+	// Only a response object can be filtered; one that is not valid JSON
+	// (surrounding whitespace included) goes as it came.
+	data := trimSpace(payload)
+	if len(data) == 0 || data[0] != '{' {
+		return raw
+	}
+	var r response
+	defer r.release()
+	if !r.readValid(data) {
+		return raw
+	}
+	id, err := r.id()
 	if err != nil {
 		return dataLines(unfilterable(nil))
 	}
-	if !valid {
-		return raw
-	}
-	kinds, err := s.lf.kinds(payload, id, &s.pending)
+	var buf [4]ItemKind
+	kinds, err := s.lf.kinds(&r, id, &s.pending, &buf)
 	if err != nil {
 		return dataLines(unfilterable(id))
 	}
-	out, changed := payload, false
-	for _, k := range kinds {
-		next, _, err := filterList(out, k, func(name string) bool { return s.lf.Allow(k, name) }, true, s.lf.Private)
-		if err != nil {
-			return dataLines(unfilterable(id))
-		}
-		changed = changed || len(next) != len(out) || &next[0] != &out[0]
-		out = next
-	}
-	if !changed {
+	out, changed, err := appendFiltered(nil, data, &r, kinds, &s.lf)
+	switch {
+	case err != nil:
+		return dataLines(unfilterable(id))
+	case !changed:
 		return raw
 	}
 	return dataLines(out)
