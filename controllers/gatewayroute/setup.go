@@ -165,13 +165,14 @@ type mapper struct {
 
 func (m mapper) list(ctx context.Context, opts ...client.ListOption) []reconcile.Request {
 	var routes scopegatev1alpha1.GatewayRouteList
-	if err := m.c.List(ctx, &routes, opts...); err != nil {
+	// Only the keys are read.
+	if err := m.c.List(ctx, &routes, append(opts, client.UnsafeDisableDeepCopy)...); err != nil {
 		m.log.Error(err, "List GatewayRoutes to map an event")
 		return nil
 	}
 	out := make([]reconcile.Request, 0, len(routes.Items))
-	for _, gr := range routes.Items {
-		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&gr)})
+	for i := range routes.Items {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&routes.Items[i])})
 	}
 	return out
 }

@@ -26,8 +26,9 @@ const DefaultAuditDelay = 2 * time.Second
 // nothing itself: the status is patched once at the end of the pass, and
 // only when it changed.
 func (r *Reconciler) reconcileAudit(ctx context.Context, p *pass) (ctrl.Result, bool, error) {
+	// Read only: no deep copy of every route for every client.
 	routes := &scopegatev1alpha1.GatewayRouteList{}
-	if err := r.List(ctx, routes); err != nil {
+	if err := r.List(ctx, routes, client.UnsafeDisableDeepCopy); err != nil {
 		return ctrl.Result{}, false, fmt.Errorf("list GatewayRoutes: %w", err)
 	}
 	st := &p.obj.Status
@@ -47,7 +48,7 @@ func routeEvents(clients client.Reader, delay time.Duration, log logr.Logger) *f
 	return &fanout.Handler{
 		Targets: func(ctx context.Context) ([]reconcile.Request, error) {
 			var list scopegatev1alpha1.OAuthClientList
-			if err := clients.List(ctx, &list); err != nil {
+			if err := clients.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
 				return nil, err
 			}
 			out := make([]reconcile.Request, 0, len(list.Items))
