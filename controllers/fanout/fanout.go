@@ -1,8 +1,8 @@
 // Package fanout maps the events of one kind onto reconciles of many
 // objects of another, coalesced: the first event that matters arms one
-// timer, Delay later the targets are listed and each is queued once, and
-// the events that arrive meanwhile join that schedule without any work of
-// their own. A burst of N events among M targets thus costs about M
+// timer, Delay later (or, with MaxDelay, once the burst pauses) the
+// targets are listed and each is queued once, and the events that arrive
+// meanwhile join that schedule without any work of their own. A burst of N events among M targets thus costs about M
 // reconciles and one list per Delay, not N×M queue operations (1000 route
 // events among 10,000 clients would otherwise be 10 million). The
 // GatewayRoute status controller uses it for OAuthClient events, the
@@ -32,12 +32,22 @@ type Handler struct {
 	// Matters reports whether an update can change what the targets
 	// compute; nil means every update does. Creates and deletes always do.
 	Matters func(old, cur client.Object) bool
-	Delay   time.Duration
-	Log     logr.Logger
+	// Delay is how long after the first event of a burst the targets are
+	// queued.
+	Delay time.Duration
+	// MaxDelay, when longer than Delay, waits for the burst to pause
+	// instead: each event moves the schedule to Delay after itself, never
+	// past MaxDelay after the burst's first event. 1000 routes created
+	// over a minute then cost each client one status write or two, not one
+	// every Delay while the API server is busiest.
+	MaxDelay time.Duration
+	Log      logr.Logger
 
 	mu sync.Mutex
-	// armed: a schedule is waiting to fire; events join it.
-	armed bool
+	// armed: a schedule is waiting to fire; events join it. first is
+	// when its first event came, due when it fires.
+	armed      bool
+	first, due time.Time
 }
 
 var _ handler.EventHandler = (*Handler)(nil)
@@ -71,18 +81,34 @@ func (h *Handler) Generic(ctx context.Context, _ event.TypedGenericEvent[client.
 // applied the event before the handler runs, and the targets are listed
 // after the timer fires, so the reconciles it queues see the event.
 func (h *Handler) schedule(ctx context.Context, q queue) {
+	now := time.Now()
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	if h.armed {
-		h.mu.Unlock()
+		if h.MaxDelay > h.Delay {
+			// Never earlier than before: the previous due time was at
+			// most Delay after an earlier event, and at most MaxDelay
+			// after the first.
+			h.due = now.Add(h.Delay)
+			if last := h.first.Add(h.MaxDelay); h.due.After(last) {
+				h.due = last
+			}
+		}
 		return
 	}
-	h.armed = true
-	h.mu.Unlock()
+	h.armed, h.first, h.due = true, now, now.Add(h.Delay)
 	// controller-runtime cancels the handler's context when the handler
 	// returns; the list runs later, with its values only.
 	ctx = context.WithoutCancel(ctx)
-	time.AfterFunc(h.Delay, func() {
+	var fire func()
+	fire = func() {
 		h.mu.Lock()
+		if wait := time.Until(h.due); wait > 0 {
+			// Moved by later events.
+			h.mu.Unlock()
+			time.AfterFunc(wait, fire)
+			return
+		}
 		h.armed = false
 		h.mu.Unlock()
 		if q.ShuttingDown() {
@@ -96,5 +122,6 @@ func (h *Handler) schedule(ctx context.Context, q queue) {
 		for _, r := range reqs {
 			q.Add(r)
 		}
-	})
+	}
+	time.AfterFunc(h.Delay, fire)
 }

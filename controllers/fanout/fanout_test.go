@@ -69,3 +69,53 @@ func TestABurstListsTheTargetsOnceAfterTheHandlersContextIsGone(t *testing.T) {
 		t.Fatalf("after a later event: %d queued, %d lists; want %d and 2", got, n, len(targets))
 	}
 }
+
+func TestWithMaxDelayTheTargetsWaitForAPauseButNotPastMaxDelay(t *testing.T) {
+	listed := make(chan time.Time, 10)
+	h := &Handler{
+		Targets: func(context.Context) ([]reconcile.Request, error) {
+			listed <- time.Now()
+			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: "a", Name: "one"}}}, nil
+		},
+		Delay:    300 * time.Millisecond,
+		MaxDelay: 2 * time.Second,
+		Log:      logr.Discard(),
+	}
+	q := priorityqueue.New[reconcile.Request]("fanout-max-delay-test")
+	defer q.ShutDown()
+	obj := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "x"}}
+
+	// A burst with gaps shorter than Delay: listed once, after its last
+	// event.
+	var last time.Time
+	for range 5 {
+		last = time.Now()
+		h.Create(context.Background(), event.TypedCreateEvent[client.Object]{Object: obj}, q)
+		time.Sleep(20 * time.Millisecond)
+	}
+	select {
+	case at := <-listed:
+		if at.Before(last) {
+			t.Fatalf("listed %s before the burst's last event", last.Sub(at))
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the targets were never listed")
+	}
+	time.Sleep(500 * time.Millisecond)
+	if n := len(listed); n != 0 {
+		t.Fatalf("listed %d more times for one burst, want once", n)
+	}
+
+	// Events that never pause for Delay are listed anyway, by MaxDelay.
+	stop := time.After(20 * time.Second)
+	for {
+		select {
+		case <-listed:
+			return
+		case <-stop:
+			t.Fatal("steady events postponed the targets past MaxDelay")
+		case <-time.After(20 * time.Millisecond):
+			h.Create(context.Background(), event.TypedCreateEvent[client.Object]{Object: obj}, q)
+		}
+	}
+}

@@ -11,10 +11,12 @@ import (
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
@@ -145,11 +147,15 @@ func (r *StatusReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("gatewayroute-status").
-		For(&scopegatev1alpha1.GatewayRoute{}).
+		// Its own status writes do not bump the generation: they do not
+		// wake the route again (nor its prefix's other routes), which
+		// halves the reconciles of a burst of new routes.
+		For(&scopegatev1alpha1.GatewayRoute{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesRawSource(r.keys.source()).
 		// A route's conflict state depends on the other routes of its
 		// prefix (old and new prefix on updates).
-		Watches(&scopegatev1alpha1.GatewayRoute{}, handler.EnqueueRequestsFromMapFunc(m.routesWithSamePrefix)).
+		Watches(&scopegatev1alpha1.GatewayRoute{}, handler.EnqueueRequestsFromMapFunc(m.routesWithSamePrefix),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(m.routesOfService)).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(m.routesOfSlice)).
 		// Coalesced: see clientEvents.

@@ -18,8 +18,13 @@ import (
 )
 
 // DefaultAuditDelay is how long GatewayRoute events are gathered before the
-// clients' reachableRoutes are computed again.
+// clients' reachableRoutes are computed again: the routes must have been
+// quiet that long.
 const DefaultAuditDelay = 2 * time.Second
+
+// auditMaxDelay bounds the wait for a pause in route events: under steady
+// route churn the clients are audited at least this often.
+const auditMaxDelay = 30 * time.Second
 
 // reconcileAudit sets status.reachableRoutes, reachableRouteCount,
 // unusedScopes and mcpTools from the routes in the cache (audit.Reaches). It writes
@@ -41,9 +46,10 @@ func (r *Reconciler) reconcileAudit(ctx context.Context, p *pass) (ctrl.Result, 
 // routeEvents maps GatewayRoute events onto the OAuthClients whose audit
 // they can change, coalesced (package fanout): a route created or deleted,
 // or whose prefix, protocol, scopes, audiences, anonymity or MCP rules
-// changed (not a status write), schedules every client once, delay later.
-// A route change among 1000 clients is thus one pass per client, writing
-// only where the answer changed, not one per event.
+// changed (not a status write), schedules every client once, when route
+// events have paused for delay (at most auditMaxDelay after the first).
+// A burst of route changes among 1000 clients is thus about one pass per
+// client, writing only where the answer changed, not one per event.
 func routeEvents(clients client.Reader, delay time.Duration, log logr.Logger) *fanout.Handler {
 	return &fanout.Handler{
 		Targets: func(ctx context.Context) ([]reconcile.Request, error) {
@@ -62,8 +68,9 @@ func routeEvents(clients client.Reader, delay time.Duration, log logr.Logger) *f
 			n, ok2 := cur.(*scopegatev1alpha1.GatewayRoute)
 			return !ok1 || !ok2 || auditMayChange(o, n)
 		},
-		Delay: delay,
-		Log:   log,
+		Delay:    delay,
+		MaxDelay: max(auditMaxDelay, delay),
+		Log:      log,
 	}
 }
 
