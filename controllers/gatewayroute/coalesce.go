@@ -29,7 +29,7 @@ func clientEvents(routes client.Reader, delay time.Duration, log logr.Logger) *f
 	return &fanout.Handler{
 		Targets: func(ctx context.Context) ([]reconcile.Request, error) {
 			var list scopegatev1alpha1.GatewayRouteList
-			if err := routes.List(ctx, &list); err != nil {
+			if err := routes.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
 				return nil, err
 			}
 			out := make([]reconcile.Request, 0, len(list.Items))

@@ -11,10 +11,12 @@ import (
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
@@ -145,11 +147,15 @@ func (r *StatusReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("gatewayroute-status").
-		For(&scopegatev1alpha1.GatewayRoute{}).
+		// Its own status writes do not bump the generation: they do not
+		// wake the route again (nor its prefix's other routes), which
+		// halves the reconciles of a burst of new routes.
+		For(&scopegatev1alpha1.GatewayRoute{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesRawSource(r.keys.source()).
 		// A route's conflict state depends on the other routes of its
 		// prefix (old and new prefix on updates).
-		Watches(&scopegatev1alpha1.GatewayRoute{}, handler.EnqueueRequestsFromMapFunc(m.routesWithSamePrefix)).
+		Watches(&scopegatev1alpha1.GatewayRoute{}, handler.EnqueueRequestsFromMapFunc(m.routesWithSamePrefix),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(m.routesOfService)).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(m.routesOfSlice)).
 		// Coalesced: see clientEvents.
@@ -165,13 +171,14 @@ type mapper struct {
 
 func (m mapper) list(ctx context.Context, opts ...client.ListOption) []reconcile.Request {
 	var routes scopegatev1alpha1.GatewayRouteList
-	if err := m.c.List(ctx, &routes, opts...); err != nil {
+	// Only the keys are read.
+	if err := m.c.List(ctx, &routes, append(opts, client.UnsafeDisableDeepCopy)...); err != nil {
 		m.log.Error(err, "List GatewayRoutes to map an event")
 		return nil
 	}
 	out := make([]reconcile.Request, 0, len(routes.Items))
-	for _, gr := range routes.Items {
-		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&gr)})
+	for i := range routes.Items {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&routes.Items[i])})
 	}
 	return out
 }

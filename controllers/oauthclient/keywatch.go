@@ -1,6 +1,7 @@
 package oauthclient
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -45,7 +46,14 @@ type keyRetirementWatch struct {
 	// reported is the kid reported last per token Secret; touched only by
 	// the Start goroutine.
 	reported map[types.UID]string
+	// kids is each token Secret's kid at the resourceVersion it was read
+	// at, so that a check of 10,000 unchanged Secrets decodes no token
+	// (touched only by the Start goroutine).
+	kids map[types.UID]seenKID
 }
+
+// seenKID is a token Secret's kid at one resourceVersion.
+type seenKID struct{ resourceVersion, kid string }
 
 func newKeyRetirementWatch(reader client.Reader, o *Options, log logr.Logger) *keyRetirementWatch {
 	ticker, ok := o.Clock.(clock.WithTicker)
@@ -60,6 +68,7 @@ func newKeyRetirementWatch(reader client.Reader, o *Options, log logr.Logger) *k
 		events:   make(chan event.GenericEvent),
 		log:      log,
 		reported: map[types.UID]string{},
+		kids:     map[types.UID]seenKID{},
 	}
 }
 
@@ -89,6 +98,7 @@ func (w *keyRetirementWatch) check(ctx context.Context) {
 		return
 	}
 	retired := map[types.UID]string{}
+	kids := make(map[types.UID]seenKID, len(w.kids))
 	for i := range list.Items {
 		s := &list.Items[i]
 		owner := metav1.GetControllerOf(s)
@@ -96,7 +106,12 @@ func (w *keyRetirementWatch) check(ctx context.Context) {
 			owner.Kind != "OAuthClient" || !strings.HasPrefix(owner.APIVersion, scopegatev1alpha1.GroupVersion.Group+"/") {
 			continue
 		}
-		kid := tokenKeyID(s.Data[KeyAccessToken])
+		seen, ok := w.kids[s.UID]
+		if !ok || seen.resourceVersion != s.ResourceVersion {
+			seen = seenKID{resourceVersion: s.ResourceVersion, kid: tokenKeyID(s.Data[KeyAccessToken])}
+		}
+		kids[s.UID] = seen
+		kid := seen.kid
 		if kid == "" || !w.keys.KeyRetired(kid) {
 			continue
 		}
@@ -112,21 +127,23 @@ func (w *keyRetirementWatch) check(ctx context.Context) {
 			return
 		}
 	}
-	w.reported = retired
+	w.reported, w.kids = retired, kids
 }
 
 // tokenKeyID is the kid of a compact JWS's protected header (RFC 7515 §7.1),
 // or "" when raw is not one. The signature is not checked: the reconciler
 // decides, this only wakes it.
 func tokenKeyID(raw []byte) string {
-	header, _, ok := strings.Cut(string(raw), ".")
+	header, _, ok := bytes.Cut(raw, []byte("."))
 	if !ok {
 		return ""
 	}
-	b, err := base64.RawURLEncoding.DecodeString(header)
+	b := make([]byte, base64.RawURLEncoding.DecodedLen(len(header)))
+	n, err := base64.RawURLEncoding.Decode(b, header)
 	if err != nil {
 		return ""
 	}
+	b = b[:n]
 	var h struct {
 		KeyID string `json:"kid"`
 	}

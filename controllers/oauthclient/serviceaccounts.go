@@ -29,7 +29,7 @@ func (r *Reconciler) reconcileServiceAccounts(ctx context.Context, p *pass) (ctr
 		return ctrl.Result{}, false, nil
 	}
 	list := &scopegatev1alpha1.OAuthClientList{}
-	if err := r.List(ctx, list, client.InNamespace(obj.Namespace)); err != nil {
+	if err := r.List(ctx, list, client.InNamespace(obj.Namespace), client.UnsafeDisableDeepCopy); err != nil {
 		return ctrl.Result{}, false, fmt.Errorf("list OAuthClients in %s: %w", obj.Namespace, err)
 	}
 	var conflicts []string
@@ -83,7 +83,7 @@ func clientsSharingServiceAccounts(c client.Reader) func(context.Context, client
 			return nil
 		}
 		list := &scopegatev1alpha1.OAuthClientList{}
-		if err := c.List(ctx, list, client.InNamespace(changed.Namespace)); err != nil {
+		if err := c.List(ctx, list, client.InNamespace(changed.Namespace), client.UnsafeDisableDeepCopy); err != nil {
 			ctrl.LoggerFrom(ctx).Error(err, "Cannot list OAuthClients sharing ServiceAccounts", "namespace", changed.Namespace)
 			return nil
 		}

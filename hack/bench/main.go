@@ -47,7 +47,7 @@
 // client-go program with 16 workers needs to create the same number of
 // Secrets, in the same run.
 //
-//	go run ./hack/bench [-clients 100,1000] [-tls both|off|on] [-rounds 3] [-round 4s] [-c 16] [-redis-server redis-server] [-nginx nginx] [-out docs/benchmarks.md] [-json docs/benchmarks.json]
+//	go run ./hack/bench [-clients 100,1000,10000] [-routes 1000] [-route-clients 1000] [-tls both|off|on] [-rounds 3] [-round 4s] [-c 16] [-redis-server redis-server] [-nginx nginx] [-out docs/benchmarks.md] [-json docs/benchmarks.json]
 package main
 
 import (
@@ -88,6 +88,11 @@ type options struct {
 	scaleTimeout time.Duration
 	skipScale    bool
 	skipHTTP     bool
+
+	// routes GatewayRoutes among routeClients OAuthClients in the route
+	// scale run (-routes 0 skips it).
+	routes, routeClients int
+
 	// redisServer is the redis-server binary for the Redis-backed limits;
 	// empty (or not found) leaves them out.
 	redisServer string
@@ -136,7 +141,9 @@ func parseFlags() (*options, error) {
 	flag.StringVar(&o.manager, "manager", filepath.Join(root, "bin", "scopegate"), "The manager binary under test (make build).")
 	flag.StringVar(&managerArgs, "manager-args", "", "Extra manager flags, space-separated.")
 	flag.StringVar(&o.tls, "tls", "both", "HTTP rounds: off (plain HTTP), on (TLS: the manager with --tls-mode=files, baselines serving the same certificate) or both.")
-	flag.StringVar(&clients, "clients", "100,1000", "Comma-separated numbers of OAuthClients for the controller-scale runs; empty skips them.")
+	flag.StringVar(&clients, "clients", "100,1000,10000", "Comma-separated numbers of OAuthClients for the controller-scale runs; empty skips them.")
+	flag.IntVar(&o.routes, "routes", 1000, "GatewayRoutes created at once in the route-scale run, which runs with the controller-scale runs (-clients \"\" skips it unless -routes is given); 0 skips it.")
+	flag.IntVar(&o.routeClients, "route-clients", 1000, "OAuthClients (Ready before) among which the route-scale run creates its routes.")
 	flag.DurationVar(&o.idle, "idle", 60*time.Second, "Idle window after convergence of the largest scale run (the others use a third of it).")
 	flag.DurationVar(&o.scaleTimeout, "scale-timeout", 10*time.Minute, "Upper bound on one scale run's wait for Ready.")
 	flag.BoolVar(&o.skipHTTP, "skip-http", false, "Skip the token endpoint and gateway measurements.")
@@ -163,12 +170,15 @@ func parseFlags() (*options, error) {
 			continue
 		}
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 5000 {
-			return nil, fmt.Errorf("-clients: %q is not a number between 1 and 5000", s)
+		if err != nil || n < 1 || n > 10000 {
+			return nil, fmt.Errorf("-clients: %q is not a number between 1 and 10000", s)
 		}
 		o.clients = append(o.clients, n)
 	}
 	o.skipScale = len(o.clients) == 0
+	if o.skipScale && !flagGiven("routes") {
+		o.routes = 0 // a targeted HTTP run (-clients "") stays one
+	}
 	for _, t := range strings.Split(targets, ",") {
 		if t = strings.TrimSpace(t); t == "" {
 			continue
@@ -190,6 +200,8 @@ func parseFlags() (*options, error) {
 		return nil, fmt.Errorf("-round must be positive and at most 1m")
 	case o.idle < time.Second || o.idle > 5*time.Minute:
 		return nil, fmt.Errorf("-idle must be between 1s and 5m")
+	case o.routes < 0 || o.routes > 10000 || o.routeClients < 1 || o.routeClients > 10000:
+		return nil, fmt.Errorf("-routes must be between 0 and 10000, -route-clients between 1 and 10000")
 	case o.maxRequests < 1 || o.maxRequests > 5_000_000:
 		return nil, fmt.Errorf("-max-requests must be between 1 and 5000000")
 	}
@@ -259,6 +271,13 @@ func run(ctx context.Context) error {
 		}
 		rep.Scale = append(rep.Scale, r)
 	}
+	if o.routes > 0 {
+		r, err := runRoutes(ctx, o, o.routes, o.routeClients, o.idle/3)
+		if err != nil {
+			return fmt.Errorf("route scale with %d routes: %w", o.routes, err)
+		}
+		rep.Routes = r
+	}
 	rep.LoadEnd = loadAverage()
 	return rep.write(o)
 }
@@ -315,6 +334,13 @@ func featuresOf(help string) managerFeatures {
 		redisStore: strings.Contains(help, "-rate-limit-store"),
 		itemRules:  strings.Contains(help, "-gateway-max-inspect-bytes"),
 	}
+}
+
+// flagGiven reports whether the flag was set on the command line.
+func flagGiven(name string) bool {
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }
 
 // commandLine is how the harness was started, as one would type it.

@@ -23,6 +23,7 @@ type Report struct {
 	HTTP      *HTTPResult    `json:"http,omitempty"`
 	HTTPS     *HTTPResult    `json:"https,omitempty"`
 	Scale     []*ScaleResult `json:"controller_scale,omitempty"`
+	Routes    *RoutesResult  `json:"route_scale,omitempty"`
 }
 
 // write prints the Markdown to stdout and writes the files asked for. The
@@ -83,16 +84,20 @@ func (r *Report) markdown() string {
 	if len(r.Scale) > 0 {
 		p("### Controller scale\n\n")
 		p("N OAuthClients with token Secrets created at once by %d writers on a fresh local control plane; the manager runs as its ServiceAccount with the deployment's RBAC. The floor is a plain client-go program (the harness) creating 2·N Secrets with %d workers on the same control plane, just before.\n\n", writers, writers)
-		p("| clients | apply | all Ready | clients/s | floor (2·N Secrets) | Ready / floor | API requests per client | route status reconciles | client reconciles | peak RSS | idle CPU | idle requests | re-issued |\n")
-		p("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+		p("| clients | apply | all Ready | clients/s | floor (2·N Secrets) | Ready / floor | API requests per client | route status reconciles | client reconciles | control plane CPU per client | peak RSS | idle CPU | idle requests | re-issued |\n")
+		p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, s := range r.Scale {
-			p("| %d | %.1f s | **%.1f s** | %.1f | %.2f s (%.0f/s) | %.1f× | %s | %.0f | %.0f | %.0f MiB | %.4f cores over %.0f s | %s | %d |\n",
+			p("| %d | %.1f s | **%.1f s** | %.1f | %.2f s (%.0f/s) | %.1f× | %s | %.0f | %.0f | %.1f ms | %.0f MiB | %.4f cores over %.0f s | %s | %d |\n",
 				s.Clients, s.ApplySeconds, s.ReadySeconds, s.ClientsPerSecond, s.FloorSeconds, s.FloorSecretsPerSecond, s.RatioToFloor,
-				verbs(s.RequestsPerClient), s.RouteStatusReconciles, s.ClientReconciles, float64(s.PeakRSSBytes)/(1<<20),
+				verbs(s.RequestsPerClient), s.RouteStatusReconciles, s.ClientReconciles, 1000*s.ControlPlaneCPUSeconds/float64(s.Clients), float64(s.PeakRSSBytes)/(1<<20),
 				s.IdleCPUCores, s.IdleSeconds, counts(s.IdleRequests), s.Reissued)
 		}
 		p("\n")
 	}
+	if r.Routes != nil {
+		r.Routes.markdown(&b)
+	}
+	scaleGoals(&b, r.Scale, r.Routes)
 	return b.String()
 }
 
