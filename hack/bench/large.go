@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
+	"github.com/scopegate/scopegate/hack/bench/pki"
+	"github.com/scopegate/scopegate/hack/bench/plan"
+	"github.com/scopegate/scopegate/internal/testenv"
+)
+
+// The large-registry targets (issue 22): the token endpoint and the
+// gateway of a second manager, on a control plane of its own, that holds
+// -large-clients OAuthClients and -large-routes GatewayRoutes besides the
+// measured client and route, sent the same requests as the 1-client
+// targets in the same rounds.
+const (
+	tTokenLarge   = "scopegate-token-large"
+	tGatewayLarge = "scopegate-gateway-large"
+	largeNS       = "bench-large"
+	largeScope    = "api:large:read"
+)
+
+func init() {
+	targetWhat[tTokenLarge] = "scopegate `POST /oauth/token` as `scopegate-token`, on a manager whose registry holds the large registry's clients and routes"
+	targetWhat[tGatewayLarge] = "scopegate gateway as `scopegate-gateway`, on the manager holding the large registry"
+	comparisons = append(comparisons,
+		struct{ target, base, goal string }{tTokenLarge, tToken, "≥ 0.9 (issue 22: the large registry against 1 client)"},
+		struct{ target, base, goal string }{tGatewayLarge, tGateway, "≥ 0.9 (issue 22: the large registry against 1 client)"},
+	)
+}
+
+// LargeRegistry describes the large registry of an HTTP run.
+type LargeRegistry struct {
+	Clients int `json:"clients"`
+	Routes  int `json:"routes"`
+	// SetupSeconds is from the first create until every client was Ready
+	// and the gateway routed every route.
+	SetupSeconds float64 `json:"setup_seconds"`
+	RSSBytes     int64   `json:"rss_bytes"`
+}
+
+// wantLarge reports whether this HTTP run measures the large registry:
+// the first HTTP run of the harness, when its targets are asked for.
+func wantLarge(o *options, tlsOn bool) bool {
+	if o.largeClients <= 0 || (tlsOn && o.tls == "both") {
+		return false
+	}
+	return len(o.targets) == 0 || slices.Contains(o.targets, tTokenLarge) || slices.Contains(o.targets, tGatewayLarge)
+}
+
+// setUpLarge starts a second control plane and manager (TLS as the run's),
+// creates the large registry there and the measured client and route as
+// setUpClientAndRoute does, and returns the two targets with their
+// credentials, what it set up, and a function that stops it all.
+func setUpLarge(ctx context.Context, o *options, files *pki.Files, upstreamURL string) ([]plan.Target, *LargeRegistry, func(), error) {
+	say("Large registry: %d OAuthClients and %d GatewayRoutes on a manager of its own", o.largeClients, o.largeRoutes)
+	e, err := startEnv(ctx, o, "large", files, "--leader-elect")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			e.stop()
+		}
+	}()
+	cfg := rest.CopyConfig(e.cluster.Config)
+	cfg.QPS, cfg.Burst = -1, 0
+	c, err := client.New(cfg, client.Options{Scheme: testenv.Scheme()})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	id, secret, err := setUpClientAndRoute(ctx, c, upstreamURL)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: largeNS}}); err != nil {
+		return nil, nil, nil, err
+	}
+	lr := &LargeRegistry{Clients: o.largeClients, Routes: o.largeRoutes}
+	start := time.Now()
+	if err := forEach(ctx, o.largeRoutes, func(i int) error { return c.Create(ctx, largeRoute(i, upstreamURL)) }); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := forEach(ctx, o.largeClients, func(i int) error { return c.Create(ctx, largeClient(i)) }); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := waitLargeReady(ctx, c, e, o.largeClients, o.scaleTimeout); err != nil {
+		return nil, nil, nil, err
+	}
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(secret)))
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {httpScope}}.Encode()
+	headers := map[string]string{"Authorization": basic, "Content-Type": "application/x-www-form-urlencoded"}
+	token, err := fetchToken(ctx, e.client, e.issuer+"/oauth/token", headers, form)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := waitGateway(ctx, e.client, e.gatewayURL+routePrefix+"/items", token); err != nil {
+		return nil, nil, nil, err
+	}
+	// Every route is in the gateway's table once it answers the measured
+	// token 403 (scope missing) rather than 404 (no route).
+	deadline := time.Now().Add(o.scaleTimeout)
+	for i := 0; i < o.largeRoutes; {
+		code, err := gatewayStatus(ctx, e.client, e.gatewayURL+largeRoute(i, upstreamURL).Spec.PathPrefix+"/x", token)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if code == http.StatusForbidden {
+			i++
+			continue
+		}
+		if time.Now().After(deadline) {
+			return nil, nil, nil, fmt.Errorf("the large registry's gateway answers route %d with %d", i, code)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	lr.SetupSeconds = time.Since(start).Seconds()
+	if st, err := readProcStats(e.manager.pid()); err == nil {
+		lr.RSSBytes = st.RSS
+	}
+	say("Large registry: ready after %.1fs", lr.SetupSeconds)
+	ok = true
+	targets := []plan.Target{
+		{Name: tTokenLarge, Method: http.MethodPost, URL: e.issuer + "/oauth/token", Headers: headers, Body: form},
+		{Name: tGatewayLarge, Method: http.MethodGet, URL: e.gatewayURL + routePrefix + "/items", Headers: map[string]string{"Authorization": "Bearer " + token}},
+	}
+	return targets, lr, e.stop, nil
+}
+
+// largeClient is the i-th client of the large registry: a client secret,
+// no token Secret.
+func largeClient(i int) *scopegatev1alpha1.OAuthClient {
+	return &scopegatev1alpha1.OAuthClient{
+		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("client-%05d", i), Namespace: largeNS},
+		Spec: scopegatev1alpha1.OAuthClientSpec{
+			Scopes:    []scopegatev1alpha1.Scope{largeScope},
+			Audiences: []scopegatev1alpha1.Audience{httpAudience},
+		},
+	}
+}
+
+// largeRoute is the i-th route of the large registry: prefixes two and
+// three segments deep beside the measured one, so that a lookup walks
+// past a table of many prefixes.
+func largeRoute(i int, upstreamURL string) *scopegatev1alpha1.GatewayRoute {
+	prefix := fmt.Sprintf("/svc-%02d/r-%04d", i%50, i)
+	if i%2 == 1 {
+		prefix = fmt.Sprintf("/api/bench-%04d/v1", i)
+	}
+	return &scopegatev1alpha1.GatewayRoute{
+		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("route-%04d", i), Namespace: largeNS},
+		Spec: scopegatev1alpha1.GatewayRouteSpec{
+			PathPrefix:     prefix,
+			Backend:        scopegatev1alpha1.Backend{URL: upstreamURL, Path: backendPath},
+			RequiredScopes: []scopegatev1alpha1.Scope{largeScope},
+			Audiences:      []scopegatev1alpha1.Audience{httpAudience},
+		},
+	}
+}
+
+// waitLargeReady polls the large registry's OAuthClients until n are Ready.
+func waitLargeReady(ctx context.Context, c client.Client, e *env, n int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	lastLog := time.Now()
+	for {
+		if e.manager.exited() {
+			return fmt.Errorf("manager exited: %v (log %s)", e.manager.err, e.manager.logPath)
+		}
+		var list scopegatev1alpha1.OAuthClientList
+		if err := c.List(ctx, &list, client.InNamespace(largeNS)); err != nil {
+			return fmt.Errorf("list OAuthClients: %w", err)
+		}
+		ready := 0
+		for i := range list.Items {
+			if meta.IsStatusConditionTrue(list.Items[i].Status.Conditions, scopegatev1alpha1.ConditionReady) {
+				ready++
+			}
+		}
+		if ready >= n {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("only %d of %d OAuthClients of the large registry Ready after %s", ready, n, timeout)
+		}
+		if time.Since(lastLog) > 15*time.Second {
+			say("  large registry: %d of %d Ready", ready, n)
+			lastLog = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+func (l *LargeRegistry) markdown(b *strings.Builder) {
+	fmt.Fprintf(b, "\n`%s` and `%s` ran on a second manager, on a control plane of its own, holding %d OAuthClients (client secrets, no token Secrets) and %d GatewayRoutes besides the measured client and route (set up in %.0f s; RSS %.0f MiB when the rounds began).\n",
+		tTokenLarge, tGatewayLarge, l.Clients, l.Routes, l.SetupSeconds, mib(l.RSSBytes))
+}
