@@ -18,7 +18,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -59,7 +58,8 @@ type RevocationResult struct {
 	Checks              int                `json:"checks"`
 	Refused             int                `json:"refused"`
 	Objects             int                `json:"revocation_objects"`
-	ConfigMapsStored    float64            `json:"apiserver_configmaps"`
+	ConfigMapsStored    int                `json:"configmaps_all_namespaces"`
+	ObjectBytes         int                `json:"revocation_object_json_bytes"`
 	RSSBytes            []int64            `json:"rss_bytes"`
 	PeakRSSBytes        []int64            `json:"peak_rss_bytes"`
 	StartupSeconds      float64            `json:"startup_seconds"`
@@ -275,10 +275,10 @@ func runRevocations(ctx context.Context, o *options, n int, idle time.Duration) 
 		return nil, fmt.Errorf("list revocation ConfigMaps: %w", err)
 	}
 	res.Objects = len(cms.Items)
-	if v, err := apiserverConfigMaps(ctx, cfg); err != nil {
-		say("Revocations: the API server's object count: %v", err)
-	} else {
-		res.ConfigMapsStored = v
+	if len(cms.Items) > 0 {
+		if res.ConfigMapsStored, res.ObjectBytes, err = allConfigMaps(ctx, c, cms.Items[0].Name); err != nil {
+			return nil, err
+		}
 	}
 	for _, p := range []*process{e.manager, b.manager} {
 		st, err := readProcStats(p.pid())
@@ -496,29 +496,21 @@ func revocationCount(ctx context.Context, hc *http.Client, gatewayURL, adminToke
 	return st.Count, nil
 }
 
-// apiserverConfigMaps is the API server's count of stored ConfigMaps
-// (apiserver_storage_objects), all namespaces.
-func apiserverConfigMaps(ctx context.Context, cfg *rest.Config) (float64, error) {
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return 0, err
+// allConfigMaps counts the ConfigMaps the API server stores, in every
+// namespace (metadata only), and returns the size of one revocation
+// ConfigMap as the API server serves it in JSON.
+func allConfigMaps(ctx context.Context, c client.Client, one string) (int, int, error) {
+	var list metav1.PartialObjectMetadataList
+	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMapList"))
+	if err := c.List(ctx, &list); err != nil {
+		return 0, 0, fmt.Errorf("list ConfigMaps: %w", err)
 	}
-	raw, err := cs.RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
-	if err != nil {
-		return 0, err
+	var cm corev1.ConfigMap
+	if err := c.Get(ctx, client.ObjectKey{Namespace: operatorNamespace, Name: one}, &cm); err != nil {
+		return 0, 0, fmt.Errorf("get a revocation ConfigMap: %w", err)
 	}
-	s, err := parseMetrics(strings.NewReader(string(raw)))
-	if err != nil {
-		return 0, err
-	}
-	for _, x := range s {
-		// apiserver_resource_objects replaced apiserver_storage_objects
-		// (Kubernetes 1.31, removed later).
-		if (x.name == "apiserver_resource_objects" || x.name == "apiserver_storage_objects") && x.labels["resource"] == "configmaps" && x.labels["group"] == "" {
-			return x.value, nil
-		}
-	}
-	return 0, fmt.Errorf("no apiserver_resource_objects for configmaps")
+	b, err := json.Marshal(&cm)
+	return len(list.Items), len(b), err
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
@@ -526,9 +518,9 @@ func mib(b int64) float64 { return float64(b) / (1 << 20) }
 func (r *RevocationResult) markdown(b *strings.Builder) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	p("### Revocations\n\n")
-	p("Two manager replicas (A and B, `--leader-elect`) on a fresh local control plane; %d tokens of %d clients (%d each, the per-client burst of new revocations), each sent once through both gateways first (verification caches warm), then revoked with `POST /oauth/revoke` at replica A by %d workers. Enforced: every token refused by introspection (`active: false`) and by the gateway (401) on both replicas, from the last revocation's answer. Load average %s at the start.\n\n",
+	p("Two manager replicas (A and B, `--leader-elect`) on a fresh local control plane; %d tokens of %d clients (%d each, the per-client burst of new revocations), each sent once through both gateways first (verification caches warm), then revoked with `POST /oauth/revoke` at replica A by %d workers. *B holds all* is from the last revocation's answer until the admin API of both replicas counts every revocation; *all refused* until a pass over every token found it refused by introspection (`active: false`) and by the gateway (401) on both replicas (the pass's own length included). The third replica is started afterwards on the same control plane: from its start until `/readyz` answers 200, and the revocations its admin API counts then. Idle: both replicas, API requests summed (PUTs are the leader Lease's renewals). Load average %s at the start.\n\n",
 		r.Tokens, r.Clients, revPerClient, writers, r.LoadAverage)
-	p("| revocations | revocations/s | revoke p50 | p99 | max | errors | API requests per revocation (A) | B holds all | all refused on both (%d checks) | revocation objects | ConfigMaps in the API server | RSS A / B (before → after) | third replica Ready | its RSS | idle CPU A / B | idle requests |\n", r.Checks)
+	p("| revocations | revocations/s | revoke p50 | p99 | max | errors | API requests per revocation (A) | B holds all | all refused on both (%d checks) | revocation objects (JSON size of one) | ConfigMaps, all namespaces | RSS A / B (before → after) | third replica Ready | its RSS | idle CPU A / B | idle requests |\n", r.Checks)
 	p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	rss := ""
 	for i := range r.RSSBytes {
@@ -548,8 +540,8 @@ func (r *RevocationResult) markdown(b *strings.Builder) {
 		}
 		idle += fmt.Sprintf("%.4f", v)
 	}
-	p("| %d | **%.0f** | %.1f ms | %.1f ms | %.1f ms | %d | %s | %.2f s | **%.1f s** | %d | %.0f | %s | **%.1f s** (holding %d) | %.0f MiB | %s cores over %.0f s | %s |\n\n",
+	p("| %d | **%.0f** | %.1f ms | %.1f ms | %.1f ms | %d | %s | %.2f s | **%.1f s** | %d (%d B) | %d | %s | **%.1f s** (holding %d) | %.0f MiB | %s cores over %.0f s | %s |\n\n",
 		r.Tokens, r.RevocationsPerSec, r.RevokeP50ms, r.RevokeP99ms, r.RevokeMaxms, r.RevokeErrors, verbs(r.RequestsPerRevoke),
-		r.PropagatedSeconds, r.EnforcedSeconds, r.Objects, r.ConfigMapsStored, rss, r.StartupSeconds, r.StartupRevocations,
+		r.PropagatedSeconds, r.EnforcedSeconds, r.Objects, r.ObjectBytes, r.ConfigMapsStored, rss, r.StartupSeconds, r.StartupRevocations,
 		mib(r.StartupRSSBytes), idle, r.IdleSeconds, counts(r.IdleRequests))
 }
