@@ -230,7 +230,7 @@ func waitLargeRegistry(ctx context.Context, e *env, secrets []string, timeout ti
 	try := func(i int) (bool, error) {
 		id := scopegatev1alpha1.ClientIDFor(largeNS, largeClient(i).Name)
 		basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(secrets[i])))
-		code, err := postForm(ctx, e.client, e.issuer+"/oauth/token", basic, url.Values{"grant_type": {"client_credentials"}}.Encode(), nil)
+		code, err := postForm(ctx, e.client, e.issuer+"/oauth/token", basic, url.Values{"grant_type": {"client_credentials"}, "scope": {largeScope}}.Encode(), nil)
 		return code == http.StatusOK, err
 	}
 	deadline := time.Now().Add(timeout)

@@ -36,6 +36,8 @@ const (
 	// server's per-client burst of new revocations (DefaultRevocationBurst),
 	// so that no revocation waits for the per-client limit.
 	revPerClient = 100
+	// revFloor is how many ConfigMaps the floor creates.
+	revFloor = 2000
 )
 
 // RevocationResult is the revocation run.
@@ -46,8 +48,11 @@ type RevocationResult struct {
 	IssueSeconds float64 `json:"issue_seconds"`
 	// RevokeSeconds is from the first revocation request until the last
 	// answer; every one went to replica A with 16 workers.
-	RevokeSeconds       float64            `json:"revoke_seconds"`
-	RevocationsPerSec   float64            `json:"revocations_per_second"`
+	RevokeSeconds     float64 `json:"revoke_seconds"`
+	RevocationsPerSec float64 `json:"revocations_per_second"`
+	// FloorPerSec is the harness's own ConfigMap creates per second
+	// (revFloor of them, 16 workers), just before.
+	FloorPerSec         float64            `json:"floor_configmaps_per_second"`
 	RevokeP50ms         float64            `json:"revoke_p50_ms"`
 	RevokeP99ms         float64            `json:"revoke_p99_ms"`
 	RevokeMaxms         float64            `json:"revoke_max_ms"`
@@ -163,7 +168,13 @@ func runRevocations(ctx context.Context, o *options, n int, idle time.Duration) 
 		res.BaselineRSSBytes = append(res.BaselineRSSBytes, st.RSS)
 	}
 
-	say("Revocations: revoking %d tokens at replica A", n)
+	// The floor: what the API server accepts from a plain client-go
+	// program creating ConfigMaps of a revocation's size with the same
+	// number of workers, just before.
+	if res.FloorPerSec, err = floorConfigMaps(ctx, c, revFloor); err != nil {
+		return nil, err
+	}
+	say("Revocations: floor %.0f ConfigMaps/s; revoking %d tokens at replica A", res.FloorPerSec, n)
 	before, err := scrape(ctx, e.metricsURL)
 	if err != nil {
 		return nil, err
@@ -351,6 +362,27 @@ func runRevocations(ctx context.Context, o *options, n int, idle time.Duration) 
 	return res, nil
 }
 
+// floorConfigMaps creates n ConfigMaps like a revocation's (a label, an
+// annotation, one key) in a namespace of their own with the harness's
+// writers and returns the rate.
+func floorConfigMaps(ctx context.Context, c client.Client, n int) (float64, error) {
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "floor-revocations"}}); err != nil {
+		return 0, fmt.Errorf("create namespace: %w", err)
+	}
+	start := time.Now()
+	err := forEach(ctx, n, func(i int) error {
+		return c.Create(ctx, &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{
+				Name: revocation.Name(fmt.Sprintf("floor-%05d", i)), Namespace: "floor-revocations",
+				Labels:      map[string]string{"floor": "true"},
+				Annotations: map[string]string{revocation.ExpiresAtAnnotation: time.Now().Add(time.Hour).UTC().Format(time.RFC3339)},
+			},
+			Data: map[string]string{revocation.JTIKey: fmt.Sprintf("%036d", i)},
+		})
+	})
+	return float64(n) / time.Since(start).Seconds(), err
+}
+
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // setUpRevocationClients creates a GatewayRoute to upstream, k clients
@@ -518,10 +550,10 @@ func mib(b int64) float64 { return float64(b) / (1 << 20) }
 func (r *RevocationResult) markdown(b *strings.Builder) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	p("### Revocations\n\n")
-	p("Two manager replicas (A and B, `--leader-elect`) on a fresh local control plane; %d tokens of %d clients (%d each, the per-client burst of new revocations), each sent once through both gateways first (verification caches warm), then revoked with `POST /oauth/revoke` at replica A by %d workers. *B holds all* is from the last revocation's answer until the admin API of both replicas counts every revocation; *all refused* until a pass over every token found it refused by introspection (`active: false`) and by the gateway (401) on both replicas (the pass's own length included). The third replica is started afterwards on the same control plane: from its start until `/readyz` answers 200, and the revocations its admin API counts then. Idle: both replicas, API requests summed (PUTs are the leader Lease's renewals). Load average %s at the start.\n\n",
-		r.Tokens, r.Clients, revPerClient, writers, r.LoadAverage)
-	p("| revocations | revocations/s | revoke p50 | p99 | max | errors | API requests per revocation (A) | B holds all | all refused on both (%d checks) | revocation objects (JSON size of one) | ConfigMaps, all namespaces | RSS A / B (before → after) | third replica Ready | its RSS | idle CPU A / B | idle requests |\n", r.Checks)
-	p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	p("Two manager replicas (A and B, `--leader-elect`) on a fresh local control plane; %d tokens of %d clients (%d each, the per-client burst of new revocations), each sent once through both gateways first (verification caches warm), then revoked with `POST /oauth/revoke` at replica A by %d workers; the floor is the harness creating %d ConfigMaps of a revocation's size with as many workers, just before. *B holds all* is from the last revocation's answer until the admin API of both replicas counts every revocation; *all refused* until a pass over every token found it refused by introspection (`active: false`) and by the gateway (401) on both replicas (the pass's own length included). The third replica is started afterwards on the same control plane: from its start until `/readyz` answers 200, and the revocations its admin API counts then. Idle: both replicas, API requests summed (PUTs are the leader Lease's renewals). Load average %s at the start.\n\n",
+		r.Tokens, r.Clients, revPerClient, writers, revFloor, r.LoadAverage)
+	p("| revocations | revocations/s | floor: plain ConfigMap creates/s | revoke p50 | p99 | max | errors | API requests per revocation (A) | B holds all | all refused on both (%d checks) | revocation objects (JSON size of one) | ConfigMaps, all namespaces | RSS A / B (before → after) | third replica Ready | its RSS | idle CPU A / B | idle requests |\n", r.Checks)
+	p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	rss := ""
 	for i := range r.RSSBytes {
 		if i > 0 {
@@ -540,8 +572,8 @@ func (r *RevocationResult) markdown(b *strings.Builder) {
 		}
 		idle += fmt.Sprintf("%.4f", v)
 	}
-	p("| %d | **%.0f** | %.1f ms | %.1f ms | %.1f ms | %d | %s | %.2f s | **%.1f s** | %d (%d B) | %d | %s | **%.1f s** (holding %d) | %.0f MiB | %s cores over %.0f s | %s |\n\n",
-		r.Tokens, r.RevocationsPerSec, r.RevokeP50ms, r.RevokeP99ms, r.RevokeMaxms, r.RevokeErrors, verbs(r.RequestsPerRevoke),
+	p("| %d | **%.0f** | %.0f | %.1f ms | %.1f ms | %.1f ms | %d | %s | %.2f s | **%.1f s** | %d (%d B) | %d | %s | **%.1f s** (holding %d) | %.0f MiB | %s cores over %.0f s | %s |\n\n",
+		r.Tokens, r.RevocationsPerSec, r.FloorPerSec, r.RevokeP50ms, r.RevokeP99ms, r.RevokeMaxms, r.RevokeErrors, verbs(r.RequestsPerRevoke),
 		r.PropagatedSeconds, r.EnforcedSeconds, r.Objects, r.ObjectBytes, r.ConfigMapsStored, rss, r.StartupSeconds, r.StartupRevocations,
 		mib(r.StartupRSSBytes), idle, r.IdleSeconds, counts(r.IdleRequests))
 }
