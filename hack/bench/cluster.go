@@ -115,6 +115,8 @@ func startEnv(ctx context.Context, o *options, name string, tlsFiles *pki.Files,
 type replica struct {
 	manager                *process
 	gatewayURL, metricsURL string
+	// oauthURL is its token server; healthURL its probe server.
+	oauthURL, healthURL string
 }
 
 // startReplica starts a second manager on the env's control plane, as a
@@ -126,7 +128,7 @@ func (e *env) startReplica(ctx context.Context, o *options, name string, extra .
 	if err != nil {
 		return nil, err
 	}
-	r := &replica{gatewayURL: e.scheme + addrs[1], metricsURL: "http://" + addrs[2] + "/metrics"}
+	r := &replica{gatewayURL: e.scheme + addrs[1], metricsURL: "http://" + addrs[2] + "/metrics", oauthURL: e.scheme + addrs[0], healthURL: "http://" + addrs[3]}
 	args := []string{
 		"--kubeconfig", e.kubeconfig,
 		"--oauth-bind-address", addrs[0],

@@ -96,8 +96,10 @@ type HTTPResult struct {
 	Redis *RedisCheck `json:"redis,omitempty"`
 	// NotMeasured says, one line each, which baselines were left out and
 	// why (nginx not installed).
-	NotMeasured []string            `json:"not_measured,omitempty"`
-	Raw         []plan.TargetResult `json:"raw"`
+	NotMeasured []string `json:"not_measured,omitempty"`
+	// Large is the large registry behind the -large targets (large.go).
+	Large *LargeRegistry      `json:"large_registry,omitempty"`
+	Raw   []plan.TargetResult `json:"raw"`
 }
 
 // RedisCheck shows that the Redis-backed gateway went to Redis: the calls
@@ -386,6 +388,16 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 		redisTarget = []plan.Target{{Name: tGatewayRedis, Method: http.MethodGet, URL: rep.gatewayURL + routePrefix + "/items", Headers: bearer}}
 	}
 
+	var largeTargets []plan.Target
+	var large *LargeRegistry
+	if wantLarge(o, tlsOn) {
+		var stopLarge func()
+		if largeTargets, large, stopLarge, err = setUpLarge(ctx, o, files, upstreamURL); err != nil {
+			return nil, fmt.Errorf("large registry: %w", err)
+		}
+		defer stopLarge()
+	}
+
 	p := plan.Plan{
 		Concurrency: o.concurrency, Rounds: o.rounds, Round: o.round, Warmup: o.warmup, MaxRequests: o.maxRequests,
 		Targets: []plan.Target{
@@ -407,6 +419,7 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 	// nginx right after the tuned proxy, before the gateway.
 	p.Targets = slices.Insert(p.Targets, slices.IndexFunc(p.Targets, func(t plan.Target) bool { return t.Name == tGateway }), nginxTarget...)
 	p.Targets = append(append(append(append(p.Targets, dpopTargets...), redisTarget...), mcpTargets...), llmTargets...)
+	p.Targets = append(p.Targets, largeTargets...)
 	if tlsOn {
 		// Only targets whose baseline serves TLS too, and the no-op in
 		// clear next to the no-op over TLS.
@@ -437,6 +450,7 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 		return nil, err
 	}
 	h := summarizeHTTP(o, raw, tlsOn)
+	h.Large = large
 	if nginxMissing != "" && slices.ContainsFunc(p.Targets, func(t plan.Target) bool { return t.Name == tGateway }) {
 		h.NotMeasured = append(h.NotMeasured, nginxMissing)
 	}
@@ -696,6 +710,9 @@ func (h *HTTPResult) markdown(b *strings.Builder) {
 	}
 	for _, n := range h.NotMeasured {
 		p("\n%s.\n", n)
+	}
+	if h.Large != nil {
+		h.Large.markdown(b)
 	}
 	if c := h.Redis; c != nil {
 		calls := map[string]float64{}

@@ -116,6 +116,13 @@ type options struct {
 	// manager under the HTTP load (it is started with --pprof-bind-address).
 	profileDir string
 
+	// revocations is the number of tokens the revocation run revokes
+	// (issue 22); 0 skips it (revocations.go).
+	revocations int
+	// largeClients and largeRoutes are the large registry of the HTTP
+	// run (issue 22); 0 clients leaves it out (large.go).
+	largeClients, largeRoutes int
+
 	outMD, outJSON string
 	keep           bool
 	note           string
@@ -160,6 +167,9 @@ func parseFlags() (*options, error) {
 	flag.StringVar(&o.outJSON, "json", filepath.Join(root, "docs", "benchmarks.json"), "JSON report to write; empty: none.")
 	flag.StringVar(&o.note, "note", "", "A sentence for the report about what else ran on the machine.")
 	flag.StringVar(&o.profileDir, "profile", "", "Write CPU and allocation profiles of the manager under the HTTP load into this directory.")
+	flag.IntVar(&o.revocations, "revocations", 10000, "Tokens revoked in the revocation run (two replicas; 0 skips it).")
+	flag.IntVar(&o.largeClients, "large-clients", 10000, "OAuthClients of the large registry whose token endpoint and gateway the HTTP run measures beside the 1-client ones; 0 leaves it out.")
+	flag.IntVar(&o.largeRoutes, "large-routes", 1000, "GatewayRoutes of the large registry.")
 	flag.BoolVar(&o.keep, "keep", false, "Keep the work directory (logs, kubeconfigs).")
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -202,6 +212,10 @@ func parseFlags() (*options, error) {
 		return nil, fmt.Errorf("-idle must be between 1s and 5m")
 	case o.routes < 0 || o.routes > 10000 || o.routeClients < 1 || o.routeClients > 10000:
 		return nil, fmt.Errorf("-routes must be between 0 and 10000, -route-clients between 1 and 10000")
+	case o.revocations < 0 || o.revocations > 100_000:
+		return nil, fmt.Errorf("-revocations must be between 0 and 100000")
+	case o.largeClients < 0 || o.largeClients > 100_000 || o.largeRoutes < 0 || o.largeRoutes > 10_000:
+		return nil, fmt.Errorf("-large-clients must be between 0 and 100000, -large-routes between 0 and 10000")
 	case o.maxRequests < 1 || o.maxRequests > 5_000_000:
 		return nil, fmt.Errorf("-max-requests must be between 1 and 5000000")
 	}
@@ -259,6 +273,13 @@ func run(ctx context.Context) error {
 			}
 			rep.HTTPS = h
 		}
+	}
+	if o.revocations > 0 {
+		r, err := runRevocations(ctx, o, o.revocations, o.idle/3)
+		if err != nil {
+			return fmt.Errorf("revocations: %w", err)
+		}
+		rep.Revocations = r
 	}
 	for i, n := range o.clients {
 		idle := o.idle / 3

@@ -24,6 +24,8 @@ type Report struct {
 	HTTPS     *HTTPResult    `json:"https,omitempty"`
 	Scale     []*ScaleResult `json:"controller_scale,omitempty"`
 	Routes    *RoutesResult  `json:"route_scale,omitempty"`
+	// Revocations is the revocation run (revocations.go).
+	Revocations *RevocationResult `json:"revocations,omitempty"`
 }
 
 // write prints the Markdown to stdout and writes the files asked for. The
@@ -80,6 +82,9 @@ func (r *Report) markdown() string {
 	}
 	if h := r.HTTPS; h != nil {
 		h.markdown(&b)
+	}
+	if r.Revocations != nil {
+		r.Revocations.markdown(&b)
 	}
 	if len(r.Scale) > 0 {
 		p("### Controller scale\n\n")

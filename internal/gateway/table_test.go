@@ -60,3 +60,20 @@ func TestFirstSegments(t *testing.T) {
 		}
 	}
 }
+
+// TestMatchCostDoesNotGrowWithTheTable: a lookup costs one map probe per
+// segment of the path up to the deepest prefix, whether the table holds 1
+// route or 1,000 (issue 22).
+func TestMatchCostDoesNotGrowWithTheTable(t *testing.T) {
+	for _, path := range []string{"/api/bench/items", "/api/bench", "/nowhere/a/b"} {
+		var probes []int
+		for _, n := range []int{1, 1000} {
+			_, p := largeTable(n).current.Load().match(path)
+			probes = append(probes, p)
+		}
+		// Three segments deep at most: the path is cut there.
+		if probes[1] > 4 || probes[1] > probes[0]+1 {
+			t.Errorf("%s: %d lookups with 1 other route, %d with 1,000", path, probes[0], probes[1])
+		}
+	}
+}

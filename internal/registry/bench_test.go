@@ -6,30 +6,35 @@ import (
 	"time"
 )
 
-// BenchmarkRegistry looks clients up in a registry of 1000, as the token
-// endpoint (Authenticate) and the gateway (Get) do on every request.
+// BenchmarkRegistry looks clients up in registries of 1, 1,000 and 10,000
+// clients, as the token endpoint (Authenticate) and the gateway (Get) do on
+// every request: a map lookup whatever the size (issue 22; compare the
+// sizes with benchstat).
 func BenchmarkRegistry(b *testing.B) {
-	r := New()
 	const secret = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"
-	for i := range 1000 {
-		id := fmt.Sprintf("team.client-%04d", i)
-		r.Upsert(&Client{ID: id, Subject: SubjectFor(id), Scopes: []string{"mcp"}, Secrets: []SecretDigest{{Digest: Digest(secret)}}})
-	}
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	b.Run("get", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, ok := r.Get("team.client-0500"); !ok {
-				b.Fatal("not found")
-			}
+	for _, n := range []int{1, 1000, 10000} {
+		r := New()
+		for i := range n {
+			id := fmt.Sprintf("team.client-%05d", i)
+			r.Upsert(&Client{ID: id, Subject: SubjectFor(id), Scopes: []string{"mcp"}, Secrets: []SecretDigest{{Digest: Digest(secret)}}})
 		}
-	})
-	b.Run("authenticate", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, ok := r.Authenticate("team.client-0500", secret, now); !ok {
-				b.Fatal("not authenticated")
+		id := fmt.Sprintf("team.client-%05d", n/2)
+		b.Run(fmt.Sprintf("clients=%d/get", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, ok := r.Get(id); !ok {
+					b.Fatal("not found")
+				}
 			}
-		}
-	})
+		})
+		b.Run(fmt.Sprintf("clients=%d/authenticate", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, ok := r.Authenticate(id, secret, now); !ok {
+					b.Fatal("not authenticated")
+				}
+			}
+		})
+	}
 }

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -68,6 +69,10 @@ type Cluster struct {
 	cache  cache.Cache
 	s      *set
 	synced atomic.Bool
+	// loaded is closed once the set holds every revocation of the first
+	// list: the event handler has been handed all of it, not merely the
+	// informer's store.
+	loaded chan struct{}
 }
 
 // NewCluster returns a Cluster store. Add it to the manager (every replica
@@ -102,11 +107,41 @@ func NewCluster(o ClusterOptions) (*Cluster, error) {
 		Mapper:               o.Mapper,
 		DefaultNamespaces:    map[string]cache.Config{o.Namespace: {}},
 		DefaultLabelSelector: labels.SelectorFromSet(labels.Set{RevocationLabel: "true"}),
+		DefaultTransform:     slim,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build revocation cache: %w", err)
 	}
-	return &Cluster{opts: o, client: c, cache: ch, s: newSet()}, nil
+	return &Cluster{opts: o, client: c, cache: ch, s: newSet(), loaded: make(chan struct{})}, nil
+}
+
+// slim keeps of a revocation ConfigMap only what the store reads (the jti,
+// its expiry, and what garbage collection deletes by): the cache holds one
+// per revoked token, and managedFields, labels and the rest would be most
+// of its memory.
+func slim(obj any) (any, error) {
+	cm, ok := obj.(*corev1.ConfigMap)
+	if !ok {
+		return obj, nil
+	}
+	out := &corev1.ConfigMap{
+		TypeMeta: cm.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{
+			Name:              cm.Name,
+			Namespace:         cm.Namespace,
+			UID:               cm.UID,
+			ResourceVersion:   cm.ResourceVersion,
+			CreationTimestamp: cm.CreationTimestamp,
+			DeletionTimestamp: cm.DeletionTimestamp,
+		},
+	}
+	if v, ok := cm.Annotations[ExpiresAtAnnotation]; ok {
+		out.Annotations = map[string]string{ExpiresAtAnnotation: v}
+	}
+	if v, ok := cm.Data[JTIKey]; ok {
+		out.Data = map[string]string{JTIKey: v}
+	}
+	return out, nil
 }
 
 // Name is the ConfigMap name for jti. A hash keeps it a valid object name
@@ -123,7 +158,7 @@ func (c *Cluster) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("watch revocations: %w", err)
 	}
-	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+	reg, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { c.observe(obj) },
 		UpdateFunc: func(_, obj any) { c.observe(obj) },
 		DeleteFunc: func(obj any) {
@@ -134,12 +169,16 @@ func (c *Cluster) Start(ctx context.Context) error {
 				c.s.remove(cm.Data[JTIKey])
 			}
 		},
-	}); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("watch revocations: %w", err)
 	}
 	go func() {
-		if c.cache.WaitForCacheSync(ctx) {
+		// The informer's store syncs before its handlers have been handed
+		// the whole list; the set is loaded when the handler has.
+		if c.cache.WaitForCacheSync(ctx) && toolscache.WaitForCacheSync(ctx.Done(), reg.HasSynced) {
 			c.synced.Store(true)
+			close(c.loaded)
 		}
 	}()
 	return c.cache.Start(ctx)
@@ -157,8 +196,16 @@ func (c *Cluster) Ready(*http.Request) error {
 // NeedLeaderElection is false: every replica must see every revocation.
 func (c *Cluster) NeedLeaderElection() bool { return false }
 
-// WaitForSync blocks until the store has read every existing revocation.
-func (c *Cluster) WaitForSync(ctx context.Context) bool { return c.cache.WaitForCacheSync(ctx) }
+// WaitForSync blocks until the store holds every existing revocation (or
+// ctx ends: false).
+func (c *Cluster) WaitForSync(ctx context.Context) bool {
+	select {
+	case <-c.loaded:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
 
 func (c *Cluster) observe(obj any) {
 	cm, ok := obj.(*corev1.ConfigMap)
@@ -204,10 +251,12 @@ func (c *Cluster) Revoked(jti string) bool { return c.s.has(jti) }
 func (c *Cluster) Len() int { return c.s.len() }
 
 // CollectGarbage deletes revocation ConfigMaps whose token expired more than
-// Retention ago, and returns how many it deleted.
+// Retention ago, and returns how many it deleted. It reads them from the
+// store's cache (Start must run): one list of every revocation from the
+// API server each GCInterval would cost as much as a replica's start.
 func (c *Cluster) CollectGarbage(ctx context.Context) (int, error) {
 	var list corev1.ConfigMapList
-	if err := c.client.List(ctx, &list, client.InNamespace(c.opts.Namespace), client.MatchingLabels{RevocationLabel: "true"}); err != nil {
+	if err := c.cache.List(ctx, &list, client.InNamespace(c.opts.Namespace)); err != nil {
 		return 0, fmt.Errorf("list revocations: %w", err)
 	}
 	now := c.opts.Now()

@@ -2,6 +2,7 @@ package revocation
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -88,4 +89,68 @@ func TestClusterStore(t *testing.T) {
 	var list corev1.ConfigMapList
 	g.Expect(k8s.List(ctx, &list, client.InNamespace(ns), client.MatchingLabels{RevocationLabel: "true"})).To(Succeed())
 	g.Expect(list.Items).To(HaveLen(1))
+}
+
+// TestAStoreIsReadyOnlyWithEveryStoredRevocation: a replica starting with
+// many revocations stored must not report ready (and so verify tokens)
+// while its set holds only part of them. The informer's store syncs before
+// its event handler has been handed the whole list.
+func TestAStoreIsReadyOnlyWithEveryStoredRevocation(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "revocation-"}}
+	g.Expect(k8s.Create(ctx, nsObj)).To(Succeed())
+	ns := nsObj.Name
+	c := testingclock.NewFakeClock(time.Now().Truncate(time.Second))
+	writer := startStore(t, ns, c)
+	const n = 500
+	jtis := make(chan string)
+	errs := make(chan error, 16)
+	for range 16 {
+		go func() {
+			for jti := range jtis {
+				if err := writer.Revoke(ctx, jti, c.Now().Add(time.Hour)); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for i := range n {
+		jtis <- fmt.Sprintf("jti-%05d", i)
+	}
+	close(jtis)
+	for range 16 {
+		g.Expect(<-errs).To(Succeed())
+	}
+
+	t.Log("a store started with them stored is not ready while its set is still being filled")
+	for range 2 {
+		s, err := NewCluster(ClusterOptions{Config: cfg, Namespace: ns, Now: c.Now, Log: logr.Discard()})
+		g.Expect(err).NotTo(HaveOccurred())
+		// Hold the set, as a slow replica would: the informer lists and
+		// syncs, its handler waits.
+		s.s.mu.Lock()
+		sctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); _ = s.Start(sctx) }()
+		g.Expect(s.cache.WaitForCacheSync(sctx)).To(BeTrue())
+		g.Consistently(func() error { return s.Ready(nil) }).WithTimeout(500 * time.Millisecond).Should(HaveOccurred())
+		s.s.mu.Unlock()
+		g.Eventually(func() error { return s.Ready(nil) }).WithTimeout(30 * time.Second).Should(Succeed())
+		g.Expect(s.Len()).To(Equal(n))
+		g.Expect(s.Revoked(fmt.Sprintf("jti-%05d", n-1))).To(BeTrue())
+
+		t.Log("its cache keeps only the jti, the expiry and what deletion needs")
+		var cm corev1.ConfigMap
+		g.Expect(s.cache.Get(ctx, client.ObjectKey{Namespace: ns, Name: Name("jti-00000")}, &cm)).To(Succeed())
+		g.Expect(cm.ManagedFields).To(BeEmpty())
+		g.Expect(cm.Labels).To(BeEmpty())
+		g.Expect(cm.UID).NotTo(BeEmpty())
+		g.Expect(cm.Data).To(Equal(map[string]string{JTIKey: "jti-00000"}))
+		g.Expect(cm.Annotations).To(HaveKey(ExpiresAtAnnotation))
+		cancel()
+		<-done
+	}
 }
