@@ -127,6 +127,9 @@ type Gateway struct {
 	replicas        ReplicaCounter
 	limitMetrics    *limitMetrics
 	proxy           http.Handler
+	// lean is the lean forwarding path's connection pool (forward.go);
+	// nil when Options.Transport is set, which the reverse proxy uses.
+	lean *leanPool
 	// buffers recycles the proxy's copy buffers.
 	buffers *bufferPool
 	// quotas count LLM clients' tokens in this replica's memory, each
@@ -216,6 +219,7 @@ func New(opts Options) (*Gateway, error) {
 	transport := opts.Transport
 	if transport == nil {
 		transport = NewTransport()
+		g.lean = newLeanPool()
 	}
 	g.proxy = g.newReverseProxy(&routeTransport{shared: transport, tls: &backendTransports{}})
 	return g, nil
