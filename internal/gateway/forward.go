@@ -614,9 +614,9 @@ func (g *Gateway) appendHead(b []byte, r *http.Request, f *forward, length int64
 	} else {
 		b = append(b, '/')
 	}
-	if q := r.URL.RawQuery; q != "" || r.URL.ForceQuery {
+	if q := cleanQuery(r.URL.RawQuery); q != "" || r.URL.ForceQuery {
 		b = append(b, '?')
-		b = append(b, cleanQuery(q)...)
+		b = append(b, q...)
 	}
 	b = append(b, " HTTP/1.1\r\nHost: "...)
 	b = append(b, f.target.Host...)
