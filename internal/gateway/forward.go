@@ -468,8 +468,9 @@ func (c *backendConn) roundTrip(head []byte, r *http.Request, body io.Reader, le
 // writeBody copies a request body to the backend: length bytes, or
 // chunked until its end.
 func writeBody(bw *bufio.Writer, body io.Reader, length int64, chunked bool, bufs *bufferPool) error {
-	buf := bufs.Get()
-	defer bufs.Put(buf)
+	bp := bufs.get()
+	defer bufs.put(bp)
+	buf := *bp
 	if !chunked {
 		n, err := io.CopyBuffer(bw, io.LimitReader(body, length), buf)
 		if err != nil {
@@ -508,8 +509,9 @@ func writeBody(bw *bufio.Writer, body io.Reader, length int64, chunked bool, buf
 // copyBody copies an answer's body to the client, flushing every write of
 // a stream.
 func copyBody(w http.ResponseWriter, body io.Reader, stream bool, bufs *bufferPool) error {
-	buf := bufs.Get()
-	defer bufs.Put(buf)
+	bp := bufs.get()
+	defer bufs.put(bp)
+	buf := *bp
 	var flush func() error
 	if stream {
 		flush = http.NewResponseController(w).Flush
