@@ -73,12 +73,14 @@ func (p *leanPool) host(addr string) *hostConns {
 	if h, ok := p.hosts.Load(addr); ok {
 		return h.(*hostConns)
 	}
-	h, _ := p.hosts.LoadOrStore(addr, &hostConns{})
+	h, _ := p.hosts.LoadOrStore(addr, &hostConns{pool: p, addr: addr})
 	return h.(*hostConns)
 }
 
 // hostConns are the idle connections to one backend, oldest first.
 type hostConns struct {
+	pool  *leanPool
+	addr  string
 	mu    sync.Mutex
 	idle  []*backendConn
 	timer *time.Timer
@@ -162,7 +164,11 @@ func (h *hostConns) prune() {
 	if len(h.idle) > 0 {
 		h.timer.Reset(leanIdleTimeout - now.Sub(h.idle[0].idleSince))
 	} else {
+		// Endpoints come and go with their pods: forget an address with
+		// nothing idle. A request holding h still returns its connection
+		// here, whose own timer then closes it.
 		h.timer = nil
+		h.pool.hosts.CompareAndDelete(h.addr, h)
 	}
 	h.mu.Unlock()
 	for _, c := range stale {

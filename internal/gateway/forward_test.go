@@ -608,3 +608,53 @@ func TestLeanPathLetsGoOfTheBackendWhenTheClientLeaves(t *testing.T) {
 		t.Fatal("the backend's request was not cancelled after the client left")
 	}
 }
+
+// TestLeanPoolBoundsIdleConnections: an idle connection past the idle
+// timeout is closed rather than used, pruning closes it and forgets the
+// address, and no more than leanMaxIdlePerHost wait per backend.
+func TestLeanPoolBoundsIdleConnections(t *testing.T) {
+	p := newLeanPool()
+	h := p.host("10.0.0.1:80")
+	closed := func(peer net.Conn) bool {
+		_ = peer.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, err := peer.Read(make([]byte, 1))
+		return err == io.EOF
+	}
+	old := time.Now().Add(-2 * leanIdleTimeout)
+
+	a, b := net.Pipe()
+	h.put(&backendConn{conn: a, host: h}, old)
+	if c := h.get(time.Now(), false); c != nil {
+		t.Fatal("an expired idle connection was handed out")
+	}
+	if !closed(b) {
+		t.Error("the expired connection was not closed")
+	}
+
+	a, b = net.Pipe()
+	h.put(&backendConn{conn: a, host: h}, old)
+	h.prune()
+	if !closed(b) {
+		t.Error("pruning did not close the expired connection")
+	}
+	if _, ok := p.hosts.Load("10.0.0.1:80"); ok {
+		t.Error("an address with nothing idle is still held")
+	}
+
+	h = p.host("10.0.0.2:80")
+	var peers []net.Conn
+	for i := 0; i <= leanMaxIdlePerHost; i++ {
+		a, b := net.Pipe()
+		peers = append(peers, b)
+		h.put(&backendConn{conn: a, host: h}, time.Now())
+	}
+	if n := len(h.idle); n != leanMaxIdlePerHost {
+		t.Errorf("%d idle connections held, want %d", n, leanMaxIdlePerHost)
+	}
+	if !closed(peers[leanMaxIdlePerHost]) {
+		t.Error("the connection past the bound was not closed")
+	}
+	if c := h.get(time.Now(), false); c == nil || c.conn == nil {
+		t.Error("a fresh idle connection was not handed out")
+	}
+}
