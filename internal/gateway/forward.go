@@ -571,13 +571,14 @@ func removeHopByHop(h http.Header) {
 	}
 }
 
-// connectionListed reports whether the Connection values name k.
+// connectionListed reports whether the Connection values name k (field
+// names compare without case).
 func connectionListed(conn []string, k string) bool {
 	for _, v := range conn {
 		for v != "" {
 			var name string
 			name, v, _ = strings.Cut(v, ",")
-			if name = strings.TrimSpace(name); name != "" && http.CanonicalHeaderKey(name) == k {
+			if name = strings.TrimSpace(name); name != "" && strings.EqualFold(name, k) {
 				return true
 			}
 		}

@@ -555,6 +555,7 @@ func TestLeanHeadBuildingAllocations(t *testing.T) {
 	r.RemoteAddr = "192.0.2.10:40000"
 	r.Header.Set("Accept", "application/json")
 	r.Header.Set("User-Agent", "test")
+	r.Header.Set("Connection", "keep-alive")
 	claims := &accesstoken.Claims{ClientID: "team-a.other", Scope: "api api:read", RegisteredClaims: jwt.RegisteredClaims{Subject: "client:team-a.other"}}
 	fw := &forward{route: apiRoute(t, "http://127.0.0.1:1"), target: mustURL(t, "http://127.0.0.1:1"), path: "/be/x", claims: claims, traceID: "4bf92f3577b34da6a3ce929d0e0e4736"}
 	buf := make([]byte, 0, 4096)
