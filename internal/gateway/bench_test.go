@@ -26,7 +26,7 @@ type benchFixture struct {
 	token  string
 }
 
-func newBenchFixture(b *testing.B) *benchFixture {
+func newBenchFixture(b testing.TB) *benchFixture {
 	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"ok":true}`))
@@ -51,7 +51,7 @@ func newBenchFixture(b *testing.B) *benchFixture {
 
 // gateway is a gateway with opts (the verifier, registry and URLs filled
 // in) serving one MCP route to the backend, with a route limit per client.
-func (f *benchFixture) gateway(b *testing.B, opts Options) *Gateway {
+func (f *benchFixture) gateway(b testing.TB, opts Options) *Gateway {
 	opts.Verifier, opts.Registry, opts.Issuer, opts.GatewayURL = f.ts, f.reg, testIssuer, testGatewayURL
 	gw, err := New(opts)
 	if err != nil {
@@ -66,7 +66,7 @@ func (f *benchFixture) gateway(b *testing.B, opts Options) *Gateway {
 // one sends one authorized request through h; limited says h is a
 // gateway, whose answer carries the RateLimit fields of the buckets it took
 // from.
-func (f *benchFixture) one(b *testing.B, h http.Handler, limited bool) {
+func (f *benchFixture) one(b testing.TB, h http.Handler, limited bool) {
 	r := httptest.NewRequest("POST", "http://gw.example/mcp/github/tools/list", nil)
 	r.RemoteAddr = "192.0.2.10:40000"
 	r.Header.Set("Authorization", "Bearer "+f.token)

@@ -31,3 +31,10 @@ func (bp *bufferPool) Put(b []byte) {
 	b = b[:proxyBufferSize]
 	bp.p.Put(&b)
 }
+
+// get and put hand out the buffer by its pointer, for the lean path:
+// Put of httputil.BufferPool takes a slice, which costs an allocation to
+// pool again.
+func (bp *bufferPool) get() *[]byte { return bp.p.Get().(*[]byte) }
+
+func (bp *bufferPool) put(b *[]byte) { bp.p.Put(b) }

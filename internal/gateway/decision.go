@@ -338,7 +338,14 @@ func (g *Gateway) decideToken(ctx context.Context, v *verdict, f *facts, rt *Rou
 // and admin satisfying anything, SPEC §3), else 403
 // error="insufficient_scope" naming them (RFC 6750 §3.1).
 func (g *Gateway) decideScopes(v *verdict, rt *Route, c *accesstoken.Claims) bool {
-	ok := ScopesSatisfied(c.Scopes(), rt)
+	// The granted scopes, split into an array on the stack: Scopes()
+	// allocates a slice per request.
+	var buf [8]string
+	held := buf[:0]
+	for sc := range strings.FieldsSeq(c.Scope) {
+		held = append(held, sc)
+	}
+	ok := ScopesSatisfied(held, rt)
 	v.check(func() Check { return scopeCheck(rt, c.Scopes(), ok) })
 	if !ok {
 		v.deny(g.insufficient(rt, "the token lacks a scope this route requires", ReasonInsufficientScope))

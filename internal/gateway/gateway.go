@@ -127,6 +127,9 @@ type Gateway struct {
 	replicas        ReplicaCounter
 	limitMetrics    *limitMetrics
 	proxy           http.Handler
+	// lean is the lean forwarding path's connection pool (forward.go);
+	// nil when Options.Transport is set, which the reverse proxy uses.
+	lean *leanPool
 	// buffers recycles the proxy's copy buffers.
 	buffers *bufferPool
 	// quotas count LLM clients' tokens in this replica's memory, each
@@ -216,6 +219,7 @@ func New(opts Options) (*Gateway, error) {
 	transport := opts.Transport
 	if transport == nil {
 		transport = NewTransport()
+		g.lean = newLeanPool()
 	}
 	g.proxy = g.newReverseProxy(&routeTransport{shared: transport, tls: &backendTransports{}})
 	return g, nil
@@ -281,10 +285,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if v.rate.known {
+		// One array holds the three values (three Sets allocate one each).
+		vals := &[3]string{strconv.Itoa(v.rate.limit), strconv.Itoa(v.rate.remaining), seconds(v.rate.retryAfter)}
 		h := rec.Header()
-		h.Set("RateLimit-Limit", strconv.Itoa(v.rate.limit))
-		h.Set("RateLimit-Remaining", strconv.Itoa(v.rate.remaining))
-		h.Set("RateLimit-Reset", seconds(v.rate.retryAfter))
+		h["Ratelimit-Limit"] = vals[0:1:1]
+		h["Ratelimit-Remaining"] = vals[1:2:2]
+		h["Ratelimit-Reset"] = vals[2:3:3]
 	}
 	if v.llm != nil {
 		g.serveLLM(rec, r, &v, d)
@@ -316,9 +322,10 @@ func (g *Gateway) finish(rec *statusRecorder, r *http.Request, d *decision, star
 	if d.decision == "" {
 		d.decision = decisionDeny
 	}
-	g.metrics.requests.WithLabelValues(d.route, strconv.Itoa(status), d.decision).Inc()
-	g.metrics.duration.WithLabelValues(d.route, d.decision).Observe(latency.Seconds())
-	g.metrics.decisions.WithLabelValues(d.route, d.decision, d.reason, d.call.method, d.call.item).Inc()
+	s := g.metrics.of(seriesKey{route: d.route, code: status, decision: d.decision, reason: d.reason, method: d.call.method, item: d.call.item})
+	s.requests.Inc()
+	s.duration.Observe(latency.Seconds())
+	s.decisions.Inc()
 	if d.decision == decisionAllow && !g.logAllowed || d.decision == decisionDeny && !g.logDenied {
 		return
 	}

@@ -107,6 +107,18 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, e *entry, f *f
 	}
 	d.decision, d.reason = decisionAllow, reason
 	f.traceID = d.trace(r)
+	if g.leanEligible(r, f) {
+		g.forwardLean(w, r, f)
+	} else {
+		g.forwardProxy(w, r, f)
+	}
+	if f.err != nil {
+		d.reason = ReasonBackendError
+	}
+}
+
+// forwardProxy forwards r through the reverse proxy.
+func (g *Gateway) forwardProxy(w http.ResponseWriter, r *http.Request, f *forward) {
 	ctx := context.WithValue(r.Context(), forwardKey{}, f)
 	if t := f.route.Timeout; t > 0 && r.Header.Get("Upgrade") != "" {
 		// An upgrade (WebSocket) is bounded until the backend answers it:
@@ -123,9 +135,6 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, e *entry, f *f
 		defer cancel()
 	}
 	g.proxy.ServeHTTP(w, r.WithContext(ctx))
-	if f.err != nil {
-		d.reason = ReasonBackendError
-	}
 }
 
 // rewrite builds the outbound request. httputil.ReverseProxy has already
@@ -224,7 +233,10 @@ func (g *Gateway) modifyResponse(res *http.Response) error {
 // backendError answers a failed round trip: 504 when the route's timeout
 // expired, otherwise 502 (connection refused, reset, bad response).
 func (g *Gateway) backendError(w http.ResponseWriter, r *http.Request, err error) {
-	f := r.Context().Value(forwardKey{}).(*forward)
+	g.answerBackendError(w, r.Context().Value(forwardKey{}).(*forward), err)
+}
+
+func (g *Gateway) answerBackendError(w http.ResponseWriter, f *forward, err error) {
 	f.err = err
 	g.log.V(1).Info("Backend request failed", "route", f.route.Key, "backend", f.target.Host, "error", err.Error())
 	if errors.Is(err, context.DeadlineExceeded) || f.timedOut.Load() {

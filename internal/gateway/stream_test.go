@@ -228,6 +228,9 @@ type manualTimer struct {
 	started chan struct{}
 	fn      func()
 	stopped bool
+	// gen counts the timers started: a stop of an earlier one (a request
+	// finishing late) leaves the current one alone.
+	gen int
 }
 
 func newManualTimer() *manualTimer { return &manualTimer{started: make(chan struct{}, 1)} }
@@ -235,11 +238,16 @@ func newManualTimer() *manualTimer { return &manualTimer{started: make(chan stru
 func (m *manualTimer) afterFunc(_ time.Duration, fn func()) func() bool {
 	m.mu.Lock()
 	m.fn, m.stopped = fn, false
+	m.gen++
+	gen := m.gen
 	m.mu.Unlock()
 	m.started <- struct{}{}
 	return func() bool {
 		m.mu.Lock()
 		defer m.mu.Unlock()
+		if gen != m.gen {
+			return false
+		}
 		was := !m.stopped && m.fn != nil
 		m.stopped = true
 		return was
