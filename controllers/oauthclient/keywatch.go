@@ -50,7 +50,20 @@ type keyRetirementWatch struct {
 	// at, so that a check of 10,000 unchanged Secrets decodes no token
 	// (touched only by the Start goroutine).
 	kids map[types.UID]seenKID
+	// live is the kids that signed a token Secret and were not retired at
+	// the last full check, and sinceFull the checks skipped since; both
+	// touched only by the Start goroutine.
+	live      map[string]struct{}
+	sinceFull int
 }
+
+// fullCheckEvery bounds how many checks in a row may be skipped: while
+// every kid that was live at the last full check is still live, no token
+// Secret seen then has a newly retired key (a key retires when another
+// starts signing), and a token Secret written since carries a live key or
+// was written by someone else, which wakes the reconciler through its own
+// watch. The full list runs at least every fullCheckEvery intervals anyway.
+const fullCheckEvery = 30
 
 // seenKID is a token Secret's kid at one resourceVersion.
 type seenKID struct{ resourceVersion, kid string }
@@ -91,6 +104,11 @@ func (w *keyRetirementWatch) Start(ctx context.Context) error {
 
 // check reports the OAuthClients whose token's signing key is retired.
 func (w *keyRetirementWatch) check(ctx context.Context) {
+	if w.stillLive() {
+		w.sinceFull++
+		return
+	}
+	w.sinceFull = 0
 	list := &corev1.SecretList{}
 	// Read-only: the cache's objects are not copied.
 	if err := w.reader.List(ctx, list, client.MatchingLabels{LabelManagedBy: ManagedBy}, client.UnsafeDisableDeepCopy); err != nil {
@@ -99,6 +117,7 @@ func (w *keyRetirementWatch) check(ctx context.Context) {
 	}
 	retired := map[types.UID]string{}
 	kids := make(map[types.UID]seenKID, len(w.kids))
+	live := map[string]struct{}{}
 	for i := range list.Items {
 		s := &list.Items[i]
 		owner := metav1.GetControllerOf(s)
@@ -112,7 +131,11 @@ func (w *keyRetirementWatch) check(ctx context.Context) {
 		}
 		kids[s.UID] = seen
 		kid := seen.kid
-		if kid == "" || !w.keys.KeyRetired(kid) {
+		if kid == "" {
+			continue
+		}
+		if !w.keys.KeyRetired(kid) {
+			live[kid] = struct{}{}
 			continue
 		}
 		retired[s.UID] = kid
@@ -127,7 +150,21 @@ func (w *keyRetirementWatch) check(ctx context.Context) {
 			return
 		}
 	}
-	w.reported, w.kids = retired, kids
+	w.reported, w.kids, w.live = retired, kids, live
+}
+
+// stillLive reports whether the last full check may stand: it found live
+// kids, each is live still, and it is not too old.
+func (w *keyRetirementWatch) stillLive() bool {
+	if len(w.live) == 0 || w.sinceFull >= fullCheckEvery-1 {
+		return false
+	}
+	for kid := range w.live {
+		if w.keys.KeyRetired(kid) {
+			return false
+		}
+	}
+	return true
 }
 
 // tokenKeyID is the kid of a compact JWS's protected header (RFC 7515 §7.1),

@@ -8,9 +8,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clocktesting "k8s.io/utils/clock/testing"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
 	"github.com/scopegate/scopegate/internal/accesstoken"
@@ -196,5 +202,68 @@ func TestKeepForKey(t *testing.T) {
 				t.Fatalf("keepForKey = %v, want %v", got, c.want)
 			}
 		})
+	}
+}
+
+// countingReader answers List with fixed token Secrets and counts the calls.
+type countingReader struct {
+	client.Reader
+	items []corev1.Secret
+	lists int
+}
+
+func (r *countingReader) List(_ context.Context, list client.ObjectList, _ ...client.ListOption) error {
+	r.lists++
+	list.(*corev1.SecretList).Items = r.items
+	return nil
+}
+
+func TestKeyRetirementWatchListsOnlyWhenALiveKeyRetires(t *testing.T) {
+	tok := signToken(t, "k1", "team-a.c", []string{"mcp"}, []string{"mcp"}, time.Now(), time.Hour)
+	owner := metav1.OwnerReference{APIVersion: scopegatev1alpha1.GroupVersion.String(), Kind: "OAuthClient", Name: "c", UID: "c-uid", Controller: ptr.To(true)}
+	reader := &countingReader{items: []corev1.Secret{{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "c-token", UID: "s-uid", ResourceVersion: "1", OwnerReferences: []metav1.OwnerReference{owner}},
+		Type:       scopegatev1alpha1.SecretTypeAccessToken,
+		Data:       map[string][]byte{KeyAccessToken: []byte(tok.Raw)},
+	}}}
+	retired := staticKeys{}
+	w := newKeyRetirementWatch(reader, &Options{Keys: retired, KeyCheckInterval: time.Second}, logr.Discard())
+	w.events = make(chan event.GenericEvent, 4)
+	ctx := context.Background()
+
+	w.check(ctx)
+	if reader.lists != 1 || len(w.events) != 0 {
+		t.Fatalf("first check: %d lists, %d wake-ups; want 1 and 0", reader.lists, len(w.events))
+	}
+	for range 5 {
+		w.check(ctx)
+	}
+	if reader.lists != 1 {
+		t.Fatalf("while k1 signs, %d lists; want the first only", reader.lists)
+	}
+	retired["k1"] = true
+	w.check(ctx)
+	if reader.lists != 2 || len(w.events) != 1 {
+		t.Fatalf("after k1 retired: %d lists, %d wake-ups; want 2 and 1", reader.lists, len(w.events))
+	}
+	if got := (<-w.events).Object.GetName(); got != "c" {
+		t.Fatalf("woke %q, want the owner c", got)
+	}
+	// No live kid is left: every check lists (and reports nothing twice).
+	w.check(ctx)
+	if reader.lists != 3 || len(w.events) != 0 {
+		t.Fatalf("with no live kid: %d lists, %d wake-ups; want 3 and 0", reader.lists, len(w.events))
+	}
+	// A live kid again (the Secret re-issued): a full check still runs
+	// every fullCheckEvery intervals.
+	reader.items[0].ResourceVersion = "2"
+	reader.items[0].Data[KeyAccessToken] = []byte(signToken(t, "k2", "team-a.c", []string{"mcp"}, []string{"mcp"}, time.Now(), time.Hour).Raw)
+	w.check(ctx)
+	before := reader.lists
+	for range fullCheckEvery {
+		w.check(ctx)
+	}
+	if reader.lists != before+1 {
+		t.Fatalf("%d lists in %d checks while k2 signs; want 1", reader.lists-before, fullCheckEvery)
 	}
 }
