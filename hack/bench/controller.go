@@ -137,40 +137,16 @@ func runScale(ctx context.Context, o *options, n int, idle time.Duration) (*Scal
 		return nil, err
 	}
 	res.ControlPlaneCPUSeconds = (cp1 - cp0).Seconds()
-	reqs := delta(sumBy(before, "rest_client_requests_total", "method", nil), sumBy(after, "rest_client_requests_total", "method", nil))
-	res.RequestsPerClient = map[string]float64{}
-	for m, v := range reqs {
-		res.RequestsPerClient[m] = v / float64(n)
-	}
-	recon := func(s []sample, name string) float64 {
-		return sumBy(s, "controller_runtime_reconcile_total", "", map[string]string{"controller": name})[""]
-	}
-	res.RouteStatusReconciles = recon(after, "gatewayroute-status") - recon(before, "gatewayroute-status")
-	res.ClientReconciles = recon(after, "oauthclient") - recon(before, "oauthclient")
+	var b burst
+	b.count(before, after, n)
+	res.RequestsPerClient, res.RouteStatusReconciles, res.ClientReconciles = b.perObject, b.routeStatus, b.clients
 
 	say("Scale %d: idle window of %s", n, idle)
-	p0, err := readProcStats(e.manager.pid())
+	w, err := idleWindow(ctx, e, idle, after)
 	if err != nil {
 		return nil, err
 	}
-	t0 := time.Now()
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-time.After(idle):
-	}
-	p1, err := readProcStats(e.manager.pid())
-	if err != nil {
-		return nil, err
-	}
-	end, err := scrape(ctx, e.metricsURL)
-	if err != nil {
-		return nil, err
-	}
-	res.IdleSeconds = time.Since(t0).Seconds()
-	res.IdleCPUCores = (p1.CPU - p0.CPU).Seconds() / res.IdleSeconds
-	res.IdleRequests = delta(sumBy(after, "rest_client_requests_total", "method", nil), sumBy(end, "rest_client_requests_total", "method", nil))
-	res.PeakRSSBytes = p1.PeakRSS
+	res.IdleSeconds, res.IdleCPUCores, res.IdleRequests, res.PeakRSSBytes = w.seconds, w.cores, w.requests, w.peakRSS
 
 	var secrets corev1.SecretList
 	if err := c.List(ctx, &secrets, client.InNamespace(benchNamespace)); err != nil {
@@ -368,4 +344,60 @@ func writes(m map[string]float64) float64 {
 		}
 	}
 	return n
+}
+
+// burst is what the manager's metrics say about one burst: its API
+// requests per object created, by method, and the reconciles of the route
+// status and OAuthClient controllers.
+type burst struct {
+	perObject            map[string]float64
+	routeStatus, clients float64
+}
+
+// count fills b from the metrics scraped before and after a burst of
+// objects creations.
+func (b *burst) count(before, after []sample, objects int) {
+	b.perObject = map[string]float64{}
+	for m, v := range delta(sumBy(before, "rest_client_requests_total", "method", nil), sumBy(after, "rest_client_requests_total", "method", nil)) {
+		b.perObject[m] = v / float64(objects)
+	}
+	recon := func(s []sample, name string) float64 {
+		return sumBy(s, "controller_runtime_reconcile_total", "", map[string]string{"controller": name})[""]
+	}
+	b.routeStatus = recon(after, "gatewayroute-status") - recon(before, "gatewayroute-status")
+	b.clients = recon(after, "oauthclient") - recon(before, "oauthclient")
+}
+
+// idleStats is the manager over an idle window after convergence.
+type idleStats struct {
+	seconds, cores float64
+	requests       map[string]float64
+	peakRSS        int64
+}
+
+// idleWindow waits d and measures the manager meanwhile: its CPU, its API
+// requests since the after scrape, and its peak RSS at the end.
+func idleWindow(ctx context.Context, e *env, d time.Duration, after []sample) (*idleStats, error) {
+	p0, err := readProcStats(e.manager.pid())
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(d):
+	}
+	p1, err := readProcStats(e.manager.pid())
+	if err != nil {
+		return nil, err
+	}
+	end, err := scrape(ctx, e.metricsURL)
+	if err != nil {
+		return nil, err
+	}
+	w := &idleStats{seconds: time.Since(t0).Seconds(), peakRSS: p1.PeakRSS}
+	w.cores = (p1.CPU - p0.CPU).Seconds() / w.seconds
+	w.requests = delta(sumBy(after, "rest_client_requests_total", "method", nil), sumBy(end, "rest_client_requests_total", "method", nil))
+	return w, nil
 }

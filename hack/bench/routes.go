@@ -119,39 +119,16 @@ func runRoutes(ctx context.Context, o *options, routes, clients int, idle time.D
 		return nil, err
 	}
 	res.ControlPlaneCPUSeconds = (cp1 - cp0).Seconds()
-	res.RequestsPerRoute = map[string]float64{}
-	for m, v := range delta(sumBy(before, "rest_client_requests_total", "method", nil), sumBy(after, "rest_client_requests_total", "method", nil)) {
-		res.RequestsPerRoute[m] = v / float64(routes)
-	}
-	recon := func(s []sample, name string) float64 {
-		return sumBy(s, "controller_runtime_reconcile_total", "", map[string]string{"controller": name})[""]
-	}
-	res.RouteStatusReconciles = recon(after, "gatewayroute-status") - recon(before, "gatewayroute-status")
-	res.ClientReconciles = recon(after, "oauthclient") - recon(before, "oauthclient")
+	var b burst
+	b.count(before, after, routes)
+	res.RequestsPerRoute, res.RouteStatusReconciles, res.ClientReconciles = b.perObject, b.routeStatus, b.clients
 
 	say("Routes %d: idle window of %s", routes, idle)
-	p0, err := readProcStats(e.manager.pid())
+	w, err := idleWindow(ctx, e, idle, after)
 	if err != nil {
 		return nil, err
 	}
-	t0 := time.Now()
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-time.After(idle):
-	}
-	p1, err := readProcStats(e.manager.pid())
-	if err != nil {
-		return nil, err
-	}
-	end, err := scrape(ctx, e.metricsURL)
-	if err != nil {
-		return nil, err
-	}
-	res.IdleSeconds = time.Since(t0).Seconds()
-	res.IdleCPUCores = (p1.CPU - p0.CPU).Seconds() / res.IdleSeconds
-	res.IdleRequests = delta(sumBy(after, "rest_client_requests_total", "method", nil), sumBy(end, "rest_client_requests_total", "method", nil))
-	res.PeakRSSBytes = p1.PeakRSS
+	res.IdleSeconds, res.IdleCPUCores, res.IdleRequests, res.PeakRSSBytes = w.seconds, w.cores, w.requests, w.peakRSS
 	return res, nil
 }
 
