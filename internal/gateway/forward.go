@@ -571,21 +571,6 @@ func removeHopByHop(h http.Header) {
 	}
 }
 
-// connectionListed reports whether the Connection values name k (field
-// names compare without case).
-func connectionListed(conn []string, k string) bool {
-	for _, v := range conn {
-		for v != "" {
-			var name string
-			name, v, _ = strings.Cut(v, ",")
-			if name = strings.TrimSpace(name); name != "" && strings.EqualFold(name, k) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 func copyHeader(dst, src http.Header) {
 	for k, vv := range src {
 		if old, ok := dst[k]; ok {
@@ -597,7 +582,8 @@ func copyHeader(dst, src http.Header) {
 }
 
 // hasToken reports whether a comma-separated list of the values holds
-// token, compared without case.
+// token, compared without case (also whether Connection values name a
+// field).
 func hasToken(values []string, token string) bool {
 	for _, v := range values {
 		for v != "" {
@@ -649,7 +635,7 @@ func (g *Gateway) appendHead(b []byte, r *http.Request, f *forward, length int64
 		if stripped(n) || forwarding(n) && (!f.peerTrusted || n != k) {
 			continue
 		}
-		if conn != nil && connectionListed(conn, k) {
+		if conn != nil && hasToken(conn, k) {
 			continue
 		}
 		for _, v := range vv {
