@@ -113,7 +113,9 @@ func startEnv(ctx context.Context, o *options, name string, tlsFiles *pki.Files,
 
 // replica is a second manager on the same control plane.
 type replica struct {
-	manager                *process
+	manager *process
+	// pprofURL serves its profiles when the harness profiles (-profile).
+	pprofURL               string
 	gatewayURL, metricsURL string
 	// oauthURL is its token server; healthURL its probe server.
 	oauthURL, healthURL string
@@ -124,7 +126,7 @@ type replica struct {
 // flags, its own loopback addresses, --leader-elect (the controllers run
 // on one of the two), and extra flags. The caller stops it.
 func (e *env) startReplica(ctx context.Context, o *options, name string, extra ...string) (*replica, error) {
-	addrs, err := freeAddrs(4)
+	addrs, err := freeAddrs(5)
 	if err != nil {
 		return nil, err
 	}
@@ -138,6 +140,10 @@ func (e *env) startReplica(ctx context.Context, o *options, name string, extra .
 		"--issuer", e.issuer,
 		"--gateway-url", r.gatewayURL,
 		"--leader-elect",
+	}
+	if o.profileDir != "" {
+		r.pprofURL = "http://" + addrs[4]
+		args = append(args, "--pprof-bind-address", addrs[4])
 	}
 	args = append(args, e.tlsArgs...)
 	args = append(args, extra...)
@@ -178,14 +184,17 @@ func (e *env) managerKubeconfig() (string, error) {
 	return path, nil
 }
 
+// stop stops the manager and the control plane; once stopped, it does nothing.
 func (e *env) stop() {
 	if e.manager != nil {
 		e.manager.stop(20 * time.Second)
+		e.manager = nil
 	}
 	if e.cluster != nil {
 		if err := e.cluster.Stop(); err != nil {
 			say("stop control plane: %v", err)
 		}
+		e.cluster = nil
 	}
 }
 

@@ -100,6 +100,8 @@ type HTTPResult struct {
 	// Large is the large registry behind the -large targets (large.go).
 	Large *LargeRegistry      `json:"large_registry,omitempty"`
 	Raw   []plan.TargetResult `json:"raw"`
+	// LargeRaw are the rounds of the large registry's own pass.
+	LargeRaw []plan.TargetResult `json:"large_raw,omitempty"`
 }
 
 // RedisCheck shows that the Redis-backed gateway went to Redis: the calls
@@ -119,6 +121,10 @@ type TargetSummary struct {
 	RPS      Spread `json:"rps"`
 	P50us    Spread `json:"p50_us"`
 	P99us    Spread `json:"p99_us"`
+	// CPUPerRequestUs is the CPU time of the processes serving the target
+	// (the load generator reads it around each round) per successful
+	// answer; 0 when not measured.
+	CPUPerRequestUs float64 `json:"cpu_per_request_us,omitempty"`
 }
 
 // comparisons are the ratios reported: a target, its baseline in the same
@@ -178,7 +184,12 @@ type RatioSummary struct {
 	// target p50 - baseline p50 per round.
 	Throughput Spread `json:"throughput"`
 	AddedP50us Spread `json:"added_p50_us"`
-	Goal       string `json:"goal,omitempty"`
+	// CPUCapacity is baseline CPU per request / target CPU per request:
+	// the answers the target gives per CPU-second of its own processes
+	// against the baseline's, independent of what else used the
+	// machine; 0 when not measured for both.
+	CPUCapacity float64 `json:"cpu_capacity,omitempty"`
+	Goal        string  `json:"goal,omitempty"`
 }
 
 // Spread is a median with its min and max.
@@ -255,12 +266,16 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 			p.stop(5 * time.Second)
 		}
 	}()
+	// servers are the processes serving each address, whose CPU time the
+	// load generator reads around each round.
+	servers := serversOf(e)
 	start := func(role, addr string, extra ...string) error {
 		p, err := startProcess(e.dir, role+"-"+addr[strings.LastIndexByte(addr, ':')+1:], o.baselines, append([]string{"-role", role, "-addr", addr}, extra...)...)
 		if err != nil {
 			return err
 		}
 		procs = append(procs, p)
+		servers[addr] = []int{p.pid()}
 		return nil
 	}
 	if err := start("upstream", addrs[0]); err != nil {
@@ -301,6 +316,7 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 		if err := waitHTTP(ctx, e.client, np, nginxURL+"/", 200, 10*time.Second); err != nil {
 			return nil, fmt.Errorf("nginx (%s): %w", bin, err)
 		}
+		servers[addrs[8]] = withChildren(np.pid())
 		nginxUp = true
 	}
 
@@ -429,11 +445,22 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 		p.Targets = slices.Insert(p.Targets, 1, plan.Target{Name: tNoopTCP, Method: http.MethodGet, URL: noopClearURL + "/"})
 	}
 	p.Targets = selectTargets(p.Targets, o.targets)
+	if large != nil {
+		for _, u := range large.urls {
+			servers[hostOf(u)] = []int{large.pid}
+		}
+	}
+	for i, t := range p.Targets {
+		p.Targets[i].PIDs = servers[hostOf(t.URL)]
+	}
+	// The large registry's targets run in a pass of their own, after.
+	largeTargets = slices.DeleteFunc(slices.Clone(p.Targets), func(t plan.Target) bool { return largeBase[t.Name] == "" })
+	p.Targets = slices.DeleteFunc(p.Targets, func(t plan.Target) bool { return largeBase[t.Name] != "" })
 	if !slices.ContainsFunc(p.Targets, func(t plan.Target) bool { return t.Name == tGatewayRedis }) {
 		redisTarget = nil
 	}
 	if o.profileDir != "" {
-		stopProfiles, err := profile(ctx, o, e, filepath.Join(o.profileDir, name), len(p.Targets))
+		stopProfiles, err := profile(ctx, o, e.pprofURL, filepath.Join(o.profileDir, name), o.rounds, len(p.Targets))
 		if err != nil {
 			return nil, err
 		}
@@ -451,6 +478,11 @@ func runHTTP(ctx context.Context, o *options, tlsOn bool) (*HTTPResult, error) {
 	}
 	h := summarizeHTTP(o, raw, tlsOn)
 	h.Large = large
+	if large != nil {
+		if err := measureLarge(ctx, o, e.dir, p, largeTargets, h, loadgenArgs); err != nil {
+			return nil, err
+		}
+	}
 	if nginxMissing != "" && slices.ContainsFunc(p.Targets, func(t plan.Target) bool { return t.Name == tGateway }) {
 		h.NotMeasured = append(h.NotMeasured, nginxMissing)
 	}
@@ -655,6 +687,7 @@ func summarizeHTTP(o *options, raw []plan.TargetResult, tlsOn bool) *HTTPResult 
 			s.Errors += r.Errors
 			rps, p50, p99 = append(rps, r.RPS), append(p50, r.P50us), append(p99, r.P99us)
 		}
+		s.CPUPerRequestUs = cpuPerRequest(t)
 		s.RPS, s.P50us, s.P99us = spread(rps), spread(p50), spread(p99)
 		h.Targets = append(h.Targets, s)
 	}
@@ -671,7 +704,7 @@ func summarizeHTTP(o *options, raw []plan.TargetResult, tlsOn bool) *HTTPResult 
 			}
 			add = append(add, t.Rounds[i].P50us-b.Rounds[i].P50us)
 		}
-		h.Ratios = append(h.Ratios, RatioSummary{Target: c.target, Baseline: c.base, Throughput: spread(thr), AddedP50us: spread(add), Goal: c.goal})
+		h.Ratios = append(h.Ratios, RatioSummary{Target: c.target, Baseline: c.base, Throughput: spread(thr), AddedP50us: spread(add), Goal: c.goal, CPUCapacity: capacity(cpuPerRequest(t), cpuPerRequest(b))})
 	}
 	return h
 }
@@ -698,15 +731,15 @@ func (h *HTTPResult) markdown(b *strings.Builder) {
 		p(" Answers of %s came over %s.", "`"+strings.Join(h.Protocols[proto], "`, `")+"`", proto)
 	}
 	p("\n\n")
-	p("| target | what | req/s | p50 | p99 | requests | errors |\n|---|---|---|---|---|---|---|\n")
+	p("| target | what | req/s | p50 | p99 | requests | errors | serving CPU per answer |\n|---|---|---|---|---|---|---|---|\n")
 	for _, t := range h.Targets {
-		p("| `%s` | %s | %.0f (%.0f–%.0f) | %.0f µs (%.0f–%.0f) | %.0f µs | %d | %d |\n",
-			t.Name, t.What, t.RPS.Median, t.RPS.Min, t.RPS.Max, t.P50us.Median, t.P50us.Min, t.P50us.Max, t.P99us.Median, t.Requests, t.Errors)
+		p("| `%s` | %s | %.0f (%.0f–%.0f) | %.0f µs (%.0f–%.0f) | %.0f µs | %d | %d | %s |\n",
+			t.Name, t.What, t.RPS.Median, t.RPS.Min, t.RPS.Max, t.P50us.Median, t.P50us.Min, t.P50us.Max, t.P99us.Median, t.Requests, t.Errors, cpuCell("%.1f µs", t.CPUPerRequestUs))
 	}
-	p("\n| target | baseline | throughput ratio | added p50 | goal |\n|---|---|---|---|---|\n")
+	p("\n| target | baseline | throughput ratio | added p50 | answers per serving CPU-second, ratio | goal |\n|---|---|---|---|---|---|\n")
 	for _, r := range h.Ratios {
-		p("| `%s` | `%s` | **%.2f×** (%.2f–%.2f) | %+.0f µs (%+.0f–%+.0f) | %s |\n",
-			r.Target, r.Baseline, r.Throughput.Median, r.Throughput.Min, r.Throughput.Max, r.AddedP50us.Median, r.AddedP50us.Min, r.AddedP50us.Max, r.Goal)
+		p("| `%s` | `%s` | **%.2f×** (%.2f–%.2f) | %+.0f µs (%+.0f–%+.0f) | %s | %s |\n",
+			r.Target, r.Baseline, r.Throughput.Median, r.Throughput.Min, r.Throughput.Max, r.AddedP50us.Median, r.AddedP50us.Min, r.AddedP50us.Max, cpuCell("%.2f×", r.CPUCapacity), r.Goal)
 	}
 	for _, n := range h.NotMeasured {
 		p("\n%s.\n", n)
@@ -722,4 +755,38 @@ func (h *HTTPResult) markdown(b *strings.Builder) {
 		p("\nRedis ran %s while the load generator ran (INFO commandstats: the rate-limit script's own calls included, the warm-up too), for %d measured requests of `%s`.\n", counts(calls), c.MeasuredRequests, tGatewayRedis)
 	}
 	p("\n")
+}
+
+// cpuPerRequest is the target's serving CPU time per successful answer over
+// its rounds, in µs; 0 when not measured.
+func cpuPerRequest(t plan.TargetResult) float64 {
+	if len(t.CPUSeconds) != len(t.Rounds) || len(t.Rounds) == 0 {
+		return 0
+	}
+	var cpu float64
+	ok := 0
+	for i, r := range t.Rounds {
+		cpu += t.CPUSeconds[i]
+		ok += r.Requests - r.Errors
+	}
+	if ok == 0 || cpu <= 0 {
+		return 0
+	}
+	return cpu / float64(ok) * 1e6
+}
+
+// capacity is base / target CPU per request; 0 unless both are known.
+func capacity(target, base float64) float64 {
+	if target <= 0 || base <= 0 {
+		return 0
+	}
+	return base / target
+}
+
+// cpuCell formats a CPU figure for a table; "–" when not measured.
+func cpuCell(format string, v float64) string {
+	if v <= 0 {
+		return "–"
+	}
+	return fmt.Sprintf(format, v)
 }

@@ -122,6 +122,8 @@ type options struct {
 	// largeClients and largeRoutes are the large registry of the HTTP
 	// run (issue 22); 0 clients leaves it out (large.go).
 	largeClients, largeRoutes int
+	// largeRounds is how many rounds the large registry's own pass runs.
+	largeRounds int
 
 	outMD, outJSON string
 	keep           bool
@@ -170,6 +172,7 @@ func parseFlags() (*options, error) {
 	flag.IntVar(&o.revocations, "revocations", 10000, "Tokens revoked in the revocation run (two replicas; 0 skips it).")
 	flag.IntVar(&o.largeClients, "large-clients", 10000, "OAuthClients of the large registry whose token endpoint and gateway the HTTP run measures beside the 1-client ones; 0 leaves it out.")
 	flag.IntVar(&o.largeRoutes, "large-routes", 1000, "GatewayRoutes of the large registry.")
+	flag.IntVar(&o.largeRounds, "large-rounds", 7, "Alternating rounds of the large registry's own pass (its targets and their 1-client counterparts).")
 	flag.BoolVar(&o.keep, "keep", false, "Keep the work directory (logs, kubeconfigs).")
 	flag.Parse()
 	if flag.NArg() > 0 {

@@ -3,10 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/scopegate/scopegate/hack/loadgen"
 )
 
 // process is a child process of the harness (the manager, a baseline, the
@@ -133,32 +135,13 @@ type procStats struct {
 	RSS     int64
 }
 
-// clockTicks is USER_HZ, 100 on every Linux the harness runs on.
-const clockTicks = 100
-
 func readProcStats(pid int) (procStats, error) {
 	var st procStats
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	cpu, err := loadgen.ProcessCPU(pid)
 	if err != nil {
-		return st, fmt.Errorf("read stat of pid %d: %w", pid, err)
+		return st, err
 	}
-	// Fields after the command name, which is in parentheses and may hold
-	// spaces: state is field 3, utime 14, stime 15.
-	s := string(raw)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return st, errors.New("malformed /proc stat")
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 13 {
-		return st, errors.New("short /proc stat")
-	}
-	ut, err1 := strconv.ParseInt(f[11], 10, 64)
-	stt, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return st, errors.New("malformed utime/stime in /proc stat")
-	}
-	st.CPU = time.Duration(ut+stt) * time.Second / clockTicks
+	st.CPU = cpu
 	sf, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return st, fmt.Errorf("read status of pid %d: %w", pid, err)
@@ -195,4 +178,35 @@ func loadAverage() string {
 		return "unknown"
 	}
 	return strings.Join(f[:3], " ")
+}
+
+// serversOf maps the env manager's token server and gateway addresses to
+// its pid.
+func serversOf(e *env) map[string][]int {
+	return map[string][]int{hostOf(e.issuer): {e.manager.pid()}, hostOf(e.gatewayURL): {e.manager.pid()}}
+}
+
+// hostOf is the host:port of a URL, or "" when it does not parse.
+func hostOf(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return ""
+	}
+	return u.Host
+}
+
+// withChildren is pid and its child processes (nginx's master and its
+// workers), from /proc/PID/task/PID/children.
+func withChildren(pid int) []int {
+	pids := []int{pid}
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		return pids
+	}
+	for _, f := range strings.Fields(string(raw)) {
+		if c, err := strconv.Atoi(f); err == nil {
+			pids = append(pids, c)
+		}
+	}
+	return pids
 }

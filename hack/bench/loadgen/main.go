@@ -95,9 +95,22 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	res := plan.Result{Targets: make([]plan.TargetResult, len(meters))}
+	// A target whose processes could not be read in some round reports no
+	// CPU time at all.
+	cpuFailed := make([]bool, len(meters))
 	loadgen.Alternate(ctx, p.Rounds, len(meters), func(r, i int) {
+		pids := p.Targets[i].PIDs
+		cpu0, cpuErr := loadgen.ProcessesCPU(pids)
 		s := meters[i].Drive(ctx, concurrency[i], p.MaxRequests, p.Round).Stats()
 		res.Targets[i].Rounds = append(res.Targets[i].Rounds, s)
+		if len(pids) > 0 {
+			cpu1, err := loadgen.ProcessesCPU(pids)
+			if err = errors.Join(cpuErr, err); err != nil {
+				fmt.Fprintf(stderr, "loadgen: CPU time of %s: %v\n", meters[i].Target.Name, err)
+				cpuFailed[i] = true
+			}
+			res.Targets[i].CPUSeconds = append(res.Targets[i].CPUSeconds, (cpu1 - cpu0).Seconds())
+		}
 		fmt.Fprintf(stderr, "loadgen: round %d %s: %.0f req/s\n", r+1, meters[i].Target.Name, s.RPS)
 	})
 	if err := ctx.Err(); err != nil {
@@ -105,6 +118,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	for i, m := range meters {
 		res.Targets[i].Name, res.Targets[i].Proto = m.Target.Name, m.Proto()
+		if cpuFailed[i] {
+			res.Targets[i].CPUSeconds = nil
+		}
 	}
 	b, err := json.MarshalIndent(res, "", "  ")
 	if err != nil {

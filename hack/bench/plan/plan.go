@@ -43,6 +43,9 @@ type Target struct {
 	// DPoP, when set, gives every request a freshly signed DPoP proof
 	// (RFC 9449; a proof is single-use).
 	DPoP *DPoP `json:"dpop,omitempty"`
+	// PIDs are the processes that serve the target, when the harness knows
+	// them: the load generator reads their CPU time around each round.
+	PIDs []int `json:"pids,omitempty"`
 }
 
 // DPoP is how the load generator signs a target's proofs
@@ -68,6 +71,9 @@ type TargetResult struct {
 	// TLS_AES_128_GCM_SHA256, X25519MLKEM768", or "HTTP/1.1" in clear.
 	Proto  string  `json:"proto,omitempty"`
 	Rounds []Round `json:"rounds"`
+	// CPUSeconds is, per round, the CPU time the target's PIDs used during
+	// it; absent without PIDs.
+	CPUSeconds []float64 `json:"cpu_seconds,omitempty"`
 }
 
 // Round is one measured phase of one target: counts, successful answers
