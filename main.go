@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/scopegate/scopegate/internal/lazylog"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 )
 
@@ -22,7 +23,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	if err := run(cfg, zap.New(zap.UseFlagOptions(&opts))); err != nil {
+	// Values kept until a line is logged: most reconciles log nothing.
+	if err := run(cfg, lazylog.New(zap.New(zap.UseFlagOptions(&opts)))); err != nil {
 		fmt.Fprintln(os.Stderr, "scopegate:", err)
 		os.Exit(1)
 	}

@@ -83,11 +83,13 @@ func newManager(cfg *config, log logr.Logger) (ctrl.Manager, error) {
 		Controller: ctrlconfig.Controller{ReconciliationTimeout: 10 * time.Second, MaxConcurrentReconciles: cfg.MaxConcurrentReconciles},
 		Cache: cache.Options{
 			ByObject: map[client.Object]cache.ByObject{
-				&corev1.Secret{}:    {Label: managed},
-				&corev1.ConfigMap{}: {Label: managed}, // the scopegate-ca trust bundles
+				&corev1.Secret{}:                  {Label: managed},
+				&corev1.ConfigMap{}:               {Label: managed}, // the scopegate-ca trust bundles
+				&scopegatev1alpha1.OAuthClient{}:  {Transform: stripForCache(true)},
+				&scopegatev1alpha1.GatewayRoute{}: {Transform: stripForCache(true)},
 			},
 			// Nothing reads managedFields; dropping them saves memory.
-			DefaultTransform: cache.TransformStripManagedFields(),
+			DefaultTransform: stripForCache(false),
 		},
 	})
 	if err != nil {

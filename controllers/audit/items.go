@@ -16,14 +16,14 @@ const MaxListedTools = 20
 // (gateway.ReachesItemRule): no client that reaches the route may also
 // hold scopes satisfying the rule. A rule requiring no scope on an
 // anonymous route is satisfiable with no client at all.
-func ItemRules(r *scopegatev1alpha1.GatewayRoute, clients []scopegatev1alpha1.OAuthClient, gatewayURL string) (count int32, unsatisfiable []int32) {
+func ItemRules(r *scopegatev1alpha1.GatewayRoute, clients []*scopegatev1alpha1.OAuthClient, gatewayURL string) (count int32, unsatisfiable []int32) {
 	rt := Route(r)
 	if rt.Items == nil {
 		return 0, nil
 	}
 	declared := make([]gateway.Declared, len(clients))
 	for i := range clients {
-		declared[i] = Declared(&clients[i])
+		declared[i] = Declared(clients[i])
 	}
 	for i := range rt.Items.Rules {
 		if rt.AllowAnonymous && len(rt.Items.Rules[i].RequiredScopes) == 0 {

@@ -115,7 +115,7 @@ func TestItemRules(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			count, unsat := ItemRules(&tc.r, tc.clients, gw)
+			count, unsat := ItemRules(&tc.r, pointers(tc.clients), gw)
 			if count != tc.count || !reflect.DeepEqual(unsat, tc.unsatisfiable) {
 				t.Errorf("ItemRules = %d %v, want %d %v", count, unsat, tc.count, tc.unsatisfiable)
 			}

@@ -155,14 +155,14 @@ func UnusedScopes(c *scopegatev1alpha1.OAuthClient, routes []scopegatev1alpha1.G
 
 // AuthorizedClients counts the clients that reach r (Reaches, with r as
 // the table holds it built once, not once per client).
-func AuthorizedClients(r *scopegatev1alpha1.GatewayRoute, clients []scopegatev1alpha1.OAuthClient, gatewayURL string) int32 {
+func AuthorizedClients(r *scopegatev1alpha1.GatewayRoute, clients []*scopegatev1alpha1.OAuthClient, gatewayURL string) int32 {
 	if !r.DeletionTimestamp.IsZero() {
 		return 0
 	}
 	rt := Route(r)
 	var n int32
 	for i := range clients {
-		if gateway.Reaches(rt, gatewayURL, Declared(&clients[i])) {
+		if gateway.Reaches(rt, gatewayURL, Declared(clients[i])) {
 			n++
 		}
 	}

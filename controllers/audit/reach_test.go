@@ -139,7 +139,17 @@ func TestAuthorizedClients(t *testing.T) {
 		*client([]string{"mcp"}, []string{"api"}), *client([]string{"admin"}, nil, func(c *scopegatev1alpha1.OAuthClient) { c.Spec.Suspended = true }),
 		*client([]string{"user"}, []string{"mcp"}),
 	}
-	if n := AuthorizedClients(&r, clients, gw); n != 2 {
+	if n := AuthorizedClients(&r, pointers(clients), gw); n != 2 {
 		t.Errorf("authorized %d, want 2", n)
 	}
+}
+
+// pointers is what the route status reconciler passes: pointers into the
+// cache.
+func pointers(cs []scopegatev1alpha1.OAuthClient) []*scopegatev1alpha1.OAuthClient {
+	out := make([]*scopegatev1alpha1.OAuthClient, len(cs))
+	for i := range cs {
+		out[i] = &cs[i]
+	}
+	return out
 }

@@ -43,7 +43,7 @@ func holds(a, b *scopegatev1alpha1.GatewayRoute) bool {
 // granted scopes that satisfy the route (SPEC §3 implication: equal, a
 // higher built-in, or admin). Anonymous routes and routes without required
 // scopes are satisfiable by anyone.
-func scopesPolicy(gr *scopegatev1alpha1.GatewayRoute, clients []scopegatev1alpha1.OAuthClient) (ok bool, reason, message string) {
+func scopesPolicy(gr *scopegatev1alpha1.GatewayRoute, clients []*scopegatev1alpha1.OAuthClient) (ok bool, reason, message string) {
 	required := scopegatev1alpha1.ScopeStrings(gr.Spec.RequiredScopes)
 	if gr.Spec.AllowAnonymous {
 		return true, scopegatev1alpha1.ReasonAnonymousAllowed, "the route admits anonymous requests"
@@ -53,8 +53,7 @@ func scopesPolicy(gr *scopegatev1alpha1.GatewayRoute, clients []scopegatev1alpha
 	}
 	all := gr.Spec.ScopeMatch == scopegatev1alpha1.ScopeMatchAll
 	held := map[string]bool{} // required scopes some client can satisfy
-	for i := range clients {
-		c := &clients[i]
+	for _, c := range clients {
 		if c.Spec.Suspended || !c.DeletionTimestamp.IsZero() {
 			continue
 		}

@@ -87,7 +87,11 @@ func TestScopesPolicy(t *testing.T) {
 			if tc.all {
 				gr.Spec.ScopeMatch = scopegatev1alpha1.ScopeMatchAll
 			}
-			ok, reason, msg := scopesPolicy(&gr, tc.clients)
+			clients := make([]*scopegatev1alpha1.OAuthClient, len(tc.clients))
+			for i := range tc.clients {
+				clients[i] = &tc.clients[i]
+			}
+			ok, reason, msg := scopesPolicy(&gr, clients)
 			if ok != tc.ok || reason != tc.reason || !strings.Contains(msg, tc.message) {
 				t.Fatalf("got %v %s %q; want %v %s containing %q", ok, reason, msg, tc.ok, tc.reason, tc.message)
 			}

@@ -84,6 +84,7 @@ func SetupStatus(mgr ctrl.Manager, cfg Config) error {
 	}
 	status := &StatusReconciler{
 		Client:     mgr.GetClient(),
+		Cache:      mgr.GetCache(),
 		APIReader:  mgr.GetAPIReader(),
 		Recorder:   mgr.GetEventRecorder("scopegate-gatewayroute"),
 		GatewayURL: cfg.GatewayURL,

@@ -85,7 +85,8 @@ func (w *bundleWatch) Start(ctx context.Context) error {
 		case <-w.changes:
 		}
 		var list scopegatev1alpha1.OAuthClientList
-		if err := w.reader.List(ctx, &list); err != nil {
+		// Read only, names alone: no deep copy of every client.
+		if err := w.reader.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
 			w.log.Error(err, "Listing OAuthClients to publish a new CA bundle failed")
 			continue
 		}

@@ -45,7 +45,8 @@ func (p *FirstPass) Fed(key types.NamespacedName) {
 // has reconciled each of them.
 func (p *FirstPass) wait(ctx context.Context, r client.Reader, every time.Duration) error {
 	list := p.list.DeepCopyObject().(client.ObjectList)
-	if err := r.List(ctx, list); err != nil {
+	// Names alone are read: no deep copy of every object.
+	if err := r.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
 		return fmt.Errorf("list %T: %w", list, err)
 	}
 	var want []types.NamespacedName

@@ -158,6 +158,15 @@ type borrowedInformer struct {
 	b *borrowedCache
 }
 
+// GetIndexer is the serving informer's store, for callers that only read
+// it (apiserver.Cached); nil when the informer underneath has none.
+func (i *borrowedInformer) GetIndexer() toolscache.Indexer {
+	if ix, ok := i.Informer.(interface{ GetIndexer() toolscache.Indexer }); ok {
+		return ix.GetIndexer()
+	}
+	return nil
+}
+
 func (i *borrowedInformer) AddEventHandler(h toolscache.ResourceEventHandler) (toolscache.ResourceEventHandlerRegistration, error) {
 	r, err := i.Informer.AddEventHandler(h)
 	return i.b.track(i.Informer, r, err)

@@ -113,3 +113,33 @@ func TestATermsHandlersLeaveTheSharedInformersWhenTheTermEnds(t *testing.T) {
 		t.Error("RemoveInformer through a borrowed cache succeeded, want an error: the informers are the serving manager's")
 	}
 }
+
+// informerCache serves one informer for every kind.
+type informerCache struct {
+	cache.Cache
+	informer cache.Informer
+}
+
+func (c informerCache) GetInformer(context.Context, client.Object, ...cache.InformerGetOption) (cache.Informer, error) {
+	return c.informer, nil
+}
+
+func TestABorrowedInformerLendsItsStore(t *testing.T) {
+	serving := toolscache.NewSharedIndexInformer(&toolscache.ListWatch{}, &corev1.Secret{}, 0, toolscache.Indexers{})
+	inf, err := (&borrowedCache{Cache: informerCache{informer: serving}}).GetInformer(context.Background(), &corev1.Secret{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, ok := inf.(interface{ GetIndexer() toolscache.Indexer })
+	if !ok || ix.GetIndexer() != serving.GetIndexer() {
+		t.Fatal("a borrowed informer does not lend the serving informer's store")
+	}
+	// An informer without a store lends none.
+	inf, err = (&borrowedCache{Cache: informerCache{informer: &countingInformer{}}}).GetInformer(context.Background(), &corev1.Secret{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := inf.(interface{ GetIndexer() toolscache.Indexer }).GetIndexer(); got != nil {
+		t.Errorf("lent %v from an informer that has no store", got)
+	}
+}
