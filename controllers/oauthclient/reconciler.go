@@ -72,13 +72,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		if apierrors.IsNotFound(err) {
 			// Owner references remove the Secrets; the registry feed has
 			// already dropped the client on every replica.
-			r.Metrics.forget(req.Namespace, req.Name)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, fmt.Errorf("get OAuthClient %s: %w", req.NamespacedName, err)
 	}
 	if !obj.DeletionTimestamp.IsZero() {
-		r.Metrics.forget(req.Namespace, req.Name)
 		return ctrl.Result{}, nil
 	}
 
@@ -89,7 +87,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		if p.createdCredentials != "" {
 			r.event(obj, corev1.EventTypeNormal, scopegatev1alpha1.ReasonSecretCreated, "CreateCredentials", "Created credentials Secret %s", p.createdCredentials)
 		}
-		r.Metrics.observe(obj)
 		if err := r.patchStatus(ctx, original, obj); apierrors.IsConflict(err) {
 			// The pass read a stale object (the cache had not yet seen
 			// the last status write): its conclusions may rest on it, so
@@ -184,6 +181,11 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	if r.Recorder == nil {
 		r.Recorder = mgr.GetEventRecorder("scopegate-oauthclient")
+	}
+	if r.Metrics != nil {
+		if err := mgr.Add(r.Metrics.from(mgr.GetCache(), r.Client)); err != nil {
+			return fmt.Errorf("add the OAuthClient gauges: %w", err)
+		}
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("oauthclient").
