@@ -118,8 +118,9 @@ func TestEveryReplicaRunsTheServingPiecesAndEachTermTheLeaderOnlyOnes(t *testing
 	wantLeader := []string{
 		"*keys.Loop", "*revocation.Collector", "*servingcert.Issuer",
 		controllerType, controllerType, // the OAuthClient reconciler and the GatewayRoute status writer
-		// The reconciler's triggers: a new CA bundle, a retired signing key.
-		"*oauthclient.bundleWatch", "*oauthclient.keyRetirementWatch",
+		// The reconciler's triggers (a new CA bundle, a retired signing key)
+		// and the per-client gauges' view of the leader's cache.
+		"*oauthclient.bundleWatch", "*oauthclient.gaugeSource", "*oauthclient.keyRetirementWatch",
 		"*gatewayroute.keyWatch", // the status writer's provider key Secrets
 	}
 	slices.Sort(wantLeader)

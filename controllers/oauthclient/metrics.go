@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
 	"github.com/scopegate/scopegate/internal/apiserver"
@@ -100,16 +99,26 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 // from is a runnable for the leader's term manager: while it runs, the
 // gauges describe the clients in c, read in place (through r when c is no
 // informer cache).
-func (m *Metrics) from(c cache.Cache, r client.Reader) manager.Runnable {
-	return manager.RunnableFunc(func(ctx context.Context) error {
-		list := func(ctx context.Context) ([]*scopegatev1alpha1.OAuthClient, error) {
-			return apiserver.Cached[scopegatev1alpha1.OAuthClient](ctx, c, r, &scopegatev1alpha1.OAuthClientList{})
-		}
-		m.clients.Store(&list)
-		<-ctx.Done()
-		m.clients.CompareAndSwap(&list, nil)
-		return nil
-	})
+func (m *Metrics) from(c cache.Cache, r client.Reader) *gaugeSource {
+	return &gaugeSource{m: m, c: c, r: r}
+}
+
+// gaugeSource lends the leader's cache to the gauges for one term.
+type gaugeSource struct {
+	m *Metrics
+	c cache.Cache
+	r client.Reader
+}
+
+// Start serves the gauges from the cache until ctx ends.
+func (g *gaugeSource) Start(ctx context.Context) error {
+	list := func(ctx context.Context) ([]*scopegatev1alpha1.OAuthClient, error) {
+		return apiserver.Cached[scopegatev1alpha1.OAuthClient](ctx, g.c, g.r, &scopegatev1alpha1.OAuthClientList{})
+	}
+	g.m.clients.Store(&list)
+	<-ctx.Done()
+	g.m.clients.CompareAndSwap(&list, nil)
+	return nil
 }
 
 // issuance counts one token Secret issuance attempt.
