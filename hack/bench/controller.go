@@ -109,21 +109,25 @@ func runScale(ctx context.Context, o *options, n int, idle time.Duration) (*Scal
 	}
 	// Let the routes settle so that their reconciles are not counted.
 	time.Sleep(2 * time.Second)
-	before, err := scrape(ctx, e.metricsURL)
+	win, err := openWindow(ctx, e)
 	if err != nil {
 		return nil, err
 	}
-
-	cp0, err := e.controlPlaneCPU()
-	if err != nil {
-		return nil, err
-	}
-	var apiProfile func()
+	// With -profile: kube-apiserver's CPU over the burst's first minute, the
+	// manager's heap every 2 s until all are Ready, and its heap then.
+	stopProfiles := func() {}
 	if o.profileDir != "" {
-		apiProfile = profileAPIServer(ctx, cfg, filepath.Join(o.profileDir, fmt.Sprintf("scale-%d", n)), 60*time.Second)
-		stopHeaps := pollHeap(ctx, e.pprofURL, filepath.Join(o.profileDir, fmt.Sprintf("scale-%d", n)), 2*time.Second)
+		dir := filepath.Join(o.profileDir, fmt.Sprintf("scale-%d", n))
+		waitAPIServer := profileAPIServer(ctx, cfg, dir, 60*time.Second)
+		stopHeaps := pollHeap(ctx, e.pprofURL, dir, 2*time.Second)
 		defer stopHeaps()
-		apiProfile = func(wait func()) func() { return func() { wait(); stopHeaps() } }(apiProfile)
+		stopProfiles = func() {
+			waitAPIServer()
+			stopHeaps()
+			if err := fetch(ctx, e.pprofURL+"/debug/pprof/heap", filepath.Join(dir, "heap.pprof"), 30*time.Second); err != nil {
+				say("heap profile: %v", err)
+			}
+		}
 	}
 	say("Scale %d: creating %d OAuthClients with token Secrets (%d writers)", n, n, writers)
 	start := time.Now()
@@ -138,38 +142,18 @@ func runScale(ctx context.Context, o *options, n int, idle time.Duration) (*Scal
 		return nil, err
 	}
 	res.ReadySeconds = readyAt.Sub(start).Seconds()
-	if apiProfile != nil {
-		apiProfile()
-		dir := filepath.Join(o.profileDir, fmt.Sprintf("scale-%d", n))
-		if err := fetch(ctx, e.pprofURL+"/debug/pprof/heap", filepath.Join(dir, "heap.pprof"), 30*time.Second); err != nil {
-			say("heap profile: %v", err)
-		}
-	}
+	stopProfiles()
 	res.ClientsPerSecond = float64(n) / res.ReadySeconds
 	res.RatioToFloor = res.ReadySeconds / res.FloorSeconds
 	say("Scale %d: all Ready after %.1fs (apply %.1fs, floor %.1fs)", n, res.ReadySeconds, res.ApplySeconds, res.FloorSeconds)
 
-	// Whatever the manager still does because of the burst belongs to it.
-	time.Sleep(3 * time.Second)
-	after, err := scrape(ctx, e.metricsURL)
+	end, err := win.close(ctx, n, idle, fmt.Sprintf("Scale %d", n))
 	if err != nil {
 		return nil, err
 	}
-	cp1, err := e.controlPlaneCPU()
-	if err != nil {
-		return nil, err
-	}
-	res.ControlPlaneCPUSeconds = (cp1 - cp0).Seconds()
-	var b burst
-	b.count(before, after, n)
-	res.RequestsPerClient, res.RouteStatusReconciles, res.ClientReconciles = b.perObject, b.routeStatus, b.clients
-
-	say("Scale %d: idle window of %s", n, idle)
-	w, err := idleWindow(ctx, e, idle, after)
-	if err != nil {
-		return nil, err
-	}
-	res.IdleSeconds, res.IdleCPUCores, res.IdleRequests, res.PeakRSSBytes = w.seconds, w.cores, w.requests, w.peakRSS
+	res.ControlPlaneCPUSeconds = end.controlPlaneCPU
+	res.RequestsPerClient, res.RouteStatusReconciles, res.ClientReconciles = end.perObject, end.routeStatus, end.clients
+	res.IdleSeconds, res.IdleCPUCores, res.IdleRequests, res.PeakRSSBytes = end.idle.seconds, end.idle.cores, end.idle.requests, end.idle.peakRSS
 
 	var secrets corev1.SecretList
 	if err := c.List(ctx, &secrets, client.InNamespace(benchNamespace)); err != nil {
@@ -381,6 +365,62 @@ func writes(m map[string]float64) float64 {
 		}
 	}
 	return n
+}
+
+// window measures one burst of a scale run from its start: the manager's
+// metrics and the control plane's CPU time then.
+type window struct {
+	e      *env
+	before []sample
+	cp0    time.Duration
+}
+
+// openWindow scrapes the manager and reads the control plane's CPU time
+// just before a burst.
+func openWindow(ctx context.Context, e *env) (*window, error) {
+	before, err := scrape(ctx, e.metricsURL)
+	if err != nil {
+		return nil, err
+	}
+	cp0, err := e.controlPlaneCPU()
+	if err != nil {
+		return nil, err
+	}
+	return &window{e: e, before: before, cp0: cp0}, nil
+}
+
+// burstEnd is a burst counted per object, the control plane's CPU seconds
+// over it, and the idle window after it.
+type burstEnd struct {
+	burst
+	controlPlaneCPU float64
+	idle            *idleStats
+}
+
+// close ends the window once the burst has converged: whatever the manager
+// still does in the next 3 s belongs to the burst; then the idle window
+// (label names the run in the log).
+func (w *window) close(ctx context.Context, objects int, idle time.Duration, label string) (*burstEnd, error) {
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(3 * time.Second):
+	}
+	after, err := scrape(ctx, w.e.metricsURL)
+	if err != nil {
+		return nil, err
+	}
+	cp1, err := w.e.controlPlaneCPU()
+	if err != nil {
+		return nil, err
+	}
+	end := &burstEnd{controlPlaneCPU: (cp1 - w.cp0).Seconds()}
+	end.count(w.before, after, objects)
+	say("%s: idle window of %s", label, idle)
+	if end.idle, err = idleWindow(ctx, w.e, idle, after); err != nil {
+		return nil, err
+	}
+	return end, nil
 }
 
 // burst is what the manager's metrics say about one burst: its API

@@ -84,11 +84,7 @@ func runRoutes(ctx context.Context, o *options, routes, clients int, idle time.D
 	}
 	// Let the clients' own passes settle so that they are not counted.
 	time.Sleep(3 * time.Second)
-	before, err := scrape(ctx, e.metricsURL)
-	if err != nil {
-		return nil, err
-	}
-	cp0, err := e.controlPlaneCPU()
+	win, err := openWindow(ctx, e)
 	if err != nil {
 		return nil, err
 	}
@@ -109,26 +105,13 @@ func runRoutes(ctx context.Context, o *options, routes, clients int, idle time.D
 	res.ConvergedSeconds = convergedAt.Sub(start).Seconds()
 	say("Routes %d: all Accepted after %.1fs, audit converged after %.1fs (apply %.1fs)", routes, res.AcceptedSeconds, res.ConvergedSeconds, res.ApplySeconds)
 
-	time.Sleep(3 * time.Second)
-	after, err := scrape(ctx, e.metricsURL)
+	end, err := win.close(ctx, routes, idle, fmt.Sprintf("Routes %d", routes))
 	if err != nil {
 		return nil, err
 	}
-	cp1, err := e.controlPlaneCPU()
-	if err != nil {
-		return nil, err
-	}
-	res.ControlPlaneCPUSeconds = (cp1 - cp0).Seconds()
-	var b burst
-	b.count(before, after, routes)
-	res.RequestsPerRoute, res.RouteStatusReconciles, res.ClientReconciles = b.perObject, b.routeStatus, b.clients
-
-	say("Routes %d: idle window of %s", routes, idle)
-	w, err := idleWindow(ctx, e, idle, after)
-	if err != nil {
-		return nil, err
-	}
-	res.IdleSeconds, res.IdleCPUCores, res.IdleRequests, res.PeakRSSBytes = w.seconds, w.cores, w.requests, w.peakRSS
+	res.ControlPlaneCPUSeconds = end.controlPlaneCPU
+	res.RequestsPerRoute, res.RouteStatusReconciles, res.ClientReconciles = end.perObject, end.routeStatus, end.clients
+	res.IdleSeconds, res.IdleCPUCores, res.IdleRequests, res.PeakRSSBytes = end.idle.seconds, end.idle.cores, end.idle.requests, end.idle.peakRSS
 	return res, nil
 }
 
