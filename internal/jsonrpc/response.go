@@ -111,17 +111,12 @@ func (r *response) readItems(data []byte, i, level int, k ItemKind) int {
 			return -1
 		}
 		r.items = append(r.items, listItem{start: i, end: end, name: name})
-		if i = skipSpace(data, end); i >= len(data) {
-			return -1
-		}
-		switch data[i] {
-		case ',':
-			i = skipSpace(data, i+1)
-		case ']':
+		var closed bool
+		if i, closed = afterItem(data, end, ']'); closed {
 			r.lists[k-1] = [2]int{lo, len(r.items)}
-			return i + 1
-		default:
-			return -1
+		}
+		if i < 0 || closed {
+			return i
 		}
 	}
 }
@@ -288,18 +283,28 @@ func vMembers(data []byte, i, level int, names []string, spans []span, errs []er
 		if found >= 0 {
 			spans[found] = span{raw: data[i:vEnd], start: i}
 		}
-		if i = skipSpace(data, vEnd); i >= len(data) {
-			return -1
-		}
-		switch data[i] {
-		case ',':
-			i = skipSpace(data, i+1)
-		case '}':
-			return i + 1
-		default:
-			return -1
+		var closed bool
+		if i, closed = afterItem(data, vEnd, '}'); i < 0 || closed {
+			return i
 		}
 	}
+}
+
+// afterItem reads what follows an object member or array element that
+// ends at end: after a comma it returns the next one's index; after
+// closing, the index past it and true; anything else is -1.
+func afterItem(data []byte, end int, closing byte) (int, bool) {
+	i := skipSpace(data, end)
+	if i >= len(data) {
+		return -1, false
+	}
+	switch data[i] {
+	case ',':
+		return skipSpace(data, i+1), false
+	case closing:
+		return i + 1, true
+	}
+	return -1, false
 }
 
 // vValue reads, validating it, the value at data[i], which opens level
@@ -325,16 +330,9 @@ func vValue(data []byte, i, level int) int {
 			if end < 0 {
 				return -1
 			}
-			if i = skipSpace(data, end); i >= len(data) {
-				return -1
-			}
-			switch data[i] {
-			case ',':
-				i = skipSpace(data, i+1)
-			case ']':
-				return i + 1
-			default:
-				return -1
+			var closed bool
+			if i, closed = afterItem(data, end, ']'); i < 0 || closed {
+				return i
 			}
 		}
 	case '"':
