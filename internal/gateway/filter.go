@@ -7,7 +7,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"slices"
 	"strconv"
 	"sync"
 
@@ -69,7 +68,7 @@ func (g *Gateway) filterLists(res *http.Response, f *forward) error {
 		lf.ByShape = false
 		in := getListBuffer()
 		defer putListBuffer(in)
-		body, err := readList((*in)[:0], io.LimitReader(res.Body, maxListAnswer+1), res.ContentLength)
+		body, err := readSized((*in)[:0], io.LimitReader(res.Body, maxListAnswer+1), res.ContentLength, maxListAnswer)
 		*in = body
 		_ = res.Body.Close()
 		if err != nil {
@@ -93,27 +92,6 @@ func (g *Gateway) filterLists(res *http.Response, f *forward) error {
 		return nil
 	}
 	return nil
-}
-
-// readList appends what r holds to b, growing it once to the declared
-// length when that is known.
-func readList(b []byte, r io.Reader, declared int64) ([]byte, error) {
-	if declared > 0 && declared <= maxListAnswer {
-		b = slices.Grow(b, int(declared)+1) // +1: EOF is seen without growing
-	}
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			return b, nil
-		}
-		if err != nil {
-			return b, err
-		}
-	}
 }
 
 // maxPooledList is the largest buffer kept for the next list answer: a

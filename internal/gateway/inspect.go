@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -68,7 +69,7 @@ func (f *facts) readBody(limit int64) (body []byte, tooLarge bool, err error) {
 		return nil, true, nil
 	}
 	r := f.req
-	body, err = readAll(io.LimitReader(r.Body, limit+1), f.contentLength)
+	body, err = readSized(nil, io.LimitReader(r.Body, limit+1), f.contentLength, 1<<20)
 	if err != nil {
 		return nil, false, fmt.Errorf("read request body: %w", err)
 	}
@@ -84,14 +85,20 @@ func (f *facts) readBody(limit int64) (body []byte, tooLarge bool, err error) {
 	return body, false, nil
 }
 
-// readAll is io.ReadAll into a buffer sized for a body of the declared
-// length (when known), so that it is read without growing.
-func readAll(r io.Reader, declared int64) ([]byte, error) {
-	if declared <= 0 || declared > 1<<20 {
-		return io.ReadAll(r)
+// readSized appends what r holds to b (like io.ReadAll), growing it once
+// to the declared length when that is known and at most presize, so that a
+// body is read without growing.
+func readSized(b []byte, r io.Reader, declared, presize int64) ([]byte, error) {
+	switch {
+	case declared > 0 && declared <= presize:
+		b = slices.Grow(b, int(declared)+1) // +1: EOF is seen without growing
+	case cap(b) == 0:
+		b = make([]byte, 0, 512) // as io.ReadAll starts
 	}
-	b := make([]byte, 0, declared+1) // +1: EOF is seen without growing
 	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
 		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
 		if err == io.EOF {
@@ -99,9 +106,6 @@ func readAll(r io.Reader, declared int64) ([]byte, error) {
 		}
 		if err != nil {
 			return b, err
-		}
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
 		}
 	}
 }
