@@ -122,11 +122,11 @@ func runScale(ctx context.Context, o *options, n int, idle time.Duration) (*Scal
 		stopHeaps := pollHeap(ctx, e.pprofURL, dir, 2*time.Second)
 		defer stopHeaps()
 		stopProfiles = func() {
-			waitAPIServer()
 			stopHeaps()
 			if err := fetch(ctx, e.pprofURL+"/debug/pprof/heap", filepath.Join(dir, "heap.pprof"), 30*time.Second); err != nil {
 				say("heap profile: %v", err)
 			}
+			waitAPIServer()
 		}
 	}
 	say("Scale %d: creating %d OAuthClients with token Secrets (%d writers)", n, n, writers)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -42,14 +41,20 @@ func profile(ctx context.Context, o *options, pprofURL, dir string, rounds, targ
 	}, nil
 }
 
+// fetch writes what GET url answers into path, within timeout.
 func fetch(ctx context.Context, url, path string, timeout time.Duration) error {
+	return fetchWith(ctx, http.DefaultClient, url, path, timeout)
+}
+
+// fetchWith is fetch through hc.
+func fetchWith(ctx context.Context, hc *http.Client, url, path string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := hc.Do(req)
 	if err != nil {
 		return err
 	}
@@ -83,30 +88,8 @@ func profileAPIServer(ctx context.Context, cfg *rest.Config, dir string, d time.
 			done <- err
 			return
 		}
-		ctx, cancel := context.WithTimeout(ctx, d+30*time.Second)
-		defer cancel()
 		url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", strings.TrimSuffix(cfg.Host, "/"), int(d/time.Second))
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			done <- err
-			return
-		}
-		res, err := hc.Do(req)
-		if err != nil {
-			done <- err
-			return
-		}
-		defer res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			done <- fmt.Errorf("GET %s: %s", url, res.Status)
-			return
-		}
-		f, err := os.Create(filepath.Join(dir, "kube-apiserver.pprof"))
-		if err == nil {
-			_, err = io.Copy(f, res.Body)
-			err = errors.Join(err, f.Close())
-		}
-		done <- err
+		done <- fetchWith(ctx, hc, url, filepath.Join(dir, "kube-apiserver.pprof"), d+30*time.Second)
 	}()
 	return func() {
 		if err := <-done; err != nil {
