@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -25,9 +26,9 @@ type Metrics struct {
 	expiration *prometheus.Desc
 	ready      *prometheus.Desc
 	issuances  *prometheus.CounterVec
-	// clients lists the OAuthClients the gauges describe; nil outside a
+	// source is the leader's cache the gauges describe; nil outside a
 	// leader's term.
-	clients atomic.Pointer[func(context.Context) ([]*scopegatev1alpha1.OAuthClient, error)]
+	source atomic.Pointer[gaugeSource]
 }
 
 // Results of scopegate_token_secret_issuances_total.
@@ -70,15 +71,18 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 // Collect sends each client's gauges, read from the leader's cache; nothing
 // outside a leader's term. A client being deleted has none.
 func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
-	list := m.clients.Load()
-	if list == nil {
+	src := m.source.Load()
+	if src == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), collectTimeout)
 	defer cancel()
-	clients, err := (*list)(ctx)
+	clients, err := apiserver.Cached[scopegatev1alpha1.OAuthClient](ctx, src.c, src.r, &scopegatev1alpha1.OAuthClientList{})
 	if err != nil {
-		ch <- prometheus.NewInvalidMetric(m.ready, fmt.Errorf("list OAuthClients: %w", err))
+		// Not an invalid metric: that would fail the whole scrape (the
+		// metrics server answers 500 on any error), every other metric
+		// with it.
+		src.log.Error(err, "Reading the OAuthClients for their gauges failed; this scrape has none")
 		return
 	}
 	for _, c := range clients {
@@ -98,26 +102,24 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 
 // from is a runnable for the leader's term manager: while it runs, the
 // gauges describe the clients in c, read in place (through r when c is no
-// informer cache).
-func (m *Metrics) from(c cache.Cache, r client.Reader) *gaugeSource {
-	return &gaugeSource{m: m, c: c, r: r}
+// informer cache); log takes what fails.
+func (m *Metrics) from(c cache.Cache, r client.Reader, log logr.Logger) *gaugeSource {
+	return &gaugeSource{m: m, c: c, r: r, log: log}
 }
 
 // gaugeSource lends the leader's cache to the gauges for one term.
 type gaugeSource struct {
-	m *Metrics
-	c cache.Cache
-	r client.Reader
+	m   *Metrics
+	c   cache.Cache
+	r   client.Reader
+	log logr.Logger
 }
 
 // Start serves the gauges from the cache until ctx ends.
 func (g *gaugeSource) Start(ctx context.Context) error {
-	list := func(ctx context.Context) ([]*scopegatev1alpha1.OAuthClient, error) {
-		return apiserver.Cached[scopegatev1alpha1.OAuthClient](ctx, g.c, g.r, &scopegatev1alpha1.OAuthClientList{})
-	}
-	g.m.clients.Store(&list)
+	g.m.source.Store(g)
 	<-ctx.Done()
-	g.m.clients.CompareAndSwap(&list, nil)
+	g.m.source.CompareAndSwap(g, nil)
 	return nil
 }
 

@@ -2,12 +2,16 @@ package oauthclient
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
 	"github.com/scopegate/scopegate/internal/testenv"
@@ -57,7 +61,7 @@ func TestTheGaugesDescribeTheLeadersClientsWhileItsTermRuns(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- m.from(nil, r).Start(ctx) }()
+	go func() { done <- m.from(nil, r, logr.Discard()).Start(ctx) }()
 	want := map[string]float64{
 		"scopegate_oauthclient_ready{name=ready,namespace=a,}":                         1,
 		"scopegate_oauthclient_ready{name=pending,namespace=a,}":                       0,
@@ -86,5 +90,22 @@ func TestTheGaugesDescribeTheLeadersClientsWhileItsTermRuns(t *testing.T) {
 	}
 	if got := series(t, reg); len(got) != 0 {
 		t.Errorf("series after the term ended: %v", got)
+	}
+
+	// A cache that cannot be read costs these gauges one scrape, not the
+	// scrape of every metric.
+	failing := fake.NewClientBuilder().WithScheme(testenv.Scheme()).WithInterceptorFuncs(interceptor.Funcs{
+		List: func(context.Context, client.WithWatch, client.ObjectList, ...client.ListOption) error {
+			return errors.New("cache unavailable")
+		},
+	}).Build()
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = m.from(nil, failing, logr.Discard()).Start(ctx) }()
+	for m.source.Load() == nil {
+		time.Sleep(time.Millisecond)
+	}
+	if got := series(t, reg); len(got) != 0 {
+		t.Errorf("series from a cache that failed: %v", got)
 	}
 }

@@ -183,7 +183,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.Recorder = mgr.GetEventRecorder("scopegate-oauthclient")
 	}
 	if r.Metrics != nil {
-		if err := mgr.Add(r.Metrics.from(mgr.GetCache(), r.Client)); err != nil {
+		if err := mgr.Add(r.Metrics.from(mgr.GetCache(), r.Client, mgr.GetLogger().WithName("oauthclient-gauges"))); err != nil {
 			return fmt.Errorf("add the OAuthClient gauges: %w", err)
 		}
 	}

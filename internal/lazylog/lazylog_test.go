@@ -66,5 +66,8 @@ func TestWithValuesDoesNotEncodeUntilALineIsLogged(t *testing.T) {
 
 func TestANilSinkStaysDiscarded(t *testing.T) {
 	l := New(logr.Discard())
+	if l.GetSink() != nil {
+		t.Fatalf("a discarding logger got the sink %T", l.GetSink())
+	}
 	l.WithValues("k", "v").Info("nothing")
 }
