@@ -45,13 +45,19 @@ func startStore(t *testing.T, ns string, c *testingclock.FakeClock) *Cluster {
 	return s
 }
 
+// freshNamespace creates a namespace of its own for a test's stores and
+// returns it with a fake clock at a whole second.
+func freshNamespace(t *testing.T) (string, *testingclock.FakeClock) {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "revocation-"}}
+	NewWithT(t).Expect(k8s.Create(context.Background(), ns)).To(Succeed())
+	return ns.Name, testingclock.NewFakeClock(time.Now().Truncate(time.Second))
+}
+
 func TestClusterStore(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "revocation-"}}
-	g.Expect(k8s.Create(ctx, nsObj)).To(Succeed())
-	ns := nsObj.Name
-	c := testingclock.NewFakeClock(time.Now().Truncate(time.Second))
+	ns, c := freshNamespace(t)
 
 	a := startStore(t, ns, c)
 	b := startStore(t, ns, c)
@@ -98,10 +104,7 @@ func TestClusterStore(t *testing.T) {
 func TestAStoreIsReadyOnlyWithEveryStoredRevocation(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "revocation-"}}
-	g.Expect(k8s.Create(ctx, nsObj)).To(Succeed())
-	ns := nsObj.Name
-	c := testingclock.NewFakeClock(time.Now().Truncate(time.Second))
+	ns, c := freshNamespace(t)
 	writer := startStore(t, ns, c)
 	const n = 500
 	jtis := make(chan string)
