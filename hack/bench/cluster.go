@@ -10,10 +10,13 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/scopegate/scopegate/hack/bench/pki"
 	"github.com/scopegate/scopegate/internal/devcluster"
+	"github.com/scopegate/scopegate/internal/testenv"
 )
 
 // operatorNamespace holds the signing keys, revocations and the Lease.
@@ -109,6 +112,18 @@ func startEnv(ctx context.Context, o *options, name string, tlsFiles *pki.Files,
 		return nil, fmt.Errorf("manager not ready: %w", err)
 	}
 	return e, nil
+}
+
+// harnessClient is the harness's own client on the control plane of base:
+// no client-side limit, for it is the load.
+func harnessClient(base *rest.Config) (client.Client, error) {
+	cfg := rest.CopyConfig(base)
+	cfg.QPS, cfg.Burst = -1, 0
+	c, err := client.New(cfg, client.Options{Scheme: testenv.Scheme()})
+	if err != nil {
+		return nil, fmt.Errorf("create the harness's client: %w", err)
+	}
+	return c, nil
 }
 
 // replica is a second manager on the same control plane.

@@ -14,11 +14,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
-	"github.com/scopegate/scopegate/internal/testenv"
 )
 
 // writers is the number of concurrent writers of the harness's own client
@@ -83,12 +81,9 @@ func runScale(ctx context.Context, o *options, n int, idle time.Duration) (*Scal
 		return nil, err
 	}
 	defer e.stop()
-	// The harness's own client has no client-side limit: it is the load.
-	cfg := rest.CopyConfig(e.cluster.Config)
-	cfg.QPS, cfg.Burst = -1, 0
-	c, err := client.New(cfg, client.Options{Scheme: testenv.Scheme()})
+	c, err := harnessClient(e.cluster.Config)
 	if err != nil {
-		return nil, fmt.Errorf("create harness client: %w", err)
+		return nil, err
 	}
 	for _, ns := range []string{benchNamespace, "floor"} {
 		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
@@ -118,7 +113,7 @@ func runScale(ctx context.Context, o *options, n int, idle time.Duration) (*Scal
 	stopProfiles := func() {}
 	if o.profileDir != "" {
 		dir := filepath.Join(o.profileDir, fmt.Sprintf("scale-%d", n))
-		waitAPIServer := profileAPIServer(ctx, cfg, dir, 60*time.Second)
+		waitAPIServer := profileAPIServer(ctx, e.cluster.Config, dir, 60*time.Second)
 		stopHeaps := pollHeap(ctx, e.pprofURL, dir, 2*time.Second)
 		defer stopHeaps()
 		stopProfiles = func() {

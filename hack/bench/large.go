@@ -15,7 +15,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -100,9 +99,7 @@ func setUpLarge(ctx context.Context, o *options, files *pki.Files, upstreamURL s
 			e.stop()
 		}
 	}()
-	cfg := rest.CopyConfig(e.cluster.Config)
-	cfg.QPS, cfg.Burst = -1, 0
-	c, err := client.New(cfg, client.Options{Scheme: testenv.Scheme()})
+	c, err := harnessClient(e.cluster.Config)
 	if err != nil {
 		return nil, nil, nil, err
 	}

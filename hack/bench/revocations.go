@@ -18,11 +18,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
-	"github.com/scopegate/scopegate/internal/testenv"
 	"github.com/scopegate/scopegate/tokenserver/revocation"
 )
 
@@ -102,9 +100,7 @@ func runRevocations(ctx context.Context, o *options, n int, idle time.Duration) 
 		return nil, err
 	}
 	defer b.manager.stop(20 * time.Second)
-	cfg := rest.CopyConfig(e.cluster.Config)
-	cfg.QPS, cfg.Burst = -1, 0
-	c, err := client.New(cfg, client.Options{Scheme: testenv.Scheme()})
+	c, err := harnessClient(e.cluster.Config)
 	if err != nil {
 		return nil, err
 	}

@@ -13,11 +13,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
-	"github.com/scopegate/scopegate/internal/testenv"
 )
 
 // RoutesResult is one GatewayRoute-scale run: Routes GatewayRoutes created
@@ -62,11 +60,9 @@ func runRoutes(ctx context.Context, o *options, routes, clients int, idle time.D
 		return nil, err
 	}
 	defer e.stop()
-	cfg := rest.CopyConfig(e.cluster.Config)
-	cfg.QPS, cfg.Burst = -1, 0
-	c, err := client.New(cfg, client.Options{Scheme: testenv.Scheme()})
+	c, err := harnessClient(e.cluster.Config)
 	if err != nil {
-		return nil, fmt.Errorf("create harness client: %w", err)
+		return nil, err
 	}
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: benchNamespace}}); err != nil {
 		return nil, fmt.Errorf("create namespace %s: %w", benchNamespace, err)

@@ -12,13 +12,11 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
 	"github.com/scopegate/scopegate/internal/devcluster"
 	"github.com/scopegate/scopegate/internal/owned"
-	"github.com/scopegate/scopegate/internal/testenv"
 )
 
 // writesSample is what one Ready client of a scale run consists of on the
@@ -80,9 +78,7 @@ func writesFloor(ctx context.Context, o *options, n int, sample *writesSample) (
 			say("stop the writes floor's control plane: %v", err)
 		}
 	}()
-	cfg := rest.CopyConfig(cl.Config)
-	cfg.QPS, cfg.Burst = -1, 0
-	c, err := client.New(cfg, client.Options{Scheme: testenv.Scheme()})
+	c, err := harnessClient(cl.Config)
 	if err != nil {
 		return 0, 0, err
 	}
