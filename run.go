@@ -128,7 +128,7 @@ func run(cfg *config, log logr.Logger) error {
 	}
 	log.Info("Starting manager", "issuer", cfg.Issuer, "gatewayURL", cfg.GatewayURL,
 		"oauthAddress", cfg.OAuthBindAddress, "gatewayAddress", cfg.GatewayBindAddress, "tlsMode", cfg.TLS.Mode)
-	return mgr.Start(ctx)
+	return start(ctx, mgr, log, stopBeforeSyncGrace)
 }
 
 // setup adds every part of scopegate (newParts) to the manager: what each

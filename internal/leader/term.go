@@ -62,6 +62,9 @@ func ManagerTerm(serving manager.Manager, o TermOptions, setup func(manager.Mana
 			HealthProbeBindAddress:  "0",
 			LeaderElection:          false,
 			GracefulShutdownTimeout: ptr.To(o.ShutdownTimeout),
+			// The term's runnables, and the wait for its caches, end with
+			// the term (see borrowedCache.WaitForCacheSync).
+			BaseContext: func() context.Context { return ctx },
 			Controller: config.Controller{
 				SkipNameValidation:      ptr.To(true),
 				ReconciliationTimeout:   o.ReconciliationTimeout,
@@ -116,6 +119,17 @@ func (b *borrowedCache) GetInformerForKind(ctx context.Context, gvk schema.Group
 // RemoveInformer refuses: the informers belong to the serving manager.
 func (b *borrowedCache) RemoveInformer(context.Context, client.Object) error {
 	return errors.New("a term's cache is borrowed from the serving manager; its informers cannot be removed")
+}
+
+// WaitForCacheSync is the serving cache's, except that a term that has
+// ended has nothing left to wait for (the term's manager checks with a
+// context that ends with the term: its BaseContext). controller-runtime
+// v0.25.2's manager waits for its caches in a loop that never ends once its
+// context has ended (one CPU busy, and the term would never return to its
+// elector); true lets it go on to stop, and the runnables it then starts get
+// a context that has already ended.
+func (b *borrowedCache) WaitForCacheSync(ctx context.Context) bool {
+	return b.Cache.WaitForCacheSync(ctx) || ctx.Err() != nil
 }
 
 // Start blocks until the term ends, then removes the term's handlers.

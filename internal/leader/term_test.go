@@ -2,14 +2,21 @@ package leader
 
 import (
 	"context"
+	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 )
 
 // sharedCache is the serving manager's cache as a term sees it: one
@@ -141,5 +148,58 @@ func TestABorrowedInformerLendsItsStore(t *testing.T) {
 	}
 	if got := inf.(interface{ GetIndexer() toolscache.Indexer }).GetIndexer(); got != nil {
 		t.Errorf("lent %v from an informer that has no store", got)
+	}
+}
+
+// neverSynced is a serving cache whose informers never sync (the API server
+// went away as the term began): WaitForCacheSync returns false when its
+// context ends, as the informer cache's does.
+type neverSynced struct{ cache.Cache }
+
+func (neverSynced) WaitForCacheSync(ctx context.Context) bool {
+	<-ctx.Done()
+	return false
+}
+
+// servingStub is the little of the serving manager that ManagerTerm borrows.
+type servingStub struct {
+	manager.Manager
+	cfg   *rest.Config
+	cache cache.Cache
+}
+
+func (s servingStub) GetConfig() *rest.Config        { return s.cfg }
+func (s servingStub) GetScheme() *runtime.Scheme     { return runtime.NewScheme() }
+func (s servingStub) GetLogger() logr.Logger         { return logr.Discard() }
+func (s servingStub) GetRESTMapper() meta.RESTMapper { return meta.NewDefaultRESTMapper(nil) }
+func (s servingStub) GetCache() cache.Cache          { return s.cache }
+func (s servingStub) GetHTTPClient() *http.Client    { return http.DefaultClient }
+
+// A term that ends before the serving cache synced returns to its elector
+// (controller-runtime's manager alone would wait for the sync forever).
+func TestATermThatEndsBeforeTheCachesSyncedReturns(t *testing.T) {
+	serving := servingStub{cfg: &rest.Config{Host: "https://127.0.0.1:1"}, cache: neverSynced{}}
+	// Leader-only work must not begin once the term has ended.
+	var began atomic.Bool
+	work := manager.RunnableFunc(func(ctx context.Context) error {
+		if ctx.Err() == nil {
+			began.Store(true)
+		}
+		<-ctx.Done()
+		return nil
+	})
+	term := ManagerTerm(serving, TermOptions{ShutdownTimeout: time.Second}, func(m manager.Manager) error { return m.Add(work) })
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- term(ctx) }()
+	time.Sleep(500 * time.Millisecond)
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the term did not return within 30s of its end")
+	}
+	if began.Load() {
+		t.Error("leader-only work began after the term ended")
 	}
 }
