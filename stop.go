@@ -9,8 +9,8 @@ import (
 )
 
 // stopBeforeSyncGrace is how long a manager stopped before its caches synced
-// gets to stop on its own (its HTTP servers drain in that time) before the
-// process leaves without it.
+// gets to finish syncing (and then stop the usual way) before the process
+// leaves without it.
 const stopBeforeSyncGrace = 5 * time.Second
 
 // start runs mgr until ctx ends, and returns once it stopped, or, when ctx
@@ -21,8 +21,9 @@ const stopBeforeSyncGrace = 5 * time.Second
 // context, keeps looping on it (one CPU busy) and waits for a sync that a
 // cancelled cache never reports. A replica started while the API server is
 // unreachable would then ignore SIGTERM until the kubelet kills it. Before
-// the caches synced no leader term has begun and nothing was written, so
-// leaving without the manager loses nothing.
+// the caches synced no leader term has begun, nothing was written and
+// /readyz has never answered 200 (no traffic to cut off), so leaving without
+// the manager loses nothing.
 func start(ctx context.Context, mgr manager.Manager, log logr.Logger, grace time.Duration) error {
 	synced := make(chan struct{})
 	// Runnables that need no election start after the caches synced.
