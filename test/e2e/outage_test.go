@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -352,5 +353,88 @@ func TestTheDataPlaneSurvivesAnAPIServerOutage(t *testing.T) {
 		if !t.Run(s.name, s.run) {
 			t.Fatalf("e2e: outage: step %q failed; the later steps build on it and were not run", s.name)
 		}
+	}
+}
+
+// A replica started while the API server is unreachable is unready, and
+// stops when the kubelet tells it to: within seconds of SIGTERM, not at the
+// kubelet's SIGKILL (controller-runtime's manager alone would wait for its
+// caches forever, one CPU busy).
+func TestAReplicaStartedDuringAnOutageStopsOnSIGTERM(t *testing.T) {
+	if suite == nil {
+		t.Fatal("e2e: the suite was not started (TestMain)")
+	}
+	dir := t.TempDir()
+	kubeconfig := filepath.Join(dir, "unreachable.kubeconfig")
+	// Nothing listens on the API server's port.
+	if err := os.WriteFile(kubeconfig, fmt.Appendf(nil, `apiVersion: v1
+kind: Config
+clusters:
+- name: gone
+  cluster: {server: "https://127.0.0.1:%d"}
+users:
+- name: u
+  user: {token: unused}
+contexts:
+- name: gone
+  context: {cluster: gone, user: u}
+current-context: gone
+`, freePort(t)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ports, err := freePorts(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	health := fmt.Sprintf("127.0.0.1:%d", ports[3])
+	m := &manager{
+		bin:     suite.manager.bin,
+		logPath: filepath.Join(dir, "manager.log"),
+		args: []string{
+			"--kubeconfig", kubeconfig,
+			"--oauth-bind-address", fmt.Sprintf("127.0.0.1:%d", ports[0]),
+			"--gateway-bind-address", fmt.Sprintf("127.0.0.1:%d", ports[1]),
+			"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", ports[2]),
+			"--health-probe-bind-address", health,
+			"--tls-mode", "off",
+		},
+	}
+	if err := m.start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.stop(time.Second) })
+
+	// Unready (so a Service sends it nothing) but alive.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if m.exited() {
+			t.Fatalf("e2e: the replica exited on its own: %v\n%s", m.waitErr(), m.tail(20))
+		}
+		res, err := http.Get("http://" + health + "/readyz")
+		if err == nil {
+			_ = res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				t.Fatalf("e2e: /readyz answered 200 without an API server")
+			}
+			if strings.Contains(tailFile(m.logPath, 50), "API server unreachable") {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("e2e: the replica did not report the outage within 30s:\n%s", m.tail(20))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	stopped := time.Now()
+	if err := m.stop(20 * time.Second); err != nil {
+		t.Fatalf("e2e: %v\n%s", err, m.tail(20))
+	}
+	t.Logf("e2e: exited %s after SIGTERM", time.Since(stopped).Round(time.Millisecond))
+	if err := m.waitErr(); err != nil {
+		t.Errorf("e2e: exit status: %v, want 0\n%s", err, m.tail(20))
+	}
+	if !strings.Contains(m.tail(5), "Stopped before the caches synced with the API server") {
+		t.Errorf("e2e: no line says why it stopped:\n%s", m.tail(5))
 	}
 }
