@@ -35,6 +35,8 @@ import (
 var (
 	root string
 	k8s  client.Client
+	// restCfg is the control plane's administrator.
+	restCfg *rest.Config
 	// kubectl is envtest's kubectl, configured for the control plane.
 	kubectl interface {
 		Run(args ...string) (stdout, stderr io.Reader, err error)
@@ -47,8 +49,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	testenv.MainEnv(m, func(env *envtest.Environment, _ *rest.Config, c client.Client) {
-		k8s, kubectl = c, env.ControlPlane.KubeCtl()
+	testenv.MainEnv(m, func(env *envtest.Environment, cfg *rest.Config, c client.Client) {
+		k8s, restCfg, kubectl = c, cfg, env.ControlPlane.KubeCtl()
 	})
 }
 
@@ -202,7 +204,7 @@ func TestTheChartWithOtherValues(t *testing.T) {
 	manifests := render(t, ns, "replicaCount=3", "image.repository=registry.example.com/scopegate", "image.tag=v1.2.3",
 		"tls.mode=secret", "tls.secret=platform-auth/serving-cert", "issuer=https://auth.example.com", "gatewayURL=https://gw.example.com",
 		"tokenRateLimit=50", "extraArgs[0]=--zap-log-level=debug", "nodeSelector.pool=system", "resources.limits.memory=1Gi",
-		"podDisruptionBudget.enabled=false")
+		"podDisruptionBudget.enabled=false", "leaderElectionFlowSchema.enabled=false")
 	objs := decode(t, manifests)
 	d := convert[appsv1.Deployment](t, find(objs, "Deployment", "scopegate"))
 	c := d.Spec.Template.Spec.Containers[0]
@@ -220,6 +222,9 @@ func TestTheChartWithOtherValues(t *testing.T) {
 	}
 	if find(objs, "PodDisruptionBudget", "scopegate") != nil {
 		t.Errorf("a PodDisruptionBudget although disabled")
+	}
+	if find(objs, "FlowSchema", "scopegate-leader-election") != nil {
+		t.Errorf("a FlowSchema although disabled")
 	}
 	crb := convert[rbacv1.ClusterRoleBinding](t, find(objs, "ClusterRoleBinding", "scopegate-manager-rolebinding"))
 	if crb.Subjects[0].Namespace != ns {
@@ -364,7 +369,7 @@ func TestTheInstallBundle(t *testing.T) {
 	if img := d.Spec.Template.Spec.Containers[0].Image; img != "registry.example.com/scopegate:v9.9.9" {
 		t.Errorf("image %s", img)
 	}
-	for _, kind := range []string{"Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding", "ServiceAccount", "Service", "Deployment"} {
+	for _, kind := range []string{"Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding", "ServiceAccount", "Service", "Deployment", "FlowSchema"} {
 		if !slices.ContainsFunc(objs, func(o *unstructured.Unstructured) bool { return o.GetKind() == kind }) {
 			t.Errorf("dist/install.yaml has no %s", kind)
 		}
