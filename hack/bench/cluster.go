@@ -173,13 +173,16 @@ func (e *env) startReplica(ctx context.Context, o *options, name string, extra .
 	return r, nil
 }
 
-// managerKubeconfig applies config/rbac and returns a kubeconfig that
+// managerKubeconfig applies config/rbac and config/flowcontrol (the
+// deployment's RBAC and its Lease FlowSchema) and returns a kubeconfig that
 // authenticates as the manager's ServiceAccount.
 func (e *env) managerKubeconfig() (string, error) {
 	kubectl := filepath.Join(e.root, "bin", "k8s", "kubectl")
-	out, err := exec.Command(kubectl, "--kubeconfig", e.cluster.Kubeconfig, "apply", "--server-side", "-k", filepath.Join(e.root, "config", "rbac")).CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("kubectl apply -k config/rbac: %w: %s", err, strings.TrimSpace(string(out)))
+	for _, dir := range []string{"rbac", "flowcontrol"} {
+		out, err := exec.Command(kubectl, "--kubeconfig", e.cluster.Kubeconfig, "apply", "--server-side", "-k", filepath.Join(e.root, "config", dir)).CombinedOutput()
+		if err != nil {
+			return "", fmt.Errorf("kubectl apply -k config/%s: %w: %s", dir, err, strings.TrimSpace(string(out)))
+		}
 	}
 	user, err := e.cluster.Env.AddUser(envtest.User{
 		Name:   managerIdentity,

@@ -13,14 +13,18 @@ import (
 // roles to (config/rbac/service_account.yaml).
 const managerIdentity = "system:serviceaccount:scopegate-system:scopegate"
 
-// managerKubeconfig installs the deployment's RBAC (config/rbac) and returns
+// managerKubeconfig installs the deployment's RBAC (config/rbac) and its Lease
+// FlowSchema (config/flowcontrol) and returns
 // a kubeconfig that authenticates as the manager's ServiceAccount, so that
 // the manager under test holds exactly the permissions a real deployment
 // grants it: a missing rule fails the suite instead of a user's rollout.
 func (h *harness) managerKubeconfig(name string) (string, error) {
-	out, err := exec.Command(h.kubectl, "--kubeconfig", h.cluster.Kubeconfig, "apply", "-k", filepath.Join(h.root, "config", "rbac")).CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("e2e: kubectl apply -k config/rbac: %w: %s", err, out)
+	// The deployment's RBAC and its Lease FlowSchema.
+	for _, dir := range []string{"rbac", "flowcontrol"} {
+		out, err := exec.Command(h.kubectl, "--kubeconfig", h.cluster.Kubeconfig, "apply", "-k", filepath.Join(h.root, "config", dir)).CombinedOutput()
+		if err != nil {
+			return "", fmt.Errorf("e2e: kubectl apply -k config/%s: %w: %s", dir, err, out)
+		}
 	}
 	user, err := h.cluster.Env.AddUser(envtest.User{
 		Name:   managerIdentity,
