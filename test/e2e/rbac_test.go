@@ -13,11 +13,11 @@ import (
 // roles to (config/rbac/service_account.yaml).
 const managerIdentity = "system:serviceaccount:scopegate-system:scopegate"
 
-// managerKubeconfig installs the deployment's RBAC (config/rbac) and its Lease
-// FlowSchema (config/flowcontrol) and returns
-// a kubeconfig that authenticates as the manager's ServiceAccount, so that
-// the manager under test holds exactly the permissions a real deployment
-// grants it: a missing rule fails the suite instead of a user's rollout.
+// managerKubeconfig installs the deployment's RBAC (config/rbac) and its
+// Lease FlowSchema (config/flowcontrol) and returns a kubeconfig that
+// authenticates as the manager's ServiceAccount, so that the manager under
+// test holds exactly the permissions a real deployment grants it: a missing
+// rule fails the suite instead of a user's rollout.
 func (h *harness) managerKubeconfig(name string) (string, error) {
 	// The deployment's RBAC and its Lease FlowSchema.
 	for _, dir := range []string{"rbac", "flowcontrol"} {
