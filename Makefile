@@ -95,8 +95,8 @@ test-node: image helm ## Node suite (root, Linux): scopegate on a real single-no
 	$(GO) test -count=1 -timeout 30m -v ./test/node
 
 .PHONY: e2e-deps
-e2e-deps: ## Install the Node.js clients of the end-to-end suite.
-	@if [ -f test/e2e/package-lock.json ] && [ ! -d test/e2e/node_modules ]; then cd test/e2e && npm ci --no-audit --no-fund; fi
+e2e-deps: ## Install the Node.js clients of the end-to-end suite (again when package-lock.json changed since).
+	@if [ -f test/e2e/package-lock.json ] && [ ! test/e2e/node_modules/.package-lock.json -nt test/e2e/package-lock.json ]; then cd test/e2e && npm ci --no-audit --no-fund; fi
 
 # Micro-benchmarks: packages, repetitions (for benchstat) and time per run.
 BENCH_PKGS  ?= ./tokenserver ./internal/gateway ./internal/registry ./internal/scope
