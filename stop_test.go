@@ -69,9 +69,9 @@ func (l *lines) String() string {
 	return l.b.String()
 }
 
-// startAndStop runs start until stopAfter, and returns its error and how long
-// it took to return once stopped.
-func startAndStop(t *testing.T, m manager.Manager, log logr.Logger, stopAfter, grace time.Duration) (error, time.Duration) {
+// startAndStop runs start until stopAfter, and returns how long it took to
+// return once stopped, and its error.
+func startAndStop(t *testing.T, m manager.Manager, log logr.Logger, stopAfter, grace time.Duration) (time.Duration, error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	errc := make(chan error, 1)
@@ -81,10 +81,10 @@ func startAndStop(t *testing.T, m manager.Manager, log logr.Logger, stopAfter, g
 	stopped := time.Now()
 	select {
 	case err := <-errc:
-		return err, time.Since(stopped)
+		return time.Since(stopped), err
 	case <-time.After(grace + 30*time.Second):
 		t.Fatalf("start did not return within %v of its context's end", grace+30*time.Second)
-		return nil, 0
+		return 0, nil
 	}
 }
 
@@ -97,7 +97,7 @@ func TestAManagerStoppedBeforeItsCachesSyncedStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out lines
-	err, took := startAndStop(t, m, out.logger(), time.Second, 500*time.Millisecond)
+	took, err := startAndStop(t, m, out.logger(), time.Second, 500*time.Millisecond)
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}
@@ -114,14 +114,11 @@ func TestAManagerStoppedBeforeItsCachesSyncedStops(t *testing.T) {
 func TestAManagerWhoseCachesSyncedStopsTheUsualWay(t *testing.T) {
 	m := unreachableManager(t) // no informer: nothing to sync
 	stopped := make(chan struct{})
-	if err := m.Add(afterSync(func() {})); err != nil {
-		t.Fatal(err)
-	}
 	if err := m.Add(runsUntilStopped(stopped)); err != nil {
 		t.Fatal(err)
 	}
 	var out lines
-	err, _ := startAndStop(t, m, out.logger(), time.Second, time.Minute)
+	_, err := startAndStop(t, m, out.logger(), time.Second, time.Minute)
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}

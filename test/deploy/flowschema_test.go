@@ -36,7 +36,6 @@ func TestTheLeaseRequestsGetTheLeaderElectionPriorityLevel(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	fs.ResourceVersion = ""
 	if err := k8s.Create(ctx, fs); err != nil {
 		t.Fatal(err)
 	}
