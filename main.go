@@ -9,9 +9,14 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/scopegate/scopegate/internal/gcheadroom"
 	"github.com/scopegate/scopegate/internal/lazylog"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 )
+
+// gcHeadroom is how much a heap smaller than it may grow between
+// collections (internal/gcheadroom).
+const gcHeadroom = 32 << 20
 
 func main() {
 	opts := zap.Options{}
@@ -23,8 +28,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
+	// A small heap may grow by 32 MiB between collections (unless GOGC is
+	// set): under gateway load the default collected many times a second.
+	gc := gcheadroom.Start(gcHeadroom)
 	// Values kept until a line is logged: most reconciles log nothing.
-	if err := run(cfg, lazylog.New(zap.New(zap.UseFlagOptions(&opts)))); err != nil {
+	err = run(cfg, lazylog.New(zap.New(zap.UseFlagOptions(&opts))))
+	gc.Stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "scopegate:", err)
 		os.Exit(1)
 	}

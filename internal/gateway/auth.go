@@ -67,16 +67,22 @@ func tokenScheme(v string) (Credentials, string) {
 	return NoBearer, ""
 }
 
+// b64tokenChar marks the characters of a b64token before its padding: one
+// table load per character of a token checked on every request.
+var b64tokenChar = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/'
+	}
+	return t
+}()
+
 // isB64Token reports whether s is an RFC 6750 §2.1 b64token:
 // 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
 func isB64Token(s string) bool {
 	i := 0
-	for ; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/') {
-			break
-		}
+	for i < len(s) && b64tokenChar[s[i]] {
+		i++
 	}
 	if i == 0 {
 		return false
