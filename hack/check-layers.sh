@@ -33,6 +33,7 @@ layers='
 0 internal/leader
 0 internal/image
 0 internal/lazylog
+0 internal/gcheadroom
 0 controllers/fanout
 1 internal/dpop
 0 internal/tlsclientauth
