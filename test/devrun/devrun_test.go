@@ -44,14 +44,22 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-func freePort(t *testing.T) string {
+// freePorts returns n distinct loopback addresses that were free a moment ago.
+func freePorts(t *testing.T, n int) []string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// Every listener stays open until all n are chosen: one closed at once
+	// frees its port for the next, and the same port twice made the echo
+	// backend and the manager's metrics server collide.
+	addrs := make([]string, n)
+	for i := range addrs {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		addrs[i] = l.Addr().String()
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addrs
 }
 
 func build(t *testing.T, root, dir, pkg, name string) string {
@@ -78,11 +86,12 @@ type devRun struct {
 func start(t *testing.T, devcluster, manager, dataDir, samples string, env ...string) *devRun {
 	t.Helper()
 	out := &lockedBuffer{}
-	mcp, llm, metrics := freePort(t), freePort(t), freePort(t)
+	p := freePorts(t, 7)
+	mcp, llm, metrics := p[0], p[1], p[2]
 	cmd := exec.Command(devcluster, "--manager", manager, "--dir", dataDir, "--samples", samples,
-		"--echo-address", freePort(t), "--mcp-address", mcp, "--llm-address", llm, "--",
-		"--oauth-bind-address", freePort(t), "--gateway-bind-address", freePort(t),
-		"--metrics-bind-address", metrics, "--health-probe-bind-address", freePort(t))
+		"--echo-address", p[3], "--mcp-address", mcp, "--llm-address", llm, "--",
+		"--oauth-bind-address", p[4], "--gateway-bind-address", p[5],
+		"--metrics-bind-address", metrics, "--health-probe-bind-address", p[6])
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
