@@ -28,13 +28,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	// A small heap may grow by 32 MiB between collections (unless GOGC is
-	// set): under gateway load the default collected many times a second.
-	gc := gcheadroom.Start(gcHeadroom)
+	// Under gateway load a small heap was collected many times a second.
+	gcheadroom.Start(gcHeadroom)
 	// Values kept until a line is logged: most reconciles log nothing.
-	err = run(cfg, lazylog.New(zap.New(zap.UseFlagOptions(&opts))))
-	gc.Stop()
-	if err != nil {
+	if err := run(cfg, lazylog.New(zap.New(zap.UseFlagOptions(&opts)))); err != nil {
 		fmt.Fprintln(os.Stderr, "scopegate:", err)
 		os.Exit(1)
 	}
