@@ -95,6 +95,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		} else if err != nil {
 			retErr = kerrors.NewAggregate([]error{retErr, err})
 		}
+		if retErr != nil {
+			// The work queue backs off on an error and ignores a result
+			// given with one (controller-runtime warns of it).
+			result = ctrl.Result{}
+		}
 	}()
 
 	obj.Status.ClientID = obj.ClientID()

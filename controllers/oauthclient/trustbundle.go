@@ -47,7 +47,8 @@ func (r *Reconciler) reconcileTrustBundle(ctx context.Context, p *pass) (ctrl.Re
 	}
 	// Written only when the bundle or the owners changed. An update carries
 	// the resourceVersion read: a conflict (another client of the namespace
-	// added itself) is retried by the work queue.
+	// added itself at the same moment) is expected, not an error, and the
+	// pass runs again on a fresh read.
 	_, err := owned.WriteConfigMap(ctx, r.Client, cm, owned.ConfigMap{
 		What:  "trust-bundle ConfigMap",
 		Key:   key,
@@ -58,6 +59,9 @@ func (r *Reconciler) reconcileTrustBundle(ctx context.Context, p *pass) (ctrl.Re
 		// Not in the cache, so not labelled: someone else's.
 		ctrl.LoggerFrom(ctx).V(1).Info("A ConfigMap not managed by scopegate holds the trust bundle's name; leaving it alone", "configMap", key)
 		return ctrl.Result{RequeueAfter: conflictRecheck}, false, nil
+	}
+	if apierrors.IsConflict(err) {
+		return ctrl.Result{RequeueAfter: staleRetry}, false, nil
 	}
 	return ctrl.Result{}, false, err
 }
