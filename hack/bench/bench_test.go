@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
+	"github.com/scopegate/scopegate/hack/bench/pki"
 	"github.com/scopegate/scopegate/hack/bench/plan"
 )
 
@@ -427,6 +429,9 @@ func TestTheNginxBaselineProxiesWithUpstreamKeepAliveInItsOwnDirectory(t *testin
 		if got := strings.Contains(conf, "ssl_certificate "+tc.cert+";"); got != (tc.cert != "") {
 			t.Errorf("certificate %q served: %v\n%s", tc.cert, got, conf)
 		}
+		if got := strings.Contains(conf, "ssl_protocols TLSv1.2 TLSv1.3;"); got != (tc.cert != "") {
+			t.Errorf("TLS 1.3 enabled: %v, want %v (the other targets speak it)\n%s", got, tc.cert != "", conf)
+		}
 		if strings.Contains(conf, "auth") {
 			t.Errorf("the nginx baseline checks nothing:\n%s", conf)
 		}
@@ -447,29 +452,57 @@ func TestTheHarnessStartsNginxAndItProxiesToTheUpstream(t *testing.T) {
 		_, _ = io.WriteString(w, `{"ok":true}`)
 	}))
 	defer up.Close()
-	addrs, err := freeAddrs(1)
+	files, err := pki.Write(t.TempDir(), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := startNginx(t.TempDir(), bin, addrs[0], up.URL, "", "")
+	clientTLS, err := pki.ClientConfig(files.CA)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.stop(5 * time.Second)
-	c := &http.Client{Timeout: 5 * time.Second}
-	if err := waitHTTP(context.Background(), c, p, "http://"+addrs[0]+"/", 200, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	res, err := c.Get("http://" + addrs[0] + routePrefix + "/items")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	_ = res.Body.Close()
-	if res.StatusCode != 200 || string(body) != `{"ok":true}` {
-		t.Fatalf("through nginx: %s %q", res.Status, body)
-	}
-	if g, _ := got.Load().(string); g != backendPath+"/items " {
-		t.Errorf("the upstream saw %q, want %s/items without a Connection header (keep-alive)", g, backendPath)
+	for _, tc := range []struct {
+		scheme, cert, key string
+		tls               *tls.Config
+	}{
+		{scheme: "http"},
+		// The TLS round: the same protocol version as every other target.
+		{scheme: "https", cert: files.Cert, key: files.Key, tls: clientTLS},
+	} {
+		t.Run(tc.scheme, func(t *testing.T) {
+			addrs, err := freeAddrs(1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := startNginx(t.TempDir(), bin, addrs[0], up.URL, tc.cert, tc.key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.stop(5 * time.Second)
+			c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: tc.tls}}
+			base := tc.scheme + "://" + addrs[0]
+			if err := waitHTTP(context.Background(), c, p, base+"/", 200, 10*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			res, err := c.Get(base + routePrefix + "/items")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			_ = res.Body.Close()
+			if res.StatusCode != 200 || string(body) != `{"ok":true}` {
+				t.Fatalf("through nginx: %s %q", res.Status, body)
+			}
+			if g, _ := got.Load().(string); g != backendPath+"/items " {
+				t.Errorf("the upstream saw %q, want %s/items without a Connection header (keep-alive)", g, backendPath)
+			}
+			if tc.tls != nil {
+				if res.TLS == nil {
+					t.Fatal("nginx answered without TLS")
+				}
+				if v := res.TLS.Version; v != tls.VersionTLS13 {
+					t.Errorf("nginx answered over %s, want TLS 1.3 as the other targets", tls.VersionName(v))
+				}
+			}
+		})
 	}
 }
