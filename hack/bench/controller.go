@@ -12,7 +12,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -124,6 +123,14 @@ func runScale(ctx context.Context, o *options, n int, idle time.Duration) (*Scal
 			waitAPIServer()
 		}
 	}
+	// Followed from before the burst: the harness learns of each client's
+	// Ready from the watch, as kubectl get -w would.
+	followCtx, stopFollowing := context.WithCancel(ctx)
+	defer stopFollowing()
+	clients, err := followClients(followCtx, e.cluster.Config, 0)
+	if err != nil {
+		return nil, err
+	}
 	say("Scale %d: creating %d OAuthClients with token Secrets (%d writers)", n, n, writers)
 	start := time.Now()
 	if err := forEach(ctx, n, func(i int) error {
@@ -132,7 +139,8 @@ func runScale(ctx context.Context, o *options, n int, idle time.Duration) (*Scal
 		return nil, err
 	}
 	res.ApplySeconds = time.Since(start).Seconds()
-	readyAt, err := waitAllReady(ctx, c, e, n, o.scaleTimeout)
+	readyAt, err := waitAllReady(ctx, clients, e, n, o.scaleTimeout)
+	stopFollowing()
 	if err != nil {
 		return nil, err
 	}
@@ -263,33 +271,23 @@ func forEach(ctx context.Context, n int, f func(i int) error) error {
 	return ctx.Err()
 }
 
-// waitAllReady polls the OAuthClients until n are Ready for their current
-// generation, and returns when the last one became so (to the poll's
-// resolution).
-func waitAllReady(ctx context.Context, c client.Client, e *env, n int, timeout time.Duration) (time.Time, error) {
+// waitAllReady waits until n OAuthClients of the bench namespace are Ready
+// for their generation, as clients (a follower of them) sees them, and
+// returns when it saw the last.
+func waitAllReady(ctx context.Context, clients *follower, e *env, n int, timeout time.Duration) (time.Time, error) {
 	deadline := time.Now().Add(timeout)
 	lastLog := time.Now()
 	for {
 		if e.manager.exited() {
 			return time.Time{}, fmt.Errorf("manager exited: %v (log %s)", e.manager.err, e.manager.logPath)
 		}
-		var list scopegatev1alpha1.OAuthClientList
-		if err := c.List(ctx, &list, client.InNamespace(benchNamespace)); err != nil {
-			return time.Time{}, fmt.Errorf("list OAuthClients: %w", err)
-		}
-		ready := 0
-		for i := range list.Items {
-			cond := meta.FindStatusCondition(list.Items[i].Status.Conditions, scopegatev1alpha1.ConditionReady)
-			if cond != nil && cond.Status == metav1.ConditionTrue && cond.ObservedGeneration == list.Items[i].Generation {
-				ready++
-			}
-		}
+		ready := clients.count(clientReady)
 		now := time.Now()
 		if ready >= n {
 			return now, nil
 		}
 		if now.After(deadline) {
-			return time.Time{}, fmt.Errorf("only %d of %d OAuthClients Ready after %s", ready, n, timeout)
+			return time.Time{}, fmt.Errorf("only %d of %d OAuthClients Ready after %s (last list or watch error: %v)", ready, n, timeout, clients.lastErr())
 		}
 		if now.Sub(lastLog) > 15*time.Second {
 			say("  %d of %d Ready", ready, n)
@@ -298,7 +296,8 @@ func waitAllReady(ctx context.Context, c client.Client, e *env, n int, timeout t
 		select {
 		case <-ctx.Done():
 			return time.Time{}, ctx.Err()
-		case <-time.After(250 * time.Millisecond):
+		case <-clients.changed:
+		case <-time.After(time.Second):
 		}
 	}
 }

@@ -11,9 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
 )
@@ -67,6 +65,16 @@ func runRoutes(ctx context.Context, o *options, routes, clients int, idle time.D
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: benchNamespace}}); err != nil {
 		return nil, fmt.Errorf("create namespace %s: %w", benchNamespace, err)
 	}
+	followCtx, stopFollowing := context.WithCancel(ctx)
+	defer stopFollowing()
+	cf, err := followClients(followCtx, e.cluster.Config, routes)
+	if err != nil {
+		return nil, err
+	}
+	rf, err := followRoutes(followCtx, e.cluster.Config, clients)
+	if err != nil {
+		return nil, err
+	}
 	say("Routes %d: %d OAuthClients first", routes, clients)
 	if err := forEach(ctx, clients, func(i int) error {
 		cl := benchClient(i)
@@ -75,7 +83,7 @@ func runRoutes(ctx context.Context, o *options, routes, clients int, idle time.D
 	}); err != nil {
 		return nil, err
 	}
-	if _, err := waitAllReady(ctx, c, e, clients, o.scaleTimeout); err != nil {
+	if _, err := waitAllReady(ctx, cf, e, clients, o.scaleTimeout); err != nil {
 		return nil, err
 	}
 	// Let the clients' own passes settle so that they are not counted.
@@ -93,10 +101,11 @@ func runRoutes(ctx context.Context, o *options, routes, clients int, idle time.D
 		return nil, err
 	}
 	res.ApplySeconds = time.Since(start).Seconds()
-	acceptedAt, convergedAt, err := waitRoutesConverged(ctx, c, e, routes, clients, o.scaleTimeout)
+	acceptedAt, convergedAt, err := waitRoutesConverged(ctx, rf, cf, e, routes, clients, o.scaleTimeout)
 	if err != nil {
 		return nil, err
 	}
+	stopFollowing()
 	res.AcceptedSeconds = acceptedAt.Sub(start).Seconds()
 	res.ConvergedSeconds = convergedAt.Sub(start).Seconds()
 	say("Routes %d: all Accepted after %.1fs, audit converged after %.1fs (apply %.1fs)", routes, res.AcceptedSeconds, res.ConvergedSeconds, res.ApplySeconds)
@@ -124,53 +133,31 @@ func benchRoute(i int) *scopegatev1alpha1.GatewayRoute {
 	}
 }
 
-// waitRoutesConverged polls until every route is Accepted for its
+// waitRoutesConverged waits until every route is Accepted for its
 // generation (the first time returned) and then until every route counts
-// every client and every client every route (the second).
-func waitRoutesConverged(ctx context.Context, c client.Client, e *env, routes, clients int, timeout time.Duration) (accepted, converged time.Time, err error) {
+// every client and every client every route (the second), as the
+// followers of the routes and the clients see them.
+func waitRoutesConverged(ctx context.Context, rf, cf *follower, e *env, routes, clients int, timeout time.Duration) (accepted, converged time.Time, err error) {
 	deadline := time.Now().Add(timeout)
 	lastLog := time.Now()
 	for {
 		if e.manager.exited() {
 			return accepted, converged, fmt.Errorf("manager exited: %v (log %s)", e.manager.err, e.manager.logPath)
 		}
-		var rl scopegatev1alpha1.GatewayRouteList
-		if err := c.List(ctx, &rl, client.InNamespace(benchNamespace)); err != nil {
-			return accepted, converged, fmt.Errorf("list GatewayRoutes: %w", err)
-		}
-		nAccepted, nAuthorized := 0, 0
-		for i := range rl.Items {
-			r := &rl.Items[i]
-			cond := meta.FindStatusCondition(r.Status.Conditions, scopegatev1alpha1.ConditionAccepted)
-			if cond != nil && cond.Status == metav1.ConditionTrue && cond.ObservedGeneration == r.Generation {
-				nAccepted++
-			}
-			if int(r.Status.AuthorizedClients) == clients {
-				nAuthorized++
-			}
-		}
+		nAccepted, nAuthorized := rf.count(routeAccepted), rf.count(routeCountsAll)
 		now := time.Now()
 		if accepted.IsZero() && nAccepted >= routes {
 			accepted = now
 		}
 		nReaching := 0
 		if !accepted.IsZero() && nAuthorized >= routes {
-			var cl scopegatev1alpha1.OAuthClientList
-			if err := c.List(ctx, &cl, client.InNamespace(benchNamespace)); err != nil {
-				return accepted, converged, fmt.Errorf("list OAuthClients: %w", err)
-			}
-			for i := range cl.Items {
-				if int(cl.Items[i].Status.ReachableRouteCount) == routes {
-					nReaching++
-				}
-			}
-			if nReaching >= clients {
+			if nReaching = cf.count(clientReachesAll); nReaching >= clients {
 				return accepted, now, nil
 			}
 		}
 		if now.After(deadline) {
-			return accepted, converged, fmt.Errorf("after %s: %d of %d routes Accepted, %d count every client, %d of %d clients count every route",
-				timeout, nAccepted, routes, nAuthorized, nReaching, clients)
+			return accepted, converged, fmt.Errorf("after %s: %d of %d routes Accepted, %d count every client, %d of %d clients count every route (last list or watch errors: %v, %v)",
+				timeout, nAccepted, routes, nAuthorized, nReaching, clients, rf.lastErr(), cf.lastErr())
 		}
 		if now.Sub(lastLog) > 15*time.Second {
 			say("  %d of %d routes Accepted, %d count every client, %d of %d clients count every route", nAccepted, routes, nAuthorized, nReaching, clients)
@@ -179,7 +166,9 @@ func waitRoutesConverged(ctx context.Context, c client.Client, e *env, routes, c
 		select {
 		case <-ctx.Done():
 			return accepted, converged, ctx.Err()
-		case <-time.After(250 * time.Millisecond):
+		case <-rf.changed:
+		case <-cf.changed:
+		case <-time.After(time.Second):
 		}
 	}
 }
