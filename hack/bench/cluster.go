@@ -116,10 +116,10 @@ func startEnv(ctx context.Context, o *options, name string, tlsFiles *pki.Files,
 
 // harnessClient is the harness's own client on the control plane of base:
 // no client-side limit, for it is the load.
-func harnessClient(base *rest.Config) (client.Client, error) {
+func harnessClient(base *rest.Config) (client.WithWatch, error) {
 	cfg := rest.CopyConfig(base)
 	cfg.QPS, cfg.Burst = -1, 0
-	c, err := client.New(cfg, client.Options{Scheme: testenv.Scheme()})
+	c, err := client.NewWithWatch(cfg, client.Options{Scheme: testenv.Scheme()})
 	if err != nil {
 		return nil, fmt.Errorf("create the harness's client: %w", err)
 	}

@@ -13,7 +13,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
-	"github.com/scopegate/scopegate/internal/testenv"
 )
 
 // follower keeps a summary (a set of bits) of every object of one kind in
@@ -36,7 +35,7 @@ type follower struct {
 // follow starts following the kind of newList in the bench namespace until
 // ctx ends; summarize gives an object's bits.
 func follow(ctx context.Context, cfg *rest.Config, newList func() client.ObjectList, summarize func(client.Object) uint8) (*follower, error) {
-	c, err := watchingClient(cfg)
+	c, err := harnessClient(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -49,17 +48,6 @@ func follow(ctx context.Context, cfg *rest.Config, newList func() client.ObjectL
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-}
-
-// watchingClient is the harness's client with Watch.
-func watchingClient(base *rest.Config) (client.WithWatch, error) {
-	cfg := rest.CopyConfig(base)
-	cfg.QPS, cfg.Burst = -1, 0
-	c, err := client.NewWithWatch(cfg, client.Options{Scheme: testenv.Scheme()})
-	if err != nil {
-		return nil, fmt.Errorf("create the harness's watching client: %w", err)
-	}
-	return c, nil
 }
 
 func (f *follower) run(ctx context.Context, c client.WithWatch, newList func() client.ObjectList, summarize func(client.Object) uint8, ready chan struct{}) {
