@@ -55,7 +55,7 @@ func TestATrustBundleConflictIsRetriedSoonWithoutAnError(t *testing.T) {
 				t.Errorf("the pass stopped at the trust bundle")
 			}
 			if tc.wantErr {
-				if !errors.Is(err, tc.updateErr) && !apierrors.IsServiceUnavailable(err) {
+				if !errors.Is(err, tc.updateErr) {
 					t.Errorf("error %v, want the update's", err)
 				}
 				return

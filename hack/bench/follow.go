@@ -184,8 +184,7 @@ func followClients(ctx context.Context, cfg *rest.Config, routes int) (*follower
 			return 0
 		}
 		var bits uint8
-		if cond := meta.FindStatusCondition(oc.Status.Conditions, scopegatev1alpha1.ConditionReady); cond != nil &&
-			cond.Status == metav1.ConditionTrue && cond.ObservedGeneration == oc.Generation {
+		if trueFor(oc.Status.Conditions, scopegatev1alpha1.ConditionReady, oc.Generation) {
 			bits |= clientReady
 		}
 		if routes > 0 && int(oc.Status.ReachableRouteCount) == routes {
@@ -204,8 +203,7 @@ func followRoutes(ctx context.Context, cfg *rest.Config, clients int) (*follower
 			return 0
 		}
 		var bits uint8
-		if cond := meta.FindStatusCondition(gr.Status.Conditions, scopegatev1alpha1.ConditionAccepted); cond != nil &&
-			cond.Status == metav1.ConditionTrue && cond.ObservedGeneration == gr.Generation {
+		if trueFor(gr.Status.Conditions, scopegatev1alpha1.ConditionAccepted, gr.Generation) {
 			bits |= routeAccepted
 		}
 		if int(gr.Status.AuthorizedClients) == clients {
@@ -213,4 +211,10 @@ func followRoutes(ctx context.Context, cfg *rest.Config, clients int) (*follower
 		}
 		return bits
 	})
+}
+
+// trueFor reports whether condition t is True for the given generation.
+func trueFor(conds []metav1.Condition, t string, generation int64) bool {
+	c := meta.FindStatusCondition(conds, t)
+	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == generation
 }

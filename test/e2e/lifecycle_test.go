@@ -169,14 +169,17 @@ func TestATokenSecretIsRenewedAndTheNewTokenWorks(t *testing.T) {
 	h.expectGateway(t, "token Secret before renewal", "/e2e/life/echo/renew", string(first.Data["access_token"]), http.StatusOK)
 
 	// duration 60s, renewBefore 30s: renewed ~30 s after issuance.
-	var second *corev1.Secret
+	var (
+		second *corev1.Secret
+		rev2   int
+	)
 	eventually(t, "token Secret renewal (revision > "+strconv.Itoa(rev1)+")", 75*time.Second, 500*time.Millisecond, func() (bool, string) {
 		s := h.secret(t, "e2e-life", "renewer-token", nil)
 		rev, _ := strconv.Atoi(s.Annotations[scopegatev1alpha1.AnnotationRevision])
 		if rev <= rev1 {
 			return false, "revision " + s.Annotations[scopegatev1alpha1.AnnotationRevision]
 		}
-		second = s
+		second, rev2 = s, rev
 		return true, ""
 	})
 	if string(second.Data["access_token"]) == string(first.Data["access_token"]) {
@@ -185,10 +188,6 @@ func TestATokenSecretIsRenewedAndTheNewTokenWorks(t *testing.T) {
 	h.expectGateway(t, "renewed token Secret", "/e2e/life/echo/renew", string(second.Data["access_token"]), http.StatusOK)
 	// The status is patched at the end of the pass that wrote the Secret, so it
 	// may trail the Secret by a moment; it must catch up.
-	rev2, err := strconv.Atoi(second.Annotations[scopegatev1alpha1.AnnotationRevision])
-	if err != nil {
-		t.Fatalf("e2e: renewed token Secret revision %q: %v", second.Annotations[scopegatev1alpha1.AnnotationRevision], err)
-	}
 	eventually(t, "status.token.revision >= "+strconv.Itoa(rev2), defaultWait, pollInterval, func() (bool, string) {
 		st := h.oauthClient(t, "e2e-life", "renewer").Status.Token
 		return st != nil && st.Revision >= int64(rev2), fmt.Sprintf("status.token %+v does not follow the Secret's revision %d", st, rev2)
