@@ -25,9 +25,11 @@ import (
 // connection handing every request and response over channels, and, with
 // every write flushed at once, a timer goroutine writing the response
 // header in a syscall of its own. The lean path writes the request head
-// into one buffer and the connection in one write, reads the answer with
-// http.ReadResponse (net/http's own parser: status, framing, chunked
-// bodies, trailers) and copies it to the client, flushing only streams.
+// into one buffer and the connection in one write, reads the answer's head
+// straight into the client's header when it is of the plain kind
+// (answerhead.go) and with http.ReadResponse (net/http's own parser:
+// status, framing, chunked bodies, trailers) otherwise, and copies the
+// body to the client, flushing only streams.
 //
 // It serves the common case only: an http:// endpoint, no protocol upgrade,
 // no Expect, no request trailers, and nothing rewritten on the way back
@@ -97,6 +99,9 @@ type backendConn struct {
 	// reused: the connection carried an exchange before this one.
 	reused bool
 	host   *hostConns
+	// res and body are the answer quickHead read, kept for the next.
+	res  http.Response
+	body lengthReader
 }
 
 // get takes the most recently used idle connection, or nil. A connection
@@ -266,6 +271,8 @@ func (g *Gateway) forwardLean(w http.ResponseWriter, r *http.Request, f *forward
 		c       *backendConn
 		res     *http.Response
 		written <-chan error
+		// direct: the answer's fields are in w's header already.
+		direct bool
 	)
 	for attempt := 0; ; attempt++ {
 		c = hc.get(time.Now(), !retryable)
@@ -280,7 +287,7 @@ func (g *Gateway) forwardLean(w http.ResponseWriter, r *http.Request, f *forward
 			_ = c.conn.SetDeadline(deadline)
 		}
 		var answered bool
-		res, written, answered, err = c.roundTrip(head, r, body, length, chunked, g.buffers)
+		res, direct, written, answered, err = c.roundTrip(head, r, body, length, chunked, g.buffers, w.Header())
 		if err == nil {
 			break
 		}
@@ -325,9 +332,11 @@ func (g *Gateway) forwardLean(w http.ResponseWriter, r *http.Request, f *forward
 	}
 	c.lr.N = 1<<63 - 1
 
-	removeHopByHop(res.Header)
 	h := w.Header()
-	copyHeader(h, res.Header)
+	if !direct {
+		removeHopByHop(res.Header)
+		copyHeader(h, res.Header)
+	}
 	announced := len(res.Trailer)
 	if announced > 0 {
 		keys := make([]string, 0, announced)
@@ -337,7 +346,7 @@ func (g *Gateway) forwardLean(w http.ResponseWriter, r *http.Request, f *forward
 		h.Add("Trailer", strings.Join(keys, ", "))
 	}
 	w.WriteHeader(res.StatusCode)
-	stream := res.ContentLength == -1 || isEventStream(res.Header.Get("Content-Type"))
+	stream := res.ContentLength == -1 || isEventStream(h.Get("Content-Type"))
 	if stream {
 		_ = http.NewResponseController(w).Flush()
 	}
@@ -437,13 +446,14 @@ func replayable(r *http.Request, body io.Reader) bool {
 	return r.Header["Idempotency-Key"] != nil || r.Header["X-Idempotency-Key"] != nil
 }
 
-// roundTrip writes the request and reads the answer's head. A body too
-// large to write first is written by another goroutine; written then
-// reports its end. answered says some of an answer arrived (the request
-// must not be sent again).
-func (c *backendConn) roundTrip(head []byte, r *http.Request, body io.Reader, length int64, chunked bool, bufs *bufferPool) (res *http.Response, written <-chan error, answered bool, err error) {
+// roundTrip writes the request and reads the answer's head: straight
+// into h when quickHead can (direct), with http.ReadResponse otherwise. A
+// body too large to write first is written by another goroutine; written
+// then reports its end. answered says some of an answer arrived (the
+// request must not be sent again).
+func (c *backendConn) roundTrip(head []byte, r *http.Request, body io.Reader, length int64, chunked bool, bufs *bufferPool, h http.Header) (res *http.Response, direct bool, written <-chan error, answered bool, err error) {
 	if _, err = c.bw.Write(head); err != nil {
-		return nil, nil, false, err
+		return nil, false, nil, false, err
 	}
 	switch {
 	case body == nil:
@@ -461,14 +471,17 @@ func (c *backendConn) roundTrip(head []byte, r *http.Request, body io.Reader, le
 		go func() { done <- writeBody(c.bw, body, length, chunked, bufs) }()
 	}
 	if err != nil {
-		return nil, nil, false, err
+		return nil, false, nil, false, err
 	}
 	c.lr.N = leanMaxHeaderBytes
 	if _, err = c.br.Peek(1); err != nil {
-		return nil, written, false, err
+		return nil, false, written, false, err
+	}
+	if res, direct = c.quickHead(r.Method, h); direct {
+		return res, true, written, true, nil
 	}
 	res, err = http.ReadResponse(c.br, r)
-	return res, written, true, err
+	return res, false, written, true, err
 }
 
 // writeBody copies a request body to the backend: length bytes, or
