@@ -193,6 +193,9 @@ func (s *limiterStore) Kind() string { return ratelimit.KindLocal }
 func (s *limiterStore) Take(_ context.Context, b ratelimit.Batch, now time.Time) (ratelimit.Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if res, ok := s.takeAllLocked(b, now); ok {
+		return res, nil
+	}
 	res := ratelimit.Result{Allowed: true}
 	var reservations [ratelimit.MaxBuckets]*rate.Reservation
 	var at [ratelimit.MaxBuckets]time.Time
@@ -217,6 +220,33 @@ func (s *limiterStore) Take(_ context.Context, b ratelimit.Batch, now time.Time)
 		res.Tokens[i] = lim.TokensAt(t) + float64(n)
 	}
 	return res, nil
+}
+
+// takeAllLocked takes each bucket's cost when every bucket holds it
+// already, the common case: with the store locked no other decision can
+// take in between, so checking all before taking any needs no reservation
+// to cancel (a *rate.Reservation is an allocation per bucket). ok is false,
+// with nothing taken, when a bucket is short or of a limit whose
+// accounting differs (zero or infinite); Take then reserves as before,
+// which also works out how long to wait.
+func (s *limiterStore) takeAllLocked(b ratelimit.Batch, now time.Time) (res ratelimit.Result, ok bool) {
+	var lims [ratelimit.MaxBuckets]*rate.Limiter
+	var at [ratelimit.MaxBuckets]time.Time
+	for i, bk := range b.Buckets[:b.N] {
+		lim, t := s.getLocked(bk.Key, limitOf(bk.Limit), now)
+		if l := lim.Limit(); l <= 0 || l == rate.Inf || lim.TokensAt(t) < float64(b.CostOf(i)) {
+			return res, false
+		}
+		lims[i], at[i] = lim, t
+	}
+	res.Allowed = true
+	for i, lim := range lims[:b.N] {
+		n := b.CostOf(i)
+		// Holds: the bucket had n tokens at at[i] and nothing took since.
+		_ = lim.AllowN(at[i], n)
+		res.Tokens[i] = lim.TokensAt(at[i]) + float64(n)
+	}
+	return res, true
 }
 
 // Peek answers as Take would, taking nothing and creating no bucket (a

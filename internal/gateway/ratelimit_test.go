@@ -248,3 +248,54 @@ func TestLimiterDoesNotRefillTwiceForALateRequest(t *testing.T) {
 		t.Errorf("%d requests allowed 500ms after an emptied bucket of 10/s, want 5: a late request's older clock refilled the bucket again", allowed)
 	}
 }
+
+// TestLocalTakeIsAllOrNoneAndFreeWhenAllowed: the local store takes from
+// every bucket of a batch or from none, with the same figures whether the
+// buckets all hold the cost (no reservation made) or one is short (the
+// reservations made are cancelled); an allowed take allocates nothing.
+func TestLocalTakeIsAllOrNoneAndFreeWhenAllowed(t *testing.T) {
+	s := newLimiterStore(100)
+	t0 := newFakeClock().Now()
+	var both, wide ratelimit.Batch
+	both.Add("wide", ratelimit.Limit{PerSecond: 1, Burst: 10})
+	both.Add("narrow", ratelimit.Limit{PerSecond: 0.5, Burst: 1})
+	wide.Add("wide", ratelimit.Limit{PerSecond: 1, Burst: 10})
+	take := func(b ratelimit.Batch, at time.Time) ratelimit.Result {
+		res, err := s.Take(context.Background(), b, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if res := take(both, t0); !res.Allowed || res.Tokens[0] != 10 || res.Tokens[1] != 1 {
+		t.Fatalf("first take: %+v, want allowed with 10 and 1 tokens before it", res)
+	}
+	if res := take(both, t0); res.Allowed || res.Refused != 1 || res.RetryAfter != 2*time.Second {
+		t.Fatalf("second take: %+v, want refused by the narrow bucket for 2s", res)
+	}
+	if res := take(wide, t0); !res.Allowed || res.Tokens[0] != 9 {
+		t.Fatalf("the wide bucket alone: %+v, want 9 tokens before the take: the refusal took from it", res)
+	}
+	// Unlimited and zero-rate limits keep the reservations' accounting.
+	var zero ratelimit.Batch
+	zero.Add("zero", ratelimit.Limit{PerSecond: 0, Burst: 1})
+	if res := take(zero, t0); !res.Allowed {
+		t.Fatalf("a zero-rate bucket's burst: %+v, want allowed", res)
+	}
+	if res := take(zero, t0); res.Allowed {
+		t.Fatalf("a zero-rate bucket after its burst: %+v, want refused", res)
+	}
+
+	var big ratelimit.Batch
+	big.Add("big", ratelimit.Limit{PerSecond: 1e9, Burst: 1e6})
+	big.Add("big2", ratelimit.Limit{PerSecond: 1e9, Burst: 1e6})
+	at := t0
+	if allocs := testing.AllocsPerRun(100, func() {
+		at = at.Add(time.Millisecond)
+		if !take(big, at).Allowed {
+			t.Fatal("refused")
+		}
+	}); allocs != 0 {
+		t.Errorf("an allowed take of two buckets allocates %v times, want 0", allocs)
+	}
+}
