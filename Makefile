@@ -18,7 +18,7 @@ export KUBEBUILDER_ASSETS := $(K8S_BIN)
 # coordinator can end a run on a loaded machine with "context deadline
 # exceeded" when a worker answers late, a failure that is no finding.
 FUZZTIME   ?= 5000x
-FUZZ_TARGETS ?= ./tokenserver:FuzzParseForm ./tokenserver:FuzzDecodeBasic ./internal/scope:FuzzParse ./internal/gateway:FuzzRouting ./internal/dpop:FuzzVerify ./internal/dpop:FuzzNormalizeURL ./internal/tlsclientauth:FuzzParseDN ./internal/jsonrpc:FuzzParse ./internal/jsonrpc:FuzzValid ./internal/jsonrpc:FuzzFilterAgreesWithTheOld ./internal/llm:FuzzUsage ./internal/jsonmember:FuzzScan
+FUZZ_TARGETS ?= ./tokenserver:FuzzParseForm ./tokenserver:FuzzDecodeBasic ./internal/scope:FuzzParse ./internal/gateway:FuzzRouting ./internal/gateway:FuzzQuickHead ./internal/dpop:FuzzVerify ./internal/dpop:FuzzNormalizeURL ./internal/tlsclientauth:FuzzParseDN ./internal/jsonrpc:FuzzParse ./internal/jsonrpc:FuzzValid ./internal/jsonrpc:FuzzFilterAgreesWithTheOld ./internal/llm:FuzzUsage ./internal/jsonmember:FuzzScan
 
 .PHONY: all
 all: build
