@@ -262,8 +262,9 @@ func isTokenByte(c byte) bool {
 	return false
 }
 
-// validValueByte reports whether c may appear in a field value as
-// textproto reads it: tab, visible ASCII, space, and obs-text.
+// validValueByte reports whether c may appear in a field value, as
+// textproto reads it and as the lean path writes identity fields: tab,
+// visible ASCII, space, and obs-text.
 func validValueByte(c byte) bool {
 	return c == '\t' || c >= 0x20 && c != 0x7f
 }

@@ -736,10 +736,10 @@ func cleanValue(v string) string {
 }
 
 // validValue reports whether v may be a field value: no control character
-// but tab (RFC 9110 §5.5).
+// but tab (RFC 9110 §5.5; validValueByte).
 func validValue(v string) bool {
 	for i := 0; i < len(v); i++ {
-		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
+		if !validValueByte(v[i]) {
 			return false
 		}
 	}
