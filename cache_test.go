@@ -1,10 +1,16 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"testing"
+	"unique"
+	"unsafe"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
 )
@@ -54,5 +60,132 @@ func TestStripForCacheDropsWhatNothingReads(t *testing.T) {
 	// Not an object: passed through.
 	if out, err := stripForCache(true)("tombstone"); err != nil || out != "tombstone" {
 		t.Errorf("transform(tombstone) = %v, %v", out, err)
+	}
+}
+
+func TestCachedClientsShareTheirStringsAndKeepTheirValues(t *testing.T) {
+	// Two clients as the API server sends them: decoded separately, so
+	// each holds its own copy of every string.
+	const doc = `{"apiVersion":"scopegate.dev/v1alpha1","kind":"OAuthClient",
+		"metadata":{"name":"%s","namespace":"team-a"},
+		"spec":{"scopes":["api:read"]},
+		"status":{"conditions":[{"type":"Ready","status":"True","reason":"Issued","message":"The token is current.","lastTransitionTime":"2026-12-06T00:00:00Z"}],
+			"reachableRoutes":[{"namespace":"team-b","name":"search","pathPrefix":"/search"},{"namespace":"team-b","name":"tools","pathPrefix":"/mcp/tools"},{"namespace":"team-c","name":"chat","pathPrefix":"/chat"}],
+			"unusedScopes":["api:write"],
+			"mcpTools":[{"namespace":"team-b","name":"tools","allowedTools":["search","fetch"],"allowedToolCount":2}]}}`
+	decode := func(name string) *scopegatev1alpha1.OAuthClient {
+		oc := &scopegatev1alpha1.OAuthClient{}
+		if err := json.Unmarshal(fmt.Appendf(nil, doc, name), oc); err != nil {
+			t.Fatal(err)
+		}
+		return oc
+	}
+	a, b := decode("a"), decode("b")
+	wantA, wantB := a.DeepCopy(), b.DeepCopy()
+	for _, oc := range []*scopegatev1alpha1.OAuthClient{a, b} {
+		if _, err := stripForCache(true)(oc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !equality.Semantic.DeepEqual(a, wantA) || !equality.Semantic.DeepEqual(b, wantB) {
+		t.Fatalf("the transform changed a client:\n%+v\nwant\n%+v", a, wantA)
+	}
+
+	same := func(what, x, y string) {
+		t.Helper()
+		if x != y || unsafe.StringData(x) != unsafe.StringData(y) {
+			t.Errorf("%s: %q and %q are two copies; want one", what, x, y)
+		}
+	}
+	same("namespace", a.Namespace, b.Namespace)
+	same("scope", string(a.Spec.Scopes[0]), string(b.Spec.Scopes[0]))
+	ca, cb := a.Status.Conditions[0], b.Status.Conditions[0]
+	same("condition type", ca.Type, cb.Type)
+	same("condition status", string(ca.Status), string(cb.Status))
+	same("condition reason", ca.Reason, cb.Reason)
+	same("condition message", ca.Message, cb.Message)
+	for i := range a.Status.ReachableRoutes {
+		ra, rb := a.Status.ReachableRoutes[i], b.Status.ReachableRoutes[i]
+		same("route namespace", ra.Namespace, rb.Namespace)
+		same("route name", ra.Name, rb.Name)
+		same("route prefix", ra.PathPrefix, rb.PathPrefix)
+	}
+	same("unused scope", a.Status.UnusedScopes[0], b.Status.UnusedScopes[0])
+	same("tool", a.Status.MCPTools[0].AllowedTools[1], b.Status.MCPTools[0].AllowedTools[1])
+
+	// The slices stay each object's own, and no longer than their contents.
+	refs := a.Status.ReachableRoutes
+	if &refs[0] == &b.Status.ReachableRoutes[0] {
+		t.Error("two clients share one reachableRoutes array")
+	}
+	if cap(refs) != len(refs) {
+		t.Errorf("reachableRoutes: cap %d for %d routes", cap(refs), len(refs))
+	}
+
+	// A route's conditions are shared the same way.
+	r1 := &scopegatev1alpha1.GatewayRoute{ObjectMeta: metav1.ObjectMeta{Namespace: string([]byte("team-b"))},
+		Status: scopegatev1alpha1.GatewayRouteStatus{Conditions: []metav1.Condition{{Type: string([]byte("Accepted")), Status: metav1.ConditionTrue}}}}
+	if _, err := stripForCache(true)(r1); err != nil {
+		t.Fatal(err)
+	}
+	same("route's namespace", r1.Namespace, a.Status.ReachableRoutes[0].Namespace)
+	same("route's condition", r1.Status.Conditions[0].Type, unique.Make("Accepted").Value())
+}
+
+func TestCachedSecretsShareTheirMetadataStringsAndKeepTheirData(t *testing.T) {
+	secret := func(name, token string) *corev1.Secret {
+		// Fresh copies of every string, as a decoder makes them.
+		fresh := func(s string) string { return string([]byte(s)) }
+		yes := true
+		return &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{
+				Name: name, Namespace: fresh("team-a"),
+				Labels:      map[string]string{fresh("app.kubernetes.io/managed-by"): fresh("scopegate")},
+				Annotations: map[string]string{fresh("scopegate.dev/revision"): fresh(name + "-3")},
+				OwnerReferences: []metav1.OwnerReference{{
+					APIVersion: fresh("scopegate.dev/v1alpha1"), Kind: fresh("OAuthClient"), Name: name, UID: "u-" + types.UID(name), Controller: &yes,
+				}},
+			},
+			Type: corev1.SecretType(fresh("Opaque")),
+			Data: map[string][]byte{fresh("access_token"): []byte(token)},
+		}
+	}
+	a, b := secret("a", "token-a"), secret("b", "token-b")
+	wantA, wantB := a.DeepCopy(), b.DeepCopy()
+	for _, s := range []*corev1.Secret{a, b} {
+		if _, err := stripForCache(false)(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !equality.Semantic.DeepEqual(a, wantA) || !equality.Semantic.DeepEqual(b, wantB) {
+		t.Fatalf("the transform changed a Secret:\n%+v\nwant\n%+v", a, wantA)
+	}
+	one := func(what string, x, y string) {
+		t.Helper()
+		if unsafe.StringData(x) != unsafe.StringData(y) {
+			t.Errorf("%s: %q is held twice", what, x)
+		}
+	}
+	key := func(m map[string]string) string {
+		for k := range m {
+			return k
+		}
+		return ""
+	}
+	one("namespace", a.Namespace, b.Namespace)
+	one("label key", key(a.Labels), key(b.Labels))
+	one("label value", a.Labels["app.kubernetes.io/managed-by"], b.Labels["app.kubernetes.io/managed-by"])
+	one("annotation key", key(a.Annotations), key(b.Annotations))
+	one("owner kind", a.OwnerReferences[0].Kind, b.OwnerReferences[0].Kind)
+	one("owner API version", a.OwnerReferences[0].APIVersion, b.OwnerReferences[0].APIVersion)
+	one("type", string(a.Type), string(b.Type))
+	for k := range a.Data {
+		for l := range b.Data {
+			one("data key", k, l)
+		}
+	}
+	// Each Secret keeps its own name, owner and data.
+	if a.Annotations["scopegate.dev/revision"] != "a-3" || string(a.Data["access_token"]) != "token-a" || a.OwnerReferences[0].Name != "a" {
+		t.Errorf("secret a lost its own values: %+v", a)
 	}
 }
