@@ -17,7 +17,9 @@ import (
 // kinds whose metadata the manager never writes back (OAuthClients and
 // GatewayRoutes: their status is patched from a diff of two copies of the
 // cached object), so the annotation is never lost on the server.
-// Secrets and ConfigMaps that internal/owned updates keep it.
+// Secrets and ConfigMaps that internal/owned updates keep it. It then
+// shares the strings that many objects hold alike (shareMeta and the
+// kinds' own), which changes no value.
 func stripForCache(lastApplied bool) toolscache.TransformFunc {
 	return func(in any) (any, error) {
 		obj, err := meta.Accessor(in)
@@ -94,8 +96,8 @@ func shareClientStrings(oc *scopegatev1alpha1.OAuthClient) {
 
 // shareMeta shares the metadata strings that objects of a namespace or of
 // one owner kind hold alike: the namespace, label keys and values,
-// annotation keys and owner references' kinds. Names and UIDs are each
-// object's own and stay as they are.
+// annotation keys, and owner references' kinds and API versions. Names,
+// UIDs and annotation values are each object's own and stay as they are.
 func shareMeta(obj metav1.Object) {
 	obj.SetNamespace(shared(obj.GetNamespace()))
 	if l := obj.GetLabels(); l != nil {
