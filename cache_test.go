@@ -91,27 +91,21 @@ func TestCachedClientsShareTheirStringsAndKeepTheirValues(t *testing.T) {
 		t.Fatalf("the transform changed a client:\n%+v\nwant\n%+v", a, wantA)
 	}
 
-	same := func(what, x, y string) {
-		t.Helper()
-		if x != y || unsafe.StringData(x) != unsafe.StringData(y) {
-			t.Errorf("%s: %q and %q are two copies; want one", what, x, y)
-		}
-	}
-	same("namespace", a.Namespace, b.Namespace)
-	same("scope", string(a.Spec.Scopes[0]), string(b.Spec.Scopes[0]))
+	oneCopy(t, "namespace", a.Namespace, b.Namespace)
+	oneCopy(t, "scope", string(a.Spec.Scopes[0]), string(b.Spec.Scopes[0]))
 	ca, cb := a.Status.Conditions[0], b.Status.Conditions[0]
-	same("condition type", ca.Type, cb.Type)
-	same("condition status", string(ca.Status), string(cb.Status))
-	same("condition reason", ca.Reason, cb.Reason)
-	same("condition message", ca.Message, cb.Message)
+	oneCopy(t, "condition type", ca.Type, cb.Type)
+	oneCopy(t, "condition status", string(ca.Status), string(cb.Status))
+	oneCopy(t, "condition reason", ca.Reason, cb.Reason)
+	oneCopy(t, "condition message", ca.Message, cb.Message)
 	for i := range a.Status.ReachableRoutes {
 		ra, rb := a.Status.ReachableRoutes[i], b.Status.ReachableRoutes[i]
-		same("route namespace", ra.Namespace, rb.Namespace)
-		same("route name", ra.Name, rb.Name)
-		same("route prefix", ra.PathPrefix, rb.PathPrefix)
+		oneCopy(t, "route namespace", ra.Namespace, rb.Namespace)
+		oneCopy(t, "route name", ra.Name, rb.Name)
+		oneCopy(t, "route prefix", ra.PathPrefix, rb.PathPrefix)
 	}
-	same("unused scope", a.Status.UnusedScopes[0], b.Status.UnusedScopes[0])
-	same("tool", a.Status.MCPTools[0].AllowedTools[1], b.Status.MCPTools[0].AllowedTools[1])
+	oneCopy(t, "unused scope", a.Status.UnusedScopes[0], b.Status.UnusedScopes[0])
+	oneCopy(t, "tool", a.Status.MCPTools[0].AllowedTools[1], b.Status.MCPTools[0].AllowedTools[1])
 
 	// The slices stay each object's own, and no longer than their contents.
 	refs := a.Status.ReachableRoutes
@@ -128,8 +122,8 @@ func TestCachedClientsShareTheirStringsAndKeepTheirValues(t *testing.T) {
 	if _, err := stripForCache(true)(r1); err != nil {
 		t.Fatal(err)
 	}
-	same("route's namespace", r1.Namespace, a.Status.ReachableRoutes[0].Namespace)
-	same("route's condition", r1.Status.Conditions[0].Type, unique.Make("Accepted").Value())
+	oneCopy(t, "route's namespace", r1.Namespace, a.Status.ReachableRoutes[0].Namespace)
+	oneCopy(t, "route's condition", r1.Status.Conditions[0].Type, unique.Make("Accepted").Value())
 }
 
 func TestCachedSecretsShareTheirMetadataStringsAndKeepTheirData(t *testing.T) {
@@ -160,32 +154,34 @@ func TestCachedSecretsShareTheirMetadataStringsAndKeepTheirData(t *testing.T) {
 	if !equality.Semantic.DeepEqual(a, wantA) || !equality.Semantic.DeepEqual(b, wantB) {
 		t.Fatalf("the transform changed a Secret:\n%+v\nwant\n%+v", a, wantA)
 	}
-	one := func(what string, x, y string) {
-		t.Helper()
-		if unsafe.StringData(x) != unsafe.StringData(y) {
-			t.Errorf("%s: %q is held twice", what, x)
-		}
-	}
 	key := func(m map[string]string) string {
 		for k := range m {
 			return k
 		}
 		return ""
 	}
-	one("namespace", a.Namespace, b.Namespace)
-	one("label key", key(a.Labels), key(b.Labels))
-	one("label value", a.Labels["app.kubernetes.io/managed-by"], b.Labels["app.kubernetes.io/managed-by"])
-	one("annotation key", key(a.Annotations), key(b.Annotations))
-	one("owner kind", a.OwnerReferences[0].Kind, b.OwnerReferences[0].Kind)
-	one("owner API version", a.OwnerReferences[0].APIVersion, b.OwnerReferences[0].APIVersion)
-	one("type", string(a.Type), string(b.Type))
+	oneCopy(t, "namespace", a.Namespace, b.Namespace)
+	oneCopy(t, "label key", key(a.Labels), key(b.Labels))
+	oneCopy(t, "label value", a.Labels["app.kubernetes.io/managed-by"], b.Labels["app.kubernetes.io/managed-by"])
+	oneCopy(t, "annotation key", key(a.Annotations), key(b.Annotations))
+	oneCopy(t, "owner kind", a.OwnerReferences[0].Kind, b.OwnerReferences[0].Kind)
+	oneCopy(t, "owner API version", a.OwnerReferences[0].APIVersion, b.OwnerReferences[0].APIVersion)
+	oneCopy(t, "type", string(a.Type), string(b.Type))
 	for k := range a.Data {
 		for l := range b.Data {
-			one("data key", k, l)
+			oneCopy(t, "data key", k, l)
 		}
 	}
 	// Each Secret keeps its own name, owner and data.
 	if a.Annotations["scopegate.dev/revision"] != "a-3" || string(a.Data["access_token"]) != "token-a" || a.OwnerReferences[0].Name != "a" {
 		t.Errorf("secret a lost its own values: %+v", a)
+	}
+}
+
+// oneCopy fails unless x and y are the same text held in one copy.
+func oneCopy(t *testing.T, what, x, y string) {
+	t.Helper()
+	if x != y || unsafe.StringData(x) != unsafe.StringData(y) {
+		t.Errorf("%s: %q and %q are two copies of one text, or two texts; want one copy", what, x, y)
 	}
 }
