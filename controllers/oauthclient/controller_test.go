@@ -124,20 +124,24 @@ var _ = Describe("OAuthClient controller", func() {
 	It("renews the token at its renewal time, after renewBefore changed, and bumps the revision", func() {
 		createClient(ns, "renewer", func(c *scopegatev1alpha1.OAuthClient) {
 			c.Spec.TokenSecret.Duration = &metav1.Duration{Duration: time.Hour}
-			c.Spec.TokenSecret.RenewBefore = &metav1.Duration{Duration: 20 * time.Minute}
+			c.Spec.TokenSecret.RenewBefore = &metav1.Duration{Duration: 10 * time.Minute}
 		})
 		first := waitRevision(ns, "renewer", 1)
 		oldToken := string(getSecret(ns, "renewer-token").Data[KeyAccessToken])
 		issued := first.Status.Token.NotBefore.Time
+		Expect(first.Status.Token.RenewalTime.Time).To(Equal(issued.Add(50 * time.Minute)))
 
-		By("a shorter renewBefore moves the renewal time without a new token")
-		clk.SetTime(issued.Add(50*time.Minute - 2*time.Second))
+		By("a longer renewBefore moves the renewal time earlier without a new token")
+		// The clock stands before both renewal times, so a reconcile that
+		// still reads the old spec (a Secret event of the first issue can be
+		// queued behind this update) has nothing to renew either.
+		clk.SetTime(issued.Add(40*time.Minute - 2*time.Second))
 		updateClient(ns, "renewer", func(c *scopegatev1alpha1.OAuthClient) {
-			c.Spec.TokenSecret.RenewBefore = &metav1.Duration{Duration: 10 * time.Minute}
+			c.Spec.TokenSecret.RenewBefore = &metav1.Duration{Duration: 20 * time.Minute}
 		})
 		Eventually(func(g Gomega) {
 			c := getClient(ns, "renewer")
-			g.Expect(c.Status.Token.RenewalTime.Time).To(Equal(issued.Add(50 * time.Minute)))
+			g.Expect(c.Status.Token.RenewalTime.Time).To(Equal(issued.Add(40 * time.Minute)))
 			g.Expect(c.Status.Token.Revision).To(Equal(int64(1)))
 		}).Should(Succeed())
 
