@@ -58,9 +58,20 @@ func unavailable(desc string) *Error {
 
 // noStore marks an answer as not cacheable (RFC 6749 §5.1).
 func noStore(w http.ResponseWriter) {
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Pragma", "no-cache")
+	h := w.Header()
+	h["Cache-Control"] = hdrNoStore
+	h["Pragma"] = hdrNoCache
 }
+
+// Header values every answer shares instead of allocating one each time
+// (Header.Set makes a new slice): net/http only reads a header's values,
+// and a literal has no spare capacity, so an Add elsewhere copies instead
+// of writing into them. The keys are canonical, as Set would make them.
+var (
+	hdrNoStore = []string{"no-store"}
+	hdrNoCache = []string{"no-cache"}
+	hdrJSON    = []string{"application/json"}
+)
 
 // writeError writes e as JSON. It is the only writer of OAuth errors.
 func writeError(w http.ResponseWriter, e *Error) {
@@ -75,7 +86,7 @@ func writeError(w http.ResponseWriter, e *Error) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = hdrJSON
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v) // the client went away; nothing to do
 }
