@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"testing"
+	"time"
 	"unique"
 	"unsafe"
 
@@ -107,14 +109,28 @@ func TestCachedClientsShareTheirStringsAndKeepTheirValues(t *testing.T) {
 	oneCopy(t, "unused scope", a.Status.UnusedScopes[0], b.Status.UnusedScopes[0])
 	oneCopy(t, "tool", a.Status.MCPTools[0].AllowedTools[1], b.Status.MCPTools[0].AllowedTools[1])
 
-	// The slices stay each object's own, and no longer than their contents.
+	// Clients that reach the same routes share one list, no longer than its
+	// contents; a client that reaches others has its own.
 	refs := a.Status.ReachableRoutes
-	if &refs[0] == &b.Status.ReachableRoutes[0] {
-		t.Error("two clients share one reachableRoutes array")
+	if &refs[0] != &b.Status.ReachableRoutes[0] {
+		t.Error("two clients that reach the same routes hold two reachableRoutes lists; want one")
 	}
 	if cap(refs) != len(refs) {
 		t.Errorf("reachableRoutes: cap %d for %d routes", cap(refs), len(refs))
 	}
+	c := decode("c")
+	c.Status.ReachableRoutes = c.Status.ReachableRoutes[:2]
+	wantC := c.DeepCopy()
+	if _, err := stripForCache(true)(c); err != nil {
+		t.Fatal(err)
+	}
+	if !equality.Semantic.DeepEqual(c, wantC) {
+		t.Fatalf("the transform changed a client:\n%+v\nwant\n%+v", c, wantC)
+	}
+	if &c.Status.ReachableRoutes[0] == &refs[0] || len(c.Status.ReachableRoutes) != 2 {
+		t.Errorf("a client that reaches 2 of the routes holds %d routes of the others' list", len(c.Status.ReachableRoutes))
+	}
+	oneCopy(t, "route namespace in another list", c.Status.ReachableRoutes[0].Namespace, refs[0].Namespace)
 
 	// A route's conditions are shared the same way.
 	r1 := &scopegatev1alpha1.GatewayRoute{ObjectMeta: metav1.ObjectMeta{Namespace: string([]byte("team-b"))},
@@ -184,4 +200,29 @@ func oneCopy(t *testing.T, what, x, y string) {
 	if x != y || unsafe.StringData(x) != unsafe.StringData(y) {
 		t.Errorf("%s: %q and %q are two copies of one text, or two texts; want one copy", what, x, y)
 	}
+}
+
+func TestARouteListNoClientHoldsIsForgotten(t *testing.T) {
+	list := func(prefix string) []scopegatev1alpha1.RouteReference {
+		return []scopegatev1alpha1.RouteReference{{Namespace: "team-x", Name: "r", PathPrefix: prefix}}
+	}
+	lists := newRouteListTable()
+	kept := lists.shared(list("/kept"))
+	_ = lists.shared(list("/dropped"))
+	if n := lists.size(); n != 2 {
+		t.Fatalf("the table holds %d lists after two new ones, want 2", n)
+	}
+	// The cleanup runs on its own goroutine after a collection.
+	deadline := time.Now().Add(10 * time.Second)
+	for lists.size() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the table still holds %d lists, want 1: a list nobody holds stays", lists.size())
+		}
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if again := lists.shared(list("/kept")); &again[0] != &kept[0] {
+		t.Error("a list still held was replaced")
+	}
+	runtime.KeepAlive(kept)
 }
