@@ -1,25 +1,29 @@
-// Package gcheadroom lets a small heap grow by a fixed amount between
-// collections instead of by its own size.
+// Package gcheadroom lets a heap grow by more than its own size between
+// collections while it is small, or while it stays under a budget.
 //
 // With Go's default GOGC=100 the collector runs each time the heap has
-// doubled. A replica serving a few clients keeps a live heap of about
-// 10 MB, so under gateway load, where every request allocates a few
-// kilobytes, it collected many times a second: about a tenth of its CPU
-// went to the collector's marking and assists (the gateway's profile in
-// docs/benchmarks.md). After each collection this package sets the GC
-// percent so that the next one comes when the heap has grown by at least
-// the headroom: max(100, headroom/live). A small replica trades some tens
-// of MiB for fewer collections.
+// doubled, and each collection marks the whole live heap. After each
+// collection this package sets the GC percent for the next one from the
+// live heap it found, following two rules, and never below Go's default:
 //
-// A large registry, whose live heap is above the headroom, keeps GOGC=100.
-// Letting it grow by less (70 % of itself was tried, for the peak memory
-// of a 10,000-client burst) made every collection mark the whole informer
-// cache more often: a replica serving tokens with 10,000 clients answered
-// 0.73x as many per CPU-second as a 1-client one, against 0.87x with
-// GOGC=100. The cache shares its repeated strings instead (main's
-// cache.go), which keeps that peak under issue 22's 300 MiB. GOMEMLIMIT,
-// when set, still caps the heap, and an operator who sets GOGC keeps it:
-// Start then changes nothing.
+//   - Headroom. A replica serving a few clients keeps a live heap of about
+//     10 MB; under gateway load, where every request allocates a few
+//     kilobytes, it collected many times a second, and about a tenth of its
+//     CPU went to the collector (the gateway's profile in
+//     docs/benchmarks.md). A heap may always grow by the headroom.
+//   - Budget. A replica with a large registry holds its informer cache
+//     (10,000 clients: about 60 MB live), and every collection marks all
+//     of it: under token load the collector took a sixth of its CPU, against
+//     a fiftieth on a 1-client replica. A heap may grow to three times its
+//     live size (GOGC=200) as long as that stays under the budget, and up
+//     to the budget when tripling would pass it. Above half the budget the
+//     rule gives way to Go's default, so the peak of a burst, whose live
+//     heap is larger, is what GOGC=100 makes it.
+//
+// Letting a large heap grow by less than its size (70 %, tried for the peak
+// memory of a 10,000-client burst) cost the token endpoint a sixth of its
+// answers per CPU-second. GOMEMLIMIT, when set, still caps the heap, and an
+// operator who sets GOGC keeps it: Start then changes nothing.
 package gcheadroom
 
 import (
@@ -33,31 +37,47 @@ import (
 const (
 	// minPercent is Go's default.
 	minPercent = 100
+	// budgetPercent is how far the budget rule lets a heap grow: to three
+	// times its live size.
+	budgetPercent = 200
 	// maxPercent bounds the percent a nearly empty heap gets.
 	maxPercent = 2000
 	// liveMetric is the heap marked live by the last collection.
 	liveMetric = "/gc/heap/live:bytes"
 )
 
-// Percent is the GC percent that lets a heap of live bytes grow by at least
-// headroom before the next collection, and never by less than its own size.
-func Percent(live, headroom uint64) int {
+// Policy is how far a heap may grow between collections, besides its own
+// size (Go's default).
+type Policy struct {
+	// Headroom is what a heap may always grow by.
+	Headroom uint64
+	// Budget is the heap size a heap may grow to, by at most twice its
+	// live size; zero turns the rule off.
+	Budget uint64
+}
+
+// Percent is the GC percent that lets a heap of live bytes grow as p
+// allows, and never by less than its own size.
+func Percent(live uint64, p Policy) int {
 	if live == 0 {
 		return maxPercent
 	}
-	p := (headroom*100 + live - 1) / live
+	pct := (p.Headroom*100 + live - 1) / live
+	if p.Budget > live {
+		pct = max(pct, min(budgetPercent, (p.Budget-live)*100/live))
+	}
 	switch {
-	case p < minPercent:
+	case pct < minPercent:
 		return minPercent
-	case p > maxPercent:
+	case pct > maxPercent:
 		return maxPercent
 	}
-	return int(p)
+	return int(pct)
 }
 
 // Tuner sets the GC percent after each collection; Stop ends it.
 type Tuner struct {
-	headroom uint64
+	policy Policy
 
 	mu      sync.Mutex
 	stopped bool
@@ -65,13 +85,13 @@ type Tuner struct {
 	sample  []metrics.Sample
 }
 
-// Start begins tuning for headroom bytes, unless the environment sets GOGC:
-// then it returns nil and the operator's setting stands.
-func Start(headroom uint64) *Tuner {
+// Start begins tuning by p, unless the environment sets GOGC: then it
+// returns nil and the operator's setting stands.
+func Start(p Policy) *Tuner {
 	if _, set := os.LookupEnv("GOGC"); set {
 		return nil
 	}
-	t := &Tuner{headroom: headroom, percent: minPercent, sample: []metrics.Sample{{Name: liveMetric}}}
+	t := &Tuner{policy: p, percent: minPercent, sample: []metrics.Sample{{Name: liveMetric}}}
 	t.arm()
 	return t
 }
@@ -92,7 +112,7 @@ func (t *Tuner) collected() {
 	}
 	metrics.Read(t.sample)
 	if t.sample[0].Value.Kind() == metrics.KindUint64 {
-		p := Percent(t.sample[0].Value.Uint64(), t.headroom)
+		p := Percent(t.sample[0].Value.Uint64(), t.policy)
 		// Setting the percent is cheap, but a change of a few percent moves
 		// nothing: leave it.
 		if p < t.percent*9/10 || p > t.percent*11/10 {

@@ -10,22 +10,30 @@ import (
 
 func TestPercent(t *testing.T) {
 	const mib = 1 << 20
+	headroom := func(h uint64) Policy { return Policy{Headroom: h} }
+	both := Policy{Headroom: 32 * mib, Budget: 192 * mib}
 	for _, tc := range []struct {
-		name     string
-		live     uint64
-		headroom uint64
-		want     int
+		name   string
+		live   uint64
+		policy Policy
+		want   int
 	}{
-		{"a heap larger than the headroom keeps Go's default", 200 * mib, 64 * mib, 100},
-		{"a heap as large as the headroom keeps Go's default", 64 * mib, 64 * mib, 100},
-		{"a heap of 16 MiB may grow by 64 MiB", 16 * mib, 64 * mib, 400},
-		{"a heap of 10 MB rounds up", 10_000_000, 64 * mib, 672},
-		{"a nearly empty heap is bounded", 1024, 64 * mib, maxPercent},
-		{"an empty heap is bounded", 0, 64 * mib, maxPercent},
+		{"a heap larger than the headroom keeps Go's default", 200 * mib, headroom(64 * mib), 100},
+		{"a heap as large as the headroom keeps Go's default", 64 * mib, headroom(64 * mib), 100},
+		{"a heap of 16 MiB may grow by 64 MiB", 16 * mib, headroom(64 * mib), 400},
+		{"a heap of 10 MB rounds up", 10_000_000, headroom(64 * mib), 672},
+		{"a nearly empty heap is bounded", 1024, headroom(64 * mib), maxPercent},
+		{"an empty heap is bounded", 0, headroom(64 * mib), maxPercent},
+		{"a small heap grows by the headroom, more than the budget's tripling", 10 * mib, both, 320},
+		{"a heap of 60 MiB may triple under the budget", 60 * mib, both, 200},
+		{"a heap of 80 MiB may grow to the budget", 80 * mib, both, 140},
+		{"a heap above half the budget keeps Go's default", 100 * mib, both, 100},
+		{"a heap above the budget keeps Go's default", 300 * mib, both, 100},
+		{"no budget, no budget rule", 60 * mib, Policy{Headroom: 32 * mib}, 100},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := Percent(tc.live, tc.headroom); got != tc.want {
-				t.Errorf("Percent(%d, %d) = %d, want %d", tc.live, tc.headroom, got, tc.want)
+			if got := Percent(tc.live, tc.policy); got != tc.want {
+				t.Errorf("Percent(%d, %+v) = %d, want %d", tc.live, tc.policy, got, tc.want)
 			}
 		})
 	}
@@ -57,7 +65,7 @@ func TestStartRaisesThePercentOfASmallHeapAndStopRestoresIt(t *testing.T) {
 	unsetenv(t, "GOGC")
 	// The test binary's live heap is a few MB: 1 GiB of headroom is far
 	// above it, so the tuner sets the bound.
-	tuner := Start(1 << 30)
+	tuner := Start(Policy{Headroom: 1 << 30})
 	if tuner == nil {
 		t.Fatal("Start returned nil with GOGC unset")
 	}
@@ -78,9 +86,9 @@ func TestStartRaisesThePercentOfASmallHeapAndStopRestoresIt(t *testing.T) {
 	}
 }
 
-func TestAHeapAboveTheHeadroomKeepsTheDefault(t *testing.T) {
+func TestAHeapAboveTheHeadroomAndTheBudgetKeepsTheDefault(t *testing.T) {
 	unsetenv(t, "GOGC")
-	tuner := Start(1) // one byte: every heap is above it
+	tuner := Start(Policy{Headroom: 1, Budget: 1}) // one byte: every heap is above both
 	defer tuner.Stop()
 	for range 5 {
 		runtime.GC()
@@ -91,9 +99,18 @@ func TestAHeapAboveTheHeadroomKeepsTheDefault(t *testing.T) {
 	}
 }
 
+func TestABudgetFarAboveTheHeapLetsItTriple(t *testing.T) {
+	unsetenv(t, "GOGC")
+	tuner := Start(Policy{Headroom: 1, Budget: 1 << 30})
+	defer tuner.Stop()
+	if p := collectUntil(t, func(p uint64) bool { return p == budgetPercent }); p != budgetPercent {
+		t.Fatalf("GC percent after collections = %d, want %d", p, budgetPercent)
+	}
+}
+
 func TestAnOperatorsGOGCStands(t *testing.T) {
 	t.Setenv("GOGC", "150")
-	if tuner := Start(1 << 30); tuner != nil {
+	if tuner := Start(Policy{Headroom: 1 << 30}); tuner != nil {
 		tuner.Stop()
 		t.Fatal("Start tuned although GOGC is set")
 	}
