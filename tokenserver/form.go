@@ -1,14 +1,12 @@
 package tokenserver
 
 import (
-	"bytes"
 	"encoding/base64"
 	"errors"
 	"mime"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -53,14 +51,8 @@ func readForm(w http.ResponseWriter, r *http.Request) (*formRequest, *Error) {
 		w.Header().Set("Allow", http.MethodPost)
 		return nil, oauthError(http.StatusMethodNotAllowed, ErrCodeInvalidRequest, "method must be POST")
 	}
-	body := bodyPool.Get().(*bytes.Buffer)
-	defer func() {
-		if body.Cap() <= maxPooledBody {
-			body.Reset()
-			bodyPool.Put(body)
-		}
-	}()
-	body.Reset()
+	body := getBuffer()
+	defer putBuffer(body)
 	if _, err := body.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBodyBytes)); err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -71,13 +63,6 @@ func readForm(w http.ResponseWriter, r *http.Request) (*formRequest, *Error) {
 	// parseForm copies what it keeps: the buffer goes back to the pool.
 	return parseForm(r.Header.Get("Content-Type"), r.Header.Get("Authorization"), body.Bytes())
 }
-
-// bodyPool holds the buffers request bodies are read into; a form is a
-// few hundred bytes, and maxPooledBody keeps a buffer that grew for a large
-// one out of the pool.
-var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-const maxPooledBody = 4 << 10
 
 // parseForm is the pure part of readForm: content type, parameters and
 // client credentials (RFC 6749 §2.3.1, §3.2). Query parameters are ignored:

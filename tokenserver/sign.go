@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -41,14 +40,8 @@ func (s *signer) sign(kid string, key any, claims *accesstoken.Claims) (string, 
 	if err != nil {
 		return "", err
 	}
-	pb := payloadPool.Get().(*bytes.Buffer)
-	defer func() {
-		if pb.Cap() <= maxPooledPayload {
-			pb.Reset()
-			payloadPool.Put(pb)
-		}
-	}()
-	pb.Reset()
+	pb := getBuffer()
+	defer putBuffer(pb)
 	// Encode writes what Marshal returns, and a newline.
 	if err := json.NewEncoder(pb).Encode(claims); err != nil {
 		return "", fmt.Errorf("encode claims: %w", err)
@@ -71,12 +64,6 @@ func (s *signer) sign(kid string, key any, claims *accesstoken.Claims) (string, 
 // es256SignatureLen is an ES256 signature's length: R and S, 32 bytes each
 // (RFC 7518 §3.4).
 const es256SignatureLen = 64
-
-// maxPooledPayload keeps a buffer that grew for an unusual token (a client
-// with hundreds of scopes) out of the pool.
-const maxPooledPayload = 4 << 10
-
-var payloadPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func (s *signer) header(kid string) (string, error) {
 	if h := s.last.Load(); h != nil && h.kid == kid {
