@@ -195,13 +195,6 @@ func (t *routeListTable) forget(key string) {
 	}
 }
 
-// size is the number of lists the table holds.
-func (t *routeListTable) size() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.lists)
-}
-
 // routeListKey encodes refs unambiguously: each field with its length.
 func routeListKey(refs []scopegatev1alpha1.RouteReference) string {
 	n := 0

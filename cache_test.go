@@ -226,3 +226,10 @@ func TestARouteListNoClientHoldsIsForgotten(t *testing.T) {
 	}
 	runtime.KeepAlive(kept)
 }
+
+// size is the number of lists the table holds.
+func (t *routeListTable) size() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.lists)
+}
