@@ -88,12 +88,12 @@ func (r *Report) markdown() string {
 	}
 	if len(r.Scale) > 0 {
 		p("### Controller scale\n\n")
-		p("N OAuthClients with token Secrets created at once by %d writers on a fresh local control plane; the manager runs as its ServiceAccount with the deployment's RBAC. The floor is a plain client-go program (the harness) creating 2·N Secrets with %d workers on the same control plane, just before. The writes floor is the same program making, on a fresh control plane of its own with no manager, the writes that N Ready clients consist of (per client: the OAuthClient, the Secrets as the manager wrote them, a status patch to the status it wrote, its Events; copied from the run's first client): each worker makes one client's writes in order, so with a cold control plane and few clients a controller writing with more concurrency can be faster (at 100 clients the manager is); at 10,000 it is what this control plane takes for those writes from a plain client.\n\n", writers, writers)
-		p("| clients | apply | all Ready | clients/s | floor (2·N Secrets) | Ready / floor | writes floor | Ready / writes floor | API requests per client | route status reconciles | client reconciles | control plane CPU per client | peak RSS | idle CPU | idle requests | re-issued |\n")
-		p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+		p("N OAuthClients with token Secrets created at once by %d writers on a fresh local control plane; the manager runs as its ServiceAccount with the deployment's RBAC. The floor is a plain client-go program (the harness) creating 2·N Secrets with %d workers on the same control plane, just before. The writes floor is the same program making, on a fresh control plane of its own with no manager, the writes that N Ready clients consist of (per client: the OAuthClient, the Secrets as the manager wrote them, a status patch to the status it wrote, its Events; copied from the run's first client): each worker makes one client's writes in order, so with a cold control plane and few clients a controller writing with more concurrency can be faster (at 100 clients the manager is); at 10,000 it is what this control plane takes for those writes from a plain client. Its control plane's CPU time for those writes, divided by the machine's CPUs, is a bound no manager can beat here: the time those writes take with every CPU of the machine working on them and nothing else.\n\n", writers, writers)
+		p("| clients | apply | all Ready | clients/s | floor (2·N Secrets) | Ready / floor | writes floor | writes floor's CPU bound | Ready / writes floor | API requests per client | route status reconciles | client reconciles | control plane CPU per client | peak RSS | idle CPU | idle requests | re-issued |\n")
+		p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, s := range r.Scale {
-			p("| %d | %.1f s | **%.1f s** | %.1f | %.2f s (%.0f/s) | %.1f× | %.1f s (%d writes per client) | %.2f× | %s | %.0f | %.0f | %.1f ms | %.0f MiB | %.4f cores over %.0f s | %s | %d |\n",
-				s.Clients, s.ApplySeconds, s.ReadySeconds, s.ClientsPerSecond, s.FloorSeconds, s.FloorSecretsPerSecond, s.RatioToFloor, s.WritesFloorSeconds, s.WritesPerClient, s.RatioToWritesFloor,
+			p("| %d | %.1f s | **%.1f s** | %.1f | %.2f s (%.0f/s) | %.1f× | %.1f s (%d writes per client) | %s | %.2f× | %s | %.0f | %.0f | %.1f ms | %.0f MiB | %.4f cores over %.0f s | %s | %d |\n",
+				s.Clients, s.ApplySeconds, s.ReadySeconds, s.ClientsPerSecond, s.FloorSeconds, s.FloorSecretsPerSecond, s.RatioToFloor, s.WritesFloorSeconds, s.WritesPerClient, cpuBound(s), s.RatioToWritesFloor,
 				verbs(s.RequestsPerClient), s.RouteStatusReconciles, s.ClientReconciles, 1000*s.ControlPlaneCPUSeconds/float64(s.Clients), float64(s.PeakRSSBytes)/(1<<20),
 				s.IdleCPUCores, s.IdleSeconds, counts(s.IdleRequests), s.Reissued)
 		}
@@ -138,4 +138,13 @@ func counts(m map[string]float64) string {
 		parts = append(parts, fmt.Sprintf("%s %.0f", k, m[k]))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// cpuBound is a scale row's writes floor's CPU bound: its control plane's
+// CPU time and that divided by the machine's CPUs.
+func cpuBound(s *ScaleResult) string {
+	if s.CPUs == 0 {
+		return "not measured"
+	}
+	return fmt.Sprintf("%.1f s (%.0f CPU-seconds on %d CPUs)", s.WritesCPUBoundSeconds, s.WritesFloorCPUSeconds, s.CPUs)
 }

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
+	"github.com/scopegate/scopegate/internal/devcluster"
 )
 
 // RoutesResult is one GatewayRoute-scale run: Routes GatewayRoutes created
@@ -177,11 +178,17 @@ func waitRoutesConverged(ctx context.Context, rf, cf *follower, e *env, routes, 
 // have used so far (each found in /proc by a flag naming a directory of
 // its own).
 func (e *env) controlPlaneCPU() (time.Duration, error) {
-	api, err := e.cluster.APIServerProcess()
+	return clusterCPU(e.cluster, filepath.Join(e.dir, "cluster"))
+}
+
+// clusterCPU is the CPU time that cl's kube-apiserver and etcd (whose data
+// lies under dir) have used so far.
+func clusterCPU(cl *devcluster.Cluster, dir string) (time.Duration, error) {
+	api, err := cl.APIServerProcess()
 	if err != nil {
 		return 0, err
 	}
-	etcd, err := pidWithArg("etcd", "--data-dir="+filepath.Join(e.dir, "cluster"))
+	etcd, err := pidWithArg("etcd", "--data-dir="+dir)
 	if err != nil {
 		return 0, err
 	}

@@ -26,8 +26,20 @@ func TestTheScaleGoalRowsSayWhatWasMetAtTheGoalsSizes(t *testing.T) {
 			t.Errorf("goal rows lack %q:\n%s", want, out)
 		}
 	}
+	if strings.Contains(out, "CPU-seconds") {
+		t.Errorf("a goal row gives a CPU bound that was not measured:\n%s", out)
+	}
 	if strings.Contains(out, "| 1000 OAuthClients") {
 		t.Errorf("a run below the goal's size got a goal row:\n%s", out)
+	}
+
+	// With the floor's control-plane CPU measured, the row gives the bound
+	// it sets on this machine.
+	b.Reset()
+	scale[1].WritesFloorCPUSeconds, scale[1].CPUs, scale[1].WritesCPUBoundSeconds = 70, 2, 35
+	scaleGoals(&b, scale, nil)
+	if want := "| 59.5 s (the control plane's writes floor: 41.2 s; those writes cost the control plane 70 CPU-seconds, at least 35.0 s on this machine's 2 CPUs) | met |"; !strings.Contains(b.String(), want) {
+		t.Errorf("goal rows lack %q:\n%s", want, b.String())
 	}
 
 	b.Reset()

@@ -65,13 +65,13 @@ func sampleWrites(ctx context.Context, c client.Client) (*writesSample, error) {
 // per client the OAuthClient, the manager's Secrets as written, a status
 // patch to the sampled status and the sampled Events. It is the control
 // plane's floor for "n clients applied at once, all Ready" on this machine.
-func writesFloor(ctx context.Context, o *options, n int, sample *writesSample) (time.Duration, int, error) {
+func writesFloor(ctx context.Context, o *options, n int, sample *writesSample) (*floorResult, error) {
 	dir := filepath.Join(o.workDir, fmt.Sprintf("writes-floor-%d", n))
 	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	cl, err := devcluster.Start(sctx, devcluster.Options{Dir: dir, Namespaces: []string{benchNamespace}})
 	if err != nil {
-		return 0, 0, fmt.Errorf("start the writes floor's control plane: %w", err)
+		return nil, fmt.Errorf("start the writes floor's control plane: %w", err)
 	}
 	defer func() {
 		if err := cl.Stop(); err != nil {
@@ -80,13 +80,18 @@ func writesFloor(ctx context.Context, o *options, n int, sample *writesSample) (
 	}()
 	c, err := harnessClient(cl.Config)
 	if err != nil {
-		return 0, 0, err
+		return nil, err
 	}
 	status, err := json.Marshal(map[string]any{"status": sample.client.Status})
 	if err != nil {
-		return 0, 0, err
+		return nil, err
 	}
-	perClient := 2 + len(sample.secrets) + len(sample.events)
+	cpu := func() (time.Duration, error) { return clusterCPU(cl, dir) }
+	cpu0, err := cpu()
+	if err != nil {
+		return nil, err
+	}
+	res := &floorResult{perClient: 2 + len(sample.secrets) + len(sample.events)}
 	start := time.Now()
 	err = forEach(ctx, n, func(i int) error {
 		oc := benchClient(i)
@@ -117,7 +122,24 @@ func writesFloor(ctx context.Context, o *options, n int, sample *writesSample) (
 		}
 		return nil
 	})
-	return time.Since(start), perClient, err
+	res.wall = time.Since(start)
+	if err != nil {
+		return nil, err
+	}
+	cpu1, err := cpu()
+	if err != nil {
+		return nil, err
+	}
+	res.controlPlaneCPU = cpu1 - cpu0
+	return res, nil
+}
+
+// floorResult is one writes floor: how long the writes took, how many
+// there are per client, and the CPU time its control plane spent on them.
+type floorResult struct {
+	wall            time.Duration
+	perClient       int
+	controlPlaneCPU time.Duration
 }
 
 // copyForFloor is meta as a new object of the floor: its labels and
