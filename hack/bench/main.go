@@ -47,7 +47,7 @@
 // client-go program with 16 workers needs to create the same number of
 // Secrets, in the same run.
 //
-//	go run ./hack/bench [-clients 100,1000,10000] [-routes 1000] [-route-clients 1000] [-tls both|off|on] [-rounds 3] [-round 4s] [-c 16] [-redis-server redis-server] [-nginx nginx] [-out docs/benchmarks.md] [-json docs/benchmarks.json]
+//	go run ./hack/bench [-clients 100,1000,10000] [-routes 1000] [-route-clients 1000] [-tls both|off|on] [-rounds 5] [-round 4s] [-c 16] [-redis-server redis-server] [-nginx nginx] [-out docs/benchmarks.md] [-json docs/benchmarks.json]
 package main
 
 import (
@@ -159,7 +159,7 @@ func parseFlags() (*options, error) {
 	flag.StringVar(&o.redisServer, "redis-server", "redis-server", "redis-server binary (looked up in PATH) for the gateway with Redis-backed rate limits; empty or not found: not measured.")
 	flag.StringVar(&o.nginx, "nginx", "nginx", "nginx binary (looked up in PATH) of the gateway's nginx baseline (hack/install-nginx.sh installs the Debian package); empty or not found: not measured.")
 	flag.IntVar(&o.concurrency, "c", 16, "Keep-alive workers of the load generator.")
-	flag.IntVar(&o.rounds, "rounds", 3, "Alternating rounds per target.")
+	flag.IntVar(&o.rounds, "rounds", 5, "Alternating rounds per target.")
 	flag.DurationVar(&o.round, "round", 4*time.Second, "Length of one round of one target.")
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "Unmeasured warm-up per target.")
 	flag.IntVar(&o.maxRequests, "max-requests", 500_000, "Upper bound on the requests of one round.")
