@@ -15,8 +15,9 @@ import (
 )
 
 // gcPolicy is how far the heap may grow between collections
-// (internal/gcheadroom): always by 32 MiB, and to three times its live size
-// while that stays under 192 MiB.
+// (internal/gcheadroom): always by 32 MiB, to three times its live size
+// while that stays under 192 MiB, and a live heap above 96 MiB to 192 MiB
+// or by 70 %, whichever is more.
 var gcPolicy = gcheadroom.Policy{Headroom: 32 << 20, Budget: 192 << 20}
 
 func main() {

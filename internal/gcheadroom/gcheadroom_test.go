@@ -27,8 +27,12 @@ func TestPercent(t *testing.T) {
 		{"a small heap grows by the headroom, more than the budget's tripling", 10 * mib, both, 320},
 		{"a heap of 60 MiB may triple under the budget", 60 * mib, both, 200},
 		{"a heap of 80 MiB may grow to the budget", 80 * mib, both, 140},
-		{"a heap above half the budget keeps Go's default", 100 * mib, both, 100},
-		{"a heap above the budget keeps Go's default", 300 * mib, both, 100},
+		{"a heap at half the budget may double to it", 96 * mib, both, 100},
+		{"a heap just above half the budget grows to it, by less than its size", 100 * mib, both, 92},
+		{"a burst's heap grows to the budget", 110 * mib, both, 74},
+		{"a heap above half the budget grows by at least 70 %", 120 * mib, both, 70},
+		{"a heap above the budget grows by 70 %", 300 * mib, both, 70},
+		{"a large heap without a budget keeps Go's default", 300 * mib, Policy{Headroom: 32 * mib}, 100},
 		{"no budget, no budget rule", 60 * mib, Policy{Headroom: 32 * mib}, 100},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -86,9 +90,9 @@ func TestStartRaisesThePercentOfASmallHeapAndStopRestoresIt(t *testing.T) {
 	}
 }
 
-func TestAHeapAboveTheHeadroomAndTheBudgetKeepsTheDefault(t *testing.T) {
+func TestAHeapAboveTheHeadroomWithoutABudgetKeepsTheDefault(t *testing.T) {
 	unsetenv(t, "GOGC")
-	tuner := Start(Policy{Headroom: 1, Budget: 1}) // one byte: every heap is above both
+	tuner := Start(Policy{Headroom: 1}) // one byte: every heap is above it
 	defer tuner.Stop()
 	for range 5 {
 		runtime.GC()
@@ -96,6 +100,19 @@ func TestAHeapAboveTheHeadroomAndTheBudgetKeepsTheDefault(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	if p := gogc(t); p != minPercent {
 		t.Fatalf("GC percent = %d, want %d", p, minPercent)
+	}
+}
+
+func TestAHeapAboveTheBudgetGrowsBy70Percent(t *testing.T) {
+	unsetenv(t, "GOGC")
+	tuner := Start(Policy{Headroom: 1, Budget: 1}) // one byte: every heap is above both
+	defer tuner.Stop()
+	if p := collectUntil(t, func(p uint64) bool { return p == burstPercent }); p != burstPercent {
+		t.Fatalf("GC percent after collections = %d, want %d", p, burstPercent)
+	}
+	tuner.Stop()
+	if p := gogc(t); p != minPercent {
+		t.Fatalf("GC percent after Stop = %d, want %d", p, minPercent)
 	}
 }
 
