@@ -1,10 +1,12 @@
 // Package gcheadroom lets a heap grow by more than its own size between
-// collections while it is small, or while it stays under a budget.
+// collections while it is small, or while it stays under a budget, and a
+// heap past half the budget by less.
 //
 // With Go's default GOGC=100 the collector runs each time the heap has
 // doubled, and each collection marks the whole live heap. After each
 // collection this package sets the GC percent for the next one from the
-// live heap it found, following two rules, and never below Go's default:
+// live heap it found, following two rules, and below Go's default only for
+// a live heap above half the budget:
 //
 //   - Headroom. A replica serving a few clients keeps a live heap of about
 //     10 MB; under gateway load, where every request allocates a few
