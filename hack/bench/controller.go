@@ -46,13 +46,10 @@ type ScaleResult struct {
 	WritesPerClient    int     `json:"writes_per_client"`
 	RatioToWritesFloor float64 `json:"ratio_to_writes_floor"`
 	// WritesFloorCPUSeconds is the CPU time the writes floor's
-	// kube-apiserver and etcd spent on those writes. Divided by the
-	// machine's CPUs (CPUs) it is WritesCPUBoundSeconds: no manager can
-	// make these clients Ready on this machine sooner, even with the whole
-	// machine given to the control plane and every CPU busy throughout.
+	// kube-apiserver and etcd spent on those writes, and CPUs the
+	// machine's (see writesCPUBound).
 	WritesFloorCPUSeconds float64 `json:"writes_floor_cpu_seconds"`
 	CPUs                  int     `json:"cpus"`
-	WritesCPUBoundSeconds float64 `json:"writes_cpu_bound_seconds"`
 	// RequestsPerClient counts the manager's API requests from the first
 	// create until convergence, by HTTP method, divided by Clients.
 	RequestsPerClient map[string]float64 `json:"requests_per_client"`
@@ -191,8 +188,18 @@ func runScale(ctx context.Context, o *options, n int, idle time.Duration) (*Scal
 	res.WritesFloorSeconds, res.WritesPerClient = wf.wall.Seconds(), wf.perClient
 	res.RatioToWritesFloor = res.ReadySeconds / res.WritesFloorSeconds
 	res.WritesFloorCPUSeconds, res.CPUs = wf.controlPlaneCPU.Seconds(), runtime.NumCPU()
-	res.WritesCPUBoundSeconds = res.WritesFloorCPUSeconds / float64(res.CPUs)
 	return res, nil
+}
+
+// writesCPUBound is the writes floor's control-plane CPU time divided by
+// the machine's CPUs: no manager can make these clients Ready on this
+// machine sooner, even with the whole machine given to the control plane
+// and every CPU busy throughout. ok is false when it was not measured.
+func (s *ScaleResult) writesCPUBound() (seconds float64, ok bool) {
+	if s.WritesFloorCPUSeconds <= 0 || s.CPUs <= 0 {
+		return 0, false
+	}
+	return s.WritesFloorCPUSeconds / float64(s.CPUs), true
 }
 
 // readyAgainstFloor is the scale goal's result: the time to Ready beside
@@ -200,8 +207,8 @@ func runScale(ctx context.Context, o *options, n int, idle time.Duration) (*Scal
 // control-plane CPU sets on this machine.
 func readyAgainstFloor(s *ScaleResult) string {
 	out := fmt.Sprintf("%.1f s (the control plane's writes floor: %.1f s", s.ReadySeconds, s.WritesFloorSeconds)
-	if s.WritesFloorCPUSeconds > 0 && s.CPUs > 0 {
-		out += fmt.Sprintf("; those writes cost the control plane %.0f CPU-seconds, at least %.1f s on this machine's %d CPUs", s.WritesFloorCPUSeconds, s.WritesCPUBoundSeconds, s.CPUs)
+	if bound, ok := s.writesCPUBound(); ok {
+		out += fmt.Sprintf("; those writes cost the control plane %.0f CPU-seconds, at least %.1f s on this machine's %d CPUs", s.WritesFloorCPUSeconds, bound, s.CPUs)
 	}
 	return out + ")"
 }

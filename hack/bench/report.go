@@ -143,8 +143,9 @@ func counts(m map[string]float64) string {
 // cpuBound is a scale row's writes floor's CPU bound: its control plane's
 // CPU time and that divided by the machine's CPUs.
 func cpuBound(s *ScaleResult) string {
-	if s.CPUs == 0 {
+	bound, ok := s.writesCPUBound()
+	if !ok {
 		return "not measured"
 	}
-	return fmt.Sprintf("%.1f s (%.0f CPU-seconds on %d CPUs)", s.WritesCPUBoundSeconds, s.WritesFloorCPUSeconds, s.CPUs)
+	return fmt.Sprintf("%.1f s (%.0f CPU-seconds on %d CPUs)", bound, s.WritesFloorCPUSeconds, s.CPUs)
 }
