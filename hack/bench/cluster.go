@@ -173,6 +173,14 @@ func (e *env) startReplica(ctx context.Context, o *options, name string, extra .
 	return r, nil
 }
 
+// stop stops the replica's manager; a nil replica, or one stopped before,
+// is left as it is.
+func (r *replica) stop() {
+	if r != nil {
+		r.manager.stop(20 * time.Second)
+	}
+}
+
 // managerKubeconfig applies config/rbac and config/flowcontrol (the
 // deployment's RBAC and its Lease FlowSchema) and returns a kubeconfig that
 // authenticates as the manager's ServiceAccount.

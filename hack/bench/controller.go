@@ -71,6 +71,10 @@ type ScaleResult struct {
 	IdleRequests map[string]float64 `json:"idle_requests"`
 	// Reissued counts token Secrets past revision 1 (should be 0).
 	Reissued int `json:"reissued"`
+	// Replication: the replicas, the Lease and the idle writes of the
+	// whole control plane (replicas.go); the figures above are the
+	// leader's.
+	Replication
 	// LoadAverage is /proc/loadavg when the run began.
 	LoadAverage string `json:"load_average"`
 }
@@ -81,7 +85,7 @@ const benchNamespace = "bench"
 // control plane and manager.
 func runScale(ctx context.Context, o *options, n int, idle time.Duration) (*ScaleResult, error) {
 	res := &ScaleResult{Clients: n, LoadAverage: loadAverage()}
-	e, err := startEnv(ctx, o, fmt.Sprintf("scale-%d", n), nil)
+	e, err := startEnv(ctx, o, fmt.Sprintf("scale-%d", n), nil, electArgs(o)...)
 	if err != nil {
 		return nil, err
 	}
@@ -90,6 +94,11 @@ func runScale(ctx context.Context, o *options, n int, idle time.Duration) (*Scal
 	if err != nil {
 		return nil, err
 	}
+	second, lease0, err := startSecond(ctx, o, e, c)
+	if err != nil {
+		return nil, err
+	}
+	defer second.stop()
 	for _, ns := range []string{benchNamespace, "floor"} {
 		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 			return nil, fmt.Errorf("create namespace %s: %w", ns, err)
@@ -109,7 +118,7 @@ func runScale(ctx context.Context, o *options, n int, idle time.Duration) (*Scal
 	}
 	// Let the routes settle so that their reconciles are not counted.
 	time.Sleep(2 * time.Second)
-	win, err := openWindow(ctx, e)
+	win, err := openWindow(ctx, e, second)
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +154,7 @@ func runScale(ctx context.Context, o *options, n int, idle time.Duration) (*Scal
 		return nil, err
 	}
 	res.ApplySeconds = time.Since(start).Seconds()
-	readyAt, err := waitAllReady(ctx, clients, e, n, o.scaleTimeout)
+	readyAt, err := waitAllReady(ctx, clients, e, n, o.scaleTimeout, second)
 	stopFollowing()
 	if err != nil {
 		return nil, err
@@ -163,6 +172,9 @@ func runScale(ctx context.Context, o *options, n int, idle time.Duration) (*Scal
 	res.ControlPlaneCPUSeconds = end.controlPlaneCPU
 	res.RequestsPerClient, res.RouteStatusReconciles, res.ClientReconciles = end.perObject, end.routeStatus, end.clients
 	res.IdleSeconds, res.IdleCPUCores, res.IdleRequests, res.PeakRSSBytes = end.idle.seconds, end.idle.cores, end.idle.requests, end.idle.peakRSS
+	if err := res.fill(ctx, o, c, second, lease0, end, fmt.Sprintf("Scale %d", n)); err != nil {
+		return nil, err
+	}
 
 	var secrets corev1.SecretList
 	if err := c.List(ctx, &secrets, client.InNamespace(benchNamespace)); err != nil {
@@ -179,6 +191,7 @@ func runScale(ctx context.Context, o *options, n int, idle time.Duration) (*Scal
 		return nil, fmt.Errorf("sample a Ready client's objects: %w", err)
 	}
 	// The floor's control plane runs alone.
+	second.stop()
 	e.stop()
 	say("Scale %d: writes floor, %d clients' objects written by a plain client with %d workers", n, n, writers)
 	wf, err := writesFloor(ctx, o, n, sample)
@@ -303,12 +316,17 @@ func forEach(ctx context.Context, n int, f func(i int) error) error {
 // waitAllReady waits until n OAuthClients of the bench namespace are Ready
 // for their generation, as clients (a follower of them) sees them, and
 // returns when it saw the last.
-func waitAllReady(ctx context.Context, clients *follower, e *env, n int, timeout time.Duration) (time.Time, error) {
+func waitAllReady(ctx context.Context, clients *follower, e *env, n int, timeout time.Duration, others ...*replica) (time.Time, error) {
 	deadline := time.Now().Add(timeout)
 	lastLog := time.Now()
 	for {
 		if e.manager.exited() {
 			return time.Time{}, fmt.Errorf("manager exited: %v (log %s)", e.manager.err, e.manager.logPath)
+		}
+		for _, r := range others {
+			if r != nil && r.manager.exited() {
+				return time.Time{}, fmt.Errorf("%s exited: %v (log %s)", r.manager.name, r.manager.err, r.manager.logPath)
+			}
 		}
 		ready := clients.count(clientReady)
 		now := time.Now()
@@ -356,18 +374,18 @@ func scaleGoals(b *strings.Builder, scale []*ScaleResult, routes *RoutesResult) 
 		if s.Clients != goalClients {
 			continue
 		}
-		rss := float64(s.PeakRSSBytes) / (1 << 20)
-		w := writes(s.IdleRequests)
+		rssText, rssOK := s.rssGoal(s.PeakRSSBytes)
+		idleText, idleOK := s.idleGoal(s.IdleRequests, s.IdleCPUCores, s.IdleSeconds)
 		rows = append(rows,
 			[3]string{fmt.Sprintf("%d OAuthClients with token Secrets applied at once all Ready ≤ %d s", goalClients, goalReadySeconds), readyAgainstFloor(s), met(s.ReadySeconds <= goalReadySeconds)},
-			[3]string{fmt.Sprintf("manager peak RSS ≤ %d MiB at %d clients", goalPeakRSSMiB, goalClients), fmt.Sprintf("%.0f MiB", rss), met(rss <= goalPeakRSSMiB)},
-			[3]string{fmt.Sprintf("idle at %d clients: no writes, CPU ≈ 0 (≤ %.2f cores)", goalClients, goalIdleCores), fmt.Sprintf("%.0f writes, %.4f cores over %.0f s", w, s.IdleCPUCores, s.IdleSeconds), met(w == 0 && s.IdleCPUCores <= goalIdleCores)})
+			[3]string{fmt.Sprintf("manager peak RSS ≤ %d MiB at %d clients", goalPeakRSSMiB, goalClients), rssText, met(rssOK)},
+			[3]string{fmt.Sprintf("idle at %d clients: no writes, CPU ≈ 0 (≤ %.2f cores)", goalClients, goalIdleCores), idleText, met(idleOK)})
 	}
 	if r := routes; r != nil && r.Routes == goalRoutes {
-		w := writes(r.IdleRequests)
+		idleText, idleOK := r.idleGoal(r.IdleRequests, r.IdleCPUCores, r.IdleSeconds)
 		rows = append(rows,
 			[3]string{fmt.Sprintf("%d GatewayRoutes applied at once all Accepted ≤ %d s", goalRoutes, goalAccepted), fmt.Sprintf("%.1f s (audit converged %.1f s)", r.AcceptedSeconds, r.ConvergedSeconds), met(r.AcceptedSeconds <= goalAccepted)},
-			[3]string{fmt.Sprintf("idle at %d routes: no writes, CPU ≈ 0 (≤ %.2f cores)", goalRoutes, goalIdleCores), fmt.Sprintf("%.0f writes, %.4f cores over %.0f s", w, r.IdleCPUCores, r.IdleSeconds), met(w == 0 && r.IdleCPUCores <= goalIdleCores)})
+			[3]string{fmt.Sprintf("idle at %d routes: no writes, CPU ≈ 0 (≤ %.2f cores)", goalRoutes, goalIdleCores), idleText, met(idleOK)})
 	}
 	if len(rows) == 0 {
 		return
@@ -396,11 +414,15 @@ type window struct {
 	e      *env
 	before []sample
 	cp0    time.Duration
+	// others are further replicas whose idle window is measured beside
+	// the manager's.
+	others []*replica
 }
 
 // openWindow scrapes the manager and reads the control plane's CPU time
-// just before a burst.
-func openWindow(ctx context.Context, e *env) (*window, error) {
+// just before a burst; others (nil ones left out) are measured beside the
+// manager in the idle window.
+func openWindow(ctx context.Context, e *env, others ...*replica) (*window, error) {
 	before, err := scrape(ctx, e.metricsURL)
 	if err != nil {
 		return nil, err
@@ -409,7 +431,13 @@ func openWindow(ctx context.Context, e *env) (*window, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &window{e: e, before: before, cp0: cp0}, nil
+	w := &window{e: e, before: before, cp0: cp0}
+	for _, r := range others {
+		if r != nil {
+			w.others = append(w.others, r)
+		}
+	}
+	return w, nil
 }
 
 // burstEnd is a burst counted per object, the control plane's CPU seconds
@@ -418,6 +446,12 @@ type burstEnd struct {
 	burst
 	controlPlaneCPU float64
 	idle            *idleStats
+	// others is the idle window of the window's other replicas, in order.
+	others []*idleStats
+	// clusterWrites are the writes other than to Leases that the API
+	// server served over the idle window, whoever made them
+	// (writesButLeases).
+	clusterWrites map[string]float64
 }
 
 // close ends the window once the burst has converged: whatever the manager
@@ -429,20 +463,37 @@ func (w *window) close(ctx context.Context, objects int, idle time.Duration, lab
 		return nil, ctx.Err()
 	case <-time.After(3 * time.Second):
 	}
-	after, err := scrape(ctx, w.e.metricsURL)
-	if err != nil {
-		return nil, err
+	procs := []watched{{pid: w.e.manager.pid(), metricsURL: w.e.metricsURL}}
+	for _, r := range w.others {
+		procs = append(procs, watched{pid: r.manager.pid(), metricsURL: r.metricsURL})
+	}
+	for i := range procs {
+		var err error
+		if procs[i].after, err = scrape(ctx, procs[i].metricsURL); err != nil {
+			return nil, err
+		}
 	}
 	cp1, err := w.e.controlPlaneCPU()
 	if err != nil {
 		return nil, err
 	}
 	end := &burstEnd{controlPlaneCPU: (cp1 - w.cp0).Seconds()}
-	end.count(w.before, after, objects)
+	end.count(w.before, procs[0].after, objects)
 	say("%s: idle window of %s", label, idle)
-	if end.idle, err = idleWindow(ctx, w.e, idle, after); err != nil {
+	api0, err := scrapeAPIServer(ctx, w.e.cluster.Config)
+	if err != nil {
 		return nil, err
 	}
+	stats, err := idleWindow(ctx, idle, procs)
+	if err != nil {
+		return nil, err
+	}
+	api1, err := scrapeAPIServer(ctx, w.e.cluster.Config)
+	if err != nil {
+		return nil, err
+	}
+	end.idle, end.others = stats[0], stats[1:]
+	end.clusterWrites = delta(writesButLeases(api0), writesButLeases(api1))
 	return end, nil
 }
 
@@ -475,12 +526,24 @@ type idleStats struct {
 	peakRSS        int64
 }
 
-// idleWindow waits d and measures the manager meanwhile: its CPU, its API
-// requests since the after scrape, and its peak RSS at the end.
-func idleWindow(ctx context.Context, e *env, d time.Duration, after []sample) (*idleStats, error) {
-	p0, err := readProcStats(e.manager.pid())
-	if err != nil {
-		return nil, err
+// watched is a manager process measured over an idle window: its pid, its
+// metrics, and the scrape of them that the window starts from.
+type watched struct {
+	pid        int
+	metricsURL string
+	after      []sample
+}
+
+// idleWindow waits d and measures each of procs meanwhile, over the same
+// window: its CPU, its API requests since its after scrape, and its peak
+// RSS at the end.
+func idleWindow(ctx context.Context, d time.Duration, procs []watched) ([]*idleStats, error) {
+	p0 := make([]procStats, len(procs))
+	for i, p := range procs {
+		var err error
+		if p0[i], err = readProcStats(p.pid); err != nil {
+			return nil, err
+		}
 	}
 	t0 := time.Now()
 	select {
@@ -488,16 +551,21 @@ func idleWindow(ctx context.Context, e *env, d time.Duration, after []sample) (*
 		return nil, ctx.Err()
 	case <-time.After(d):
 	}
-	p1, err := readProcStats(e.manager.pid())
-	if err != nil {
-		return nil, err
+	seconds := time.Since(t0).Seconds()
+	out := make([]*idleStats, len(procs))
+	for i, p := range procs {
+		p1, err := readProcStats(p.pid)
+		if err != nil {
+			return nil, err
+		}
+		end, err := scrape(ctx, p.metricsURL)
+		if err != nil {
+			return nil, err
+		}
+		w := &idleStats{seconds: seconds, peakRSS: p1.PeakRSS}
+		w.cores = (p1.CPU - p0[i].CPU).Seconds() / seconds
+		w.requests = delta(sumBy(p.after, "rest_client_requests_total", "method", nil), sumBy(end, "rest_client_requests_total", "method", nil))
+		out[i] = w
 	}
-	end, err := scrape(ctx, e.metricsURL)
-	if err != nil {
-		return nil, err
-	}
-	w := &idleStats{seconds: time.Since(t0).Seconds(), peakRSS: p1.PeakRSS}
-	w.cores = (p1.CPU - p0.CPU).Seconds() / w.seconds
-	w.requests = delta(sumBy(after, "rest_client_requests_total", "method", nil), sumBy(end, "rest_client_requests_total", "method", nil))
-	return w, nil
+	return out, nil
 }

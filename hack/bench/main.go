@@ -45,7 +45,11 @@
 // plane and reports the time until all are Ready, the API requests per
 // client by verb, peak RSS, idle CPU, and the plain-client floor: the time a
 // client-go program with 16 workers needs to create the same number of
-// Secrets, in the same run.
+// Secrets, in the same run. Two manager replicas elect a leader there, as
+// the deployment's do (-scale-replicas); the harness reports whether the
+// leader kept the Lease through the burst, the second replica's RSS and
+// idle figures, and the writes other than to Leases that the API server
+// served while all was idle.
 //
 //	go run ./hack/bench [-clients 100,1000,10000] [-routes 1000] [-route-clients 1000] [-tls both|off|on] [-rounds 5] [-round 4s] [-c 16] [-redis-server redis-server] [-nginx nginx] [-out docs/benchmarks.md] [-json docs/benchmarks.json]
 package main
@@ -86,7 +90,11 @@ type options struct {
 	clients      []int
 	idle         time.Duration
 	scaleTimeout time.Duration
-	skipScale    bool
+	// scaleReplicas is how many managers each controller-scale run starts:
+	// 2 elect a leader as the deployment's replicas do, 1 runs one manager
+	// without leader election.
+	scaleReplicas int
+	skipScale     bool
 	skipHTTP     bool
 
 	// routes GatewayRoutes among routeClients OAuthClients in the route
@@ -155,6 +163,7 @@ func parseFlags() (*options, error) {
 	flag.IntVar(&o.routeClients, "route-clients", 1000, "OAuthClients (Ready before) among which the route-scale run creates its routes.")
 	flag.DurationVar(&o.idle, "idle", 60*time.Second, "Idle window after convergence of the largest scale run (the others use a third of it).")
 	flag.DurationVar(&o.scaleTimeout, "scale-timeout", 10*time.Minute, "Upper bound on one scale run's wait for Ready.")
+	flag.IntVar(&o.scaleReplicas, "scale-replicas", 2, "Manager replicas of each controller-scale run: 2 elect a leader as the deployment's do (the second starts once the first holds the Lease), 1 runs a single manager without leader election.")
 	flag.BoolVar(&o.skipHTTP, "skip-http", false, "Skip the token endpoint and gateway measurements.")
 	flag.StringVar(&o.redisServer, "redis-server", "redis-server", "redis-server binary (looked up in PATH) for the gateway with Redis-backed rate limits; empty or not found: not measured.")
 	flag.StringVar(&o.nginx, "nginx", "nginx", "nginx binary (looked up in PATH) of the gateway's nginx baseline (hack/install-nginx.sh installs the Debian package); empty or not found: not measured.")
@@ -213,6 +222,8 @@ func parseFlags() (*options, error) {
 		return nil, fmt.Errorf("-round must be positive and at most 1m")
 	case o.idle < time.Second || o.idle > 5*time.Minute:
 		return nil, fmt.Errorf("-idle must be between 1s and 5m")
+	case o.scaleReplicas < 1 || o.scaleReplicas > 2:
+		return nil, fmt.Errorf("-scale-replicas must be 1 or 2")
 	case o.routes < 0 || o.routes > 10000 || o.routeClients < 1 || o.routeClients > 10000:
 		return nil, fmt.Errorf("-routes must be between 0 and 10000, -route-clients between 1 and 10000")
 	case o.revocations < 0 || o.revocations > 100_000:

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"k8s.io/client-go/rest"
 )
 
 // sample is one line of the Prometheus text format.
@@ -127,6 +129,51 @@ func delta(before, after map[string]float64) map[string]float64 {
 		if d := v - before[k]; d != 0 {
 			out[k] = d
 		}
+	}
+	return out
+}
+
+// scrapeAPIServer reads every sample from the kube-apiserver's /metrics
+// with the credentials of cfg.
+func scrapeAPIServer(ctx context.Context, cfg *rest.Config) ([]sample, error) {
+	hc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	url := strings.TrimSuffix(cfg.Host, "/") + "/metrics"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	res, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("scrape kube-apiserver: %w", err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("scrape kube-apiserver: %s", res.Status)
+	}
+	return parseMetrics(res.Body)
+}
+
+// writesButLeases counts the write requests the API server served, from
+// its apiserver_request_total, by "VERB resource", leaving out reads and
+// Leases (leader election's and the API server's own heartbeats).
+func writesButLeases(samples []sample) map[string]float64 {
+	out := map[string]float64{}
+	for _, s := range samples {
+		if s.name != "apiserver_request_total" {
+			continue
+		}
+		verb, resource := s.labels["verb"], s.labels["resource"]
+		switch verb {
+		case "GET", "LIST", "WATCH", "WATCHLIST":
+			continue
+		}
+		if resource == "leases" {
+			continue
+		}
+		out[verb+" "+resource] += s.value
 	}
 	return out
 }

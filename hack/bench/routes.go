@@ -48,13 +48,17 @@ type RoutesResult struct {
 	IdleCPUCores           float64            `json:"idle_cpu_cores"`
 	IdleRequests           map[string]float64 `json:"idle_requests"`
 	LoadAverage            string             `json:"load_average"`
+	// Replication: the replicas, the Lease and the idle writes of the
+	// whole control plane (replicas.go); the figures above are the
+	// leader's.
+	Replication
 }
 
 // runRoutes measures one GatewayRoute-scale run on its own control plane
 // and manager.
 func runRoutes(ctx context.Context, o *options, routes, clients int, idle time.Duration) (*RoutesResult, error) {
 	res := &RoutesResult{Routes: routes, Clients: clients, LoadAverage: loadAverage()}
-	e, err := startEnv(ctx, o, fmt.Sprintf("routes-%d", routes), nil)
+	e, err := startEnv(ctx, o, fmt.Sprintf("routes-%d", routes), nil, electArgs(o)...)
 	if err != nil {
 		return nil, err
 	}
@@ -63,6 +67,11 @@ func runRoutes(ctx context.Context, o *options, routes, clients int, idle time.D
 	if err != nil {
 		return nil, err
 	}
+	second, lease0, err := startSecond(ctx, o, e, c)
+	if err != nil {
+		return nil, err
+	}
+	defer second.stop()
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: benchNamespace}}); err != nil {
 		return nil, fmt.Errorf("create namespace %s: %w", benchNamespace, err)
 	}
@@ -84,12 +93,12 @@ func runRoutes(ctx context.Context, o *options, routes, clients int, idle time.D
 	}); err != nil {
 		return nil, err
 	}
-	if _, err := waitAllReady(ctx, cf, e, clients, o.scaleTimeout); err != nil {
+	if _, err := waitAllReady(ctx, cf, e, clients, o.scaleTimeout, second); err != nil {
 		return nil, err
 	}
 	// Let the clients' own passes settle so that they are not counted.
 	time.Sleep(3 * time.Second)
-	win, err := openWindow(ctx, e)
+	win, err := openWindow(ctx, e, second)
 	if err != nil {
 		return nil, err
 	}
@@ -118,6 +127,9 @@ func runRoutes(ctx context.Context, o *options, routes, clients int, idle time.D
 	res.ControlPlaneCPUSeconds = end.controlPlaneCPU
 	res.RequestsPerRoute, res.RouteStatusReconciles, res.ClientReconciles = end.perObject, end.routeStatus, end.clients
 	res.IdleSeconds, res.IdleCPUCores, res.IdleRequests, res.PeakRSSBytes = end.idle.seconds, end.idle.cores, end.idle.requests, end.idle.peakRSS
+	if err := res.fill(ctx, o, c, second, lease0, end, fmt.Sprintf("Routes %d", routes)); err != nil {
+		return nil, err
+	}
 	return res, nil
 }
 
@@ -232,10 +244,10 @@ func pidWithArg(base, prefix string) (int, error) {
 func (r *RoutesResult) markdown(b *strings.Builder) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	p("### GatewayRoute scale\n\n")
-	p("%d GatewayRoutes created at once by %d writers on a fresh local control plane, among %d OAuthClients (credentials only) that are Ready before; every client reaches every route, so each route's `authorizedClients` and each client's `reachableRouteCount` change with the burst. Converged: every route counts every client and every client every route.\n\n", r.Routes, writers, r.Clients)
-	p("| routes | clients | apply | all Accepted | audit converged | API requests per route | route status reconciles | client reconciles | control plane CPU | peak RSS | idle CPU | idle requests |\n")
-	p("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
-	p("| %d | %d | %.1f s | **%.1f s** | %.1f s | %s | %.0f | %.0f | %.1f s | %.0f MiB | %.4f cores over %.0f s | %s |\n\n",
+	p("%d GatewayRoutes created at once by %d writers on a fresh local control plane, among %d OAuthClients (credentials only) that are Ready before; every client reaches every route, so each route's `authorizedClients` and each client's `reachableRouteCount` change with the burst. Converged: every route counts every client and every client every route. Replicas as in the controller-scale runs.\n\n", r.Routes, writers, r.Clients)
+	p("| routes | clients | apply | all Accepted | audit converged | API requests per route | route status reconciles | client reconciles | control plane CPU | peak RSS | idle CPU | idle requests | replicas | Lease | second replica: peak RSS, idle CPU, idle requests | idle writes other than Leases, served by the API server |\n")
+	p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	p("| %d | %d | %.1f s | **%.1f s** | %.1f s | %s | %.0f | %.0f | %.1f s | %.0f MiB | %.4f cores over %.0f s | %s | %d | %s | %s | %s |\n\n",
 		r.Routes, r.Clients, r.ApplySeconds, r.AcceptedSeconds, r.ConvergedSeconds, verbs(r.RequestsPerRoute), r.RouteStatusReconciles, r.ClientReconciles,
-		r.ControlPlaneCPUSeconds, float64(r.PeakRSSBytes)/(1<<20), r.IdleCPUCores, r.IdleSeconds, counts(r.IdleRequests))
+		r.ControlPlaneCPUSeconds, float64(r.PeakRSSBytes)/(1<<20), r.IdleCPUCores, r.IdleSeconds, counts(r.IdleRequests), r.Replicas, r.lease(), r.second(), r.clusterWrites())
 }

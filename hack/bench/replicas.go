@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Replication is what a scale run's replicas add to its figures. With
+// -scale-replicas 2 (the default) two managers elect a leader as the
+// deployment's replicas do: the second starts once the first holds the
+// controllers' Lease, so the first is the leader whose figures the run's
+// other fields are, and the second's informers load the control plane as
+// they do in a cluster.
+type Replication struct {
+	// Replicas is how many managers ran.
+	Replicas int `json:"replicas"`
+	// LeaseTransitions counts the controllers' Lease changing hands from
+	// before the burst to the idle window's end; LeaderKept is whether
+	// the first replica held it at both ends (with 2 replicas).
+	LeaseTransitions int32 `json:"lease_transitions"`
+	LeaderKept       bool  `json:"leader_kept"`
+	// SecondPeakRSSBytes, SecondIdleCPUCores and SecondIdleRequests are the
+	// second replica's, over the same idle window as the leader's.
+	SecondPeakRSSBytes int64              `json:"second_peak_rss_bytes,omitempty"`
+	SecondIdleCPUCores float64            `json:"second_idle_cpu_cores,omitempty"`
+	SecondIdleRequests map[string]float64 `json:"second_idle_requests,omitempty"`
+	// IdleClusterWrites are the writes other than to Leases that the API
+	// server served over the idle window, by verb and resource, whoever
+	// made them (writesButLeases): with leader election the leader renews
+	// its Lease every 2 s (PUTs among its idle requests), and this says
+	// whether anything else was written.
+	IdleClusterWrites map[string]float64 `json:"idle_cluster_writes"`
+}
+
+// electArgs are the managers' flags for -scale-replicas.
+func electArgs(o *options) []string {
+	if o.scaleReplicas > 1 {
+		return []string{"--leader-elect"}
+	}
+	return nil
+}
+
+// startSecond starts, with -scale-replicas 2, the second replica on e's
+// control plane once e's manager holds the controllers' Lease, and
+// returns it with the Lease as it was then; with 1 it returns nil. The
+// caller stops it.
+func startSecond(ctx context.Context, o *options, e *env, c client.Client) (*replica, leaseState, error) {
+	if o.scaleReplicas < 2 {
+		return nil, leaseState{}, nil
+	}
+	lease0, err := waitLease(ctx, c, time.Minute)
+	if err != nil {
+		return nil, lease0, err
+	}
+	second, err := e.startReplica(ctx, o, "manager-b")
+	return second, lease0, err
+}
+
+// fill records the replicas' figures once end's idle window is over:
+// the second replica's (nil with one manager), the Lease against lease0
+// and the control plane's idle writes.
+func (r *Replication) fill(ctx context.Context, o *options, c client.Client, second *replica, lease0 leaseState, end *burstEnd, label string) error {
+	r.Replicas = o.scaleReplicas
+	r.IdleClusterWrites = end.clusterWrites
+	if second == nil {
+		return nil
+	}
+	s := end.others[0]
+	r.SecondPeakRSSBytes, r.SecondIdleCPUCores, r.SecondIdleRequests = s.peakRSS, s.cores, s.requests
+	lease1, err := readLease(ctx, c)
+	if err != nil {
+		return err
+	}
+	r.LeaseTransitions = lease1.transitions - lease0.transitions
+	r.LeaderKept = lease1.holder == lease0.holder
+	say("%s: the Lease changed hands %d times; the first replica holds it still: %t", label, r.LeaseTransitions, r.LeaderKept)
+	return nil
+}
+
+// rssGoal is the peak RSS goal's result for the leader's peak RSS: every
+// replica's must be within it.
+func (r *Replication) rssGoal(leader int64) (string, bool) {
+	rss := float64(leader) / (1 << 20)
+	if r.Replicas < 2 {
+		return fmt.Sprintf("%.0f MiB", rss), rss <= goalPeakRSSMiB
+	}
+	rss2 := float64(r.SecondPeakRSSBytes) / (1 << 20)
+	return fmt.Sprintf("leader %.0f MiB, second replica %.0f MiB", rss, rss2), rss <= goalPeakRSSMiB && rss2 <= goalPeakRSSMiB
+}
+
+// idleGoal is the idle goal's result ("no writes, CPU ≈ 0") for the
+// leader's idle requests and CPU. With one manager its own write requests
+// decide. With two, its Lease renewals are its heartbeat, not a write of
+// the converged state: the API server's count of every other write
+// decides, and each replica's CPU must be idle.
+func (r *Replication) idleGoal(leaderRequests map[string]float64, leaderCores, seconds float64) (string, bool) {
+	w := writes(leaderRequests)
+	if r.Replicas < 2 {
+		return fmt.Sprintf("%.0f writes, %.4f cores over %.0f s", w, leaderCores, seconds), w == 0 && leaderCores <= goalIdleCores
+	}
+	cw := total(r.IdleClusterWrites)
+	text := fmt.Sprintf("%.0f writes other than Lease renewals served by the API server (%s); leader %.0f requests that write, %.4f cores over %.0f s; second replica %.0f, %.4f cores",
+		cw, counts(r.IdleClusterWrites), w, leaderCores, seconds, writes(r.SecondIdleRequests), r.SecondIdleCPUCores)
+	return text, cw == 0 && leaderCores <= goalIdleCores && r.SecondIdleCPUCores <= goalIdleCores
+}
+
+// lease is a result's Lease column: whether the leader kept the
+// controllers' Lease, and how often it changed hands.
+func (r *Replication) lease() string {
+	if r.Replicas < 2 {
+		return "not elected"
+	}
+	if r.LeaderKept && r.LeaseTransitions == 0 {
+		return "kept (0 transitions)"
+	}
+	return fmt.Sprintf("**lost** (%d transitions; the first replica holds it at the end: %t)", r.LeaseTransitions, r.LeaderKept)
+}
+
+// second is a result's second-replica column.
+func (r *Replication) second() string {
+	if r.Replicas < 2 {
+		return "none"
+	}
+	return fmt.Sprintf("%.0f MiB, %.4f cores, %s", float64(r.SecondPeakRSSBytes)/(1<<20), r.SecondIdleCPUCores, counts(r.SecondIdleRequests))
+}
+
+// clusterWrites is a result's count of the idle window's writes other
+// than to Leases; runs before the harness measured it have none.
+func (r *Replication) clusterWrites() string {
+	if r.IdleClusterWrites == nil {
+		return "not measured"
+	}
+	return fmt.Sprintf("%.0f (%s)", total(r.IdleClusterWrites), counts(r.IdleClusterWrites))
+}
+
+// total sums m.
+func total(m map[string]float64) float64 {
+	n := 0.0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
