@@ -95,7 +95,7 @@ type options struct {
 	// without leader election.
 	scaleReplicas int
 	skipScale     bool
-	skipHTTP     bool
+	skipHTTP      bool
 
 	// routes GatewayRoutes among routeClients OAuthClients in the route
 	// scale run (-routes 0 skips it).
