@@ -69,7 +69,8 @@ type ScaleResult struct {
 	IdleSeconds  float64            `json:"idle_seconds"`
 	IdleCPUCores float64            `json:"idle_cpu_cores"`
 	IdleRequests map[string]float64 `json:"idle_requests"`
-	// Reissued counts token Secrets past revision 1 (should be 0).
+	// Reissued counts token Secrets past revision 1 (should be 0), after
+	// the failover when there is one.
 	Reissued int `json:"reissued"`
 	// Replication: the replicas, the Lease and the idle writes of the
 	// whole control plane (replicas.go); the figures above are the
@@ -174,6 +175,11 @@ func runScale(ctx context.Context, o *options, n int, idle time.Duration) (*Scal
 	res.IdleSeconds, res.IdleCPUCores, res.IdleRequests, res.PeakRSSBytes = end.idle.seconds, end.idle.cores, end.idle.requests, end.idle.peakRSS
 	if err := res.fill(ctx, o, c, second, lease0, end, fmt.Sprintf("Scale %d", n)); err != nil {
 		return nil, err
+	}
+	if second != nil {
+		if err := res.failover(ctx, e, second, c, n, o.scaleTimeout, fmt.Sprintf("Scale %d", n)); err != nil {
+			return nil, fmt.Errorf("failover: %w", err)
+		}
 	}
 
 	var secrets corev1.SecretList

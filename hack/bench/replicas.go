@@ -33,6 +33,19 @@ type Replication struct {
 	// its Lease every 2 s (PUTs among its idle requests), and this says
 	// whether anything else was written.
 	IdleClusterWrites map[string]float64 `json:"idle_cluster_writes"`
+	// A failover once all is idle (controller-scale runs with 2 replicas):
+	// FailoverLeaseSeconds is from stopping the leader as a rollout does
+	// (SIGTERM; it gives the Lease up on its way out) until the second
+	// replica holds the Lease; FailoverCaughtUpSeconds until the new
+	// leader's OAuthClient controller has reconciled every client
+	// (FailoverReconciles) and no controller queue holds work; and
+	// FailoverWrites are the writes other than to Leases that the API
+	// server served from the stop until failoverQuiet after that, whoever
+	// made them.
+	FailoverLeaseSeconds    float64            `json:"failover_lease_seconds,omitempty"`
+	FailoverCaughtUpSeconds float64            `json:"failover_caught_up_seconds,omitempty"`
+	FailoverReconciles      float64            `json:"failover_reconciles,omitempty"`
+	FailoverWrites          map[string]float64 `json:"failover_writes,omitempty"`
 }
 
 // electArgs are the managers' flags for -scale-replicas.
@@ -55,7 +68,10 @@ func startSecond(ctx context.Context, o *options, e *env, c client.Client) (*rep
 	if err != nil {
 		return nil, lease0, err
 	}
-	second, err := e.startReplica(ctx, o, "manager-b")
+	// The deployment's replicas share one public gateway URL (the
+	// Service's), which route and client status carry: so do these two,
+	// or a failover would rewrite every route's status.url.
+	second, err := e.startReplica(ctx, o, "manager-b", "--gateway-url", e.gatewayURL)
 	return second, lease0, err
 }
 
@@ -78,6 +94,101 @@ func (r *Replication) fill(ctx context.Context, o *options, c client.Client, sec
 	r.LeaderKept = lease1.holder == lease0.holder
 	say("%s: the Lease changed hands %d times; the first replica holds it still: %t", label, r.LeaseTransitions, r.LeaderKept)
 	return nil
+}
+
+// failoverQuiet is how long the failover's writes are still counted once
+// the new leader has caught up.
+const failoverQuiet = 10 * time.Second
+
+// failover stops e's manager, the leader, as a rollout does, and follows
+// second taking over (see Replication): until it holds the Lease, then
+// until its OAuthClient controller has reconciled clients objects and
+// every controller queue is empty, then failoverQuiet more, within
+// timeout.
+func (r *Replication) failover(ctx context.Context, e *env, second *replica, c client.Client, clients int, timeout time.Duration, label string) error {
+	lease0, err := readLease(ctx, c)
+	if err != nil {
+		return err
+	}
+	m0, err := scrape(ctx, second.metricsURL)
+	if err != nil {
+		return err
+	}
+	api0, err := scrapeAPIServer(ctx, e.cluster.Config)
+	if err != nil {
+		return err
+	}
+	say("%s: failover: stopping the leader", label)
+	start := time.Now()
+	deadline := start.Add(timeout)
+	e.manager.stop(20 * time.Second)
+	for {
+		l, err := readLease(ctx, c)
+		if err != nil {
+			return err
+		}
+		if l.holder != "" && l.holder != lease0.holder {
+			break
+		}
+		if err := pause(ctx, deadline, 100*time.Millisecond, "the second replica to hold the Lease"); err != nil {
+			return err
+		}
+	}
+	r.FailoverLeaseSeconds = time.Since(start).Seconds()
+	reconciles := func(s []sample) float64 {
+		return sumBy(s, "controller_runtime_reconcile_total", "", map[string]string{"controller": "oauthclient"})[""]
+	}
+	for {
+		if second.manager.exited() {
+			return fmt.Errorf("the second replica exited: %v (log %s)", second.manager.err, second.manager.logPath)
+		}
+		m, err := scrape(ctx, second.metricsURL)
+		if err != nil {
+			return err
+		}
+		done := reconciles(m) - reconciles(m0)
+		if done >= float64(clients) && sumBy(m, "workqueue_depth", "", nil)[""] == 0 {
+			r.FailoverReconciles = done
+			break
+		}
+		if err := pause(ctx, deadline, 250*time.Millisecond, fmt.Sprintf("the new leader to reconcile %d clients (%.0f so far)", clients, done)); err != nil {
+			return err
+		}
+	}
+	r.FailoverCaughtUpSeconds = time.Since(start).Seconds()
+	if err := pause(ctx, time.Now().Add(time.Minute), failoverQuiet, ""); err != nil {
+		return err
+	}
+	api1, err := scrapeAPIServer(ctx, e.cluster.Config)
+	if err != nil {
+		return err
+	}
+	r.FailoverWrites = delta(writesButLeases(api0), writesButLeases(api1))
+	say("%s: failover: the second replica held the Lease after %.1fs and had reconciled %.0f clients after %.1fs; %.0f writes other than to Leases", label, r.FailoverLeaseSeconds, r.FailoverReconciles, r.FailoverCaughtUpSeconds, total(r.FailoverWrites))
+	return nil
+}
+
+// pause waits d, or fails once deadline has passed, saying what it waited
+// for.
+func pause(ctx context.Context, deadline time.Time, d time.Duration, what string) error {
+	if time.Now().After(deadline) {
+		return fmt.Errorf("gave up waiting for %s", what)
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+// failoverText is a result's failover column.
+func (r *Replication) failoverText() string {
+	if r.FailoverWrites == nil {
+		return "none"
+	}
+	return fmt.Sprintf("Lease after %.1f s, every client reconciled after %.1f s (%.0f reconciles), %.0f writes other than Leases (%s)",
+		r.FailoverLeaseSeconds, r.FailoverCaughtUpSeconds, r.FailoverReconciles, total(r.FailoverWrites), counts(r.FailoverWrites))
 }
 
 // rssGoal is the peak RSS goal's result for the leader's peak RSS: every

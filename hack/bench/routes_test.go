@@ -112,10 +112,23 @@ func TestWithTwoReplicasTheGoalsHoldForEach(t *testing.T) {
 		t.Errorf("goal rows lack %q:\n%s", want, b.String())
 	}
 
-	// One unelected manager: no Lease, no second replica.
+	// The failover column, once measured.
+	if got := s.failoverText(); got != "none" {
+		t.Errorf("failoverText() before a failover = %q, want none", got)
+	}
+	s.FailoverLeaseSeconds, s.FailoverCaughtUpSeconds, s.FailoverReconciles, s.FailoverWrites = 1.3, 9.5, 10000, map[string]float64{}
+	if got, want := s.failoverText(), "Lease after 1.3 s, every client reconciled after 9.5 s (10000 reconciles), 0 writes other than Leases (none)"; got != want {
+		t.Errorf("failoverText() = %q, want %q", got, want)
+	}
+	s.FailoverWrites = map[string]float64{"PATCH oauthclients": 3}
+	if got, want := s.failoverText(), "Lease after 1.3 s, every client reconciled after 9.5 s (10000 reconciles), 3 writes other than Leases (PATCH oauthclients 3)"; got != want {
+		t.Errorf("failoverText() = %q, want %q", got, want)
+	}
+
+	// One unelected manager: no Lease, no second replica, no failover.
 	one := &ScaleResult{Replication: Replication{Replicas: 1}}
-	if one.lease() != "not elected" || one.second() != "none" {
-		t.Errorf("one replica: lease() = %q, second() = %q", one.lease(), one.second())
+	if one.lease() != "not elected" || one.second() != "none" || one.failoverText() != "none" {
+		t.Errorf("one replica: lease() = %q, second() = %q, failoverText() = %q", one.lease(), one.second(), one.failoverText())
 	}
 }
 
