@@ -37,8 +37,9 @@ type Replication struct {
 	// FailoverLeaseSeconds is from stopping the leader as a rollout does
 	// (SIGTERM; it gives the Lease up on its way out) until the second
 	// replica holds the Lease; FailoverCaughtUpSeconds until the new
-	// leader's OAuthClient controller has reconciled every client
-	// (FailoverReconciles) and no controller queue holds work; and
+	// leader's OAuthClient controller had made its last reconcile of the
+	// takeover (FailoverReconciles in all, at least one per client), with
+	// no controller queue holding work after it; and
 	// FailoverWrites are the writes other than to Leases that the API
 	// server served from the stop until failoverQuiet after that, whoever
 	// made them.
@@ -102,9 +103,9 @@ const failoverQuiet = 10 * time.Second
 
 // failover stops e's manager, the leader, as a rollout does, and follows
 // second taking over (see Replication): until it holds the Lease, then
-// until its OAuthClient controller has reconciled clients objects and
-// every controller queue is empty, then failoverQuiet more, within
-// timeout.
+// until its OAuthClient controller has reconciled every one of clients
+// and stopped, with every controller queue empty, then failoverQuiet
+// more, within timeout.
 func (r *Replication) failover(ctx context.Context, e *env, second *replica, c client.Client, clients int, timeout time.Duration, label string) error {
 	lease0, err := readLease(ctx, c)
 	if err != nil {
@@ -138,16 +139,26 @@ func (r *Replication) failover(ctx context.Context, e *env, second *replica, c c
 	reconciles := func(s []sample) float64 {
 		return sumBy(s, "controller_runtime_reconcile_total", "", map[string]string{"controller": "oauthclient"})[""]
 	}
+	// The controller's sources replay the cache one after the other (the
+	// clients, then their Secrets, each of which queues its client once
+	// more), so an empty queue alone can come between two waves: caught
+	// up is every client reconciled, the queues empty, and no reconcile
+	// for a second; the time is when the last was first seen.
+	last, lastAt := -1.0, start
 	for {
 		if second.manager.exited() {
 			return fmt.Errorf("the second replica exited: %v (log %s)", second.manager.err, second.manager.logPath)
 		}
 		m, err := scrape(ctx, second.metricsURL)
+		now := time.Now()
 		if err != nil {
 			return err
 		}
 		done := reconciles(m) - reconciles(m0)
-		if done >= float64(clients) && sumBy(m, "workqueue_depth", "", nil)[""] == 0 {
+		if done != last {
+			last, lastAt = done, now
+		}
+		if done >= float64(clients) && sumBy(m, "workqueue_depth", "", nil)[""] == 0 && now.Sub(lastAt) >= time.Second {
 			r.FailoverReconciles = done
 			break
 		}
@@ -155,7 +166,7 @@ func (r *Replication) failover(ctx context.Context, e *env, second *replica, c c
 			return err
 		}
 	}
-	r.FailoverCaughtUpSeconds = time.Since(start).Seconds()
+	r.FailoverCaughtUpSeconds = lastAt.Sub(start).Seconds()
 	if err := pause(ctx, time.Now().Add(time.Minute), failoverQuiet, ""); err != nil {
 		return err
 	}
@@ -164,7 +175,7 @@ func (r *Replication) failover(ctx context.Context, e *env, second *replica, c c
 		return err
 	}
 	r.FailoverWrites = delta(writesButLeases(api0), writesButLeases(api1))
-	say("%s: failover: the second replica held the Lease after %.1fs and had reconciled %.0f clients after %.1fs; %.0f writes other than to Leases", label, r.FailoverLeaseSeconds, r.FailoverReconciles, r.FailoverCaughtUpSeconds, total(r.FailoverWrites))
+	say("%s: failover: the second replica held the Lease after %.1fs and made the last of %.0f OAuthClient reconciles after %.1fs; %.0f writes other than to Leases", label, r.FailoverLeaseSeconds, r.FailoverReconciles, r.FailoverCaughtUpSeconds, total(r.FailoverWrites))
 	return nil
 }
 
@@ -187,8 +198,8 @@ func (r *Replication) failoverText() string {
 	if r.FailoverWrites == nil {
 		return "none"
 	}
-	return fmt.Sprintf("Lease after %.1f s, every client reconciled after %.1f s (%.0f reconciles), %.0f writes other than Leases (%s)",
-		r.FailoverLeaseSeconds, r.FailoverCaughtUpSeconds, r.FailoverReconciles, total(r.FailoverWrites), counts(r.FailoverWrites))
+	return fmt.Sprintf("Lease after %.1f s, the last of %.0f client reconciles after %.1f s, %.0f writes other than Leases (%s)",
+		r.FailoverLeaseSeconds, r.FailoverReconciles, r.FailoverCaughtUpSeconds, total(r.FailoverWrites), counts(r.FailoverWrites))
 }
 
 // rssGoal is the peak RSS goal's result for the leader's peak RSS: every

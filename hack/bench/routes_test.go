@@ -117,11 +117,11 @@ func TestWithTwoReplicasTheGoalsHoldForEach(t *testing.T) {
 		t.Errorf("failoverText() before a failover = %q, want none", got)
 	}
 	s.FailoverLeaseSeconds, s.FailoverCaughtUpSeconds, s.FailoverReconciles, s.FailoverWrites = 1.3, 9.5, 10000, map[string]float64{}
-	if got, want := s.failoverText(), "Lease after 1.3 s, every client reconciled after 9.5 s (10000 reconciles), 0 writes other than Leases (none)"; got != want {
+	if got, want := s.failoverText(), "Lease after 1.3 s, the last of 10000 client reconciles after 9.5 s, 0 writes other than Leases (none)"; got != want {
 		t.Errorf("failoverText() = %q, want %q", got, want)
 	}
 	s.FailoverWrites = map[string]float64{"PATCH oauthclients": 3}
-	if got, want := s.failoverText(), "Lease after 1.3 s, every client reconciled after 9.5 s (10000 reconciles), 3 writes other than Leases (PATCH oauthclients 3)"; got != want {
+	if got, want := s.failoverText(), "Lease after 1.3 s, the last of 10000 client reconciles after 9.5 s, 3 writes other than Leases (PATCH oauthclients 3)"; got != want {
 		t.Errorf("failoverText() = %q, want %q", got, want)
 	}
 
