@@ -63,7 +63,11 @@ type ScaleResult struct {
 	// control plane, less dependent on what else runs on the machine than
 	// the wall-clock figures.
 	ControlPlaneCPUSeconds float64 `json:"control_plane_cpu_seconds"`
-	PeakRSSBytes           int64   `json:"peak_rss_bytes"`
+	// ManagerCPUSeconds is the (leading) manager's CPU time over the
+	// same window: with the control plane's, where the machine's CPUs
+	// went during the burst.
+	ManagerCPUSeconds float64 `json:"manager_cpu_seconds"`
+	PeakRSSBytes      int64   `json:"peak_rss_bytes"`
 	// IdleCPUCores is the manager's CPU time over the idle window divided
 	// by its length; IdleWrites its write requests in that window.
 	IdleSeconds  float64            `json:"idle_seconds"`
@@ -170,7 +174,7 @@ func runScale(ctx context.Context, o *options, n int, idle time.Duration) (*Scal
 	if err != nil {
 		return nil, err
 	}
-	res.ControlPlaneCPUSeconds = end.controlPlaneCPU
+	res.ControlPlaneCPUSeconds, res.ManagerCPUSeconds = end.controlPlaneCPU, end.managerCPU[0]
 	res.RequestsPerClient, res.RouteStatusReconciles, res.ClientReconciles = end.perObject, end.routeStatus, end.clients
 	res.IdleSeconds, res.IdleCPUCores, res.IdleRequests, res.PeakRSSBytes = end.idle.seconds, end.idle.cores, end.idle.requests, end.idle.peakRSS
 	if err := res.fill(ctx, o, c, second, lease0, end, fmt.Sprintf("Scale %d", n)); err != nil {
@@ -420,6 +424,8 @@ type window struct {
 	e      *env
 	before []sample
 	cp0    time.Duration
+	// cpu0 is the CPU time of the manager and of each of others then.
+	cpu0 []time.Duration
 	// others are further replicas whose idle window is measured beside
 	// the manager's.
 	others []*replica
@@ -443,7 +449,23 @@ func openWindow(ctx context.Context, e *env, others ...*replica) (*window, error
 			w.others = append(w.others, r)
 		}
 	}
+	for _, pid := range w.pids() {
+		st, err := readProcStats(pid)
+		if err != nil {
+			return nil, err
+		}
+		w.cpu0 = append(w.cpu0, st.CPU)
+	}
 	return w, nil
+}
+
+// pids are the manager's and the other replicas' processes, in order.
+func (w *window) pids() []int {
+	pids := []int{w.e.manager.pid()}
+	for _, r := range w.others {
+		pids = append(pids, r.manager.pid())
+	}
+	return pids
 }
 
 // burstEnd is a burst counted per object, the control plane's CPU seconds
@@ -451,7 +473,10 @@ func openWindow(ctx context.Context, e *env, others ...*replica) (*window, error
 type burstEnd struct {
 	burst
 	controlPlaneCPU float64
-	idle            *idleStats
+	// managerCPU is the CPU seconds of the manager and of each other
+	// replica over the burst, in the window's order.
+	managerCPU []float64
+	idle       *idleStats
 	// others is the idle window of the window's other replicas, in order.
 	others []*idleStats
 	// clusterWrites are the writes other than to Leases that the API
@@ -469,21 +494,28 @@ func (w *window) close(ctx context.Context, objects int, idle time.Duration, lab
 		return nil, ctx.Err()
 	case <-time.After(3 * time.Second):
 	}
-	procs := []watched{{pid: w.e.manager.pid(), metricsURL: w.e.metricsURL}}
-	for _, r := range w.others {
-		procs = append(procs, watched{pid: r.manager.pid(), metricsURL: r.metricsURL})
+	pids := w.pids()
+	procs := []watched{{pid: pids[0], metricsURL: w.e.metricsURL}}
+	for i, r := range w.others {
+		procs = append(procs, watched{pid: pids[i+1], metricsURL: r.metricsURL})
 	}
+	end := &burstEnd{}
 	for i := range procs {
 		var err error
 		if procs[i].after, err = scrape(ctx, procs[i].metricsURL); err != nil {
 			return nil, err
 		}
+		st, err := readProcStats(procs[i].pid)
+		if err != nil {
+			return nil, err
+		}
+		end.managerCPU = append(end.managerCPU, (st.CPU - w.cpu0[i]).Seconds())
 	}
 	cp1, err := w.e.controlPlaneCPU()
 	if err != nil {
 		return nil, err
 	}
-	end := &burstEnd{controlPlaneCPU: (cp1 - w.cp0).Seconds()}
+	end.controlPlaneCPU = (cp1 - w.cp0).Seconds()
 	end.count(w.before, procs[0].after, objects)
 	say("%s: idle window of %s", label, idle)
 	api0, err := scrapeAPIServer(ctx, w.e.cluster.Config)

@@ -27,6 +27,8 @@ type Replication struct {
 	SecondPeakRSSBytes int64              `json:"second_peak_rss_bytes,omitempty"`
 	SecondIdleCPUCores float64            `json:"second_idle_cpu_cores,omitempty"`
 	SecondIdleRequests map[string]float64 `json:"second_idle_requests,omitempty"`
+	// SecondCPUSeconds is the second replica's CPU time over the burst.
+	SecondCPUSeconds float64 `json:"second_cpu_seconds,omitempty"`
 	// IdleClusterWrites are the writes other than to Leases that the API
 	// server served over the idle window, by verb and resource, whoever
 	// made them (writesButLeases): with leader election the leader renews
@@ -87,6 +89,7 @@ func (r *Replication) fill(ctx context.Context, o *options, c client.Client, sec
 	}
 	s := end.others[0]
 	r.SecondPeakRSSBytes, r.SecondIdleCPUCores, r.SecondIdleRequests = s.peakRSS, s.cores, s.requests
+	r.SecondCPUSeconds = end.managerCPU[1]
 	lease1, err := readLease(ctx, c)
 	if err != nil {
 		return err
@@ -256,6 +259,22 @@ func (r *Replication) clusterWrites() string {
 		return "not measured"
 	}
 	return fmt.Sprintf("%.0f (%s)", total(r.IdleClusterWrites), counts(r.IdleClusterWrites))
+}
+
+// managerCPU is a result's manager CPU column: the leader's CPU seconds
+// over the burst, and the second replica's, per object in milliseconds
+// (per > 0) or in seconds.
+func (r *Replication) managerCPU(leader float64, per int) string {
+	f := func(v float64) string {
+		if per > 0 {
+			return fmt.Sprintf("%.1f ms", 1000*v/float64(per))
+		}
+		return fmt.Sprintf("%.1f s", v)
+	}
+	if r.Replicas < 2 {
+		return f(leader)
+	}
+	return f(leader) + " (second replica " + f(r.SecondCPUSeconds) + ")"
 }
 
 // total sums m.

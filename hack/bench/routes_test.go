@@ -125,9 +125,18 @@ func TestWithTwoReplicasTheGoalsHoldForEach(t *testing.T) {
 		t.Errorf("failoverText() = %q, want %q", got, want)
 	}
 
+	// The manager CPU column, per client and in all.
+	s.ManagerCPUSeconds, s.SecondCPUSeconds = 30, 5
+	if got, want := s.managerCPU(s.ManagerCPUSeconds, 10000), "3.0 ms (second replica 0.5 ms)"; got != want {
+		t.Errorf("managerCPU() = %q, want %q", got, want)
+	}
+	if got, want := s.managerCPU(s.ManagerCPUSeconds, 0), "30.0 s (second replica 5.0 s)"; got != want {
+		t.Errorf("managerCPU() = %q, want %q", got, want)
+	}
+
 	// One unelected manager: no Lease, no second replica, no failover.
 	one := &ScaleResult{Replication: Replication{Replicas: 1}}
-	if one.lease() != "not elected" || one.second() != "none" || one.failoverText() != "none" {
+	if one.lease() != "not elected" || one.second() != "none" || one.failoverText() != "none" || one.managerCPU(2, 1000) != "2.0 ms" {
 		t.Errorf("one replica: lease() = %q, second() = %q, failoverText() = %q", one.lease(), one.second(), one.failoverText())
 	}
 }
