@@ -58,21 +58,9 @@ type ScaleResult struct {
 	RouteStatusReconciles float64 `json:"route_status_reconciles"`
 	// ClientReconciles is the OAuthClient controller's reconciles.
 	ClientReconciles float64 `json:"client_reconciles"`
-	// ControlPlaneCPUSeconds is kube-apiserver's and etcd's CPU time from
-	// the first create until convergence: what the burst costs the
-	// control plane, less dependent on what else runs on the machine than
-	// the wall-clock figures.
-	ControlPlaneCPUSeconds float64 `json:"control_plane_cpu_seconds"`
-	// ManagerCPUSeconds is the (leading) manager's CPU time over the
-	// same window: with the control plane's, where the machine's CPUs
-	// went during the burst.
-	ManagerCPUSeconds float64 `json:"manager_cpu_seconds"`
-	PeakRSSBytes      int64   `json:"peak_rss_bytes"`
-	// IdleCPUCores is the manager's CPU time over the idle window divided
-	// by its length; IdleWrites its write requests in that window.
-	IdleSeconds  float64            `json:"idle_seconds"`
-	IdleCPUCores float64            `json:"idle_cpu_cores"`
-	IdleRequests map[string]float64 `json:"idle_requests"`
+	// BurstFigures: CPU over the burst, the (leading) manager's memory
+	// and its idle window after it.
+	BurstFigures
 	// Reissued counts token Secrets past revision 1 (should be 0), after
 	// the failover when there is one.
 	Reissued int `json:"reissued"`
@@ -174,14 +162,13 @@ func runScale(ctx context.Context, o *options, n int, idle time.Duration) (*Scal
 	if err != nil {
 		return nil, err
 	}
-	res.ControlPlaneCPUSeconds, res.ManagerCPUSeconds = end.controlPlaneCPU, end.managerCPU[0]
+	res.set(end)
 	res.RequestsPerClient, res.RouteStatusReconciles, res.ClientReconciles = end.perObject, end.routeStatus, end.clients
-	res.IdleSeconds, res.IdleCPUCores, res.IdleRequests, res.PeakRSSBytes = end.idle.seconds, end.idle.cores, end.idle.requests, end.idle.peakRSS
 	if err := res.fill(ctx, o, c, second, lease0, end, fmt.Sprintf("Scale %d", n)); err != nil {
 		return nil, err
 	}
 	if second != nil {
-		if err := res.failover(ctx, e, second, c, n, o.scaleTimeout, fmt.Sprintf("Scale %d", n)); err != nil {
+		if err := res.failover(ctx, o, e, second, c, n, fmt.Sprintf("Scale %d", n)); err != nil {
 			return nil, fmt.Errorf("failover: %w", err)
 		}
 	}
@@ -466,6 +453,34 @@ func (w *window) pids() []int {
 		pids = append(pids, r.manager.pid())
 	}
 	return pids
+}
+
+// BurstFigures are what a scale run (clients or routes) measures of its
+// burst beside the objects' own figures.
+type BurstFigures struct {
+	// ControlPlaneCPUSeconds is kube-apiserver's and etcd's CPU time from
+	// the first create until convergence: what the burst costs the
+	// control plane, less dependent on what else runs on the machine than
+	// the wall-clock figures.
+	ControlPlaneCPUSeconds float64 `json:"control_plane_cpu_seconds"`
+	// ManagerCPUSeconds is the (leading) manager's CPU time over the
+	// same window: with the control plane's, where the machine's CPUs
+	// went during the burst.
+	ManagerCPUSeconds float64 `json:"manager_cpu_seconds"`
+	// PeakRSSBytes is the manager's peak RSS at the idle window's end;
+	// IdleCPUCores its CPU time over the idle window (IdleSeconds long)
+	// divided by the window's length, IdleRequests its API requests in
+	// that window by method.
+	PeakRSSBytes int64              `json:"peak_rss_bytes"`
+	IdleSeconds  float64            `json:"idle_seconds"`
+	IdleCPUCores float64            `json:"idle_cpu_cores"`
+	IdleRequests map[string]float64 `json:"idle_requests"`
+}
+
+// set fills f from a closed window's end.
+func (f *BurstFigures) set(end *burstEnd) {
+	f.ControlPlaneCPUSeconds, f.ManagerCPUSeconds = end.controlPlaneCPU, end.managerCPU[0]
+	f.IdleSeconds, f.IdleCPUCores, f.IdleRequests, f.PeakRSSBytes = end.idle.seconds, end.idle.cores, end.idle.requests, end.idle.peakRSS
 }
 
 // burstEnd is a burst counted per object, the control plane's CPU seconds

@@ -94,8 +94,11 @@ type options struct {
 	// 2 elect a leader as the deployment's replicas do, 1 runs one manager
 	// without leader election.
 	scaleReplicas int
-	skipScale     bool
-	skipHTTP      bool
+	// failover is how the controller-scale runs end the leader once
+	// idle: term (SIGTERM, as a rollout) or kill (SIGKILL).
+	failover  string
+	skipScale bool
+	skipHTTP  bool
 
 	// routes GatewayRoutes among routeClients OAuthClients in the route
 	// scale run (-routes 0 skips it).
@@ -163,6 +166,7 @@ func parseFlags() (*options, error) {
 	flag.IntVar(&o.routeClients, "route-clients", 1000, "OAuthClients (Ready before) among which the route-scale run creates its routes.")
 	flag.DurationVar(&o.idle, "idle", 60*time.Second, "Idle window after convergence of the largest scale run (the others use a third of it).")
 	flag.DurationVar(&o.scaleTimeout, "scale-timeout", 10*time.Minute, "Upper bound on one scale run's wait for Ready.")
+	flag.StringVar(&o.failover, "failover", "term", "How the controller-scale runs with 2 replicas end the leader once idle, to measure the failover: term (SIGTERM, as a rollout does; it gives the Lease up) or kill (SIGKILL, as a failed node; the Lease must expire).")
 	flag.IntVar(&o.scaleReplicas, "scale-replicas", 2, "Manager replicas of each controller-scale run: 2 elect a leader as the deployment's do (the second starts once the first holds the Lease), 1 runs a single manager without leader election.")
 	flag.BoolVar(&o.skipHTTP, "skip-http", false, "Skip the token endpoint and gateway measurements.")
 	flag.StringVar(&o.redisServer, "redis-server", "redis-server", "redis-server binary (looked up in PATH) for the gateway with Redis-backed rate limits; empty or not found: not measured.")
@@ -224,6 +228,8 @@ func parseFlags() (*options, error) {
 		return nil, fmt.Errorf("-idle must be between 1s and 5m")
 	case o.scaleReplicas < 1 || o.scaleReplicas > 2:
 		return nil, fmt.Errorf("-scale-replicas must be 1 or 2")
+	case o.failover != "term" && o.failover != "kill":
+		return nil, fmt.Errorf("-failover must be term or kill")
 	case o.routes < 0 || o.routes > 10000 || o.routeClients < 1 || o.routeClients > 10000:
 		return nil, fmt.Errorf("-routes must be between 0 and 10000, -route-clients between 1 and 10000")
 	case o.revocations < 0 || o.revocations > 100_000:

@@ -75,6 +75,16 @@ func (p *process) stop(timeout time.Duration) {
 	}
 }
 
+// kill kills the process at once (SIGKILL), as a node that fails or an
+// OOM kill would, and waits until it has exited.
+func (p *process) kill() {
+	if p == nil || p.exited() {
+		return
+	}
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
 // freeAddrs reserves n loopback ports and releases them for a child to bind.
 func freeAddrs(n int) ([]string, error) {
 	var lns []net.Listener

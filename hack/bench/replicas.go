@@ -45,6 +45,10 @@ type Replication struct {
 	// FailoverWrites are the writes other than to Leases that the API
 	// server served from the stop until failoverQuiet after that, whoever
 	// made them.
+	// FailoverKilled is whether the leader was killed (-failover kill)
+	// rather than stopped: it then cannot give the Lease up, and the
+	// second replica waits until the Lease expires.
+	FailoverKilled          bool               `json:"failover_killed,omitempty"`
 	FailoverLeaseSeconds    float64            `json:"failover_lease_seconds,omitempty"`
 	FailoverCaughtUpSeconds float64            `json:"failover_caught_up_seconds,omitempty"`
 	FailoverReconciles      float64            `json:"failover_reconciles,omitempty"`
@@ -109,7 +113,8 @@ const failoverQuiet = 10 * time.Second
 // until its OAuthClient controller has reconciled every one of clients
 // and stopped, with every controller queue empty, then failoverQuiet
 // more, within timeout.
-func (r *Replication) failover(ctx context.Context, e *env, second *replica, c client.Client, clients int, timeout time.Duration, label string) error {
+func (r *Replication) failover(ctx context.Context, o *options, e *env, second *replica, c client.Client, clients int, label string) error {
+	timeout := o.scaleTimeout
 	lease0, err := readLease(ctx, c)
 	if err != nil {
 		return err
@@ -122,10 +127,16 @@ func (r *Replication) failover(ctx context.Context, e *env, second *replica, c c
 	if err != nil {
 		return err
 	}
-	say("%s: failover: stopping the leader", label)
+	r.FailoverKilled = o.failover == "kill"
 	start := time.Now()
 	deadline := start.Add(timeout)
-	e.manager.stop(20 * time.Second)
+	if r.FailoverKilled {
+		say("%s: failover: killing the leader", label)
+		e.manager.kill()
+	} else {
+		say("%s: failover: stopping the leader", label)
+		e.manager.stop(20 * time.Second)
+	}
 	for {
 		l, err := readLease(ctx, c)
 		if err != nil {
@@ -201,8 +212,12 @@ func (r *Replication) failoverText() string {
 	if r.FailoverWrites == nil {
 		return "none"
 	}
-	return fmt.Sprintf("Lease after %.1f s, the last of %.0f client reconciles after %.1f s, %.0f writes other than Leases (%s)",
-		r.FailoverLeaseSeconds, r.FailoverReconciles, r.FailoverCaughtUpSeconds, total(r.FailoverWrites), counts(r.FailoverWrites))
+	how := "stopped"
+	if r.FailoverKilled {
+		how = "killed"
+	}
+	return fmt.Sprintf("leader %s: Lease after %.1f s, the last of %.0f client reconciles after %.1f s, %.0f writes other than Leases (%s)",
+		how, r.FailoverLeaseSeconds, r.FailoverReconciles, r.FailoverCaughtUpSeconds, total(r.FailoverWrites), counts(r.FailoverWrites))
 }
 
 // rssGoal is the peak RSS goal's result for the leader's peak RSS: every

@@ -40,16 +40,9 @@ type RoutesResult struct {
 	RequestsPerRoute      map[string]float64 `json:"requests_per_route"`
 	RouteStatusReconciles float64            `json:"route_status_reconciles"`
 	ClientReconciles      float64            `json:"client_reconciles"`
-	// ControlPlaneCPUSeconds is kube-apiserver's and etcd's CPU time over
-	// the same window.
-	ControlPlaneCPUSeconds float64 `json:"control_plane_cpu_seconds"`
-	// ManagerCPUSeconds is the (leading) manager's over the same window.
-	ManagerCPUSeconds float64            `json:"manager_cpu_seconds"`
-	PeakRSSBytes      int64              `json:"peak_rss_bytes"`
-	IdleSeconds       float64            `json:"idle_seconds"`
-	IdleCPUCores      float64            `json:"idle_cpu_cores"`
-	IdleRequests      map[string]float64 `json:"idle_requests"`
-	LoadAverage       string             `json:"load_average"`
+	// BurstFigures over the same window, and the idle window after it.
+	BurstFigures
+	LoadAverage string `json:"load_average"`
 	// Replication: the replicas, the Lease and the idle writes of the
 	// whole control plane (replicas.go); the figures above are the
 	// leader's.
@@ -126,9 +119,8 @@ func runRoutes(ctx context.Context, o *options, routes, clients int, idle time.D
 	if err != nil {
 		return nil, err
 	}
-	res.ControlPlaneCPUSeconds, res.ManagerCPUSeconds = end.controlPlaneCPU, end.managerCPU[0]
+	res.set(end)
 	res.RequestsPerRoute, res.RouteStatusReconciles, res.ClientReconciles = end.perObject, end.routeStatus, end.clients
-	res.IdleSeconds, res.IdleCPUCores, res.IdleRequests, res.PeakRSSBytes = end.idle.seconds, end.idle.cores, end.idle.requests, end.idle.peakRSS
 	if err := res.fill(ctx, o, c, second, lease0, end, fmt.Sprintf("Routes %d", routes)); err != nil {
 		return nil, err
 	}

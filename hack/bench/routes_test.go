@@ -8,9 +8,9 @@ import (
 func TestTheScaleGoalRowsSayWhatWasMetAtTheGoalsSizes(t *testing.T) {
 	scale := []*ScaleResult{
 		{Clients: 1000, ReadySeconds: 5},
-		{Clients: 10000, ReadySeconds: 59.5, WritesFloorSeconds: 41.25, PeakRSSBytes: 320 << 20, IdleCPUCores: 0.002, IdleSeconds: 60, IdleRequests: map[string]float64{"GET": 6, "PATCH": 1}},
+		{Clients: 10000, ReadySeconds: 59.5, WritesFloorSeconds: 41.25, BurstFigures: BurstFigures{PeakRSSBytes: 320 << 20, IdleCPUCores: 0.002, IdleSeconds: 60, IdleRequests: map[string]float64{"GET": 6, "PATCH": 1}}},
 	}
-	routes := &RoutesResult{Routes: 1000, Clients: 1000, AcceptedSeconds: 31, ConvergedSeconds: 40, IdleCPUCores: 0.001, IdleSeconds: 20, IdleRequests: map[string]float64{"GET": 2}}
+	routes := &RoutesResult{Routes: 1000, Clients: 1000, AcceptedSeconds: 31, ConvergedSeconds: 40, BurstFigures: BurstFigures{IdleCPUCores: 0.001, IdleSeconds: 20, IdleRequests: map[string]float64{"GET": 2}}}
 	var b strings.Builder
 	scaleGoals(&b, scale, routes)
 	out := b.String()
@@ -50,7 +50,7 @@ func TestTheScaleGoalRowsSayWhatWasMetAtTheGoalsSizes(t *testing.T) {
 }
 
 func TestWithTwoReplicasTheGoalsHoldForEach(t *testing.T) {
-	s := &ScaleResult{Clients: 10000, ReadySeconds: 50, WritesFloorSeconds: 45, PeakRSSBytes: 250 << 20, IdleCPUCores: 0.002, IdleSeconds: 60, IdleRequests: map[string]float64{"GET": 6},
+	s := &ScaleResult{Clients: 10000, ReadySeconds: 50, WritesFloorSeconds: 45, BurstFigures: BurstFigures{PeakRSSBytes: 250 << 20, IdleCPUCores: 0.002, IdleSeconds: 60, IdleRequests: map[string]float64{"GET": 6}},
 		Replication: Replication{Replicas: 2, LeaderKept: true, SecondPeakRSSBytes: 240 << 20, SecondIdleCPUCores: 0.001, SecondIdleRequests: map[string]float64{"GET": 30}, IdleClusterWrites: map[string]float64{}}}
 	rows := func() string {
 		var b strings.Builder
@@ -104,7 +104,7 @@ func TestWithTwoReplicasTheGoalsHoldForEach(t *testing.T) {
 	}
 
 	// The route-scale run's idle row follows the same rule.
-	routes := &RoutesResult{Routes: 1000, AcceptedSeconds: 8, IdleCPUCores: 0.003, IdleSeconds: 20, IdleRequests: map[string]float64{"PUT": 10},
+	routes := &RoutesResult{Routes: 1000, AcceptedSeconds: 8, BurstFigures: BurstFigures{IdleCPUCores: 0.003, IdleSeconds: 20, IdleRequests: map[string]float64{"PUT": 10}},
 		Replication: Replication{Replicas: 2, LeaderKept: true, SecondIdleCPUCores: 0.002, IdleClusterWrites: map[string]float64{"POST events": 1}}}
 	var b strings.Builder
 	scaleGoals(&b, nil, routes)
@@ -117,11 +117,11 @@ func TestWithTwoReplicasTheGoalsHoldForEach(t *testing.T) {
 		t.Errorf("failoverText() before a failover = %q, want none", got)
 	}
 	s.FailoverLeaseSeconds, s.FailoverCaughtUpSeconds, s.FailoverReconciles, s.FailoverWrites = 1.3, 9.5, 10000, map[string]float64{}
-	if got, want := s.failoverText(), "Lease after 1.3 s, the last of 10000 client reconciles after 9.5 s, 0 writes other than Leases (none)"; got != want {
+	if got, want := s.failoverText(), "leader stopped: Lease after 1.3 s, the last of 10000 client reconciles after 9.5 s, 0 writes other than Leases (none)"; got != want {
 		t.Errorf("failoverText() = %q, want %q", got, want)
 	}
-	s.FailoverWrites = map[string]float64{"PATCH oauthclients": 3}
-	if got, want := s.failoverText(), "Lease after 1.3 s, the last of 10000 client reconciles after 9.5 s, 3 writes other than Leases (PATCH oauthclients 3)"; got != want {
+	s.FailoverWrites, s.FailoverKilled = map[string]float64{"PATCH oauthclients": 3}, true
+	if got, want := s.failoverText(), "leader killed: Lease after 1.3 s, the last of 10000 client reconciles after 9.5 s, 3 writes other than Leases (PATCH oauthclients 3)"; got != want {
 		t.Errorf("failoverText() = %q, want %q", got, want)
 	}
 
