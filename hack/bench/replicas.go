@@ -108,8 +108,9 @@ func (r *Replication) fill(ctx context.Context, o *options, c client.Client, sec
 // the new leader has caught up.
 const failoverQuiet = 10 * time.Second
 
-// failover stops e's manager, the leader, as a rollout does, and follows
-// second taking over (see Replication): until it holds the Lease, then
+// failover stops e's manager, the leader, as a rollout does (with
+// -failover kill it kills it, as a failed node), and follows second
+// taking over (see Replication): until it holds the Lease, then
 // until its OAuthClient controller has reconciled every one of clients
 // and stopped, with every controller queue empty, then failoverQuiet
 // more, within timeout.
