@@ -41,24 +41,19 @@ func readLease(ctx context.Context, c client.Client) (leaseState, error) {
 	return st, nil
 }
 
-// waitLease waits until the controllers' Lease has a holder and returns it.
-func waitLease(ctx context.Context, c client.Client, timeout time.Duration) (leaseState, error) {
-	deadline := time.Now().Add(timeout)
+// waitLease waits, until deadline, for the controllers' Lease to have a
+// holder other than not ("" for any holder) and returns it.
+func waitLease(ctx context.Context, c client.Client, deadline time.Time, not string) (leaseState, error) {
 	for {
 		st, err := readLease(ctx, c)
 		if err != nil {
 			return st, err
 		}
-		if st.holder != "" {
+		if st.holder != "" && st.holder != not {
 			return st, nil
 		}
-		if time.Now().After(deadline) {
-			return st, fmt.Errorf("no replica held the controllers' Lease %s/%s after %s", operatorNamespace, controllersLease, timeout)
-		}
-		select {
-		case <-ctx.Done():
-			return st, ctx.Err()
-		case <-time.After(200 * time.Millisecond):
+		if err := pause(ctx, deadline, 100*time.Millisecond, fmt.Sprintf("a replica to hold the controllers' Lease %s/%s", operatorNamespace, controllersLease)); err != nil {
+			return st, err
 		}
 	}
 }

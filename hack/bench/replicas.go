@@ -71,7 +71,7 @@ func startSecond(ctx context.Context, o *options, e *env, c client.Client) (*rep
 	if o.scaleReplicas < 2 {
 		return nil, leaseState{}, nil
 	}
-	lease0, err := waitLease(ctx, c, time.Minute)
+	lease0, err := waitLease(ctx, c, time.Now().Add(time.Minute), "")
 	if err != nil {
 		return nil, lease0, err
 	}
@@ -138,17 +138,8 @@ func (r *Replication) failover(ctx context.Context, o *options, e *env, second *
 		say("%s: failover: stopping the leader", label)
 		e.manager.stop(20 * time.Second)
 	}
-	for {
-		l, err := readLease(ctx, c)
-		if err != nil {
-			return err
-		}
-		if l.holder != "" && l.holder != lease0.holder {
-			break
-		}
-		if err := pause(ctx, deadline, 100*time.Millisecond, "the second replica to hold the Lease"); err != nil {
-			return err
-		}
+	if _, err := waitLease(ctx, c, deadline, lease0.holder); err != nil {
+		return err
 	}
 	r.FailoverLeaseSeconds = time.Since(start).Seconds()
 	reconciles := func(s []sample) float64 {

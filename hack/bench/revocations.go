@@ -315,45 +315,24 @@ func runRevocations(ctx context.Context, o *options, n int, idle time.Duration) 
 
 	say("Revocations: idle window of %s", idle)
 	hc.CloseIdleConnections()
-	m0 := map[string]float64{}
-	var cpu0 []time.Duration
-	for i, p := range []*process{e.manager, b.manager} {
-		st, err := readProcStats(p.pid())
-		if err != nil {
+	procs := []watched{{pid: e.manager.pid(), metricsURL: replicas[0].metrics}, {pid: b.manager.pid(), metricsURL: replicas[1].metrics}}
+	for i := range procs {
+		if procs[i].after, err = scrape(ctx, procs[i].metricsURL); err != nil {
 			return nil, err
-		}
-		cpu0 = append(cpu0, st.CPU)
-		s, err := scrape(ctx, replicas[i].metrics)
-		if err != nil {
-			return nil, err
-		}
-		for k, v := range sumBy(s, "rest_client_requests_total", "method", nil) {
-			m0[k] += v
 		}
 	}
-	t0 := time.Now()
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-time.After(idle):
+	stats, err := idleWindow(ctx, idle, procs)
+	if err != nil {
+		return nil, err
 	}
-	res.IdleSeconds = time.Since(t0).Seconds()
-	m1 := map[string]float64{}
-	for i, p := range []*process{e.manager, b.manager} {
-		st, err := readProcStats(p.pid())
-		if err != nil {
-			return nil, err
-		}
-		res.IdleCPUCores = append(res.IdleCPUCores, (st.CPU-cpu0[i]).Seconds()/res.IdleSeconds)
-		s, err := scrape(ctx, replicas[i].metrics)
-		if err != nil {
-			return nil, err
-		}
-		for k, v := range sumBy(s, "rest_client_requests_total", "method", nil) {
-			m1[k] += v
+	// Both replicas' requests, summed.
+	res.IdleSeconds, res.IdleRequests = stats[0].seconds, map[string]float64{}
+	for _, st := range stats {
+		res.IdleCPUCores = append(res.IdleCPUCores, st.cores)
+		for k, v := range st.requests {
+			res.IdleRequests[k] += v
 		}
 	}
-	res.IdleRequests = delta(m0, m1)
 	res.LoadAverageAfterRun = loadAverage()
 	return res, nil
 }
