@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -124,4 +127,29 @@ func (h *Handler) schedule(ctx context.Context, q queue) {
 		}
 	}
 	time.AfterFunc(h.Delay, fire)
+}
+
+// Every is a Targets that schedules every object of one kind, read from
+// reader (the cache) without deep copies: L is the kind's list type, as in
+// Every[scopegatev1alpha1.OAuthClientList](mgr.GetClient()).
+func Every[L any, PL interface {
+	*L
+	client.ObjectList
+}](reader client.Reader) func(context.Context) ([]reconcile.Request, error) {
+	return func(ctx context.Context) ([]reconcile.Request, error) {
+		list := PL(new(L))
+		if err := reader.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
+			return nil, err
+		}
+		out := make([]reconcile.Request, 0, meta.LenList(list))
+		err := meta.EachListItem(list, func(o runtime.Object) error {
+			obj, err := meta.Accessor(o)
+			if err != nil {
+				return err
+			}
+			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}})
+			return nil
+		})
+		return out, err
+	}
 }

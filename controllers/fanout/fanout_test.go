@@ -2,6 +2,8 @@ package fanout
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -117,5 +120,25 @@ func TestWithMaxDelayTheTargetsWaitForAPauseButNotPastMaxDelay(t *testing.T) {
 		case <-time.After(20 * time.Millisecond):
 			h.Create(context.Background(), event.TypedCreateEvent[client.Object]{Object: obj}, q)
 		}
+	}
+}
+
+func TestEveryTargetsEachObjectOfItsKindAndNothingElse(t *testing.T) {
+	reader := fake.NewClientBuilder().WithObjects(
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "one"}},
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "b", Name: "two"}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "not-a-configmap"}},
+	).Build()
+	got, err := Every[corev1.ConfigMapList](reader)(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []reconcile.Request{
+		{NamespacedName: types.NamespacedName{Namespace: "a", Name: "one"}},
+		{NamespacedName: types.NamespacedName{Namespace: "b", Name: "two"}},
+	}
+	slices.SortFunc(got, func(x, y reconcile.Request) int { return strings.Compare(x.String(), y.String()) })
+	if !slices.Equal(got, want) {
+		t.Fatalf("Every = %v, want %v", got, want)
 	}
 }

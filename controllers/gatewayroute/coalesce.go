@@ -1,13 +1,11 @@
 package gatewayroute
 
 import (
-	"context"
 	"slices"
 	"time"
 
 	"github.com/go-logr/logr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
 	"github.com/scopegate/scopegate/controllers/fanout"
@@ -27,17 +25,7 @@ const DefaultScopesRecheckDelay = time.Second
 // client event, each of which lists every client.
 func clientEvents(routes client.Reader, delay time.Duration, log logr.Logger) *fanout.Handler {
 	return &fanout.Handler{
-		Targets: func(ctx context.Context) ([]reconcile.Request, error) {
-			var list scopegatev1alpha1.GatewayRouteList
-			if err := routes.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
-				return nil, err
-			}
-			out := make([]reconcile.Request, 0, len(list.Items))
-			for i := range list.Items {
-				out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
-			}
-			return out, nil
-		},
+		Targets: fanout.Every[scopegatev1alpha1.GatewayRouteList](routes),
 		Matters: func(old, cur client.Object) bool {
 			o, ok1 := old.(*scopegatev1alpha1.OAuthClient)
 			n, ok2 := cur.(*scopegatev1alpha1.OAuthClient)

@@ -27,11 +27,14 @@ type llmProviderState struct {
 
 // resolveLLM resolves an LLM route's providers: each one's backend (its
 // own, or the route's already resolved as routeBackend) and its key, read
-// with reader.
+// with reader (the API server; c, the cache, when reader is nil).
 func resolveLLM(ctx context.Context, c, reader client.Reader, gr *scopegatev1alpha1.GatewayRoute, routeBackend backend) ([]llmProviderState, error) {
 	spec := gr.Spec.LLM
 	if spec == nil {
 		return nil, nil
+	}
+	if reader == nil {
+		reader = c
 	}
 	out := make([]llmProviderState, 0, len(spec.Providers))
 	for _, ps := range spec.Providers {

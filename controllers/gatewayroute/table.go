@@ -106,11 +106,7 @@ func (r *TableReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		}
 	}
 	if gr.Spec.LLM != nil {
-		reader := r.APIReader
-		if reader == nil {
-			reader = r.Client
-		}
-		states, err := resolveLLM(ctx, r.Client, reader, &gr, be)
+		states, err := resolveLLM(ctx, r.Client, r.APIReader, &gr, be)
 		if err != nil {
 			return ctrl.Result{}, err
 		}

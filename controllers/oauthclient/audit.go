@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	scopegatev1alpha1 "github.com/scopegate/scopegate/api/v1alpha1"
 	"github.com/scopegate/scopegate/controllers/audit"
@@ -52,17 +51,7 @@ func (r *Reconciler) reconcileAudit(ctx context.Context, p *pass) (ctrl.Result, 
 // client, writing only where the answer changed, not one per event.
 func routeEvents(clients client.Reader, delay time.Duration, log logr.Logger) *fanout.Handler {
 	return &fanout.Handler{
-		Targets: func(ctx context.Context) ([]reconcile.Request, error) {
-			var list scopegatev1alpha1.OAuthClientList
-			if err := clients.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
-				return nil, err
-			}
-			out := make([]reconcile.Request, 0, len(list.Items))
-			for i := range list.Items {
-				out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
-			}
-			return out, nil
-		},
+		Targets: fanout.Every[scopegatev1alpha1.OAuthClientList](clients),
 		Matters: func(old, cur client.Object) bool {
 			o, ok1 := old.(*scopegatev1alpha1.GatewayRoute)
 			n, ok2 := cur.(*scopegatev1alpha1.GatewayRoute)
