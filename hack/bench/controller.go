@@ -53,13 +53,8 @@ type ScaleResult struct {
 	// RequestsPerClient counts the manager's API requests from the first
 	// create until convergence, by HTTP method, divided by Clients.
 	RequestsPerClient map[string]float64 `json:"requests_per_client"`
-	// RouteStatusReconciles is the GatewayRoute status controller's
-	// reconciles in the same window (3 routes exist).
-	RouteStatusReconciles float64 `json:"route_status_reconciles"`
-	// ClientReconciles is the OAuthClient controller's reconciles.
-	ClientReconciles float64 `json:"client_reconciles"`
-	// BurstFigures: CPU over the burst, the (leading) manager's memory
-	// and its idle window after it.
+	// BurstFigures: the reconciles and CPU over the burst (3 routes
+	// exist), the (leading) manager's memory and its idle window after it.
 	BurstFigures
 	// Reissued counts token Secrets past revision 1 (should be 0), after
 	// the failover when there is one.
@@ -78,20 +73,12 @@ const benchNamespace = "bench"
 // control plane and manager.
 func runScale(ctx context.Context, o *options, n int, idle time.Duration) (*ScaleResult, error) {
 	res := &ScaleResult{Clients: n, LoadAverage: loadAverage()}
-	e, err := startEnv(ctx, o, fmt.Sprintf("scale-%d", n), nil, electArgs(o)...)
+	el, err := startElected(ctx, o, fmt.Sprintf("scale-%d", n))
 	if err != nil {
 		return nil, err
 	}
-	defer e.stop()
-	c, err := harnessClient(e.cluster.Config)
-	if err != nil {
-		return nil, err
-	}
-	second, lease0, err := startSecond(ctx, o, e, c)
-	if err != nil {
-		return nil, err
-	}
-	defer second.stop()
+	defer el.stop()
+	e, c, second := el.env, el.c, el.second
 	for _, ns := range []string{benchNamespace, "floor"} {
 		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 			return nil, fmt.Errorf("create namespace %s: %w", ns, err)
@@ -158,15 +145,11 @@ func runScale(ctx context.Context, o *options, n int, idle time.Duration) (*Scal
 	res.RatioToFloor = res.ReadySeconds / res.FloorSeconds
 	say("Scale %d: all Ready after %.1fs (apply %.1fs, floor %.1fs)", n, res.ReadySeconds, res.ApplySeconds, res.FloorSeconds)
 
-	end, err := win.close(ctx, n, idle, fmt.Sprintf("Scale %d", n))
+	end, err := el.closeBurst(ctx, o, win, n, idle, fmt.Sprintf("Scale %d", n), &res.BurstFigures, &res.Replication)
 	if err != nil {
 		return nil, err
 	}
-	res.set(end)
-	res.RequestsPerClient, res.RouteStatusReconciles, res.ClientReconciles = end.perObject, end.routeStatus, end.clients
-	if err := res.fill(ctx, o, c, second, lease0, end, fmt.Sprintf("Scale %d", n)); err != nil {
-		return nil, err
-	}
+	res.RequestsPerClient = end.perObject
 	if second != nil {
 		if err := res.failover(ctx, o, e, second, c, n, fmt.Sprintf("Scale %d", n)); err != nil {
 			return nil, fmt.Errorf("failover: %w", err)
@@ -188,8 +171,7 @@ func runScale(ctx context.Context, o *options, n int, idle time.Duration) (*Scal
 		return nil, fmt.Errorf("sample a Ready client's objects: %w", err)
 	}
 	// The floor's control plane runs alone.
-	second.stop()
-	e.stop()
+	el.stop()
 	say("Scale %d: writes floor, %d clients' objects written by a plain client with %d workers", n, n, writers)
 	wf, err := writesFloor(ctx, o, n, sample)
 	if err != nil {
@@ -458,6 +440,11 @@ func (w *window) pids() []int {
 // BurstFigures are what a scale run (clients or routes) measures of its
 // burst beside the objects' own figures.
 type BurstFigures struct {
+	// RouteStatusReconciles is the GatewayRoute status controller's
+	// reconciles from the first create until convergence;
+	// ClientReconciles the OAuthClient controller's.
+	RouteStatusReconciles float64 `json:"route_status_reconciles"`
+	ClientReconciles      float64 `json:"client_reconciles"`
 	// ControlPlaneCPUSeconds is kube-apiserver's and etcd's CPU time from
 	// the first create until convergence: what the burst costs the
 	// control plane, less dependent on what else runs on the machine than
@@ -479,6 +466,7 @@ type BurstFigures struct {
 
 // set fills f from a closed window's end.
 func (f *BurstFigures) set(end *burstEnd) {
+	f.RouteStatusReconciles, f.ClientReconciles = end.routeStatus, end.clients
 	f.ControlPlaneCPUSeconds, f.ManagerCPUSeconds = end.controlPlaneCPU, end.managerCPU[0]
 	f.IdleSeconds, f.IdleCPUCores, f.IdleRequests, f.PeakRSSBytes = end.idle.seconds, end.idle.cores, end.idle.requests, end.idle.peakRSS
 }

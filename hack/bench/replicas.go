@@ -63,6 +63,51 @@ func electArgs(o *options) []string {
 	return nil
 }
 
+// elected is a scale run's control plane and its managers (electArgs):
+// env's, and with -scale-replicas 2 the second replica, started once the
+// first held the Lease (as lease0 was then); c is the harness's client.
+type elected struct {
+	*env
+	c      client.Client
+	second *replica
+	lease0 leaseState
+}
+
+// startElected starts a scale run's control plane named name and its
+// managers. The caller stops them.
+func startElected(ctx context.Context, o *options, name string) (*elected, error) {
+	e, err := startEnv(ctx, o, name, nil, electArgs(o)...)
+	if err != nil {
+		return nil, err
+	}
+	el := &elected{env: e}
+	if el.c, err = harnessClient(e.cluster.Config); err == nil {
+		el.second, el.lease0, err = startSecond(ctx, o, e, el.c)
+	}
+	if err != nil {
+		el.stop()
+		return nil, err
+	}
+	return el, nil
+}
+
+// stop stops the second replica, then the control plane and its manager.
+func (el *elected) stop() {
+	el.second.stop()
+	el.env.stop()
+}
+
+// closeBurst closes win (window.close) and records the burst's figures in
+// f and the replicas' in r.
+func (el *elected) closeBurst(ctx context.Context, o *options, win *window, objects int, idle time.Duration, label string, f *BurstFigures, r *Replication) (*burstEnd, error) {
+	end, err := win.close(ctx, objects, idle, label)
+	if err != nil {
+		return nil, err
+	}
+	f.set(end)
+	return end, r.fill(ctx, o, el.c, el.second, el.lease0, end, label)
+}
+
 // startSecond starts, with -scale-replicas 2, the second replica on e's
 // control plane once e's manager holds the controllers' Lease, and
 // returns it with the Lease as it was then; with 1 it returns nil. The

@@ -37,10 +37,9 @@ type RoutesResult struct {
 	// RequestsPerRoute counts the manager's API requests from the first
 	// create until convergence, by HTTP method, divided by Routes (client
 	// status patches included: each client's audit changes).
-	RequestsPerRoute      map[string]float64 `json:"requests_per_route"`
-	RouteStatusReconciles float64            `json:"route_status_reconciles"`
-	ClientReconciles      float64            `json:"client_reconciles"`
-	// BurstFigures over the same window, and the idle window after it.
+	RequestsPerRoute map[string]float64 `json:"requests_per_route"`
+	// BurstFigures: the reconciles and CPU over the same window, the
+	// (leading) manager's memory and the idle window after it.
 	BurstFigures
 	LoadAverage string `json:"load_average"`
 	// Replication: the replicas, the Lease and the idle writes of the
@@ -53,20 +52,12 @@ type RoutesResult struct {
 // and manager.
 func runRoutes(ctx context.Context, o *options, routes, clients int, idle time.Duration) (*RoutesResult, error) {
 	res := &RoutesResult{Routes: routes, Clients: clients, LoadAverage: loadAverage()}
-	e, err := startEnv(ctx, o, fmt.Sprintf("routes-%d", routes), nil, electArgs(o)...)
+	el, err := startElected(ctx, o, fmt.Sprintf("routes-%d", routes))
 	if err != nil {
 		return nil, err
 	}
-	defer e.stop()
-	c, err := harnessClient(e.cluster.Config)
-	if err != nil {
-		return nil, err
-	}
-	second, lease0, err := startSecond(ctx, o, e, c)
-	if err != nil {
-		return nil, err
-	}
-	defer second.stop()
+	defer el.stop()
+	e, c, second := el.env, el.c, el.second
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: benchNamespace}}); err != nil {
 		return nil, fmt.Errorf("create namespace %s: %w", benchNamespace, err)
 	}
@@ -115,15 +106,11 @@ func runRoutes(ctx context.Context, o *options, routes, clients int, idle time.D
 	res.ConvergedSeconds = convergedAt.Sub(start).Seconds()
 	say("Routes %d: all Accepted after %.1fs, audit converged after %.1fs (apply %.1fs)", routes, res.AcceptedSeconds, res.ConvergedSeconds, res.ApplySeconds)
 
-	end, err := win.close(ctx, routes, idle, fmt.Sprintf("Routes %d", routes))
+	end, err := el.closeBurst(ctx, o, win, routes, idle, fmt.Sprintf("Routes %d", routes), &res.BurstFigures, &res.Replication)
 	if err != nil {
 		return nil, err
 	}
-	res.set(end)
-	res.RequestsPerRoute, res.RouteStatusReconciles, res.ClientReconciles = end.perObject, end.routeStatus, end.clients
-	if err := res.fill(ctx, o, c, second, lease0, end, fmt.Sprintf("Routes %d", routes)); err != nil {
-		return nil, err
-	}
+	res.RequestsPerRoute = end.perObject
 	return res, nil
 }
 
