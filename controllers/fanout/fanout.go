@@ -57,8 +57,15 @@ var _ handler.EventHandler = (*Handler)(nil)
 
 type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
 
-// Create schedules the targets.
-func (h *Handler) Create(ctx context.Context, _ event.TypedCreateEvent[client.Object], q queue) {
+// Create schedules the targets, except for the objects of the informer's
+// initial list: a controller that starts (a new leader's) queues every
+// target through the targets' own initial list, after every cache it
+// watches has synced, so fanning those out too would pass over every
+// target a second time (10,000 clients reconciled twice in a takeover).
+func (h *Handler) Create(ctx context.Context, e event.TypedCreateEvent[client.Object], q queue) {
+	if e.IsInInitialList {
+		return
+	}
 	h.schedule(ctx, q)
 }
 

@@ -142,3 +142,33 @@ func TestEveryTargetsEachObjectOfItsKindAndNothingElse(t *testing.T) {
 		t.Fatalf("Every = %v, want %v", got, want)
 	}
 }
+
+func TestTheInitialListFansNothingOutButALaterCreateDoes(t *testing.T) {
+	var lists atomic.Int32
+	h := &Handler{
+		Targets: func(context.Context) ([]reconcile.Request, error) {
+			lists.Add(1)
+			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: "a", Name: "one"}}}, nil
+		},
+		Delay: 20 * time.Millisecond,
+		Log:   logr.Discard(),
+	}
+	q := priorityqueue.New[reconcile.Request]("fanout-initial-list-test")
+	defer q.ShutDown()
+	obj := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "x"}}
+	for range 100 {
+		h.Create(context.Background(), event.TypedCreateEvent[client.Object]{Object: obj, IsInInitialList: true}, q)
+	}
+	time.Sleep(200 * time.Millisecond) // ten delays: a schedule would have fired
+	if got, n := q.Len(), lists.Load(); got != 0 || n != 0 {
+		t.Fatalf("the initial list queued %d requests after %d lists; want none: the targets' own initial list queues them", got, n)
+	}
+	h.Create(context.Background(), event.TypedCreateEvent[client.Object]{Object: obj}, q)
+	deadline := time.Now().Add(10 * time.Second)
+	for q.Len() < 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got, n := q.Len(), lists.Load(); got != 1 || n != 1 {
+		t.Fatalf("a create after the initial list: %d queued, %d lists; want 1 and 1", got, n)
+	}
+}
