@@ -36,9 +36,7 @@ func TestABurstListsTheTargetsOnceAfterTheHandlersContextIsGone(t *testing.T) {
 		Delay: 50 * time.Millisecond,
 		Log:   logr.Discard(),
 	}
-	q := priorityqueue.New[reconcile.Request]("fanout-test")
-	defer q.ShutDown()
-	obj := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "x"}}
+	q, obj := newQueue(t, "fanout-test")
 	for range 1000 {
 		// controller-runtime cancels the context as soon as the handler
 		// returns.
@@ -84,9 +82,7 @@ func TestWithMaxDelayTheTargetsWaitForAPauseButNotPastMaxDelay(t *testing.T) {
 		MaxDelay: 2 * time.Second,
 		Log:      logr.Discard(),
 	}
-	q := priorityqueue.New[reconcile.Request]("fanout-max-delay-test")
-	defer q.ShutDown()
-	obj := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "x"}}
+	q, obj := newQueue(t, "fanout-max-delay-test")
 
 	// A burst with gaps shorter than Delay: listed once, after its last
 	// event.
@@ -153,9 +149,7 @@ func TestTheInitialListFansNothingOutButALaterCreateDoes(t *testing.T) {
 		Delay: 20 * time.Millisecond,
 		Log:   logr.Discard(),
 	}
-	q := priorityqueue.New[reconcile.Request]("fanout-initial-list-test")
-	defer q.ShutDown()
-	obj := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "x"}}
+	q, obj := newQueue(t, "fanout-initial-list-test")
 	for range 100 {
 		h.Create(context.Background(), event.TypedCreateEvent[client.Object]{Object: obj, IsInInitialList: true}, q)
 	}
@@ -171,4 +165,12 @@ func TestTheInitialListFansNothingOutButALaterCreateDoes(t *testing.T) {
 	if got, n := q.Len(), lists.Load(); got != 1 || n != 1 {
 		t.Fatalf("a create after the initial list: %d queued, %d lists; want 1 and 1", got, n)
 	}
+}
+
+// newQueue is a controller's queue for a test, shut down when it ends, and
+// an object whose events the test hands the Handler.
+func newQueue(t *testing.T, name string) (queue, client.Object) {
+	q := priorityqueue.New[reconcile.Request](name)
+	t.Cleanup(q.ShutDown)
+	return q, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "x"}}
 }
