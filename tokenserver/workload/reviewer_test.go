@@ -134,6 +134,7 @@ func TestRefusedTokens(t *testing.T) {
 			if err := k8s.Delete(t.Context(), sa); err != nil {
 				t.Fatal(err)
 			}
+			waitUntilTheAPIServerRefuses(t, tok)
 			return tok
 		}},
 		{"not a JWT", func(*testing.T, *corev1.ServiceAccount) string { return "not-a-token" }},
@@ -147,6 +148,29 @@ func TestRefusedTokens(t *testing.T) {
 				t.Fatalf("err %v, want ErrNotAuthenticated", err)
 			}
 		})
+	}
+}
+
+// waitUntilTheAPIServerRefuses waits until kube-apiserver's own
+// TokenReview refuses tok. It looks ServiceAccounts up in its informers'
+// cache, so a token of a ServiceAccount deleted a moment ago may still
+// authenticate there for a few milliseconds; what the Reviewer is tested
+// for is how it answers once the API server refuses.
+func waitUntilTheAPIServerRefuses(t *testing.T, tok string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		tr := &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: tok, Audiences: []string{issuer}}}
+		if err := k8s.Create(t.Context(), tr); err != nil {
+			t.Fatal(err)
+		}
+		if !tr.Status.Authenticated {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("kube-apiserver still authenticates the token 30 s after its ServiceAccount was deleted")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
