@@ -190,11 +190,11 @@ func (r *Replication) failover(ctx context.Context, o *options, e *env, second *
 	reconciles := func(s []sample) float64 {
 		return sumBy(s, "controller_runtime_reconcile_total", "", map[string]string{"controller": "oauthclient"})[""]
 	}
-	// The controller's sources replay the cache one after the other (the
-	// clients, then their Secrets, each of which queues its client once
-	// more), so an empty queue alone can come between two waves: caught
-	// up is every client reconciled, the queues empty, and no reconcile
-	// for a second; the time is when the last was first seen.
+	// The new leader's controllers start one after the other and each
+	// replays its cache, so an empty queue alone can come before all the
+	// work of the takeover is queued: caught up is every client
+	// reconciled, the queues empty, and no reconcile for a second; the
+	// time is when the last was first seen.
 	last, lastAt := -1.0, start
 	for {
 		if second.manager.exited() {
